@@ -1,0 +1,88 @@
+/**
+ * The one typed surface of the kernel: the UI reaches it through Comlink, Node code through
+ * `openKingdom()` (worker/node.ts). Both get exactly this interface.
+ *
+ * Invariants:
+ * 1. Every method resolves with a `Result` (plain data): failures are `{ ok: false, error }` with a
+ *    stable `code` from errors.ts; only bugs reject. So errors survive structured cloning intact.
+ * 2. Subscriptions deliver batches of events in seq order without gaps or duplicates; resubscribe
+ *    with `fromSeq = lastSeenSeq + 1` after a disconnect.
+ */
+import { fail, ok, type Result } from './kernel/errors.ts';
+import type { Kernel, KernelStatus, RebuildReport } from './kernel/kernel.ts';
+import type { CommandInput, CommandResult } from './kernel/commands/envelope.ts';
+import type { EventEnvelope } from './kernel/log/envelope.ts';
+import type { VerifyReport } from './kernel/log/verify.ts';
+import type { EventFilter } from './kernel/log/event-store.ts';
+import type { AuditEntry } from './kernel/log/audit.ts';
+import type { Checkpoint } from './kernel/log/checkpoint.ts';
+
+export type { CommandInput, CommandResult, EventEnvelope, VerifyReport, EventFilter, KernelStatus, RebuildReport, Result, AuditEntry, Checkpoint };
+export type { KernelErrorData, ErrorCode, Json } from './kernel/errors.ts';
+export type { Workspace, Project } from './domains/workspaces/index.ts';
+
+export interface SubscribeRequest {
+  /** First seq to deliver (inclusive). Omit for live events only. */
+  readonly fromSeq?: number;
+  readonly filter?: EventFilter;
+  readonly batchSize?: number;
+}
+
+export type EventBatchListener = (events: EventEnvelope[]) => void | Promise<void>;
+
+/** How this tab's kernel is running. */
+export interface RuntimeInfo {
+  /** `leader`: this worker owns the database; `follower`: commands go to the tab that does. */
+  readonly role: 'leader' | 'follower' | 'standalone';
+  /** `opfs`: durable in this browser; `memory`: lost on reload (see `fallbackReason`); `file`: Node. */
+  readonly storage: 'opfs' | 'memory' | 'file';
+  readonly fallbackReason: string | null;
+  readonly tabId: string;
+}
+
+export interface KingdomApi {
+  command(cmd: CommandInput): Promise<Result<CommandResult>>;
+  /** Several commands in one transaction: all or nothing. */
+  commandBatch(cmds: readonly CommandInput[]): Promise<Result<CommandResult[]>>;
+  query<T = unknown>(name: string, params?: unknown): Promise<Result<T>>;
+  /** Returns a subscription id for `unsubscribe`. */
+  subscribe(listener: EventBatchListener, req?: SubscribeRequest): Promise<Result<number>>;
+  unsubscribe(id: number): Promise<void>;
+  verify(): Promise<Result<VerifyReport>>;
+  rebuild(projections?: readonly string[]): Promise<Result<RebuildReport>>;
+  status(): Promise<Result<KernelStatus>>;
+  info(): Promise<RuntimeInfo>;
+  close(): Promise<void>;
+}
+
+/** The API over a kernel this process owns. */
+export function createLocalApi(kernel: Kernel, info: RuntimeInfo): KingdomApi {
+  const subs = new Map<number, { close(): void }>();
+  const guard = async <T>(fn: () => T | Promise<T>): Promise<Result<T>> => {
+    try {
+      return ok(await fn());
+    } catch (err) {
+      return fail(err);
+    }
+  };
+  return {
+    command: (cmd) => guard(() => kernel.command(cmd)),
+    commandBatch: (cmds) => guard(() => kernel.commandBatch(cmds)),
+    query: <T>(name: string, params?: unknown) => guard(() => kernel.query(name, params) as T),
+    subscribe: (listener, req = {}) =>
+      guard(() => {
+        const sub = kernel.subscribe(listener, req);
+        subs.set(sub.id, sub);
+        return sub.id;
+      }),
+    unsubscribe: async (id) => {
+      subs.get(id)?.close();
+      subs.delete(id);
+    },
+    verify: () => guard(() => kernel.verify()),
+    rebuild: (names) => guard(() => kernel.rebuild(names)),
+    status: () => guard(() => kernel.status()),
+    info: async () => info,
+    close: () => kernel.close(),
+  };
+}

@@ -1,0 +1,153 @@
+/**
+ * Commands of the workspace slice. Each `decide` is pure: state from `load`, time/ids from ctx.
+ */
+import type { CommandDefinition, Decision } from '../../kernel/module.ts';
+import { KernelError } from '../../kernel/errors.ts';
+import * as s from './schemas.ts';
+import { findActiveProjectByName, findActiveWorkspaceByName, getProject, getWorkspace, type Project, type Workspace } from './queries.ts';
+
+const ws = (workspaceId: string) => `workspace:${workspaceId}`;
+const pr = (projectId: string) => `project:${projectId}`;
+
+export const commands: CommandDefinition[] = [
+  {
+    type: 'workspace.create',
+    description: 'Create a workspace (names are unique among active workspaces, case-insensitively).',
+    schema: s.workspaceCreate,
+    mutates: true,
+    target: (p: s.WorkspaceCreate) => (p.workspaceId ? ws(p.workspaceId) : null),
+    load: (r, p: s.WorkspaceCreate) => ({
+      existing: p.workspaceId ? getWorkspace(r, p.workspaceId) : undefined,
+      sameName: findActiveWorkspaceByName(r, p.name),
+    }),
+    decide: (st: { existing?: Workspace; sameName?: string }, p: s.WorkspaceCreate, ctx): Decision => {
+      if (st.existing) throw exists('workspace', 'workspaceId', p.workspaceId!);
+      if (st.sameName) throw nameTaken('workspace', p.name, st.sameName);
+      const workspaceId = p.workspaceId ?? ctx.newId();
+      return {
+        events: [{ stream: ws(workspaceId), type: 'workspace.created', payload: { workspaceId, name: p.name, description: p.description ?? '' } }],
+        value: { workspaceId },
+      };
+    },
+  },
+  {
+    type: 'workspace.rename',
+    description: 'Rename a workspace.',
+    schema: s.workspaceRename,
+    mutates: true,
+    target: (p: s.WorkspaceRename) => ws(p.workspaceId),
+    load: (r, p: s.WorkspaceRename) => ({ w: getWorkspace(r, p.workspaceId), sameName: findActiveWorkspaceByName(r, p.name) }),
+    decide: (st: { w?: Workspace; sameName?: string }, p: s.WorkspaceRename): Decision => {
+      const w = activeWorkspace(st.w, p.workspaceId);
+      if (st.sameName && st.sameName !== w.id) throw nameTaken('workspace', p.name, st.sameName);
+      if (w.name === p.name) return { events: [], value: { workspaceId: w.id } };
+      return {
+        events: [{ stream: ws(w.id), type: 'workspace.renamed', payload: { workspaceId: w.id, name: p.name, previousName: w.name } }],
+        value: { workspaceId: w.id },
+      };
+    },
+  },
+  {
+    type: 'workspace.open',
+    description: 'Open (switch to) a workspace; the most recently opened one is the current one.',
+    schema: s.workspaceRef,
+    mutates: true,
+    target: (p: s.WorkspaceRef) => ws(p.workspaceId),
+    load: (r, p: s.WorkspaceRef) => getWorkspace(r, p.workspaceId),
+    decide: (w: Workspace | undefined, p: s.WorkspaceRef): Decision => {
+      const a = activeWorkspace(w, p.workspaceId);
+      return { events: [{ stream: ws(a.id), type: 'workspace.opened', payload: { workspaceId: a.id } }], value: { workspaceId: a.id } };
+    },
+  },
+  {
+    type: 'workspace.archive',
+    description: 'Archive a workspace (privileged: audited). Its projects stay readable.',
+    schema: s.workspaceRef,
+    mutates: true,
+    audit: 'workspace.archived',
+    target: (p: s.WorkspaceRef) => ws(p.workspaceId),
+    load: (r, p: s.WorkspaceRef) => getWorkspace(r, p.workspaceId),
+    decide: (w: Workspace | undefined, p: s.WorkspaceRef): Decision => {
+      const a = activeWorkspace(w, p.workspaceId);
+      return { events: [{ stream: ws(a.id), type: 'workspace.archived', payload: { workspaceId: a.id } }], value: { workspaceId: a.id } };
+    },
+  },
+  {
+    type: 'project.create',
+    description: 'Create a project in an active workspace (names unique within the workspace).',
+    schema: s.projectCreate,
+    mutates: true,
+    target: (p: s.ProjectCreate) => (p.projectId ? pr(p.projectId) : null),
+    load: (r, p: s.ProjectCreate) => ({
+      w: getWorkspace(r, p.workspaceId),
+      existing: p.projectId ? getProject(r, p.projectId) : undefined,
+      sameName: findActiveProjectByName(r, p.workspaceId, p.name),
+    }),
+    decide: (st: { w?: Workspace; existing?: Project; sameName?: string }, p: s.ProjectCreate, ctx): Decision => {
+      activeWorkspace(st.w, p.workspaceId);
+      if (st.existing) throw exists('project', 'projectId', p.projectId!);
+      if (st.sameName) throw nameTaken('project', p.name, st.sameName);
+      const projectId = p.projectId ?? ctx.newId();
+      return {
+        events: [{ stream: pr(projectId), type: 'project.created', payload: { projectId, workspaceId: p.workspaceId, name: p.name, description: p.description ?? '' } }],
+        value: { projectId },
+      };
+    },
+  },
+  {
+    type: 'project.rename',
+    description: 'Rename a project.',
+    schema: s.projectRename,
+    mutates: true,
+    target: (p: s.ProjectRename) => pr(p.projectId),
+    load: (r, p: s.ProjectRename) => {
+      const project = getProject(r, p.projectId);
+      return { project, sameName: project ? findActiveProjectByName(r, project.workspaceId, p.name) : undefined };
+    },
+    decide: (st: { project?: Project; sameName?: string }, p: s.ProjectRename): Decision => {
+      const project = activeProject(st.project, p.projectId);
+      if (st.sameName && st.sameName !== project.id) throw nameTaken('project', p.name, st.sameName);
+      if (project.name === p.name) return { events: [], value: { projectId: project.id } };
+      return {
+        events: [{ stream: pr(project.id), type: 'project.renamed', payload: { projectId: project.id, name: p.name, previousName: project.name } }],
+        value: { projectId: project.id },
+      };
+    },
+  },
+  {
+    type: 'project.archive',
+    description: 'Archive a project (privileged: audited).',
+    schema: s.projectRef,
+    mutates: true,
+    audit: 'project.archived',
+    target: (p: s.ProjectRef) => pr(p.projectId),
+    load: (r, p: s.ProjectRef) => getProject(r, p.projectId),
+    decide: (project: Project | undefined, p: s.ProjectRef): Decision => {
+      const a = activeProject(project, p.projectId);
+      return {
+        events: [{ stream: pr(a.id), type: 'project.archived', payload: { projectId: a.id, workspaceId: a.workspaceId } }],
+        value: { projectId: a.id },
+      };
+    },
+  },
+];
+
+function activeWorkspace(w: Workspace | undefined, workspaceId: string): Workspace {
+  if (!w) throw new KernelError('not_found', `payload.workspaceId: no workspace ${workspaceId}; list workspaces to pick an existing id.`, { field: 'payload.workspaceId', workspaceId });
+  if (w.status === 'archived') throw new KernelError('archived', `payload.workspaceId: workspace "${w.name}" is archived and cannot be changed.`, { field: 'payload.workspaceId', workspaceId });
+  return w;
+}
+
+function activeProject(p: Project | undefined, projectId: string): Project {
+  if (!p) throw new KernelError('not_found', `payload.projectId: no project ${projectId}; list projects to pick an existing id.`, { field: 'payload.projectId', projectId });
+  if (p.status === 'archived') throw new KernelError('archived', `payload.projectId: project "${p.name}" is archived and cannot be changed.`, { field: 'payload.projectId', projectId });
+  return p;
+}
+
+function exists(kind: string, field: string, value: string): KernelError {
+  return new KernelError('already_exists', `payload.${field}: a ${kind} with id ${value} already exists; omit the id to get a new one.`, { field: `payload.${field}`, id: value });
+}
+
+function nameTaken(kind: string, name: string, existingId: string): KernelError {
+  return new KernelError('already_exists', `payload.name: an active ${kind} is already named "${name}"; choose another name.`, { field: 'payload.name', name, existingId });
+}

@@ -1,0 +1,81 @@
+/**
+ * Read models of the workspace slice: `workspaces` and `projects`.
+ * Deterministic: every value comes from the event (its payload, `at`, `seq`, `streamSeq`).
+ */
+import type { Projection } from '../../kernel/module.ts';
+import type { EventEnvelope } from '../../kernel/log/envelope.ts';
+
+type P = Record<string, string>;
+
+export const workspacesProjection: Projection = {
+  name: 'workspaces',
+  version: 1,
+  tables: ['workspaces'],
+  eventTypes: ['workspace.created', 'workspace.renamed', 'workspace.opened', 'workspace.archived'],
+  createSql: `
+    CREATE TABLE workspaces (
+      id          TEXT PRIMARY KEY,
+      name        TEXT NOT NULL,
+      description TEXT NOT NULL,
+      status      TEXT NOT NULL CHECK (status IN ('active', 'archived')),
+      created_at  TEXT NOT NULL,
+      updated_at  TEXT NOT NULL,
+      opened_at   TEXT,
+      open_seq    INTEGER,
+      version     INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX workspaces_name ON workspaces (status, name COLLATE NOCASE);`,
+  apply(e: EventEnvelope, w) {
+    const p = e.payload as P;
+    switch (e.type) {
+      case 'workspace.created':
+        w.run(`INSERT INTO workspaces (id, name, description, status, created_at, updated_at, version)
+               VALUES (?, ?, ?, 'active', ?, ?, ?)`, [p['workspaceId']!, p['name']!, p['description'] ?? '', e.at, e.at, e.streamSeq]);
+        break;
+      case 'workspace.renamed':
+        w.run('UPDATE workspaces SET name = ?, updated_at = ?, version = ? WHERE id = ?', [p['name']!, e.at, e.streamSeq, p['workspaceId']!]);
+        break;
+      case 'workspace.opened':
+        w.run('UPDATE workspaces SET opened_at = ?, open_seq = ?, version = ? WHERE id = ?', [e.at, e.seq, e.streamSeq, p['workspaceId']!]);
+        break;
+      case 'workspace.archived':
+        w.run("UPDATE workspaces SET status = 'archived', updated_at = ?, version = ? WHERE id = ?", [e.at, e.streamSeq, p['workspaceId']!]);
+        break;
+    }
+  },
+};
+
+export const projectsProjection: Projection = {
+  name: 'projects',
+  version: 1,
+  tables: ['projects'],
+  eventTypes: ['project.created', 'project.renamed', 'project.archived'],
+  createSql: `
+    CREATE TABLE projects (
+      id           TEXT PRIMARY KEY,
+      workspace_id TEXT NOT NULL,
+      name         TEXT NOT NULL,
+      description  TEXT NOT NULL,
+      status       TEXT NOT NULL CHECK (status IN ('active', 'archived')),
+      created_at   TEXT NOT NULL,
+      updated_at   TEXT NOT NULL,
+      version      INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX projects_workspace ON projects (workspace_id, status, name COLLATE NOCASE);`,
+  apply(e: EventEnvelope, w) {
+    const p = e.payload as P;
+    switch (e.type) {
+      case 'project.created':
+        w.run(`INSERT INTO projects (id, workspace_id, name, description, status, created_at, updated_at, version)
+               VALUES (?, ?, ?, ?, 'active', ?, ?, ?)`,
+          [p['projectId']!, p['workspaceId']!, p['name']!, p['description'] ?? '', e.at, e.at, e.streamSeq]);
+        break;
+      case 'project.renamed':
+        w.run('UPDATE projects SET name = ?, updated_at = ?, version = ? WHERE id = ?', [p['name']!, e.at, e.streamSeq, p['projectId']!]);
+        break;
+      case 'project.archived':
+        w.run("UPDATE projects SET status = 'archived', updated_at = ?, version = ? WHERE id = ?", [e.at, e.streamSeq, p['projectId']!]);
+        break;
+    }
+  },
+};

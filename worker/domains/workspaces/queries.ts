@@ -1,0 +1,111 @@
+/**
+ * Reads of the workspace slice, over its own tables only.
+ */
+import { z } from 'zod';
+import type { QueryDefinition, Reader } from '../../kernel/module.ts';
+import type { Row } from '../../kernel/db/sql.ts';
+import { id } from './schemas.ts';
+
+export interface Workspace {
+  readonly id: string;
+  readonly name: string;
+  readonly description: string;
+  readonly status: 'active' | 'archived';
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly openedAt: string | null;
+  /** Stream version: pass as expectedVersion to change it optimistically. */
+  readonly version: number;
+  readonly projectCount: number;
+}
+
+export interface Project {
+  readonly id: string;
+  readonly workspaceId: string;
+  readonly name: string;
+  readonly description: string;
+  readonly status: 'active' | 'archived';
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly version: number;
+}
+
+export function getWorkspace(r: Reader, workspaceId: string): Workspace | undefined {
+  const row = r.get(`SELECT w.*, (SELECT COUNT(*) FROM projects p WHERE p.workspace_id = w.id AND p.status = 'active') AS project_count
+                     FROM workspaces w WHERE w.id = ?`, [workspaceId]);
+  return row ? toWorkspace(row) : undefined;
+}
+
+export function getProject(r: Reader, projectId: string): Project | undefined {
+  const row = r.get('SELECT * FROM projects WHERE id = ?', [projectId]);
+  return row ? toProject(row) : undefined;
+}
+
+export function findActiveWorkspaceByName(r: Reader, name: string): string | undefined {
+  const v = r.value("SELECT id FROM workspaces WHERE status = 'active' AND name = ? COLLATE NOCASE", [name]);
+  return typeof v === 'string' ? v : undefined;
+}
+
+export function findActiveProjectByName(r: Reader, workspaceId: string, name: string): string | undefined {
+  const v = r.value("SELECT id FROM projects WHERE workspace_id = ? AND status = 'active' AND name = ? COLLATE NOCASE", [workspaceId, name]);
+  return typeof v === 'string' ? v : undefined;
+}
+
+export const queries: QueryDefinition[] = [
+  {
+    name: 'workspace.list',
+    description: 'Workspaces, most recently opened first; archived ones only when asked.',
+    schema: z.strictObject({ includeArchived: z.boolean().default(false) }),
+    run: (r, p: { includeArchived: boolean }) =>
+      r.all(`SELECT w.*, (SELECT COUNT(*) FROM projects p WHERE p.workspace_id = w.id AND p.status = 'active') AS project_count
+             FROM workspaces w ${p.includeArchived ? '' : "WHERE w.status = 'active'"}
+             ORDER BY w.status ASC, COALESCE(w.open_seq, 0) DESC, w.name COLLATE NOCASE ASC`).map(toWorkspace),
+  },
+  {
+    name: 'workspace.get',
+    description: 'One workspace by id, or null.',
+    schema: z.strictObject({ workspaceId: id }),
+    run: (r, p: { workspaceId: string }) => getWorkspace(r, p.workspaceId) ?? null,
+  },
+  {
+    name: 'workspace.current',
+    description: 'The most recently opened active workspace, or null.',
+    schema: z.strictObject({}),
+    run: (r) => {
+      const v = r.value("SELECT id FROM workspaces WHERE status = 'active' AND open_seq IS NOT NULL ORDER BY open_seq DESC LIMIT 1");
+      return typeof v === 'string' ? getWorkspace(r, v) ?? null : null;
+    },
+  },
+  {
+    name: 'project.list',
+    description: "A workspace's projects by name; archived ones only when asked.",
+    schema: z.strictObject({ workspaceId: id, includeArchived: z.boolean().default(false) }),
+    run: (r, p: { workspaceId: string; includeArchived: boolean }) =>
+      r.all(`SELECT * FROM projects WHERE workspace_id = ? ${p.includeArchived ? '' : "AND status = 'active'"}
+             ORDER BY status ASC, name COLLATE NOCASE ASC`, [p.workspaceId]).map(toProject),
+  },
+  {
+    name: 'project.get',
+    description: 'One project by id, or null.',
+    schema: z.strictObject({ projectId: id }),
+    run: (r, p: { projectId: string }) => getProject(r, p.projectId) ?? null,
+  },
+];
+
+function toWorkspace(r: Row): Workspace {
+  return {
+    id: String(r['id']), name: String(r['name']), description: String(r['description']),
+    status: r['status'] === 'archived' ? 'archived' : 'active',
+    createdAt: String(r['created_at']), updatedAt: String(r['updated_at']),
+    openedAt: r['opened_at'] == null ? null : String(r['opened_at']),
+    version: Number(r['version']), projectCount: Number(r['project_count'] ?? 0),
+  };
+}
+
+function toProject(r: Row): Project {
+  return {
+    id: String(r['id']), workspaceId: String(r['workspace_id']), name: String(r['name']),
+    description: String(r['description']), status: r['status'] === 'archived' ? 'archived' : 'active',
+    createdAt: String(r['created_at']), updatedAt: String(r['updated_at']), version: Number(r['version']),
+  };
+}

@@ -1,0 +1,134 @@
+/**
+ * Versioned schema migrations for the kernel's own tables (projection tables are owned and
+ * versioned by their projections, see projections/registry.ts).
+ *
+ * Invariants:
+ * 1. The schema version is `PRAGMA user_version` and mirrored in `meta.schema_version`.
+ * 2. Migrations run in one transaction each; a failure leaves the previous version intact.
+ * 3. A database whose version is above `SCHEMA_VERSION` is refused (`schema_too_new`) before
+ *    anything is written to it.
+ * 4. `events` and `audit` are append-only: triggers abort any UPDATE or DELETE.
+ */
+import type { Database } from '@sqlite.org/sqlite-wasm';
+import { KernelError } from '../errors.ts';
+
+export interface Migration {
+  readonly version: number;
+  readonly description: string;
+  readonly sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'event log, idempotency, audit chain, checkpoints, projection heads',
+    sql: `
+      CREATE TABLE meta (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+      ) STRICT;
+
+      CREATE TABLE events (
+        seq        INTEGER PRIMARY KEY,
+        id         TEXT NOT NULL UNIQUE,
+        stream     TEXT NOT NULL,
+        stream_seq INTEGER NOT NULL,
+        type       TEXT NOT NULL,
+        v          INTEGER NOT NULL,
+        at         TEXT NOT NULL,
+        actor      TEXT NOT NULL,
+        device     TEXT NOT NULL,
+        payload    TEXT NOT NULL,
+        prev       TEXT NOT NULL,
+        hash       TEXT NOT NULL,
+        UNIQUE (stream, stream_seq)
+      ) STRICT;
+      CREATE INDEX events_type ON events (type, seq);
+      CREATE TRIGGER events_append_only_update BEFORE UPDATE ON events
+        BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+      CREATE TRIGGER events_append_only_delete BEFORE DELETE ON events
+        BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+
+      CREATE TABLE idempotency (
+        key          TEXT PRIMARY KEY,
+        command_type TEXT NOT NULL,
+        request_hash TEXT NOT NULL,
+        result       TEXT NOT NULL,
+        at           TEXT NOT NULL
+      ) STRICT;
+
+      CREATE TABLE audit (
+        seq        INTEGER PRIMARY KEY,
+        id         TEXT NOT NULL UNIQUE,
+        action     TEXT NOT NULL,
+        event_id   TEXT NOT NULL,
+        event_seq  INTEGER NOT NULL,
+        actor      TEXT NOT NULL,
+        device     TEXT NOT NULL,
+        at         TEXT NOT NULL,
+        prev       TEXT NOT NULL,
+        hash       TEXT NOT NULL
+      ) STRICT;
+      CREATE TRIGGER audit_append_only_update BEFORE UPDATE ON audit
+        BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;
+      CREATE TRIGGER audit_append_only_delete BEFORE DELETE ON audit
+        BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;
+
+      CREATE TABLE checkpoints (
+        seq        INTEGER PRIMARY KEY,
+        head_hash  TEXT NOT NULL,
+        device     TEXT NOT NULL,
+        key_id     TEXT NOT NULL,
+        signature  TEXT NOT NULL,
+        at         TEXT NOT NULL
+      ) STRICT;
+
+      CREATE TABLE projections (
+        name     TEXT PRIMARY KEY,
+        version  INTEGER NOT NULL,
+        head_seq INTEGER NOT NULL
+      ) STRICT;
+    `,
+  },
+];
+
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+
+/**
+ * Bring the database to SCHEMA_VERSION. Returns the version found before migrating.
+ * Throws `schema_too_new` (nothing written) or `migration_failed` (rolled back).
+ */
+export function migrate(db: Database, appVersion: string, migrations: readonly Migration[] = MIGRATIONS): number {
+  const found = Number(db.selectValue('PRAGMA user_version'));
+  const target = migrations.length ? migrations[migrations.length - 1]!.version : 0;
+  if (found > target) {
+    throw new KernelError(
+      'schema_too_new',
+      `The database has schema version ${found} but this Kingdom (${appVersion}) understands up to ${target}. ` +
+        'Open it with a newer Kingdom, or export and re-import your data; it was not changed.',
+      { found, supported: target, appVersion },
+    );
+  }
+  for (const m of migrations) {
+    if (m.version <= found) continue;
+    try {
+      db.transaction((tx) => {
+        tx.exec(m.sql);
+        tx.exec({
+          sql: `INSERT INTO meta (key, value) VALUES ('schema_version', ?1), ('app_version', ?2)
+                ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+          bind: [String(m.version), appVersion],
+        });
+        tx.exec(`PRAGMA user_version = ${m.version}`);
+      });
+    } catch (err) {
+      throw new KernelError(
+        'migration_failed',
+        `Migration ${m.version} (${m.description}) failed: ${err instanceof Error ? err.message : String(err)}. ` +
+          `The database stays at version ${found}.`,
+        { version: m.version, found },
+      );
+    }
+  }
+  return found;
+}

@@ -1,0 +1,170 @@
+/**
+ * Projection registry: keeps every projection's tables in step with the log.
+ *
+ * Invariants:
+ * 1. Each projection's head (`projections.head_seq`) is updated in the same transaction as the
+ *    events it applied, so after a crash tables and head agree and boot replays nothing.
+ * 2. On open, a projection whose stored version differs from its code (or that is new) is rebuilt
+ *    from the log; one behind the log (added later) catches up from its head.
+ * 3. `digest()` is a SHA-256 over each owned table's schema and rows in a total order; a rebuild
+ *    from the same log yields the same digest.
+ */
+import type { Sql } from '../db/sql.ts';
+import type { Projection } from '../module.ts';
+import type { EventEnvelope } from '../log/envelope.ts';
+import type { EventStore } from '../log/event-store.ts';
+import { canonicalJson } from '../log/canonical.ts';
+import { sha256Hex } from '../log/hash.ts';
+import { KernelError } from '../errors.ts';
+
+export interface ProjectionStatus {
+  readonly name: string;
+  readonly version: number;
+  readonly headSeq: number;
+  readonly tables: readonly string[];
+}
+
+const REPLAY_PAGE = 1000;
+
+export class ProjectionRegistry {
+  private readonly byType = new Map<string, Projection[]>();
+  private readonly forAll: Projection[] = [];
+
+  constructor(
+    private readonly sql: Sql,
+    readonly projections: readonly Projection[],
+  ) {
+    const names = new Set<string>();
+    const tables = new Set<string>();
+    for (const p of projections) {
+      if (names.has(p.name)) throw new Error(`projection ${p.name} registered twice`);
+      names.add(p.name);
+      for (const t of p.tables) {
+        if (tables.has(t)) throw new Error(`table ${t} is owned by two projections`);
+        tables.add(t);
+      }
+      if (!p.eventTypes) this.forAll.push(p);
+      else for (const type of p.eventTypes) {
+        const list = this.byType.get(type) ?? [];
+        list.push(p);
+        this.byType.set(type, list);
+      }
+    }
+  }
+
+  /** Bring every projection to the log head; returns the names that were rebuilt or caught up. */
+  ensure(store: EventStore): { rebuilt: string[]; caughtUp: string[] } {
+    const head = store.committedHead.seq;
+    const rows = new Map(this.sql.all('SELECT name, version, head_seq FROM projections')
+      .map((r) => [String(r['name']), { version: Number(r['version']), head: Number(r['head_seq']) }]));
+    const rebuilt: string[] = [];
+    const caughtUp: string[] = [];
+    for (const p of this.projections) {
+      const row = rows.get(p.name);
+      if (!row || row.version !== p.version) {
+        this.rebuildOne(p, store);
+        rebuilt.push(p.name);
+      } else if (row.head < head) {
+        this.sql.transaction(() => {
+          this.replayInto(p, store, row.head);
+          this.sql.run('UPDATE projections SET head_seq = ? WHERE name = ?', [head, p.name]);
+        });
+        caughtUp.push(p.name);
+      } else if (row.head > head) {
+        throw new KernelError('integrity_error',
+          `Projection ${p.name} is at seq ${row.head} but the log ends at ${head}; run rebuild to repair it.`,
+          { projection: p.name, projectionHead: row.head, logHead: head });
+      }
+    }
+    return { rebuilt, caughtUp };
+  }
+
+  /** Apply one freshly appended event to every interested projection (inside the transaction). */
+  apply(event: EventEnvelope): void {
+    for (const p of this.forAll) p.apply(event, this.sql);
+    const list = this.byType.get(event.type);
+    if (list) for (const p of list) p.apply(event, this.sql);
+  }
+
+  /** Record the new head for all projections (inside the transaction). */
+  setHead(seq: number): void {
+    this.sql.run('UPDATE projections SET head_seq = ?', [seq]);
+  }
+
+  /** Drop, recreate and replay the named projections (all by default) in one transaction. */
+  rebuild(store: EventStore, names?: readonly string[]): void {
+    const selected = this.select(names);
+    this.sql.transaction(() => {
+      for (const p of selected) this.rebuildOne(p, store);
+    });
+  }
+
+  digest(names?: readonly string[]): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const p of this.select(names)) {
+      let acc = '';
+      for (const table of p.tables) acc += tableDigest(this.sql, table) + '\n';
+      out[p.name] = sha256Hex(acc);
+    }
+    return out;
+  }
+
+  status(): ProjectionStatus[] {
+    const rows = new Map(this.sql.all('SELECT name, head_seq FROM projections').map((r) => [String(r['name']), Number(r['head_seq'])]));
+    return this.projections.map((p) => ({ name: p.name, version: p.version, headSeq: rows.get(p.name) ?? 0, tables: p.tables }));
+  }
+
+  private select(names?: readonly string[]): Projection[] {
+    if (!names || names.length === 0) return [...this.projections];
+    return names.map((n) => {
+      const p = this.projections.find((x) => x.name === n);
+      if (!p) {
+        throw new KernelError('not_found', `No projection named "${n}"; known: ${this.projections.map((x) => x.name).join(', ')}.`, { name: n });
+      }
+      return p;
+    });
+  }
+
+  private rebuildOne(p: Projection, store: EventStore): void {
+    this.sql.transaction(() => {
+      for (const t of p.tables) this.sql.exec(`DROP TABLE IF EXISTS "${t}"`);
+      this.sql.clearCache(); // statements on dropped tables are invalid now
+      this.sql.exec(p.createSql);
+      this.replayInto(p, store, 0);
+      this.sql.run(
+        `INSERT INTO projections (name, version, head_seq) VALUES (?, ?, ?)
+         ON CONFLICT (name) DO UPDATE SET version = excluded.version, head_seq = excluded.head_seq`,
+        [p.name, p.version, store.committedHead.seq],
+      );
+    });
+  }
+
+  private replayInto(p: Projection, store: EventStore, afterSeq: number): void {
+    const filter = p.eventTypes ? { types: p.eventTypes } : {};
+    let cursor = afterSeq;
+    for (;;) {
+      const page = store.readAfter(cursor, REPLAY_PAGE, filter);
+      for (const e of page) p.apply(e, this.sql);
+      if (page.length < REPLAY_PAGE) break;
+      cursor = page[page.length - 1]!.seq;
+    }
+  }
+}
+
+/** SHA-256 over a table's CREATE statement and all its rows, ordered by every column. */
+export function tableDigest(sql: Sql, table: string): string {
+  const schema = sql.value("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", [table]);
+  const cols = sql.all(`PRAGMA table_info("${table}")`).map((r) => String(r['name']));
+  if (cols.length === 0) return sha256Hex(`missing:${table}`);
+  const order = cols.map((_, i) => String(i + 1)).join(', ');
+  const rows = sql.all(`SELECT * FROM "${table}" ORDER BY ${order}`);
+  let acc = String(schema) + '\n';
+  for (const r of rows) acc += canonicalJson(cols.map((c) => normalise(r[c]))) + '\n';
+  return sha256Hex(acc);
+}
+
+function normalise(v: unknown): unknown {
+  if (typeof v === 'bigint') return v.toString();
+  if (v instanceof Uint8Array) return Array.from(v);
+  return v ?? null;
+}

@@ -1,0 +1,7 @@
+/**
+ * The domain modules every Kingdom kernel loads (browser and Node alike).
+ */
+import type { KernelModule } from './kernel/module.ts';
+import { workspacesModule } from './domains/workspaces/index.ts';
+
+export const DEFAULT_MODULES: readonly KernelModule[] = [workspacesModule];

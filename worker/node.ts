@@ -1,0 +1,64 @@
+/**
+ * Open a Kingdom kernel directly in Node (tests, benchmarks, scripts, the future headless runner).
+ * Documented in docs/api.md; it returns the same `KingdomApi` the browser UI gets over Comlink.
+ *
+ *   const k = await openKingdom({ storage: 'memory' });
+ *   const r = await k.command({ type: 'workspace.create', payload: { name: 'Acme' }, idempotencyKey: crypto.randomUUID() });
+ */
+import { Kernel, type KernelOptions } from './kernel/kernel.ts';
+import { createLocalApi, type KingdomApi } from './api.ts';
+import { memoryAdapter } from './kernel/db/memory-adapter.ts';
+import { fileAdapter } from './kernel/db/file-adapter.ts';
+import { fileKeyStore } from './node/file-keystore.ts';
+import { memoryKeyStore } from './kernel/log/keys.ts';
+import { DEFAULT_MODULES } from './modules.ts';
+import type { StorageAdapter } from './kernel/db/adapter.ts';
+import type { KernelModule } from './kernel/module.ts';
+
+export * from './api.ts';
+export { Kernel } from './kernel/kernel.ts';
+export { KernelError, ERROR_CODES } from './kernel/errors.ts';
+export { memoryAdapter, fileAdapter, fileKeyStore, memoryKeyStore, DEFAULT_MODULES };
+
+export interface OpenKingdomOptions {
+  /** `'memory'` (default), `{ file: path }` for a durable database file, or any StorageAdapter. */
+  readonly storage?: 'memory' | { readonly file: string } | StorageAdapter;
+  /** Extra modules after the default ones. */
+  readonly modules?: readonly KernelModule[];
+  readonly clock?: () => number;
+  readonly actor?: string;
+  readonly checkpointEvery?: number;
+}
+
+/** Open a kernel and wrap it in the public API. Rejects only on bugs; see `openKernel` for throws. */
+export async function openKingdom(options: OpenKingdomOptions = {}): Promise<KingdomApi> {
+  const kernel = await openKernel(options);
+  const kind = kernel.status().storage.kind;
+  return createLocalApi(kernel, { role: 'standalone', storage: kind === 'file' ? 'file' : 'memory', fallbackReason: null, tabId: 'node' });
+}
+
+/** Open the kernel itself (throws KernelError: schema_too_new, storage_locked, …). */
+export async function openKernel(options: OpenKingdomOptions = {}): Promise<Kernel> {
+  const s = options.storage ?? 'memory';
+  let storage: StorageAdapter;
+  let keys;
+  if (s === 'memory') {
+    storage = memoryAdapter();
+    keys = memoryKeyStore();
+  } else if ('file' in s) {
+    storage = fileAdapter(s.file);
+    keys = fileKeyStore(`${s.file}.device-key.json`);
+  } else {
+    storage = s;
+    keys = memoryKeyStore();
+  }
+  const opts: KernelOptions = {
+    storage,
+    keys,
+    modules: [...DEFAULT_MODULES, ...(options.modules ?? [])],
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.actor ? { actor: options.actor } : {}),
+    ...(options.checkpointEvery ? { checkpointEvery: options.checkpointEvery } : {}),
+  };
+  return Kernel.open(opts);
+}
