@@ -70,6 +70,8 @@ export interface NodeFileVfsError {
   readonly sqliteCode: number;
   /** `err.code` of the underlying Node error (e.g. 'ENOSPC'), when there was one. */
   readonly errno?: string;
+  /** The OS errno (positive), when there was one: what xGetLastError reports to SQLite. */
+  readonly osErrno?: number;
   /** For SQLITE_BUSY on open: the pid holding `<db>.lock`. */
   readonly lockHolderPid?: number;
 }
@@ -129,6 +131,15 @@ function errnoOf(err: unknown): string | undefined {
   if (typeof err === 'object' && err !== null && 'code' in err) {
     const code = (err as { code: unknown }).code;
     return typeof code === 'string' ? code : undefined;
+  }
+  return undefined;
+}
+
+function osErrnoOf(err: unknown): number | undefined {
+  if (typeof err === 'object' && err !== null && 'errno' in err) {
+    const n = (err as { errno: unknown }).errno;
+    // Node reports libuv errnos as negative numbers (-28 for ENOSPC).
+    return typeof n === 'number' && n !== 0 ? Math.abs(n) : undefined;
   }
   return undefined;
 }
@@ -305,12 +316,14 @@ export function installNodeFileVfs(sqlite3: Sqlite3Static, name: string = NODE_F
     let code = ioerr;
     if (errno === 'ENOSPC' || errno === 'EDQUOT') code = capi.SQLITE_FULL;
     else if (errno === 'ENOMEM') code = capi.SQLITE_IOERR_NOMEM;
+    const osErrno = osErrnoOf(err);
     const lockHolderPid = err instanceof LockHeldError && err.holderPid !== null ? err.holderPid : undefined;
     state.lastError = {
       op,
       message: `${name}: ${op}${path ? ` ${path}` : ''}: ${messageOf(err)}`,
       sqliteCode: code,
       ...(errno !== undefined ? { errno } : {}),
+      ...(osErrno !== undefined ? { osErrno } : {}),
       ...(lockHolderPid !== undefined ? { lockHolderPid } : {}),
     };
     return code;
@@ -482,7 +495,8 @@ export function installNodeFileVfs(sqlite3: Sqlite3Static, name: string = NODE_F
 
   const vfs = new capi.sqlite3_vfs();
   vfs.$iVersion = 2; // Has xCurrentTimeInt64; no xSetSystemCall & co.
-  vfs.$szOsFile = capi.sqlite3_file.structInfo.sizeof;
+  // The typings put `structInfo` on instances; at runtime it is (also) a static of the class.
+  vfs.$szOsFile = (capi.sqlite3_file as unknown as { structInfo: { sizeof: number } }).structInfo.sizeof;
   vfs.$mxPathname = MAX_PATHNAME;
 
   const vfsMethods = {
@@ -654,8 +668,9 @@ export function installNodeFileVfs(sqlite3: Sqlite3Static, name: string = NODE_F
         heap.set(bytes, Number(zBuf));
         heap[Number(zBuf) + bytes.length] = 0;
       }
-      // SQLite uses the return value as the "system errno" (sqlite3_system_errno()).
-      return e ? e.sqliteCode : 0;
+      // SQLite stores the return value as the "system errno" (sqlite3_system_errno()), like
+      // os_unix.c does with errno. Without an OS error we fall back to the SQLite code.
+      return e ? (e.osErrno ?? e.sqliteCode) : 0;
     },
   };
 

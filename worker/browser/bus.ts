@@ -1,0 +1,32 @@
+/**
+ * Messages between the kernel workers of several tabs (one BroadcastChannel per origin).
+ * Only the leader (the tab whose worker holds the Web Lock) owns the database; followers send it
+ * RPCs and receive every committed event as a broadcast.
+ */
+import type { EventEnvelope } from '../kernel/log/envelope.ts';
+import type { EventFilter } from '../kernel/log/event-store.ts';
+
+export const CHANNEL = 'kingdom:kernel-bus';
+export const LEADER_LOCK = 'kingdom:db-owner';
+
+export type RpcMethod = 'command' | 'commandBatch' | 'query' | 'verify' | 'rebuild' | 'status' | 'page';
+
+export type BusMessage =
+  | { readonly kind: 'hello'; readonly from: string }
+  | { readonly kind: 'leader'; readonly tabId: string; readonly headSeq: number }
+  | { readonly kind: 'rpc'; readonly id: string; readonly from: string; readonly method: RpcMethod; readonly args: unknown[] }
+  | { readonly kind: 'rpc-result'; readonly id: string; readonly to: string; readonly result: unknown }
+  | { readonly kind: 'events'; readonly events: EventEnvelope[]; readonly headSeq: number };
+
+export interface PageRequest {
+  readonly afterSeq: number;
+  readonly limit: number;
+  readonly filter: EventFilter;
+}
+
+export interface Page {
+  readonly events: EventEnvelope[];
+  /** The subscriber's cursor may move here (all events up to it were scanned). */
+  readonly scannedTo: number;
+  readonly headSeq: number;
+}

@@ -1,0 +1,85 @@
+/**
+ * The browser's durable storage: sqlite-wasm on the `opfs-sahpool` VFS.
+ *
+ * Invariants:
+ * 1. `locking_mode=EXCLUSIVE` is set before `journal_mode=WAL` on every open (sahpool has no
+ *    shared memory; WAL works only in exclusive mode), then `synchronous=FULL`.
+ * 2. The pool directory is exclusive to one worker: a second opener gets `storage_locked` and the
+ *    caller retries (a tab that just closed may still be releasing its handles).
+ * 3. `close()` closes the database and pauses the VFS, releasing every OPFS access handle.
+ */
+import type { SAHPoolUtil } from '@sqlite.org/sqlite-wasm';
+import { DURABLE_PRAGMAS, type OpenedDatabase, type StorageAdapter } from '../kernel/db/adapter.ts';
+import { loadSqlite3 } from '../kernel/db/memory-adapter.ts';
+import { KernelError } from '../kernel/errors.ts';
+
+export const POOL_NAME = 'kingdom-sahpool';
+export const POOL_DIRECTORY = '/kingdom';
+export const DB_FILE = '/kingdom.sqlite3';
+
+let pool: SAHPoolUtil | null = null;
+
+export function opfsAvailable(): string | null {
+  if (typeof navigator === 'undefined' || !navigator.storage || typeof navigator.storage.getDirectory !== 'function') {
+    return 'This browser has no Origin Private File System (OPFS).';
+  }
+  if (typeof FileSystemFileHandle === 'undefined' || !('createSyncAccessHandle' in FileSystemFileHandle.prototype)) {
+    return 'This browser cannot open OPFS files synchronously (no createSyncAccessHandle).';
+  }
+  return null;
+}
+
+export function opfsAdapter(file = DB_FILE): StorageAdapter {
+  return {
+    kind: 'opfs',
+    location: `opfs:${POOL_DIRECTORY}${file}`,
+    async open(): Promise<OpenedDatabase> {
+      const reason = opfsAvailable();
+      if (reason) throw new KernelError('storage_unavailable', reason);
+      const sqlite3 = await loadSqlite3();
+      try {
+        if (!pool) {
+          pool = await sqlite3.installOpfsSAHPoolVfs({ name: POOL_NAME, directory: POOL_DIRECTORY, initialCapacity: 6 });
+        } else if (pool.isPaused()) {
+          await pool.unpauseVfs();
+        }
+        await pool.reserveMinimumCapacity(6);
+      } catch (err) {
+        pool = null;
+        const message = err instanceof Error ? err.message : String(err);
+        if (/NoModificationAllowed|InvalidState|locked|access handle/i.test(message)) {
+          throw new KernelError('storage_locked', `The database is still held by another tab: ${message}. Retry in a moment.`);
+        }
+        throw new KernelError('storage_unavailable', `OPFS storage could not be opened: ${message}`);
+      }
+      const p = pool;
+      const db = new p.OpfsSAHPoolDb(file);
+      try {
+        for (const pragma of DURABLE_PRAGMAS) db.exec(pragma);
+        const mode = String(db.selectValue('PRAGMA journal_mode'));
+        if (mode !== 'wal') throw new Error(`journal_mode is ${mode}, expected wal`);
+      } catch (err) {
+        db.close();
+        throw KernelError.from(err);
+      }
+      let closed = false;
+      return {
+        sqlite3,
+        db,
+        durable: true,
+        sizeBytes(): number {
+          if (closed) return 0;
+          const pages = Number(db.selectValue('PRAGMA page_count') ?? 0);
+          const pageSize = Number(db.selectValue('PRAGMA page_size') ?? 0);
+          return pages * pageSize;
+        },
+        async close(): Promise<void> {
+          if (closed) return;
+          closed = true;
+          db.close();
+          p.pauseVfs();
+        },
+      };
+    },
+  };
+}

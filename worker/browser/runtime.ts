@@ -1,0 +1,396 @@
+/**
+ * The kernel runtime of one browser tab: elects one database owner across tabs and gives every
+ * tab the same `KingdomApi`.
+ *
+ * Invariants:
+ * 1. Exactly one worker per origin holds the `kingdom:db-owner` Web Lock and opens the database
+ *    (the sahpool VFS is exclusive anyway); the lock is released when its tab closes, and a
+ *    waiting follower takes over, opening the database with retries.
+ * 2. Followers send every call to the leader as an RPC over BroadcastChannel; unanswered RPCs are
+ *    resent when a new leader announces itself. Commands carry idempotency keys, so a resend
+ *    returns the first result and nothing is applied twice or lost.
+ * 3. Subscriptions live here, not in the kernel: each has a cursor, advanced only by contiguous
+ *    delivery (from a broadcast that starts right after it, or a page fetched from the leader),
+ *    so there is no gap or duplicate across role changes.
+ */
+import { Kernel } from '../kernel/kernel.ts';
+import { KernelError, fail, ok, type Result } from '../kernel/errors.ts';
+import { memoryAdapter } from '../kernel/db/memory-adapter.ts';
+import { memoryKeyStore, type KeyStore } from '../kernel/log/keys.ts';
+import { matches } from '../kernel/subscriptions.ts';
+import type { EventEnvelope } from '../kernel/log/envelope.ts';
+import type { EventFilter } from '../kernel/log/event-store.ts';
+import type { StorageAdapter } from '../kernel/db/adapter.ts';
+import type { EventBatchListener, KingdomApi, RuntimeInfo, SubscribeRequest } from '../api.ts';
+import { DEFAULT_MODULES } from '../modules.ts';
+import { opfsAdapter, opfsAvailable } from './opfs-adapter.ts';
+import { idbKeyStore } from './idb-keystore.ts';
+import { CHANNEL, LEADER_LOCK, type BusMessage, type Page, type RpcMethod } from './bus.ts';
+import { uuidv7 } from '../kernel/ids.ts';
+
+const RPC_TIMEOUT_MS = 20_000;
+const OPEN_RETRY_MS = 50;
+const OPEN_ATTEMPTS = 100;
+
+interface Sub {
+  readonly id: number;
+  cursor: number;
+  readonly filter: EventFilter;
+  readonly batch: number;
+  readonly listener: EventBatchListener;
+  closed: boolean;
+  pumping: boolean;
+  dirty: boolean;
+  /** Bumped on every role change so an in-flight follower pump stops. */
+  generation: number;
+  kernelSub: { close(): void } | null;
+}
+
+interface PendingRpc {
+  readonly msg: Extract<BusMessage, { kind: 'rpc' }>;
+  readonly resolve: (value: unknown) => void;
+  readonly timer: ReturnType<typeof setTimeout>;
+}
+
+export interface RuntimeOptions {
+  /** Force in-memory storage (tests, or `?storage=memory`). */
+  readonly memory?: boolean;
+  readonly checkpointEvery?: number;
+}
+
+export class BrowserRuntime {
+  readonly tabId = `tab-${uuidv7()}`;
+  private role: RuntimeInfo['role'] = 'follower';
+  private storageKind: RuntimeInfo['storage'] = 'opfs';
+  private fallbackReason: string | null = null;
+  private kernel: Kernel | null = null;
+  private readonly channel: BroadcastChannel;
+  private readonly pending = new Map<string, PendingRpc>();
+  private readonly subs = new Map<number, Sub>();
+  private nextSubId = 1;
+  private knownHead = 0;
+  private release: () => void = () => {};
+  private readonly held = new Promise<void>((resolve) => (this.release = resolve));
+  private roleDecided!: () => void;
+  private readonly ready = new Promise<void>((resolve) => (this.roleDecided = resolve));
+  private closed = false;
+
+  constructor(private readonly options: RuntimeOptions = {}) {
+    this.channel = new BroadcastChannel(CHANNEL);
+    this.channel.onmessage = (ev: MessageEvent<BusMessage>) => this.onMessage(ev.data);
+  }
+
+  /** Join the election: become leader now if the lock is free, else follow and wait for it. */
+  async start(): Promise<void> {
+    if (typeof navigator === 'undefined' || !('locks' in navigator) || !navigator.locks) {
+      await this.becomeLeader();
+      this.role = 'standalone';
+      return;
+    }
+    const gotIt = await new Promise<boolean>((resolve) => {
+      void navigator.locks.request(LEADER_LOCK, { ifAvailable: true }, (lock) => {
+        if (!lock) {
+          resolve(false);
+          return undefined;
+        }
+        resolve(true);
+        return this.held;
+      });
+    });
+    if (gotIt) {
+      await this.becomeLeader();
+      return;
+    }
+    this.role = 'follower';
+    this.roleDecided();
+    this.post({ kind: 'hello', from: this.tabId });
+    void navigator.locks.request(LEADER_LOCK, async () => {
+      if (this.closed) return;
+      await this.becomeLeader();
+      return this.held;
+    });
+  }
+
+  readonly api: KingdomApi = {
+    command: (cmd) => this.call('command', [cmd]),
+    commandBatch: (cmds) => this.call('commandBatch', [cmds]),
+    query: <T>(name: string, params?: unknown) => this.call('query', [name, params]) as Promise<Result<T>>,
+    verify: () => this.call('verify', []),
+    rebuild: (names) => this.call('rebuild', [names]),
+    status: () => this.call('status', []),
+    subscribe: (listener, req) => this.subscribe(listener, req ?? {}),
+    unsubscribe: async (id) => this.unsubscribe(id),
+    info: async () => {
+      await this.ready;
+      return { role: this.role, storage: this.storageKind, fallbackReason: this.fallbackReason, tabId: this.tabId };
+    },
+    close: () => this.close(),
+  };
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const s of this.subs.values()) s.kernelSub?.close();
+    this.subs.clear();
+    for (const p of this.pending.values()) clearTimeout(p.timer);
+    this.pending.clear();
+    await this.kernel?.close();
+    this.kernel = null;
+    this.channel.close();
+    this.release();
+  }
+
+  // ---- roles ---------------------------------------------------------------------------------
+
+  private async becomeLeader(): Promise<void> {
+    const kernel = await this.openKernel();
+    if (this.closed) {
+      await kernel.close();
+      return;
+    }
+    this.kernel = kernel;
+    this.role = 'leader';
+    // Broadcast every committed event to follower tabs.
+    kernel.subscribe((events) => {
+      this.post({ kind: 'events', events, headSeq: events[events.length - 1]!.seq });
+    });
+    this.knownHead = kernel.status().headSeq;
+    for (const sub of this.subs.values()) this.attachToKernel(sub);
+    this.roleDecided();
+    this.post({ kind: 'leader', tabId: this.tabId, headSeq: this.knownHead });
+    // Calls that were waiting for a leader while this tab followed: answer them locally.
+    for (const [id, p] of [...this.pending]) {
+      this.pending.delete(id);
+      clearTimeout(p.timer);
+      p.resolve(await this.local(p.msg.method, p.msg.args));
+    }
+  }
+
+  private async openKernel(): Promise<Kernel> {
+    let storage: StorageAdapter;
+    let keys: KeyStore;
+    const unavailable = this.options.memory ? 'In-memory mode was requested (?storage=memory).' : opfsAvailable();
+    if (unavailable) {
+      storage = memoryAdapter();
+      this.storageKind = 'memory';
+      this.fallbackReason = unavailable;
+    } else {
+      storage = opfsAdapter();
+      this.storageKind = 'opfs';
+    }
+    keys = await usableKeyStore();
+    const open = (s: StorageAdapter) =>
+      Kernel.open({ storage: s, keys, modules: DEFAULT_MODULES, ...(this.options.checkpointEvery ? { checkpointEvery: this.options.checkpointEvery } : {}) });
+    let lastErr: unknown;
+    for (let attempt = 0; attempt < OPEN_ATTEMPTS; attempt++) {
+      try {
+        return await open(storage);
+      } catch (err) {
+        lastErr = err;
+        const e = KernelError.from(err);
+        if (e.code === 'storage_locked') {
+          // The previous owner's handles are still being released (tab closing/reloading).
+          await sleep(OPEN_RETRY_MS);
+          continue;
+        }
+        if (e.code === 'storage_unavailable' && storage.kind === 'opfs') {
+          storage = memoryAdapter();
+          keys = memoryKeyStore();
+          this.storageKind = 'memory';
+          this.fallbackReason = `${e.message} Your data lives in memory and is lost when this tab closes.`;
+          continue;
+        }
+        throw e;
+      }
+    }
+    throw KernelError.from(lastErr);
+  }
+
+  // ---- calls ---------------------------------------------------------------------------------
+
+  private async call(method: RpcMethod, args: unknown[]): Promise<Result<any>> {
+    if (this.closed) return fail(new KernelError('kernel_closed', 'This tab closed its kernel; reload the page.'));
+    await this.ready;
+    if (this.kernel) return this.local(method, args);
+    return (await this.rpc(method, args)) as Result<unknown>;
+  }
+
+  private async local(method: RpcMethod, args: unknown[]): Promise<Result<unknown>> {
+    const k = this.kernel;
+    if (!k) return fail(new KernelError('not_leader', 'This tab does not own the database.'));
+    try {
+      switch (method) {
+        case 'command': return ok(k.command(args[0] as Parameters<Kernel['command']>[0]));
+        case 'commandBatch': return ok(k.commandBatch(args[0] as Parameters<Kernel['commandBatch']>[0]));
+        case 'query': return ok(k.query(args[0] as string, args[1]));
+        case 'verify': return ok(await k.verify());
+        case 'rebuild': return ok(k.rebuild(args[0] as string[] | undefined));
+        case 'status': return ok(k.status());
+        case 'page': {
+          const [afterSeq, limit, filter] = args as [number, number, EventFilter];
+          const events = k.readEvents(afterSeq, limit, filter);
+          const headSeq = k.store.committedHead.seq;
+          const page: Page = { events, scannedTo: events.length < limit ? headSeq : events[events.length - 1]!.seq, headSeq };
+          return ok(page);
+        }
+      }
+    } catch (err) {
+      return fail(err);
+    }
+  }
+
+  private rpc(method: RpcMethod, args: unknown[]): Promise<unknown> {
+    return new Promise((resolve) => {
+      const msg = { kind: 'rpc', id: uuidv7(), from: this.tabId, method, args } as const;
+      const timer = setTimeout(() => {
+        this.pending.delete(msg.id);
+        resolve(fail(new KernelError('not_leader', `No tab owning the database answered ${method} within ${RPC_TIMEOUT_MS / 1000} s; reload the page.`)));
+      }, RPC_TIMEOUT_MS);
+      this.pending.set(msg.id, { msg, resolve, timer });
+      this.post(msg);
+    });
+  }
+
+  private onMessage(m: BusMessage): void {
+    if (this.closed) return;
+    switch (m.kind) {
+      case 'hello':
+        if (this.kernel) this.post({ kind: 'leader', tabId: this.tabId, headSeq: this.kernel.store.committedHead.seq });
+        return;
+      case 'leader':
+        // A (new) leader: resend everything it may not have seen; idempotency keys make it safe.
+        this.knownHead = Math.max(this.knownHead, m.headSeq);
+        for (const p of this.pending.values()) this.post(p.msg);
+        for (const s of this.subs.values()) void this.pump(s);
+        return;
+      case 'rpc':
+        if (!this.kernel) return;
+        void this.local(m.method, m.args).then((result) => this.post({ kind: 'rpc-result', id: m.id, to: m.from, result }));
+        return;
+      case 'rpc-result': {
+        if (m.to !== this.tabId) return;
+        const p = this.pending.get(m.id);
+        if (!p) return; // answered already (a resend raced the first answer)
+        this.pending.delete(m.id);
+        clearTimeout(p.timer);
+        p.resolve(m.result);
+        return;
+      }
+      case 'events':
+        if (this.kernel) return; // leaders deliver from their own kernel
+        this.knownHead = Math.max(this.knownHead, m.headSeq);
+        for (const s of this.subs.values()) this.onBroadcast(s, m.events);
+        return;
+    }
+  }
+
+  // ---- subscriptions -------------------------------------------------------------------------
+
+  private async subscribe(listener: EventBatchListener, req: SubscribeRequest): Promise<Result<number>> {
+    await this.ready;
+    let head = this.knownHead;
+    if (this.kernel) head = this.kernel.store.committedHead.seq;
+    else {
+      const st = (await this.rpc('status', [])) as Result<{ headSeq: number }>;
+      if (!st.ok) return st;
+      head = st.value.headSeq;
+    }
+    const sub: Sub = {
+      id: this.nextSubId++,
+      cursor: Math.max(0, Math.min((req.fromSeq ?? head + 1) - 1, head)),
+      filter: req.filter ?? {},
+      batch: Math.max(1, Math.min(req.batchSize ?? 500, 5000)),
+      listener, closed: false, pumping: false, dirty: false, generation: 0, kernelSub: null,
+    };
+    this.subs.set(sub.id, sub);
+    if (this.kernel) this.attachToKernel(sub);
+    else void this.pump(sub);
+    return ok(sub.id);
+  }
+
+  private unsubscribe(id: number): void {
+    const s = this.subs.get(id);
+    if (!s) return;
+    s.closed = true;
+    s.kernelSub?.close();
+    this.subs.delete(id);
+  }
+
+  private attachToKernel(sub: Sub): void {
+    sub.generation++;
+    sub.kernelSub?.close();
+    sub.kernelSub = this.kernel!.subscribe((events) => {
+      sub.cursor = events[events.length - 1]!.seq;
+      return sub.listener(events);
+    }, { fromSeq: sub.cursor + 1, filter: sub.filter, batchSize: sub.batch });
+  }
+
+  private onBroadcast(sub: Sub, events: EventEnvelope[]): void {
+    if (sub.closed || events.length === 0) return;
+    if (!sub.pumping && events[0]!.seq === sub.cursor + 1) {
+      const mine = events.filter((e) => matches(e, sub.filter));
+      sub.cursor = events[events.length - 1]!.seq;
+      if (mine.length > 0) this.deliver(sub, mine);
+      return;
+    }
+    if (events[events.length - 1]!.seq > sub.cursor) void this.pump(sub);
+  }
+
+  /** Fetch pages from the leader until the cursor reaches the known head. */
+  private async pump(sub: Sub): Promise<void> {
+    if (sub.pumping) {
+      sub.dirty = true;
+      return;
+    }
+    sub.pumping = true;
+    const gen = sub.generation;
+    try {
+      do {
+        sub.dirty = false;
+        for (;;) {
+          const r = (await this.rpc('page', [sub.cursor, sub.batch, sub.filter])) as Result<Page>;
+          if (sub.closed || gen !== sub.generation || this.kernel) return;
+          if (!r.ok) return;
+          const page = r.value;
+          if (page.events.length > 0 && page.events[0]!.seq <= sub.cursor) continue; // a resend's stale answer: ask again
+          sub.cursor = Math.max(sub.cursor, page.scannedTo);
+          this.knownHead = Math.max(this.knownHead, page.headSeq);
+          if (page.events.length > 0) this.deliver(sub, page.events);
+          if (page.scannedTo >= page.headSeq) break;
+        }
+      } while (sub.dirty && !sub.closed);
+    } finally {
+      sub.pumping = false;
+    }
+  }
+
+  private deliver(sub: Sub, events: EventEnvelope[]): void {
+    try {
+      const out = sub.listener(events);
+      if (out && typeof (out as Promise<void>).catch === 'function') (out as Promise<void>).catch(() => this.unsubscribe(sub.id));
+    } catch {
+      // A listener that throws (e.g. its tab's page went away) is dropped, never retried.
+      this.unsubscribe(sub.id);
+    }
+  }
+
+  private post(m: BusMessage): void {
+    if (!this.closed) this.channel.postMessage(m);
+  }
+}
+
+async function usableKeyStore(): Promise<KeyStore> {
+  try {
+    if (typeof indexedDB === 'undefined') return memoryKeyStore();
+    const store = idbKeyStore();
+    await store.load('probe');
+    return store;
+  } catch {
+    // IndexedDB refused (private window): keys live in memory with the in-memory database.
+    return memoryKeyStore();
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
