@@ -35,6 +35,7 @@ export const coreModule: KernelModule = {
       description: "Record a device's public signing key in the log (audited). The private key never enters the log.",
       schema: keyRegistered,
       mutates: true,
+      internal: true,
       audit: 'device.key_registered',
       target: (p: z.infer<typeof keyRegistered>) => `device:${p.device}`,
       decide: (_s, p: z.infer<typeof keyRegistered>) => ({
@@ -47,6 +48,7 @@ export const coreModule: KernelModule = {
       description: 'Record that projections were rebuilt from the log, with their digests (audited).',
       schema: rebuilt,
       mutates: true,
+      internal: true,
       audit: 'kernel.projections_rebuilt',
       target: () => 'kernel',
       decide: (_s, p: z.infer<typeof rebuilt>) => ({

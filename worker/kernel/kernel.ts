@@ -152,15 +152,25 @@ export class Kernel {
     return this.commandBatch([input])[0]!;
   }
 
+  /** Run a kernel-internal command (key registration, rebuild records); not reachable from the API. */
+  private internalCommand(input: CommandInput): CommandResult {
+    return this.run([input], true)[0]!;
+  }
+
   /**
    * Execute several commands in ONE transaction: all commit or none do. Repeats of earlier
    * idempotency keys return their stored results. Used for imports and batched appends.
    */
   commandBatch(inputs: readonly CommandInput[]): CommandResult[] {
+    return this.run(inputs, false);
+  }
+
+  private run(inputs: readonly CommandInput[], internal: boolean): CommandResult[] {
     this.assertOpen();
     let prepared: Prepared[];
     try {
-      prepared = inputs.map((input) => this.prepare(input));
+      if (!Array.isArray(inputs)) throw new KernelError('invalid_command', 'commandBatch: expected an array of commands.');
+      prepared = inputs.map((input) => this.prepare(input, internal));
     } catch (err) {
       throw KernelError.from(err);
     }
@@ -246,7 +256,7 @@ export class Kernel {
     const report = Object.keys(before).map((name) => ({
       name, before: before[name]!, after: after[name]!, identical: before[name] === after[name],
     }));
-    this.command({
+    this.internalCommand({
       type: REBUILT_COMMAND,
       payload: { projections: report.map((r) => ({ name: r.name, digest: r.after, identical: r.identical })) },
       idempotencyKey: `rebuild:${this.newId()}`,
@@ -309,13 +319,16 @@ export class Kernel {
 
   // ---- internals ----------------------------------------------------------------------------
 
-  private prepare(input: CommandInput): Prepared {
+  private prepare(input: CommandInput, internal: boolean): Prepared {
     const env = commandEnvelopeSchema.safeParse(input);
     if (!env.success) throw zodError('invalid_command', 'command', '', env.error);
     const { type, payload, idempotencyKey, expectedVersion, actor } = env.data;
     const def = this.commands.get(type);
     if (!def) {
       throw new KernelError('unknown_command', `Unknown command "${type}". Known commands: ${[...this.commands.keys()].sort().join(', ')}.`, { type });
+    }
+    if (def.internal && !internal) {
+      throw new KernelError('forbidden', `${type} is reserved for the kernel itself and cannot be sent through the API.`, { type });
     }
     const parsed = def.schema.safeParse(payload ?? {});
     if (!parsed.success) throw zodError('invalid_payload', type, 'payload', parsed.error);
@@ -401,7 +414,7 @@ export class Kernel {
       [this.key.keyId],
     );
     if (known) return;
-    this.command({
+    this.internalCommand({
       type: KEY_REGISTER_COMMAND,
       payload: { device: this.deviceId, keyId: this.key.keyId, publicKey: this.key.publicKeyHex, algorithm: 'Ed25519' },
       idempotencyKey: `device-key:${this.key.keyId}`,

@@ -54,6 +54,8 @@ export interface CommandDefinition<P = any, S = any> {
   /** Load the state the decision needs, from the slice's own projection tables. */
   load?(read: Reader, payload: P): S;
   decide(state: S, payload: P, ctx: DecideContext): Decision;
+  /** Internal commands can only be issued by the kernel itself (`forbidden` through the API). */
+  readonly internal?: boolean;
   /** Privileged commands write an audit entry per event, with this action name. */
   readonly audit?: string;
 }
