@@ -8,7 +8,7 @@
  * 2. Subscriptions deliver batches of events in seq order without gaps or duplicates; resubscribe
  *    with `fromSeq = lastSeenSeq + 1` after a disconnect.
  */
-import { fail, ok, type Result } from './kernel/errors.ts';
+import { fail, ok, type KernelErrorData, type Result } from './kernel/errors.ts';
 import type { Kernel, KernelStatus, RebuildReport } from './kernel/kernel.ts';
 import type { CommandInput, CommandResult } from './kernel/commands/envelope.ts';
 import type { EventEnvelope } from './kernel/log/envelope.ts';
@@ -38,6 +38,8 @@ export interface RuntimeInfo {
   readonly storage: 'opfs' | 'memory' | 'file';
   readonly fallbackReason: string | null;
   readonly tabId: string;
+  /** Set when the kernel could not start (e.g. `schema_too_new`); every call then fails with it. */
+  readonly startupError: KernelErrorData | null;
 }
 
 export interface KingdomApi {

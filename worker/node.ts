@@ -34,7 +34,7 @@ export interface OpenKingdomOptions {
 export async function openKingdom(options: OpenKingdomOptions = {}): Promise<KingdomApi> {
   const kernel = await openKernel(options);
   const kind = kernel.status().storage.kind;
-  return createLocalApi(kernel, { role: 'standalone', storage: kind === 'file' ? 'file' : 'memory', fallbackReason: null, tabId: 'node' });
+  return createLocalApi(kernel, { role: 'standalone', storage: kind === 'file' ? 'file' : 'memory', fallbackReason: null, tabId: 'node', startupError: null });
 }
 
 /** Open the kernel itself (throws KernelError: schema_too_new, storage_locked, …). */

@@ -9,11 +9,26 @@ import type { EventFilter } from '../kernel/log/event-store.ts';
 export const CHANNEL = 'kingdom:kernel-bus';
 export const LEADER_LOCK = 'kingdom:db-owner';
 
+/**
+ * Election names for a tab. A tab that asked for in-memory storage runs its own private election,
+ * so it never becomes the writer for tabs that expect their data to be kept on the device.
+ */
+export function electionNames(memory: boolean, tabId: string): { channel: string; lock: string } {
+  return memory ? { channel: `${CHANNEL}:memory:${tabId}`, lock: `${LEADER_LOCK}:memory:${tabId}` } : { channel: CHANNEL, lock: LEADER_LOCK };
+}
+
 export type RpcMethod = 'command' | 'commandBatch' | 'query' | 'verify' | 'rebuild' | 'status' | 'page';
 
 export type BusMessage =
   | { readonly kind: 'hello'; readonly from: string }
-  | { readonly kind: 'leader'; readonly tabId: string; readonly headSeq: number }
+  | {
+      readonly kind: 'leader';
+      readonly tabId: string;
+      readonly headSeq: number;
+      /** Where the leader keeps the data, so followers can tell their user the truth. */
+      readonly storage: 'opfs' | 'memory';
+      readonly fallbackReason: string | null;
+    }
   | { readonly kind: 'rpc'; readonly id: string; readonly from: string; readonly method: RpcMethod; readonly args: unknown[] }
   | { readonly kind: 'rpc-result'; readonly id: string; readonly to: string; readonly result: unknown }
   | { readonly kind: 'events'; readonly events: EventEnvelope[]; readonly headSeq: number };

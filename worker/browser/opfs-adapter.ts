@@ -9,7 +9,7 @@
  * 3. `close()` closes the database and pauses the VFS, releasing every OPFS access handle.
  */
 import type { SAHPoolUtil } from '@sqlite.org/sqlite-wasm';
-import { DURABLE_PRAGMAS, type OpenedDatabase, type StorageAdapter } from '../kernel/db/adapter.ts';
+import { DURABLE_PRAGMAS, type OpenedDatabase, type OpenOptions, type StorageAdapter } from '../kernel/db/adapter.ts';
 import { loadSqlite3 } from '../kernel/db/memory-adapter.ts';
 import { KernelError } from '../kernel/errors.ts';
 
@@ -33,13 +33,17 @@ export function opfsAdapter(file = DB_FILE): StorageAdapter {
   return {
     kind: 'opfs',
     location: `opfs:${POOL_DIRECTORY}${file}`,
-    async open(): Promise<OpenedDatabase> {
+    async open(options: OpenOptions = {}): Promise<OpenedDatabase> {
       const reason = opfsAvailable();
       if (reason) throw new KernelError('storage_unavailable', reason);
       const sqlite3 = await loadSqlite3();
       try {
         if (!pool) {
-          pool = await sqlite3.installOpfsSAHPoolVfs({ name: POOL_NAME, directory: POOL_DIRECTORY, initialCapacity: 6 });
+          // forceReinit: sqlite-wasm caches a failed install (e.g. while the previous owner still
+          // holds the handles) and would return that failure forever. preserveOnInitFailure: a
+          // failed install must never delete the pool directory (that is the user's data).
+          const opts = { name: POOL_NAME, directory: POOL_DIRECTORY, initialCapacity: 6, preserveOnInitFailure: true, forceReinitIfPreviouslyFailed: true };
+          pool = await sqlite3.installOpfsSAHPoolVfs(opts);
         } else if (pool.isPaused()) {
           await pool.unpauseVfs();
         }
@@ -55,7 +59,10 @@ export function opfsAdapter(file = DB_FILE): StorageAdapter {
       const p = pool;
       const db = new p.OpfsSAHPoolDb(file);
       try {
-        for (const pragma of DURABLE_PRAGMAS) db.exec(pragma);
+        for (const pragma of DURABLE_PRAGMAS) {
+          if (pragma.startsWith('PRAGMA journal_mode')) options.preflight?.(db); // after EXCLUSIVE, before WAL
+          db.exec(pragma);
+        }
         const mode = String(db.selectValue('PRAGMA journal_mode'));
         if (mode !== 'wal') throw new Error(`journal_mode is ${mode}, expected wal`);
       } catch (err) {

@@ -14,7 +14,7 @@
  *    so there is no gap or duplicate across role changes.
  */
 import { Kernel } from '../kernel/kernel.ts';
-import { KernelError, fail, ok, type Result } from '../kernel/errors.ts';
+import { KernelError, fail, ok, type KernelErrorData, type Result } from '../kernel/errors.ts';
 import { memoryAdapter } from '../kernel/db/memory-adapter.ts';
 import { memoryKeyStore, type KeyStore } from '../kernel/log/keys.ts';
 import { matches } from '../kernel/subscriptions.ts';
@@ -25,7 +25,7 @@ import type { EventBatchListener, KingdomApi, RuntimeInfo, SubscribeRequest } fr
 import { DEFAULT_MODULES } from '../modules.ts';
 import { opfsAdapter, opfsAvailable } from './opfs-adapter.ts';
 import { idbKeyStore } from './idb-keystore.ts';
-import { CHANNEL, LEADER_LOCK, type BusMessage, type Page, type RpcMethod } from './bus.ts';
+import { electionNames, type BusMessage, type Page, type RpcMethod } from './bus.ts';
 import { uuidv7 } from '../kernel/ids.ts';
 
 const RPC_TIMEOUT_MS = 20_000;
@@ -74,21 +74,39 @@ export class BrowserRuntime {
   private roleDecided!: () => void;
   private readonly ready = new Promise<void>((resolve) => (this.roleDecided = resolve));
   private closed = false;
+  private startupError: KernelError | null = null;
+  /** Followers become ready when a leader has announced itself (and its storage). */
+  private leaderSeen = false;
+  private readonly lockName: string;
 
   constructor(private readonly options: RuntimeOptions = {}) {
-    this.channel = new BroadcastChannel(CHANNEL);
+    const names = electionNames(options.memory === true, this.tabId);
+    this.lockName = names.lock;
+    this.channel = new BroadcastChannel(names.channel);
     this.channel.onmessage = (ev: MessageEvent<BusMessage>) => this.onMessage(ev.data);
   }
 
-  /** Join the election: become leader now if the lock is free, else follow and wait for it. */
+  /**
+   * Join the election: become leader now if the lock is free, else follow and wait for it. Never
+   * rejects: a kernel that cannot start (schema_too_new, no crypto.subtle, …) records the error,
+   * and every call and `info()` report it instead of hanging.
+   */
   async start(): Promise<void> {
+    try {
+      await this.elect();
+    } catch (err) {
+      this.failStartup(err);
+    }
+  }
+
+  private async elect(): Promise<void> {
     if (typeof navigator === 'undefined' || !('locks' in navigator) || !navigator.locks) {
       await this.becomeLeader();
       this.role = 'standalone';
       return;
     }
     const gotIt = await new Promise<boolean>((resolve) => {
-      void navigator.locks.request(LEADER_LOCK, { ifAvailable: true }, (lock) => {
+      void navigator.locks.request(this.lockName, { ifAvailable: true }, (lock) => {
         if (!lock) {
           resolve(false);
           return undefined;
@@ -102,13 +120,30 @@ export class BrowserRuntime {
       return;
     }
     this.role = 'follower';
-    this.roleDecided();
     this.post({ kind: 'hello', from: this.tabId });
-    void navigator.locks.request(LEADER_LOCK, async () => {
+    void navigator.locks.request(this.lockName, async () => {
       if (this.closed) return;
-      await this.becomeLeader();
+      try {
+        await this.becomeLeader();
+      } catch (err) {
+        this.failStartup(err);
+        return; // release the lock: another tab may be able to open the database
+      }
       return this.held;
     });
+  }
+
+  private failStartup(err: unknown): void {
+    this.startupError = KernelError.from(err);
+    console.error('kingdom: the kernel could not start', this.startupError);
+    this.release(); // give up the owner lock: no database is open here
+    this.roleDecided();
+    const error = fail(this.startupError);
+    for (const [id, p] of [...this.pending]) {
+      this.pending.delete(id);
+      clearTimeout(p.timer);
+      p.resolve(error);
+    }
   }
 
   readonly api: KingdomApi = {
@@ -122,7 +157,8 @@ export class BrowserRuntime {
     unsubscribe: async (id) => this.unsubscribe(id),
     info: async () => {
       await this.ready;
-      return { role: this.role, storage: this.storageKind, fallbackReason: this.fallbackReason, tabId: this.tabId };
+      const startupError: KernelErrorData | null = this.startupError ? this.startupError.toJSON() : null;
+      return { role: this.role, storage: this.storageKind, fallbackReason: this.fallbackReason, tabId: this.tabId, startupError };
     },
     close: () => this.close(),
   };
@@ -156,8 +192,9 @@ export class BrowserRuntime {
     });
     this.knownHead = kernel.status().headSeq;
     for (const sub of this.subs.values()) this.attachToKernel(sub);
+    this.startupError = null;
     this.roleDecided();
-    this.post({ kind: 'leader', tabId: this.tabId, headSeq: this.knownHead });
+    this.announce();
     // Calls that were waiting for a leader while this tab followed: answer them locally.
     for (const [id, p] of [...this.pending]) {
       this.pending.delete(id);
@@ -212,6 +249,7 @@ export class BrowserRuntime {
     if (this.closed) return fail(new KernelError('kernel_closed', 'This tab closed its kernel; reload the page.'));
     await this.ready;
     if (this.kernel) return this.local(method, args);
+    if (this.startupError) return fail(this.startupError);
     return (await this.rpc(method, args)) as Result<unknown>;
   }
 
@@ -255,10 +293,18 @@ export class BrowserRuntime {
     if (this.closed) return;
     switch (m.kind) {
       case 'hello':
-        if (this.kernel) this.post({ kind: 'leader', tabId: this.tabId, headSeq: this.kernel.store.committedHead.seq });
+        if (this.kernel) this.announce();
         return;
       case 'leader':
         // A (new) leader: resend everything it may not have seen; idempotency keys make it safe.
+        if (this.kernel) return;
+        this.storageKind = m.storage;
+        this.fallbackReason = m.fallbackReason;
+        this.startupError = null;
+        if (!this.leaderSeen) {
+          this.leaderSeen = true;
+          this.roleDecided();
+        }
         this.knownHead = Math.max(this.knownHead, m.headSeq);
         for (const p of this.pending.values()) this.post(p.msg);
         for (const s of this.subs.values()) void this.pump(s);
@@ -288,6 +334,9 @@ export class BrowserRuntime {
 
   private async subscribe(listener: EventBatchListener, req: SubscribeRequest): Promise<Result<number>> {
     await this.ready;
+    if (req.fromSeq !== undefined && (!Number.isSafeInteger(req.fromSeq) || req.fromSeq < 1)) {
+      return fail(new KernelError('invalid_query', `subscribe: fromSeq must be an integer >= 1 (got ${String(req.fromSeq)}); omit it for live events only.`, { field: 'fromSeq' }));
+    }
     let head = this.knownHead;
     if (this.kernel) head = this.kernel.store.committedHead.seq;
     else {
@@ -297,7 +346,7 @@ export class BrowserRuntime {
     }
     const sub: Sub = {
       id: this.nextSubId++,
-      cursor: Math.max(0, Math.min((req.fromSeq ?? head + 1) - 1, head)),
+      cursor: Math.max(0, (req.fromSeq ?? head + 1) - 1),
       filter: req.filter ?? {},
       batch: Math.max(1, Math.min(req.batchSize ?? 500, 5000)),
       listener, closed: false, pumping: false, dirty: false, generation: 0, kernelSub: null,
@@ -372,6 +421,14 @@ export class BrowserRuntime {
       // A listener that throws (e.g. its tab's page went away) is dropped, never retried.
       this.unsubscribe(sub.id);
     }
+  }
+
+  private announce(): void {
+    if (!this.kernel) return;
+    this.post({
+      kind: 'leader', tabId: this.tabId, headSeq: this.kernel.store.committedHead.seq,
+      storage: this.storageKind === 'memory' ? 'memory' : 'opfs', fallbackReason: this.fallbackReason,
+    });
   }
 
   private post(m: BusMessage): void {

@@ -16,7 +16,7 @@ import { uuidv7 } from './ids.ts';
 import { KernelError, type Json } from './errors.ts';
 import type { OpenedDatabase, StorageAdapter } from './db/adapter.ts';
 import { Sql } from './db/sql.ts';
-import { migrate, SCHEMA_VERSION } from './db/migrations.ts';
+import { assertSchemaSupported, migrate, SCHEMA_VERSION } from './db/migrations.ts';
 import { EventStore, type EventFilter } from './log/event-store.ts';
 import type { EventEnvelope } from './log/envelope.ts';
 import { AuditLog, type AuditEntry } from './log/audit.ts';
@@ -117,7 +117,7 @@ export class Kernel {
       for (const e of m.events ?? []) register(events, e.type, e, m.name);
       for (const q of m.queries ?? []) register(queries, q.name, q, m.name);
     }
-    const opened = await options.storage.open();
+    const opened = await options.storage.open({ preflight: (db) => assertSchemaSupported(db, opts.appVersion) });
     try {
       const sql = new Sql(opened.db);
       migrate(opened.db, opts.appVersion);

@@ -9,6 +9,7 @@
  */
 import type { EventEnvelope } from './log/envelope.ts';
 import type { EventFilter, EventStore } from './log/event-store.ts';
+import { KernelError } from './errors.ts';
 
 export type EventListener = (events: EventEnvelope[]) => void | Promise<void>;
 
@@ -41,9 +42,12 @@ export class Subscriptions {
   subscribe(listener: EventListener, opts: SubscribeOptions = {}): { id: number; close(): void } {
     const head = this.store.committedHead.seq;
     const from = opts.fromSeq ?? head + 1;
+    if (!Number.isSafeInteger(from) || from < 1) {
+      throw new KernelError('invalid_query', `subscribe: fromSeq must be an integer >= 1 (got ${String(opts.fromSeq)}); omit it for live events only.`, { field: 'fromSeq' });
+    }
     const sub: Sub = {
       id: this.nextId++,
-      cursor: Math.max(0, Math.min(from - 1, head)),
+      cursor: Math.max(0, from - 1),
       filter: opts.filter ?? {},
       batch: Math.max(1, Math.min(opts.batchSize ?? 500, 5000)),
       listener,
@@ -84,7 +88,13 @@ export class Subscriptions {
         batch = fresh.filter((e) => matches(e, sub.filter));
         scannedTo = head;
       } else {
-        batch = this.store.readAfter(sub.cursor, sub.batch, sub.filter);
+        try {
+          batch = this.store.readAfter(sub.cursor, sub.batch, sub.filter);
+        } catch (err) {
+          // e.g. upcast_failed: this subscriber cannot read on; the commit itself already succeeded.
+          this.fail(sub, err);
+          return;
+        }
         scannedTo = batch.length < sub.batch ? head : batch[batch.length - 1]!.seq;
       }
       sub.cursor = scannedTo;

@@ -2,6 +2,7 @@
  * Payload schemas of the workspace slice's commands and events (strict: unknown fields rejected).
  */
 import { z } from 'zod';
+import { isWellFormed } from '../../kernel/commands/envelope.ts';
 
 export const id = z.uuid({ message: 'expected a UUID' });
 export const name = z
@@ -10,7 +11,8 @@ export const name = z
   .min(1, 'must not be empty; send a name of 1–120 characters')
   .max(120, 'is too long; send at most 120 characters')
   // eslint-disable-next-line no-control-regex
-  .regex(/^[^\u0000-\u001f\u007f]*$/, 'must not contain control characters');
+  .regex(/^[^\u0000-\u001f\u007f]*$/, 'must not contain control characters')
+  .refine(isWellFormed, 'must be well-formed Unicode (no lone surrogates)');
 export const description = z.string().max(2000, 'is too long; send at most 2000 characters');
 
 export const workspaceCreate = z.strictObject({ workspaceId: id.optional(), name, description: description.optional() });

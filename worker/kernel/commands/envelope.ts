@@ -5,12 +5,18 @@
 import { z } from 'zod';
 import { KernelError, type ErrorCode, type Json } from '../errors.ts';
 
+/** SQLite stores TEXT as UTF-8: a lone surrogate would turn into U+FFFD and break hashes and lookups. */
+export function isWellFormed(s: string): boolean {
+  return !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s);
+}
+const wellFormed = 'must be well-formed Unicode (no lone surrogates)';
+
 export const commandEnvelopeSchema = z.strictObject({
   type: z.string().min(1).max(200).regex(/^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/, 'expected a dotted command type like "workspace.create"'),
-  payload: z.unknown(),
-  idempotencyKey: z.string().min(1).max(200).optional(),
+  payload: z.unknown().optional(),
+  idempotencyKey: z.string().min(1).max(200).refine(isWellFormed, wellFormed).optional(),
   expectedVersion: z.number().int().min(0).optional(),
-  actor: z.string().min(1).max(200).optional(),
+  actor: z.string().min(1).max(200).refine(isWellFormed, wellFormed).optional(),
 });
 
 export type CommandInput = {

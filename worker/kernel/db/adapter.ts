@@ -24,11 +24,20 @@ export interface OpenedDatabase {
   close(): Promise<void>;
 }
 
+export interface OpenOptions {
+  /**
+   * Runs on the freshly opened handle after `locking_mode=EXCLUSIVE` (needed to read a WAL file
+   * without shared memory) but BEFORE any pragma that writes (the WAL switch), so a check that
+   * throws (e.g. schema_too_new) leaves the file byte-for-byte unchanged.
+   */
+  readonly preflight?: (db: Database) => void;
+}
+
 export interface StorageAdapter {
   readonly kind: AdapterKind;
   /** Human-readable location (file path, OPFS directory, ':memory:'). */
   readonly location: string;
-  open(): Promise<OpenedDatabase>;
+  open(options?: OpenOptions): Promise<OpenedDatabase>;
 }
 
 /** Pragmas every durable adapter applies right after opening, in this order. */

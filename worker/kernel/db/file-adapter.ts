@@ -14,7 +14,7 @@ import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Database, Sqlite3Static } from '@sqlite.org/sqlite-wasm';
 import { KernelError } from '../errors.ts';
-import { DURABLE_PRAGMAS, type OpenedDatabase, type StorageAdapter } from './adapter.ts';
+import { DURABLE_PRAGMAS, type OpenedDatabase, type StorageAdapter, type OpenOptions } from './adapter.ts';
 import { loadSqlite3 } from './memory-adapter.ts';
 import { installNodeFileVfs, nodeFileLockHolder, takeNodeFileVfsError } from './node-file-vfs.ts';
 
@@ -48,7 +48,7 @@ export function fileAdapter(path: string): StorageAdapter {
   return {
     kind: 'file',
     location,
-    async open(): Promise<OpenedDatabase> {
+    async open(options: OpenOptions = {}): Promise<OpenedDatabase> {
       const sqlite3 = await loadSqlite3();
       const vfs = installNodeFileVfs(sqlite3);
       takeNodeFileVfsError(sqlite3, vfs); // Forget anything stale before attributing errors.
@@ -63,6 +63,7 @@ export function fileAdapter(path: string): StorageAdapter {
       try {
         let journalMode: unknown;
         for (const pragma of DURABLE_PRAGMAS) {
+          if (pragma.startsWith('PRAGMA journal_mode')) options.preflight?.(db);
           const value = db.selectValue(pragma);
           if (pragma.startsWith('PRAGMA journal_mode')) journalMode = value;
         }

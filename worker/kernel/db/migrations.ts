@@ -95,10 +95,11 @@ export const MIGRATIONS: readonly Migration[] = [
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 
 /**
- * Bring the database to SCHEMA_VERSION. Returns the version found before migrating.
- * Throws `schema_too_new` (nothing written) or `migration_failed` (rolled back).
+ * Throw `schema_too_new` when the database was written by a newer Kingdom. Read-only, so it can run
+ * before the adapter switches journal modes (the file stays byte-for-byte unchanged). Returns the
+ * version found.
  */
-export function migrate(db: Database, appVersion: string, migrations: readonly Migration[] = MIGRATIONS): number {
+export function assertSchemaSupported(db: Database, appVersion: string, migrations: readonly Migration[] = MIGRATIONS): number {
   const found = Number(db.selectValue('PRAGMA user_version'));
   const target = migrations.length ? migrations[migrations.length - 1]!.version : 0;
   if (found > target) {
@@ -109,6 +110,15 @@ export function migrate(db: Database, appVersion: string, migrations: readonly M
       { found, supported: target, appVersion },
     );
   }
+  return found;
+}
+
+/**
+ * Bring the database to SCHEMA_VERSION. Returns the version found before migrating.
+ * Throws `schema_too_new` (nothing written) or `migration_failed` (rolled back).
+ */
+export function migrate(db: Database, appVersion: string, migrations: readonly Migration[] = MIGRATIONS): number {
+  const found = assertSchemaSupported(db, appVersion, migrations);
   for (const m of migrations) {
     if (m.version <= found) continue;
     try {

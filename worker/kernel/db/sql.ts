@@ -30,7 +30,7 @@ export class Sql {
   run(sql: string, bind?: Bind): number {
     const stmt = this.stmt(sql);
     try {
-      if (bind !== undefined) stmt.bind(bind as BindingSpec);
+      if (hasParams(bind)) stmt.bind(bind as BindingSpec);
       stmt.step();
     } finally {
       stmt.reset(true);
@@ -43,7 +43,7 @@ export class Sql {
     const stmt = this.stmt(sql);
     const rows: T[] = [];
     try {
-      if (bind !== undefined) stmt.bind(bind as BindingSpec);
+      if (hasParams(bind)) stmt.bind(bind as BindingSpec);
       while (stmt.step()) rows.push(stmt.get({}) as T);
     } finally {
       stmt.reset(true);
@@ -55,7 +55,7 @@ export class Sql {
   get<T extends Row = Row>(sql: string, bind?: Bind): T | undefined {
     const stmt = this.stmt(sql);
     try {
-      if (bind !== undefined) stmt.bind(bind as BindingSpec);
+      if (hasParams(bind)) stmt.bind(bind as BindingSpec);
       return stmt.step() ? (stmt.get({}) as T) : undefined;
     } finally {
       stmt.reset(true);
@@ -66,7 +66,7 @@ export class Sql {
   value(sql: string, bind?: Bind): SqlValue | undefined {
     const stmt = this.stmt(sql);
     try {
-      if (bind !== undefined) stmt.bind(bind as BindingSpec);
+      if (hasParams(bind)) stmt.bind(bind as BindingSpec);
       return stmt.step() ? stmt.get(0) : undefined;
     } finally {
       stmt.reset(true);
@@ -130,4 +130,10 @@ export class Sql {
     }
     return stmt;
   }
+}
+
+/** oo1 throws when binding (even an empty list) to a statement without parameters. */
+function hasParams(bind: Bind | undefined): boolean {
+  if (bind === undefined) return false;
+  return Array.isArray(bind) ? bind.length > 0 : Object.keys(bind).length > 0;
 }

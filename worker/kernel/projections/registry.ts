@@ -88,7 +88,12 @@ export class ProjectionRegistry {
 
   /** Record the new head for all projections (inside the transaction). */
   setHead(seq: number): void {
-    this.sql.run('UPDATE projections SET head_seq = ?', [seq]);
+    // Only this registry's projections: one that is not loaded now must catch up when it returns.
+    this.sql.run(this.setHeadSql, [seq, ...this.projections.map((p) => p.name)]);
+  }
+
+  private get setHeadSql(): string {
+    return `UPDATE projections SET head_seq = ? WHERE name IN (${this.projections.map(() => '?').join(',') || 'NULL'})`;
   }
 
   /** Drop, recreate and replay the named projections (all by default) in one transaction. */

@@ -1,0 +1,38 @@
+/**
+ * The Content-Security-Policy of the built app, in one place: vite.config.ts sends it as a
+ * response header from `vite preview` and injects it as a <meta> into the built index.html;
+ * tests read it from here.
+ *
+ * Invariants:
+ * 1. No 'unsafe-eval' and no inline scripts: 'wasm-unsafe-eval' is the only exception, and only
+ *    for compiling the sqlite WebAssembly module.
+ * 2. The meta form omits `frame-ancestors` (browsers ignore it in a meta element and warn).
+ */
+
+export const CSP_DIRECTIVES = {
+  'default-src': ["'self'"],
+  'script-src': ["'self'", "'wasm-unsafe-eval'"],
+  'worker-src': ["'self'"],
+  'connect-src': ["'self'"],
+  'style-src': ["'self'", "'unsafe-inline'"],
+  'img-src': ["'self'", 'data:'],
+  'object-src': ["'none'"],
+  'base-uri': ["'self'"],
+  'frame-ancestors': ["'none'"],
+  'form-action': ["'self'"],
+} as const satisfies Record<string, readonly string[]>;
+
+export type CspDirective = keyof typeof CSP_DIRECTIVES;
+
+/** Directives a <meta http-equiv> policy cannot carry. */
+const HEADER_ONLY: readonly CspDirective[] = ['frame-ancestors'];
+
+/** The policy as sent in the `Content-Security-Policy` response header. */
+export const CSP_HEADER = serialize(Object.keys(CSP_DIRECTIVES) as CspDirective[]);
+
+/** The policy as injected into `<meta http-equiv="Content-Security-Policy">` of the built page. */
+export const CSP_META = serialize((Object.keys(CSP_DIRECTIVES) as CspDirective[]).filter((d) => !HEADER_ONLY.includes(d)));
+
+function serialize(names: readonly CspDirective[]): string {
+  return names.map((name) => `${name} ${CSP_DIRECTIVES[name].join(' ')}`).join('; ');
+}

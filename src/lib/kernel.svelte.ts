@@ -1,0 +1,308 @@
+/**
+ * The one owner of this tab's kernel worker. Views read its `$state.raw` snapshots and call its
+ * methods; they never talk to the worker themselves.
+ *
+ * Invariants:
+ * 1. `start()` creates the worker and its Comlink proxy once; `window.kingdom` is that proxy and
+ *    `window.kingdomReady` resolves with the first `info()` answer (a console/debug handle, also
+ *    used by end-to-end tests).
+ * 2. Every kernel Result is unwrapped here: callers get a value or `null`, and a failure lands in
+ *    `lastError` (with its code) scoped to the action that caused it. Nothing here throws.
+ * 3. Snapshots are replaced, never mutated, so `$state.raw` is enough.
+ * 4. `recent` holds the newest RECENT_LIMIT events in seq order, fed by one subscription from
+ *    seq 1; seqs only grow (duplicates are dropped), so the log view can tail it.
+ * 5. One idempotency key per user action: a retry of the same intent after an error reuses it (the
+ *    kernel then answers with the first result if the first try did commit); success forgets it.
+ * 6. Projections are re-queried after events that can change them, coalesced so a burst of
+ *    batches costs one query per read model at a time.
+ */
+import * as Comlink from 'comlink';
+import type {
+  CommandInput, CommandResult, EventEnvelope, KernelStatus, KingdomApi, Project, RebuildReport, Result,
+  RuntimeInfo, VerifyReport, Workspace,
+} from '../../worker/api.ts';
+import { createKernelWorker } from './kernel-worker.ts';
+import { describe, fromKernel, fromThrown, GLOBAL_SCOPE, startupError, type UiError } from './ui-error.ts';
+import { newKey } from './idempotency.ts';
+import { Coalescer } from './coalesce.ts';
+
+/** Events kept in memory for the live log. */
+export const RECENT_LIMIT = 2000;
+/** After this long without an answer from the worker, the boot screen says so. */
+const SLOW_START_MS = 15_000;
+/**
+ * How often `info()` is asked again: a tab's role (and, after a takeover, its storage) changes
+ * without any event when another tab closes. The call stays inside this tab's worker.
+ */
+const INFO_POLL_MS = 1_000;
+
+export type Phase = 'starting' | 'ready' | 'failed';
+export type CommandIntent = Omit<CommandInput, 'idempotencyKey'>;
+export interface EventTypeCount {
+  readonly type: string;
+  readonly count: number;
+}
+
+export class KernelClient {
+  phase = $state.raw<Phase>('starting');
+  /** Why the kernel could not start (phase `failed`). */
+  fatal = $state.raw<string | null>(null);
+  slowStart = $state.raw(false);
+  info = $state.raw<RuntimeInfo | null>(null);
+  status = $state.raw<KernelStatus | null>(null);
+  headSeq = $state.raw(0);
+  workspaces = $state.raw<readonly Workspace[]>([]);
+  current = $state.raw<Workspace | null>(null);
+  projects = $state.raw<readonly Project[]>([]);
+  recent = $state.raw<readonly EventEnvelope[]>([]);
+  eventTypes = $state.raw<readonly EventTypeCount[]>([]);
+  lastError = $state.raw<UiError | null>(null);
+  /** Scopes with an action in flight (buttons disable themselves). */
+  busy = $state.raw<ReadonlySet<string>>(new Set());
+
+  #api: Comlink.Remote<KingdomApi> | null = null;
+  #started = false;
+  #pending = new Map<string, { intent: string; key: string }>();
+  #refreshing = new Coalescer();
+  #knownTypes = new Set<string>();
+  #startFailed: (err: Error) => void = () => {};
+
+  /** Create the worker and connect. Safe to call more than once (only the first call counts). */
+  start(): void {
+    if (this.#started) return;
+    this.#started = true;
+    let ready: Promise<RuntimeInfo>;
+    // Settles `ready` with the worker's failure when it dies before answering info().
+    const died = new Promise<never>((_, reject) => (this.#startFailed = reject));
+    try {
+      const worker = createKernelWorker();
+      worker.addEventListener('error', (e) => this.#onWorkerError(e));
+      worker.addEventListener('messageerror', () => this.reportUnexpected('A message from the kernel worker could not be read.'));
+      const api = Comlink.wrap<KingdomApi>(worker);
+      this.#api = api;
+      window.kingdom = api;
+      ready = Promise.race([api.info(), died]);
+    } catch (err) {
+      ready = Promise.reject(err instanceof Error ? err : new Error(describe(err)));
+    }
+    window.kingdomReady = ready;
+    ready.catch(() => {}); // the failure is shown below; nobody has to await the debug handle
+    const slow = setTimeout(() => (this.slowStart = true), SLOW_START_MS);
+    ready.then(
+      (info) => {
+        clearTimeout(slow);
+        if (this.phase === 'failed') return;
+        const startup = startupError(info);
+        if (startup) {
+          this.#fail(`${startup.code}: ${startup.message}`);
+          return;
+        }
+        this.info = info;
+        this.slowStart = false;
+        this.phase = 'ready';
+        setInterval(() => void this.#refreshInfo(), INFO_POLL_MS);
+        void this.#connect();
+      },
+      (err: unknown) => {
+        clearTimeout(slow);
+        this.#fail(describe(err));
+      },
+    );
+  }
+
+  // ---- actions -------------------------------------------------------------------------------
+
+  /**
+   * Run one user action. `intent` identifies it (same intent = same action, so a retry after an
+   * error reuses the idempotency key); `body` gets that key and returns whether it succeeded.
+   */
+  async act(scope: string, intent: unknown, body: (key: string) => Promise<boolean>): Promise<boolean> {
+    if (this.busy.has(scope)) return false;
+    const signature = JSON.stringify(intent);
+    let pending = this.#pending.get(scope);
+    if (!pending || pending.intent !== signature) {
+      pending = { intent: signature, key: newKey() };
+      this.#pending.set(scope, pending);
+    }
+    this.clearError();
+    this.#setBusy(scope, true);
+    try {
+      const ok = await body(pending.key);
+      if (ok) this.#pending.delete(scope);
+      return ok;
+    } catch (err) {
+      this.lastError = fromThrown(scope, err);
+      return false;
+    } finally {
+      this.#setBusy(scope, false);
+    }
+  }
+
+  /** One command as one user action. */
+  async run(scope: string, cmd: CommandIntent): Promise<CommandResult | null> {
+    let out: CommandResult | null = null;
+    await this.act(scope, cmd, async (key) => {
+      out = await this.command(scope, { ...cmd, idempotencyKey: key });
+      return out !== null;
+    });
+    return out;
+  }
+
+  /** Send a command (with its key); a failure is recorded under `scope`. */
+  async command(scope: string, cmd: CommandInput): Promise<CommandResult | null> {
+    const value = await this.#call(scope, (api) => api.command(cmd));
+    if (value === null && this.lastError?.code === 'version_conflict') this.#refreshDomain();
+    return value;
+  }
+
+  async query<T>(scope: string, name: string, params: unknown = {}): Promise<T | null> {
+    return (await this.#call(scope, (api) => api.query(name, params))) as T | null;
+  }
+
+  async verify(scope: string): Promise<VerifyReport | null> {
+    return this.#withBusy(scope, () => this.#call(scope, (api) => api.verify()));
+  }
+
+  async rebuild(scope: string): Promise<RebuildReport | null> {
+    return this.#withBusy(scope, () => this.#call(scope, (api) => api.rebuild()));
+  }
+
+  async refreshStatus(): Promise<void> {
+    await this.#refreshing.run('status', async () => {
+      const status = await this.#call(GLOBAL_SCOPE, (api) => api.status());
+      if (!status) return;
+      this.status = status;
+      this.headSeq = Math.max(this.headSeq, status.headSeq);
+    });
+  }
+
+  async refreshEventTypes(): Promise<void> {
+    await this.#refreshing.run('types', async () => {
+      const r = await this.query<{ types: EventTypeCount[] }>(GLOBAL_SCOPE, 'events.types');
+      if (!r) return;
+      for (const t of r.types) this.#knownTypes.add(t.type);
+      this.eventTypes = r.types;
+    });
+  }
+
+  async refreshWorkspaces(): Promise<void> {
+    await this.#refreshing.run('workspaces', async () => {
+      const [list, current] = await Promise.all([
+        this.query<Workspace[]>(GLOBAL_SCOPE, 'workspace.list', { includeArchived: false }),
+        this.query<Workspace | null>(GLOBAL_SCOPE, 'workspace.current'),
+      ]);
+      if (list === null) return;
+      const projects = current
+        ? await this.query<Project[]>(GLOBAL_SCOPE, 'project.list', { workspaceId: current.id, includeArchived: false })
+        : [];
+      this.workspaces = list;
+      this.current = current;
+      this.projects = projects ?? [];
+    });
+  }
+
+  clearError(scope?: string): void {
+    if (scope === undefined || this.lastError?.scope === scope) this.lastError = null;
+  }
+
+  /** Show an error that belongs to no action (uncaught exceptions, worker messages). */
+  reportUnexpected(message: string): void {
+    this.lastError = { scope: GLOBAL_SCOPE, code: 'unexpected', message };
+  }
+
+  // ---- internals -----------------------------------------------------------------------------
+
+  async #connect(): Promise<void> {
+    await Promise.all([this.refreshStatus(), this.refreshWorkspaces(), this.refreshEventTypes()]);
+    const listener = Comlink.proxy((events: EventEnvelope[]) => this.#onEvents(events));
+    await this.#call(GLOBAL_SCOPE, (api) => api.subscribe(listener, { fromSeq: 1, batchSize: 500 }));
+  }
+
+  async #refreshInfo(): Promise<void> {
+    const api = this.#api;
+    if (!api) return;
+    try {
+      const next = await api.info();
+      const prev = this.info;
+      if (!prev || prev.role !== next.role || prev.storage !== next.storage || prev.fallbackReason !== next.fallbackReason) {
+        this.info = next;
+        void this.refreshStatus();
+      }
+    } catch (err) {
+      this.lastError = fromThrown(GLOBAL_SCOPE, err);
+    }
+  }
+
+  #onEvents(batch: EventEnvelope[]): void {
+    const last = this.recent.at(-1)?.seq ?? 0;
+    const fresh = batch.filter((e) => e.seq > last);
+    if (fresh.length === 0) return;
+    const merged = [...this.recent, ...fresh];
+    this.recent = merged.length > RECENT_LIMIT ? merged.slice(merged.length - RECENT_LIMIT) : merged;
+    this.headSeq = Math.max(this.headSeq, fresh.at(-1)!.seq);
+    let domain = false;
+    let newType = false;
+    for (const e of fresh) {
+      if (/^(workspace|project)\./.test(e.type) || e.type === 'kernel.projections_rebuilt') domain = true;
+      if (!this.#knownTypes.has(e.type)) newType = true;
+    }
+    if (domain) this.#refreshDomain();
+    if (newType) void this.refreshEventTypes();
+    void this.refreshStatus();
+  }
+
+  #refreshDomain(): void {
+    void this.refreshWorkspaces();
+  }
+
+  async #call<T>(scope: string, fn: (api: Comlink.Remote<KingdomApi>) => Promise<Result<T>>): Promise<T | null> {
+    const api = this.#api;
+    if (!api) {
+      this.lastError = { scope, code: 'kernel_closed', message: 'The kernel is not running in this tab; reload the page.' };
+      return null;
+    }
+    try {
+      const r = await fn(api);
+      if (r.ok) return r.value;
+      this.lastError = fromKernel(scope, r.error);
+      return null;
+    } catch (err) {
+      this.lastError = fromThrown(scope, err);
+      return null;
+    }
+  }
+
+  async #withBusy<T>(scope: string, fn: () => Promise<T | null>): Promise<T | null> {
+    if (this.busy.has(scope)) return null;
+    this.clearError();
+    this.#setBusy(scope, true);
+    try {
+      return await fn();
+    } finally {
+      this.#setBusy(scope, false);
+    }
+  }
+
+  #setBusy(scope: string, on: boolean): void {
+    const next = new Set(this.busy);
+    if (on) next.add(scope);
+    else next.delete(scope);
+    this.busy = next;
+  }
+
+  #onWorkerError(e: Event): void {
+    e.preventDefault();
+    const detail = e instanceof ErrorEvent && e.message ? e.message : 'its script could not be loaded or failed while starting';
+    const message = `The kernel worker failed: ${detail}.`;
+    if (this.phase === 'ready') this.reportUnexpected(message);
+    else this.#startFailed(new Error(message));
+  }
+
+  #fail(message: string): void {
+    this.phase = 'failed';
+    this.fatal = message;
+  }
+}
+
+/** This tab's kernel client. */
+export const kernel = new KernelClient();

@@ -1,0 +1,56 @@
+/**
+ * The workspace and project actions the screens offer, as kernel commands. Each function is one
+ * user action: it gets one idempotency key (reused when the same action is retried after an
+ * error) and reports failures under its own scope, so the message shows next to the control.
+ *
+ * Changes to an existing entity carry `expectedVersion`: the version the user saw when they
+ * started the change, so an edit made meanwhile elsewhere surfaces as a conflict instead of
+ * being overwritten.
+ */
+import { kernel } from './kernel.svelte.ts';
+
+export type EntityKind = 'workspace' | 'project';
+
+/** Error scope of an action on one entity, e.g. `workspace:<id>:rename`. */
+export function entityScope(kind: EntityKind, id: string, action: 'open' | 'rename' | 'archive'): string {
+  return `${kind}:${id}:${action}`;
+}
+
+export const CREATE_WORKSPACE_SCOPE = 'workspace.create';
+export const CREATE_PROJECT_SCOPE = 'project.create';
+
+/** Create a workspace; when none is open yet, open the new one too (same action, same key). */
+export async function createWorkspace(name: string): Promise<boolean> {
+  const scope = CREATE_WORKSPACE_SCOPE;
+  return kernel.act(scope, { type: 'workspace.create', name }, async (key) => {
+    const openAfter = kernel.current === null;
+    const created = await kernel.command(scope, { type: 'workspace.create', payload: { name }, idempotencyKey: key });
+    if (!created) return false;
+    if (!openAfter) return true;
+    const workspaceId = (created.value as { workspaceId: string }).workspaceId;
+    const opened = await kernel.command(scope, { type: 'workspace.open', payload: { workspaceId }, idempotencyKey: `${key}:open` });
+    return opened !== null;
+  });
+}
+
+export async function openWorkspace(workspaceId: string): Promise<boolean> {
+  const r = await kernel.run(entityScope('workspace', workspaceId, 'open'), { type: 'workspace.open', payload: { workspaceId } });
+  return r !== null;
+}
+
+export async function rename(kind: EntityKind, id: string, name: string, expectedVersion: number): Promise<boolean> {
+  const payload = kind === 'workspace' ? { workspaceId: id, name } : { projectId: id, name };
+  const r = await kernel.run(entityScope(kind, id, 'rename'), { type: `${kind}.rename`, payload, expectedVersion });
+  return r !== null;
+}
+
+export async function archive(kind: EntityKind, id: string, expectedVersion: number): Promise<boolean> {
+  const payload = kind === 'workspace' ? { workspaceId: id } : { projectId: id };
+  const r = await kernel.run(entityScope(kind, id, 'archive'), { type: `${kind}.archive`, payload, expectedVersion });
+  return r !== null;
+}
+
+export async function createProject(workspaceId: string, name: string): Promise<boolean> {
+  const r = await kernel.run(CREATE_PROJECT_SCOPE, { type: 'project.create', payload: { workspaceId, name } });
+  return r !== null;
+}

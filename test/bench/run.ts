@@ -1,0 +1,209 @@
+/**
+ * `npm run bench` — kernel benchmarks, each figure a ratio against a baseline measured in the same
+ * run on the same storage:
+ *
+ *  1. batched appends (commandBatch of 100/txn) vs raw sqlite-wasm inserts of the same event rows
+ *     (oo1 prepared statement; C-API binding as a second, informational baseline):
+ *     Node memory, Node file VFS (info), Chromium OPFS sahpool;
+ *  2. single durable command p50 vs a raw 1-row INSERT commit: Node file VFS, Chromium OPFS;
+ *  3. boot (open + workspace.list) with 100k events vs an empty log: Node file VFS, Chromium OPFS;
+ *  4. projection rebuild over 100k events (Node file VFS): events/s, and vs raw inserts of the
+ *     projection rows.
+ *
+ * Flags: --quick (small sizes; smoke test), --no-browser, --only=batch,single,boot,rebuild,breakdown,
+ * --strict (exit 1 when a target is missed). Writes bench/results/<timestamp>.json and latest.json.
+ */
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { fileEnv, memoryEnv } from './lib/node-env.ts';
+import { benchBatched, benchBoot, benchRebuild, benchSingle, BOOT_BIG, type Figure } from './lib/scenarios.ts';
+import { sizes } from './lib/sizes.ts';
+import { setClock } from './lib/stats.ts';
+import { breakdown, type Stage } from './breakdown.ts';
+import type { PageResult } from './browser/protocol.ts';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const strict = args.includes('--strict');
+const noBrowser = args.includes('--no-browser');
+const cpuClock = args.includes('--cpu-clock');
+if (cpuClock) {
+  // Process CPU time (user + system) instead of wall time for the Node figures: robust against
+  // other jobs on the machine, but blind to time spent waiting for fsync.
+  setClock(() => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  });
+}
+const onlyArg = args.find((a) => a.startsWith('--only='));
+const only = onlyArg ? new Set(onlyArg.slice('--only='.length).split(',')) : null;
+const want = (part: string) => !only || only.has(part);
+
+const t0 = performance.now();
+const log = (m: string) => console.log(`[${((performance.now() - t0) / 1000).toFixed(1).padStart(6)}s] ${m}`);
+
+async function nodePart(): Promise<{ figures: Figure[]; stages: Stage[] }> {
+  const s = sizes(quick);
+  const figures: Figure[] = [];
+  const mem = memoryEnv(log);
+  const dir = join(ROOT, '.tmp', `bench-files-${process.pid}`);
+  const file = fileEnv(dir, log);
+  try {
+    if (want('batch')) {
+      figures.push(...(await benchBatched(mem, { ...s.batch, workload: 'bench' })));
+      figures.push(...(await benchBatched(mem, { ...s.batch, workload: 'project' })));
+      figures.push(...(await benchBatched(file, { ...s.batch, workload: 'bench', withTarget: false })));
+    }
+    if (want('single')) figures.push(...(await benchSingle(file, s.single)));
+    const rebuild = want('rebuild');
+    if (want('boot')) figures.push(...(await benchBoot(file, { ...s.boot, keep: rebuild })));
+    if (rebuild) {
+      if (!want('boot')) {
+        const { generateLog } = await import('./lib/scenarios.ts');
+        log(`rebuild: generating ${s.boot.events} events`);
+        await generateLog(file, BOOT_BIG, s.boot.events);
+      }
+      figures.push(...(await benchRebuild(file, { ...s.rebuild, name: BOOT_BIG })));
+      await file.remove(BOOT_BIG);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  let stages: Stage[] = [];
+  if (want('breakdown')) {
+    log('per-stage breakdown of one bench command (Node memory)');
+    stages = await breakdown(s.breakdownN);
+  }
+  return { figures, stages };
+}
+
+async function browserPart(): Promise<{ figures: Figure[]; info: Record<string, unknown>; note: string | null }> {
+  const { chromiumAvailable, launchChromium } = await import('../helpers/chromium.ts');
+  if (!chromiumAvailable()) {
+    return { figures: [], info: {}, note: 'Chromium not found (CHROMIUM_PATH or /usr/bin/chromium): browser benchmarks skipped.' };
+  }
+  const parts = ['batch', 'single', 'boot'].filter(want);
+  if (parts.length === 0) return { figures: [], info: {}, note: null };
+  log('browser: building the bench page with vite');
+  const { build } = await import('vite');
+  await build({ configFile: join(ROOT, 'test/bench/vite.bench.config.ts'), logLevel: 'warn' });
+  const { serveStatic } = await import('../helpers/static-server.ts');
+  // Cross-origin isolation gives workers a 5 µs performance.now() instead of 100 µs.
+  const server = await serveStatic(join(ROOT, '.tmp/bench-dist'), {
+    headers: { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' },
+  });
+  const { context, userDataDir } = await launchChromium();
+  try {
+    const page = context.pages()[0] ?? (await context.newPage());
+    page.on('console', (msg) => {
+      const text = msg.text();
+      if (text.startsWith('[bench-worker] ')) log(`chromium: ${text.slice('[bench-worker] '.length)}`);
+      else if (msg.type() === 'error') log(`chromium console error: ${text}`);
+    });
+    page.on('pageerror', (err) => log(`chromium page error: ${err.message}`));
+    await page.goto(`${server.url}/?quick=${quick ? 1 : 0}&parts=${parts.join(',')}`);
+    await page.waitForFunction(() => (window as unknown as { __kingdomBench?: PageResult }).__kingdomBench?.done === true, null, { timeout: 8 * 60_000, polling: 250 });
+    const result = (await page.evaluate(() => (window as unknown as { __kingdomBench?: PageResult }).__kingdomBench)) as PageResult;
+    if (result.error) throw new Error(`browser benchmark failed: ${result.error}`);
+    const info = { ...(result.info ?? {}), chromium: context.browser()?.version() ?? null };
+    return { figures: result.figures ?? [], info, note: null };
+  } finally {
+    await context.close();
+    await server.close();
+    rmSync(userDataDir, { recursive: true, force: true });
+  }
+}
+
+function fmtNum(x: number, unit: string): string {
+  if (!Number.isFinite(x)) return String(x);
+  if (unit === 'ms') return `${x < 10 ? x.toFixed(3) : x.toFixed(1)} ms`;
+  return `${Math.round(x).toLocaleString('en-US')} ${unit}`;
+}
+
+function fmtTarget(f: Figure): string {
+  if (!f.target) return 'info';
+  const op = f.target.op === '>=' ? '≥' : '≤';
+  return f.target.on === 'ratio' ? `ratio ${op} ${f.target.value}` : `${op} ${f.target.value.toLocaleString('en-US')}/s`;
+}
+
+function table(figures: readonly Figure[]): string {
+  const head = ['benchmark', 'storage', 'kernel', 'baseline', 'ratio', 'target', 'result'];
+  const rows = figures.map((f) => [
+    f.id,
+    f.storage,
+    fmtNum(f.kernel, f.unit),
+    `${fmtNum(f.baseline, f.unit)} (${f.baselineName})`,
+    `${f.ratio.toFixed(3)}×`,
+    fmtTarget(f),
+    f.pass === null ? '-' : f.pass ? 'PASS' : 'MISS',
+  ]);
+  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]) => r.map((c, i) => (i >= 2 && i <= 4 ? c.padStart(w[i]!) : c.padEnd(w[i]!))).join(' │ ');
+  const sep = w.map((n) => '─'.repeat(n)).join('─┼─');
+  return [line(head), sep, ...rows.map(line)].join('\n');
+}
+
+async function main(): Promise<number> {
+  const startedAt = new Date().toISOString();
+  const loadBefore = loadavg().map((x) => Math.round(x * 100) / 100);
+  log(`kingdom bench (${quick ? 'quick' : 'full'}), node ${process.version}, ${cpus().length} cpus, load average ${loadBefore.join(' ')}`);
+  if (loadBefore[0]! > cpus().length * 0.75) {
+    log('WARNING: the machine is busy (load average above the core count); wall-time figures will be noisy.');
+  }
+  const notes: string[] = [];
+  const node = await nodePart();
+  let browser: Awaited<ReturnType<typeof browserPart>> = { figures: [], info: {}, note: null };
+  if (noBrowser) notes.push('Browser benchmarks skipped (--no-browser).');
+  else {
+    browser = await browserPart();
+    if (browser.note) notes.push(browser.note);
+  }
+  const figures = [...node.figures, ...browser.figures];
+  const durationMs = Math.round(performance.now() - t0);
+
+  console.log('');
+  console.log(table(figures));
+  if (node.stages.length > 0) {
+    console.log('\nOne bench.item.add command, stage by stage (Node memory, µs per call, each stage timed alone):');
+    const w = Math.max(...node.stages.map((s) => s.stage.length));
+    for (const s of node.stages) console.log(`  ${s.stage.padEnd(w)}  ${s.usPerCall.toFixed(2).padStart(8)} µs`);
+  }
+  for (const n of notes) console.log(`\nNOTE: ${n}`);
+  const targets = figures.filter((f) => f.pass !== null);
+  const missed = targets.filter((f) => f.pass === false);
+  console.log(`\n${targets.length - missed.length}/${targets.length} targets reached; ${(durationMs / 1000).toFixed(1)} s.`);
+
+  const out = {
+    startedAt,
+    durationMs,
+    mode: quick ? 'quick' : 'full',
+    clock: cpuClock ? 'process-cpu (Node figures)' : 'wall',
+    machine: {
+      node: process.version, platform: `${process.platform}-${process.arch}`, cpus: cpus().length, cpuModel: cpus()[0]?.model ?? null,
+      loadAverageBefore: loadBefore, loadAverageAfter: loadavg().map((x) => Math.round(x * 100) / 100),
+    },
+    browser: browser.info,
+    notes,
+    figures,
+    breakdown: node.stages,
+  };
+  const dir = join(ROOT, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  const stamp = startedAt.replace(/[:.]/g, '-');
+  const json = JSON.stringify(out, null, 2) + '\n';
+  writeFileSync(join(dir, `${stamp}.json`), json);
+  writeFileSync(join(dir, 'latest.json'), json);
+  console.log(`Results: bench/results/${stamp}.json (and latest.json)`);
+  return strict && missed.length > 0 ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(2);
+  },
+);
