@@ -50,7 +50,11 @@ export interface KingdomApi {
   /** Returns a subscription id for `unsubscribe`. */
   subscribe(listener: EventBatchListener, req?: SubscribeRequest): Promise<Result<number>>;
   unsubscribe(id: number): Promise<void>;
-  verify(): Promise<Result<VerifyReport>>;
+  /**
+   * Walk both chains and the checkpoints. `onProgress(checked, total)` is called after every page
+   * of events (pass `Comlink.proxy(fn)` across the worker boundary; follower tabs get no progress).
+   */
+  verify(onProgress?: (checked: number, total: number) => void): Promise<Result<VerifyReport>>;
   rebuild(projections?: readonly string[]): Promise<Result<RebuildReport>>;
   status(): Promise<Result<KernelStatus>>;
   info(): Promise<RuntimeInfo>;
@@ -81,7 +85,7 @@ export function createLocalApi(kernel: Kernel, info: RuntimeInfo): KingdomApi {
       subs.get(id)?.close();
       subs.delete(id);
     },
-    verify: () => guard(() => kernel.verify()),
+    verify: (onProgress) => guard(() => kernel.verify(onProgress)),
     rebuild: (names) => guard(() => kernel.rebuild(names)),
     status: () => guard(() => kernel.status()),
     info: async () => info,

@@ -215,7 +215,10 @@ export class KernelClient {
   async #connect(): Promise<void> {
     await Promise.all([this.refreshStatus(), this.refreshWorkspaces(), this.refreshEventTypes()]);
     const listener = Comlink.proxy((events: EventEnvelope[]) => this.#onEvents(events));
-    await this.#call(GLOBAL_SCOPE, (api) => api.subscribe(listener, { fromSeq: 1, batchSize: 500 }));
+    // Only the tail the log view keeps: a long log is not streamed through Comlink on every load
+    // (older events are paged with events.list).
+    const fromSeq = Math.max(1, (this.status?.headSeq ?? 0) - RECENT_LIMIT + 1);
+    await this.#call(GLOBAL_SCOPE, (api) => api.subscribe(listener, { fromSeq, batchSize: 500 }));
   }
 
   async #refreshInfo(): Promise<void> {

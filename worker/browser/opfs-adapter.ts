@@ -9,7 +9,7 @@
  * 3. `close()` closes the database and pauses the VFS, releasing every OPFS access handle.
  */
 import type { SAHPoolUtil } from '@sqlite.org/sqlite-wasm';
-import { DURABLE_PRAGMAS, type OpenedDatabase, type OpenOptions, type StorageAdapter } from '../kernel/db/adapter.ts';
+import { DURABLE_PRAGMAS, openedByPages, type OpenedDatabase, type OpenOptions, type StorageAdapter } from '../kernel/db/adapter.ts';
 import { loadSqlite3 } from '../kernel/db/memory-adapter.ts';
 import { KernelError } from '../kernel/errors.ts';
 
@@ -69,24 +69,7 @@ export function opfsAdapter(file = DB_FILE): StorageAdapter {
         db.close();
         throw KernelError.from(err);
       }
-      let closed = false;
-      return {
-        sqlite3,
-        db,
-        durable: true,
-        sizeBytes(): number {
-          if (closed) return 0;
-          const pages = Number(db.selectValue('PRAGMA page_count') ?? 0);
-          const pageSize = Number(db.selectValue('PRAGMA page_size') ?? 0);
-          return pages * pageSize;
-        },
-        async close(): Promise<void> {
-          if (closed) return;
-          closed = true;
-          db.close();
-          p.pauseVfs();
-        },
-      };
+      return openedByPages(sqlite3, db, true, () => p.pauseVfs());
     },
   };
 }

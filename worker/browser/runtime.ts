@@ -21,7 +21,7 @@ import { matches } from '../kernel/subscriptions.ts';
 import type { EventEnvelope } from '../kernel/log/envelope.ts';
 import type { EventFilter } from '../kernel/log/event-store.ts';
 import type { StorageAdapter } from '../kernel/db/adapter.ts';
-import type { EventBatchListener, KingdomApi, RuntimeInfo, SubscribeRequest } from '../api.ts';
+import type { EventBatchListener, KingdomApi, RuntimeInfo, SubscribeRequest, VerifyReport } from '../api.ts';
 import { DEFAULT_MODULES } from '../modules.ts';
 import { opfsAdapter, opfsAvailable } from './opfs-adapter.ts';
 import { idbKeyStore } from './idb-keystore.ts';
@@ -150,7 +150,8 @@ export class BrowserRuntime {
     command: (cmd) => this.call('command', [cmd]),
     commandBatch: (cmds) => this.call('commandBatch', [cmds]),
     query: <T>(name: string, params?: unknown) => this.call('query', [name, params]) as Promise<Result<T>>,
-    verify: () => this.call('verify', []),
+    // A progress listener cannot cross BroadcastChannel: only the leader reports progress.
+    verify: (onProgress) => (this.kernel && onProgress ? this.local('verify', [onProgress]) : this.call('verify', [])) as Promise<Result<VerifyReport>>,
     rebuild: (names) => this.call('rebuild', [names]),
     status: () => this.call('status', []),
     subscribe: (listener, req) => this.subscribe(listener, req ?? {}),
@@ -261,7 +262,7 @@ export class BrowserRuntime {
         case 'command': return ok(k.command(args[0] as Parameters<Kernel['command']>[0]));
         case 'commandBatch': return ok(k.commandBatch(args[0] as Parameters<Kernel['commandBatch']>[0]));
         case 'query': return ok(k.query(args[0] as string, args[1]));
-        case 'verify': return ok(await k.verify());
+        case 'verify': return ok(await k.verify(args[0] as ((checked: number, total: number) => void) | undefined));
         case 'rebuild': return ok(k.rebuild(args[0] as string[] | undefined));
         case 'status': return ok(k.status());
         case 'page': {
@@ -273,7 +274,7 @@ export class BrowserRuntime {
         }
       }
     } catch (err) {
-      return fail(err);
+      return fail(await classifyStorageError(err));
     }
   }
 
@@ -446,6 +447,27 @@ async function usableKeyStore(): Promise<KeyStore> {
     // IndexedDB refused (private window): keys live in memory with the in-memory database.
     return memoryKeyStore();
   }
+}
+
+/**
+ * At the quota limit browsers do not raise a clean QuotaExceededError through sahpool: SQLite sees
+ * a generic I/O error that looks like corruption. When storage is (nearly) full, say so.
+ */
+async function classifyStorageError(err: unknown): Promise<KernelError> {
+  const e = KernelError.from(err);
+  if (e.code !== 'internal' || !/I\/O error|IOERR|disk/i.test(e.message)) return e;
+  try {
+    const { usage = 0, quota = 0 } = (await navigator.storage?.estimate?.()) ?? {};
+    if (quota > 0 && usage / quota > 0.9) {
+      const mb = (n: number) => `${(n / 1048576).toFixed(1)} MB`;
+      return new KernelError('storage_full',
+        `This site's browser storage is full (${mb(usage)} of ${mb(quota)} used); nothing was written. Free space on the device or delete data, then retry.`,
+        { usage, quota });
+    }
+  } catch {
+    // estimate() unavailable: keep the original error.
+  }
+  return e;
 }
 
 function sleep(ms: number): Promise<void> {

@@ -236,7 +236,16 @@ export class Kernel {
   async verify(onProgress?: (checked: number, total: number) => void): Promise<VerifyReport> {
     this.assertOpen();
     await this.checkpointing;
-    return verifyLog(this.sql, onProgress);
+    // A progress listener (possibly a Comlink proxy to a page that went away) must never fail verify.
+    const progress = onProgress && ((checked: number, total: number) => {
+      try {
+        const out: unknown = onProgress(checked, total);
+        if (out instanceof Promise) out.catch(() => {});
+      } catch {
+        // Ignored on purpose: progress is advisory.
+      }
+    });
+    return verifyLog(this.sql, progress);
   }
 
   /**

@@ -49,3 +49,26 @@ export const DURABLE_PRAGMAS = [
 ] as const;
 
 export const MEMORY_PRAGMAS = ['PRAGMA foreign_keys=ON'] as const;
+
+/**
+ * The `OpenedDatabase` for a handle whose size is its page count (memory, OPFS): `close()` is
+ * idempotent and runs `release` (e.g. pausing the OPFS pool) after closing the handle.
+ */
+export function openedByPages(sqlite3: Sqlite3Static, db: Database, durable: boolean, release: () => void = () => {}): OpenedDatabase {
+  let closed = false;
+  return {
+    sqlite3,
+    db,
+    durable,
+    sizeBytes(): number {
+      if (closed) return 0;
+      return Number(db.selectValue('PRAGMA page_count') ?? 0) * Number(db.selectValue('PRAGMA page_size') ?? 0);
+    },
+    async close(): Promise<void> {
+      if (closed) return;
+      closed = true;
+      db.close();
+      release();
+    },
+  };
+}

@@ -11,7 +11,7 @@
  */
 import sqlite3InitModule from '@sqlite.org/sqlite-wasm';
 import type { Database, Sqlite3Static } from '@sqlite.org/sqlite-wasm';
-import { MEMORY_PRAGMAS, type OpenedDatabase, type StorageAdapter } from './adapter.ts';
+import { MEMORY_PRAGMAS, openedByPages, type OpenedDatabase, type StorageAdapter } from './adapter.ts';
 
 let sqlite3Promise: Promise<Sqlite3Static> | null = null;
 
@@ -39,23 +39,7 @@ export function memoryAdapter(): StorageAdapter {
         db.close();
         throw err;
       }
-      let closed = false;
-      return {
-        sqlite3,
-        db,
-        durable: false,
-        sizeBytes(): number {
-          if (closed) return 0;
-          const pages = Number(db.selectValue('PRAGMA page_count') ?? 0);
-          const pageSize = Number(db.selectValue('PRAGMA page_size') ?? 0);
-          return pages * pageSize;
-        },
-        async close(): Promise<void> {
-          if (closed) return;
-          closed = true;
-          db.close();
-        },
-      };
+      return openedByPages(sqlite3, db, false);
     },
   };
 }
