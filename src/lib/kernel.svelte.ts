@@ -159,8 +159,13 @@ export class KernelClient {
     return (await this.#call(scope, (api) => api.query(name, params))) as T | null;
   }
 
-  async verify(scope: string): Promise<VerifyReport | null> {
-    return this.#withBusy(scope, () => this.#call(scope, (api) => api.verify()));
+  /**
+   * Verify the log. `onProgress(checked, total)` follows the event chain page by page (the leader
+   * tab only: a follower's verify runs in another tab and reports no progress).
+   */
+  async verify(scope: string, onProgress?: (checked: number, total: number) => void): Promise<VerifyReport | null> {
+    const progress = onProgress ? Comlink.proxy(onProgress) : undefined;
+    return this.#withBusy(scope, () => this.#call(scope, (api) => api.verify(progress)));
   }
 
   async rebuild(scope: string): Promise<RebuildReport | null> {

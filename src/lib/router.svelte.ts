@@ -1,6 +1,9 @@
 /**
  * Screens addressed by the URL hash (`#/events`), so a reload or a link keeps the screen and
  * the page's query (e.g. `?storage=memory`) is untouched.
+ *
+ * A route may carry one item after its id: `#/events/42` is the event log with event 42 open in
+ * its detail panel (`router.item === '42'`). Unknown routes fall back to the default screen.
  */
 
 export const ROUTES = [
@@ -17,23 +20,56 @@ export const COMING_SOON = ['Workflows', 'Sessions', 'Forest', 'Realms'] as cons
 
 export const DEFAULT_ROUTE: RouteId = 'workspaces';
 
-export function href(id: RouteId): string {
-  return `#/${id}`;
+export function href(id: RouteId, item?: string | number): string {
+  return item === undefined ? `#/${id}` : `#/${id}/${encodeURIComponent(String(item))}`;
+}
+
+/** The event log with event `seq` open. */
+export function eventHref(seq: number): string {
+  return href('events', seq);
+}
+
+interface Location {
+  readonly route: RouteId;
+  readonly item: string | null;
 }
 
 class Router {
-  route = $state.raw<RouteId>(parse(location.hash));
+  route = $state.raw<RouteId>(DEFAULT_ROUTE);
+  /** The item after the route id (`#/events/42` → `'42'`), or null. */
+  item = $state.raw<string | null>(null);
 
   constructor() {
-    window.addEventListener('hashchange', () => {
-      this.route = parse(location.hash);
-    });
+    this.#apply(parse(location.hash));
+    window.addEventListener('hashchange', () => this.#apply(parse(location.hash)));
+  }
+
+  /** Drop the item from the address without a new history entry (e.g. a detail panel closed). */
+  clearItem(): void {
+    if (this.item === null) return;
+    history.replaceState(history.state, '', href(this.route));
+    this.item = null;
+  }
+
+  #apply(l: Location): void {
+    this.route = l.route;
+    this.item = l.item;
   }
 }
 
-function parse(hash: string): RouteId {
-  const id = hash.replace(/^#\/?/, '');
-  return ROUTES.find((r) => r.id === id)?.id ?? DEFAULT_ROUTE;
+function parse(hash: string): Location {
+  const [id = '', item = ''] = hash.replace(/^#\/?/, '').split('/', 2);
+  const route = ROUTES.find((r) => r.id === id)?.id;
+  if (!route) return { route: DEFAULT_ROUTE, item: null };
+  return { route, item: item ? safeDecode(item) : null };
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
 }
 
 export const router = new Router();

@@ -43,6 +43,8 @@ const only = onlyArg ? new Set(onlyArg.slice('--only='.length).split(',')) : nul
 const want = (part: string) => !only || only.has(part);
 
 const t0 = performance.now();
+/** Skip the (slow) Chromium boot benchmark when the Node part ran past this (full mode). */
+const BROWSER_BOOT_DEADLINE_S = 200;
 const log = (m: string) => console.log(`[${((performance.now() - t0) / 1000).toFixed(1).padStart(6)}s] ${m}`);
 
 async function nodePart(): Promise<{ figures: Figure[]; stages: Stage[] }> {
@@ -54,8 +56,10 @@ async function nodePart(): Promise<{ figures: Figure[]; stages: Stage[] }> {
   try {
     if (want('batch')) {
       figures.push(...(await benchBatched(mem, { ...s.batch, workload: 'bench' })));
-      figures.push(...(await benchBatched(mem, { ...s.batch, workload: 'project' })));
-      figures.push(...(await benchBatched(file, { ...s.batch, workload: 'bench', withTarget: false })));
+      // Informational variants: fewer repetitions to keep the whole run bounded.
+      const infoReps = Math.min(s.batch.reps, 3);
+      figures.push(...(await benchBatched(mem, { ...s.batch, reps: infoReps, workload: 'project' })));
+      figures.push(...(await benchBatched(file, { ...s.batch, reps: infoReps, workload: 'bench', withTarget: false })));
     }
     if (want('single')) figures.push(...(await benchSingle(file, s.single)));
     const rebuild = want('rebuild');
@@ -85,8 +89,15 @@ async function browserPart(): Promise<{ figures: Figure[]; info: Record<string, 
   if (!chromiumAvailable()) {
     return { figures: [], info: {}, note: 'Chromium not found (CHROMIUM_PATH or /usr/bin/chromium): browser benchmarks skipped.' };
   }
-  const parts = ['batch', 'single', 'boot'].filter(want);
-  if (parts.length === 0) return { figures: [], info: {}, note: null };
+  let parts = ['batch', 'single', 'boot'].filter(want);
+  let note: string | null = null;
+  // Boot in Chromium regenerates 100k events (about a minute): only when the run is on schedule.
+  const elapsedS = (performance.now() - t0) / 1000;
+  if (!quick && parts.includes('boot') && elapsedS > BROWSER_BOOT_DEADLINE_S) {
+    parts = parts.filter((p) => p !== 'boot');
+    note = `Chromium boot benchmark skipped: ${Math.round(elapsedS)} s already spent (budget ${BROWSER_BOOT_DEADLINE_S} s before the browser part); run \`npm run bench -- --only=boot\` for it.`;
+  }
+  if (parts.length === 0) return { figures: [], info: {}, note };
   log('browser: building the bench page with vite');
   const { build } = await import('vite');
   await build({ configFile: join(ROOT, 'test/bench/vite.bench.config.ts'), logLevel: 'warn' });
@@ -109,7 +120,7 @@ async function browserPart(): Promise<{ figures: Figure[]; info: Record<string, 
     const result = (await page.evaluate(() => (window as unknown as { __kingdomBench?: PageResult }).__kingdomBench)) as PageResult;
     if (result.error) throw new Error(`browser benchmark failed: ${result.error}`);
     const info = { ...(result.info ?? {}), chromium: context.browser()?.version() ?? null };
-    return { figures: result.figures ?? [], info, note: null };
+    return { figures: result.figures ?? [], info, note };
   } finally {
     await context.close();
     await server.close();

@@ -19,8 +19,11 @@ const log = (message: string) => post({ kind: 'log', message });
 
 async function getPool(): Promise<{ sqlite3: Sqlite3Static; pool: SAHPoolUtil }> {
   const sqlite3 = await loadSqlite3();
-  // Same name and directory as opfsAdapter(): sqlite-wasm hands back the same pool instance.
-  const pool = await sqlite3.installOpfsSAHPoolVfs({ name: POOL_NAME, directory: POOL_DIRECTORY, initialCapacity: 6 });
+  // Same name, directory and options as opfsAdapter(): sqlite-wasm hands back the same pool
+  // instance (it caches the install per VFS name), so raw and kernel files share one VFS.
+  const pool = await sqlite3.installOpfsSAHPoolVfs({
+    name: POOL_NAME, directory: POOL_DIRECTORY, initialCapacity: 6, preserveOnInitFailure: true, forceReinitIfPreviouslyFailed: true,
+  } as Parameters<Sqlite3Static['installOpfsSAHPoolVfs']>[0]);
   if (pool.isPaused()) await pool.unpauseVfs();
   return { sqlite3, pool };
 }

@@ -22,7 +22,7 @@ export function sizes(quick: boolean): Sizes {
     : {
         batch: { batches: 40, batchSize: 100, reps: 7, warmupBatches: 40 },
         single: { warmup: 30, count: 300 },
-        boot: { events: 100_000, reps: 7 },
+        boot: { events: 100_000, reps: 9 },
         rebuild: { reps: 3 },
         breakdownN: 3000,
       };
