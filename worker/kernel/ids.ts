@@ -4,6 +4,9 @@
  */
 let lastMs = -1;
 let counter = 0;
+// One getRandomValues call per 512 ids instead of one per id (it dominated id generation).
+const POOL = new Uint8Array(8 * 512);
+let poolOff = POOL.length;
 
 export function uuidv7(nowMs: number = Date.now()): string {
   let ms = Math.floor(nowMs);
@@ -19,8 +22,12 @@ export function uuidv7(nowMs: number = Date.now()): string {
     counter = 0;
   }
   lastMs = ms;
-  const rand = new Uint8Array(8);
-  crypto.getRandomValues(rand);
+  if (poolOff >= POOL.length) {
+    crypto.getRandomValues(POOL);
+    poolOff = 0;
+  }
+  const rand = POOL.subarray(poolOff, poolOff + 8);
+  poolOff += 8;
   const b = new Uint8Array(16);
   b[0] = Math.floor(ms / 2 ** 40) & 0xff;
   b[1] = Math.floor(ms / 2 ** 32) & 0xff;

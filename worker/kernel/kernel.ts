@@ -119,7 +119,7 @@ export class Kernel {
     }
     const opened = await options.storage.open({ preflight: (db) => assertSchemaSupported(db, opts.appVersion) });
     try {
-      const sql = new Sql(opened.db);
+      const sql = new Sql(opened.db, opened.sqlite3);
       migrate(opened.db, opts.appVersion);
       const store = new EventStore(sql, events);
       const audit = new AuditLog(sql);
@@ -322,7 +322,7 @@ export class Kernel {
     await this.checkpointing?.catch(() => {});
     this.closed = true;
     this.subscriptions.closeAll();
-    this.sql.clearCache();
+    this.sql.dispose();
     await this.opened.close();
   }
 

@@ -112,8 +112,12 @@ export function capiInserter(sqlite3: Sqlite3Static, db: Database, sql: string):
   };
   const step = (): void => {
     const rc = ex.sqlite3_step(p);
+    if (rc !== SQLITE_DONE && rc !== SQLITE_ROW) {
+      const msg = sqlite3.capi.sqlite3_errmsg(dbp);
+      ex.sqlite3_reset(p);
+      throw new Error(`sqlite3_step failed with ${rc}: ${msg}`);
+    }
     ex.sqlite3_reset(p);
-    if (rc !== SQLITE_DONE && rc !== SQLITE_ROW) throw new Error(`sqlite3_step failed with ${rc}: ${db.selectValue('SELECT 1') === 1 ? 'constraint or I/O error' : ''}`);
   };
   const execPtr = (pSql: number): void => {
     const rc = ex.sqlite3_exec(dbp, pSql, 0, 0, 0);

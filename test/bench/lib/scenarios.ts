@@ -201,35 +201,100 @@ async function rawAllRowsRun(env: Env, name: string, run: KernelBatchRun, batchS
 
 export async function benchBatched(env: Env, o: BatchOptions): Promise<Figure[]> {
   const tag = o.workload;
+  const n = o.batches * o.batchSize;
   env.log(`batched appends (${tag}) on ${env.storage}: warm-up`);
-  {
-    const w = await kernelBatchRun(env, `batch-${tag}-k-warm`, o.workload, o.warmupBatches, o.batchSize);
-    await rawBatchRun(env, `batch-${tag}-oo1-warm`, w.rows, o.batchSize, 'oo1');
-    await rawBatchRun(env, `batch-${tag}-capi-warm`, w.rows, o.batchSize, 'capi');
-    if (w.allRows) await rawAllRowsRun(env, `batch-${tag}-all-warm`, w, o.batchSize);
-  }
+  // Warm-up, and the source of the raw baselines' rows: a kernel run of the same size. The raw
+  // variants insert exactly these rows (same columns, values and sizes as the timed kernel writes).
+  const src = await kernelBatchRun(env, `batch-${tag}-src`, o.workload, Math.max(o.warmupBatches, o.batches), o.batchSize);
+  await rawBatchRun(env, `batch-${tag}-oo1-warm`, src.rows, o.batchSize, 'oo1');
+  await rawBatchRun(env, `batch-${tag}-capi-warm`, src.rows, o.batchSize, 'capi');
+  if (src.allRows) await rawAllRowsRun(env, `batch-${tag}-all-warm`, src, o.batchSize);
   const k: number[] = [];
   const oo1: number[] = [];
   const capi: number[] = [];
   const allRows: number[] = [];
   for (let r = 0; r < o.reps; r++) {
-    const run = await kernelBatchRun(env, `batch-${tag}-k-${r}`, o.workload, o.batches, o.batchSize);
-    k.push(run.rate);
-    if (run.allRows) allRows.push(await rawAllRowsRun(env, `batch-${tag}-all-${r}`, run, o.batchSize));
-    // Alternate the order of the two raw baselines between repetitions.
-    if (r % 2 === 0) {
-      oo1.push(await rawBatchRun(env, `batch-${tag}-oo1-${r}`, run.rows, o.batchSize, 'oo1'));
-      capi.push(await rawBatchRun(env, `batch-${tag}-capi-${r}`, run.rows, o.batchSize, 'capi'));
-    } else {
-      capi.push(await rawBatchRun(env, `batch-${tag}-capi-${r}`, run.rows, o.batchSize, 'capi'));
-      oo1.push(await rawBatchRun(env, `batch-${tag}-oo1-${r}`, run.rows, o.batchSize, 'oo1'));
+    // All variants open side by side on the same storage and take turns batch by batch (rotating
+    // who goes first), so they see the same I/O and CPU conditions (other jobs, flush latency).
+    const names = [`batch-${tag}-k-${r}`, `batch-${tag}-oo1-${r}`, `batch-${tag}-capi-${r}`, `batch-${tag}-all-${r}`] as const;
+    for (const nm of names) await env.remove(nm);
+    const kern = await env.openKernel(names[0]);
+    const raws: RawDb[] = [];
+    const inserters: Inserter[] = [];
+    try {
+      const open = async (name: string): Promise<RawDb> => {
+        const raw = await env.openRaw(name);
+        raws.push(raw);
+        createKernelSchema(raw.db);
+        return raw;
+      };
+      const rO = await open(names[1]);
+      const insO = oo1Inserter(rO.db, EVENTS_INSERT);
+      inserters.push(insO);
+      const rC = await open(names[2]);
+      const insC = capiInserter(rC.sqlite3, rC.db, EVENTS_INSERT);
+      inserters.push(insC);
+      const cmds = o.workload === 'project' ? projectCommands(n, createWorkspaces(kern, 10)) : benchCommands(n);
+      const groups = chunk(cmds, o.batchSize);
+      const before = kern.store.committedHead.seq;
+      const steps: { key: 'k' | 'oo1' | 'capi' | 'all'; run: (b: number) => void }[] = [
+        { key: 'k', run: (b) => void kern.commandBatch(groups[b]!) },
+        { key: 'oo1', run: (b) => insO.batch(src.rows, b * o.batchSize, Math.min(n, (b + 1) * o.batchSize)) },
+        { key: 'capi', run: (b) => insC.batch(src.rows, b * o.batchSize, Math.min(n, (b + 1) * o.batchSize)) },
+      ];
+      if (src.allRows) {
+        const all = src.allRows;
+        const rA = await open(names[3]);
+        for (const p of benchModule.projections ?? []) rA.db.exec(p.createSql);
+        const ev = oo1Inserter(rA.db, EVENTS_INSERT);
+        const bi = oo1Inserter(rA.db, insertSql('bench_items', BENCH_COLUMNS));
+        const id = oo1Inserter(rA.db, insertSql('idempotency', IDEM_COLUMNS));
+        inserters.push(ev, bi, id);
+        steps.push({
+          key: 'all',
+          run: (b) => {
+            rA.db.exec('BEGIN IMMEDIATE');
+            for (let j = b * o.batchSize; j < Math.min(n, (b + 1) * o.batchSize); j++) {
+              ev.one(src.rows[j]!);
+              bi.one(all.bench[j]!);
+              id.one(all.idem[j]!);
+            }
+            rA.db.exec('COMMIT');
+          },
+        });
+      }
+      const ms = { k: 0, oo1: 0, capi: 0, all: 0 };
+      env.settle();
+      for (let b = 0; b < groups.length; b++) {
+        for (let j = 0; j < steps.length; j++) {
+          const step = steps[(b + j) % steps.length]!;
+          const t0 = now();
+          step.run(b);
+          ms[step.key] += now() - t0;
+        }
+      }
+      const wrote = Number(kern.sql.value('SELECT COUNT(*) FROM events WHERE seq > ?', [before]));
+      if (wrote !== n) throw new Error(`kernel wrote ${wrote} events for ${n} commands`);
+      for (const raw of raws.slice(0, 2)) {
+        const got = Number(raw.db.selectValue('SELECT COUNT(*) FROM events'));
+        if (got !== n) throw new Error(`raw baseline wrote ${got} of ${n} rows`);
+      }
+      const rate = (t: number) => (n / t) * 1000;
+      k.push(rate(ms.k));
+      oo1.push(rate(ms.oo1));
+      capi.push(rate(ms.capi));
+      if (src.allRows) allRows.push(rate(ms.all));
+      env.log(`  rep ${r + 1}/${o.reps}: kernel ${Math.round(rate(ms.k))} rows/s, raw oo1 ${Math.round(rate(ms.oo1))}, raw C API ${Math.round(rate(ms.capi))}` +
+        (src.allRows ? `, raw oo1 of all 3 rows/command ${Math.round(rate(ms.all))} commands/s` : ''));
+    } finally {
+      for (const ins of inserters) ins.close();
+      for (const raw of raws.reverse()) await raw.close(); // before the kernel: closing it pauses the OPFS pool
+      await kern.close();
+      for (const nm of names) await env.remove(nm);
     }
-    env.log(`  rep ${r + 1}/${o.reps}: kernel ${Math.round(run.rate)} rows/s, raw oo1 ${Math.round(oo1[r]!)}, raw C API ${Math.round(capi[r]!)}` +
-      (run.allRows ? `, raw oo1 of all 3 rows/command ${Math.round(allRows[r]!)} commands/s` : ''));
     await yieldToLoop();
   }
   const what = o.workload === 'bench' ? 'bench.item.add (1 event + 1 projection row)' : 'project.create';
-  const n = o.batches * o.batchSize;
   const base = { storage: env.storage, unit: 'rows/s', extra: { commands: n, batchSize: o.batchSize, reps: o.reps } };
   return [
     figure({
@@ -375,7 +440,11 @@ export interface BootOptions {
 export const BOOT_BIG = 'boot-big';
 const BOOT_EMPTY = 'boot-empty';
 
-/** Fill a store with `events` events: 10 workspaces, up to 990 projects, the rest bench items. */
+/**
+ * Fill a store with `events` events: 10 workspaces, up to 990 projects, the rest bench items. The
+ * projects make `workspace.list` (the boot query) do real work: it counts each workspace's active
+ * projects, so its cost follows the number of projects, not the length of the log.
+ */
 export async function generateLog(env: Env, name: string, events: number): Promise<{ ms: number; events: number }> {
   await env.remove(name);
   const k = await env.openKernel(name);
@@ -456,6 +525,17 @@ export async function benchBoot(env: Env, o: BootOptions): Promise<Figure[]> {
         emptyKernelBootMs: m(empty, (x) => x.bootMs),
         workspacesListed: big[0]?.rows ?? 0,
       },
+    }),
+    figure({
+      id: 'boot.open',
+      storage: env.storage,
+      title: `boot: open only (no query), ${gen.events} events vs empty log`,
+      unit: 'ms',
+      kernel: median(big.map((x) => x.open)),
+      baseline: median(empty.map((x) => x.open)),
+      baselineName: 'same, empty log',
+      target: null,
+      samples: { kernel: big.map((x) => x.open), baseline: empty.map((x) => x.open) },
     }),
   ];
 }

@@ -14,7 +14,7 @@ export function sizes(quick: boolean): Sizes {
   return quick
     ? {
         batch: { batches: 10, batchSize: 100, reps: 3, warmupBatches: 10 },
-        single: { warmup: 10, count: 40 },
+        single: { warmup: 30, count: 60 },
         boot: { events: 5_000, reps: 3 },
         rebuild: { reps: 1 },
         breakdownN: 500,

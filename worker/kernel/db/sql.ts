@@ -1,5 +1,6 @@
 /**
- * A thin statement-caching layer over an oo1 `Database`.
+ * A thin statement-caching layer over an oo1 `Database`; positional statements run through the
+ * raw C exports (fast-stmt.ts), named ones through oo1.
  *
  * Invariants:
  * 1. A statement is prepared once per SQL string and reset after every use, so no statement is
@@ -7,19 +8,25 @@
  * 2. `transaction()` is BEGIN IMMEDIATE … COMMIT; any throw rolls back and rethrows. Nested calls
  *    join the outer transaction (the kernel's single-writer queue never nests across commands).
  */
-import type { BindingSpec, Database, PreparedStatement, SqlValue } from '@sqlite.org/sqlite-wasm';
+import type { BindingSpec, Database, PreparedStatement, SqlValue, Sqlite3Static } from '@sqlite.org/sqlite-wasm';
+import { FastStmt, hasPositional, Scratch } from './fast-stmt.ts';
 
 export type Row = Record<string, SqlValue>;
 export type Bind = readonly SqlValue[] | Readonly<Record<string, SqlValue>>;
 
 export class Sql {
   readonly db: Database;
-  private readonly cache = new Map<string, PreparedStatement>();
+  private readonly cache = new Map<string, FastStmt>();
+  private readonly scratch: Scratch;
   private depth = 0;
 
-  constructor(db: Database) {
+  constructor(db: Database, sqlite3: Sqlite3Static) {
     this.db = db;
+    this.sqlite3 = sqlite3;
+    this.scratch = new Scratch(sqlite3);
   }
+
+  private readonly sqlite3: Sqlite3Static;
 
   /** Run one or more statements without results (DDL, pragmas). */
   exec(sql: string): void {
@@ -28,49 +35,31 @@ export class Sql {
 
   /** Run a cached statement for its effect; returns the number of changed rows. */
   run(sql: string, bind?: Bind): number {
-    const stmt = this.stmt(sql);
-    try {
-      if (hasParams(bind)) stmt.bind(bind as BindingSpec);
-      stmt.step();
-    } finally {
-      stmt.reset(true);
-    }
+    if (hasPositional(bind)) this.stmt(sql).run(bind);
+    else this.named(sql, bind, (stmt) => stmt.step());
     return this.db.changes();
   }
 
   /** All rows as objects. */
   all<T extends Row = Row>(sql: string, bind?: Bind): T[] {
-    const stmt = this.stmt(sql);
-    const rows: T[] = [];
-    try {
-      if (hasParams(bind)) stmt.bind(bind as BindingSpec);
+    if (hasPositional(bind)) return this.stmt(sql).rows(bind) as T[];
+    return this.named(sql, bind, (stmt) => {
+      const rows: T[] = [];
       while (stmt.step()) rows.push(stmt.get({}) as T);
-    } finally {
-      stmt.reset(true);
-    }
-    return rows;
+      return rows;
+    });
   }
 
   /** First row or undefined. */
   get<T extends Row = Row>(sql: string, bind?: Bind): T | undefined {
-    const stmt = this.stmt(sql);
-    try {
-      if (hasParams(bind)) stmt.bind(bind as BindingSpec);
-      return stmt.step() ? (stmt.get({}) as T) : undefined;
-    } finally {
-      stmt.reset(true);
-    }
+    if (hasPositional(bind)) return this.stmt(sql).rows(bind, 1)[0] as T | undefined;
+    return this.named(sql, bind, (stmt) => (stmt.step() ? (stmt.get({}) as T) : undefined));
   }
 
   /** First column of the first row, or undefined. */
   value(sql: string, bind?: Bind): SqlValue | undefined {
-    const stmt = this.stmt(sql);
-    try {
-      if (hasParams(bind)) stmt.bind(bind as BindingSpec);
-      return stmt.step() ? stmt.get(0) : undefined;
-    } finally {
-      stmt.reset(true);
-    }
+    if (hasPositional(bind)) return this.stmt(sql).value(bind);
+    return this.named(sql, bind, (stmt) => (stmt.step() ? stmt.get(0) : undefined));
   }
 
   /**
@@ -122,18 +111,29 @@ export class Sql {
     this.cache.clear();
   }
 
-  private stmt(sql: string): PreparedStatement {
+  /** Release the scratch buffer; call once, after the last statement. */
+  dispose(): void {
+    this.clearCache();
+    this.scratch.free();
+  }
+
+  private stmt(sql: string): FastStmt {
     let stmt = this.cache.get(sql);
     if (!stmt) {
-      stmt = this.db.prepare(sql);
+      stmt = new FastStmt(this.sqlite3, this.db, this.db.prepare(sql), this.scratch);
       this.cache.set(sql, stmt);
     }
     return stmt;
   }
-}
 
-/** oo1 throws when binding (even an empty list) to a statement without parameters. */
-function hasParams(bind: Bind | undefined): boolean {
-  if (bind === undefined) return false;
-  return Array.isArray(bind) ? bind.length > 0 : Object.keys(bind).length > 0;
+  /** Named parameters (rare: tests, ad-hoc reads) go through oo1, uncached. */
+  private named<T>(sql: string, bind: Bind | undefined, fn: (stmt: PreparedStatement) => T): T {
+    const stmt = this.db.prepare(sql);
+    try {
+      if (bind !== undefined && Object.keys(bind).length > 0) stmt.bind(bind as BindingSpec);
+      return fn(stmt);
+    } finally {
+      stmt.finalize();
+    }
+  }
 }
