@@ -1,12 +1,17 @@
 /**
  * UUIDv7 ids (RFC 9562), monotonic within this process: 48-bit ms timestamp, a 12-bit counter in
  * rand_a that increments within the same millisecond, and 62 random bits.
+ * The random bits come from crypto.getRandomValues, drawn 4 KiB at a time: one call per 512 ids
+ * instead of one per id (that call was ~4-8 µs, most of an id's cost).
  */
+/** Random bytes drawn 4 KiB at a time (one getRandomValues call per 512 ids instead of per id). */
+const POOL_SIZE = 4096;
+const pool = new Uint8Array(POOL_SIZE);
+let poolPos = POOL_SIZE;
+const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
 let lastMs = -1;
 let counter = 0;
-// One getRandomValues call per 512 ids instead of one per id (it dominated id generation).
-const POOL = new Uint8Array(8 * 512);
-let poolOff = POOL.length;
 
 export function uuidv7(nowMs: number = Date.now()): string {
   let ms = Math.floor(nowMs);
@@ -22,24 +27,21 @@ export function uuidv7(nowMs: number = Date.now()): string {
     counter = 0;
   }
   lastMs = ms;
-  if (poolOff >= POOL.length) {
-    crypto.getRandomValues(POOL);
-    poolOff = 0;
+  if (poolPos + 8 > POOL_SIZE) {
+    crypto.getRandomValues(pool);
+    poolPos = 0;
   }
-  const rand = POOL.subarray(poolOff, poolOff + 8);
-  poolOff += 8;
-  const b = new Uint8Array(16);
-  b[0] = Math.floor(ms / 2 ** 40) & 0xff;
-  b[1] = Math.floor(ms / 2 ** 32) & 0xff;
-  b[2] = (ms >>> 24) & 0xff;
-  b[3] = (ms >>> 16) & 0xff;
-  b[4] = (ms >>> 8) & 0xff;
-  b[5] = ms & 0xff;
-  b[6] = 0x70 | ((counter >>> 8) & 0x0f);
-  b[7] = counter & 0xff;
-  b[8] = 0x80 | (rand[0]! & 0x3f);
-  for (let i = 1; i < 8; i++) b[8 + i] = rand[i]!;
-  let hex = '';
-  for (const x of b) hex += x.toString(16).padStart(2, '0');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  const r = poolPos;
+  poolPos += 8;
+  const hi = Math.floor(ms / 2 ** 16); // top 32 bits of the 48-bit timestamp
+  return (
+    hex8(hi) + '-' + HEX[(ms >>> 8) & 0xff]! + HEX[ms & 0xff]! + '-' +
+    HEX[0x70 | ((counter >>> 8) & 0x0f)]! + HEX[counter & 0xff]! + '-' +
+    HEX[0x80 | (pool[r]! & 0x3f)]! + HEX[pool[r + 1]!]! + '-' +
+    HEX[pool[r + 2]!]! + HEX[pool[r + 3]!]! + HEX[pool[r + 4]!]! + HEX[pool[r + 5]!]! + HEX[pool[r + 6]!]! + HEX[pool[r + 7]!]!
+  );
+}
+
+function hex8(x: number): string {
+  return HEX[(x >>> 24) & 0xff]! + HEX[(x >>> 16) & 0xff]! + HEX[(x >>> 8) & 0xff]! + HEX[x & 0xff]!;
 }

@@ -33,6 +33,7 @@ import { builtinQueries } from './builtin-queries.ts';
 import { coreModule, KEY_REGISTER_COMMAND, REBUILT_COMMAND } from './core-module.ts';
 
 export const KERNEL_VERSION = '0.1.0';
+const CHECKPOINT_FLUSH_MS = 1000;
 
 export interface KernelOptions {
   readonly storage: StorageAdapter;
@@ -73,6 +74,9 @@ export interface RebuildReport {
 export class Kernel {
   private closed = false;
   private checkpointing: Promise<void> | null = null;
+  /** Signed, not yet written: it rides along in the next write transaction (no extra fsync). */
+  private pendingCheckpoint: Checkpoint | null = null;
+  private flushTimer: ReturnType<typeof setTimeout> | null = null;
   private lastCheckpoint: number;
 
   private constructor(
@@ -177,8 +181,10 @@ export class Kernel {
     const results: CommandResult[] = [];
     const published: EventEnvelope[] = [];
     const seenKeys = new Map<string, number>();
+    const checkpoint = this.pendingCheckpoint;
     try {
       this.sql.transaction(() => {
+        if (checkpoint) insertCheckpoint(this.sql, checkpoint);
         for (const p of prepared) {
           if (p.replay) {
             results.push(p.replay);
@@ -204,6 +210,7 @@ export class Kernel {
     }
     this.store.commitHead();
     this.audit.commit();
+    if (checkpoint) this.checkpointWritten(checkpoint);
     if (published.length > 0) {
       this.subscriptions.publish(published);
       this.maybeCheckpoint();
@@ -236,6 +243,7 @@ export class Kernel {
   async verify(onProgress?: (checked: number, total: number) => void): Promise<VerifyReport> {
     this.assertOpen();
     await this.checkpointing;
+    this.flushCheckpoint();
     // A progress listener (possibly a Comlink proxy to a page that went away) must never fail verify.
     const progress = onProgress && ((checked: number, total: number) => {
       try {
@@ -290,7 +298,11 @@ export class Kernel {
   async checkpoint(): Promise<Checkpoint | null> {
     this.assertOpen();
     await this.checkpointing;
-    return this.writeCheckpoint();
+    this.flushCheckpoint();
+    const c = await this.signCheckpoint();
+    if (c) this.pendingCheckpoint = c;
+    this.flushCheckpoint();
+    return c;
   }
 
   status(): KernelStatus {
@@ -320,6 +332,7 @@ export class Kernel {
   async close(): Promise<void> {
     if (this.closed) return;
     await this.checkpointing?.catch(() => {});
+    this.flushCheckpoint();
     this.closed = true;
     this.subscriptions.closeAll();
     this.sql.dispose();
@@ -431,26 +444,52 @@ export class Kernel {
     });
   }
 
+  /**
+   * Every `checkpointEvery` events: sign the head in the background (WebCrypto is async), then
+   * write the checkpoint inside the next command's transaction, or on its own after a second of
+   * quiet, so a checkpoint costs no extra durable commit while commands keep coming.
+   */
   private maybeCheckpoint(): void {
-    if (this.checkpointing) return;
+    if (this.checkpointing || this.pendingCheckpoint) return;
     if (this.store.committedHead.seq - this.lastCheckpoint < this.options.checkpointEvery) return;
-    this.checkpointing = this.writeCheckpoint()
-      .then(() => undefined, (err: unknown) => console.warn('kingdom: checkpoint failed', err))
+    this.checkpointing = this.signCheckpoint()
+      .then((c) => {
+        if (!c || this.closed) return;
+        this.pendingCheckpoint = c;
+        this.flushTimer = setTimeout(() => this.flushCheckpoint(), CHECKPOINT_FLUSH_MS);
+        (this.flushTimer as { unref?: () => void }).unref?.();
+      }, (err: unknown) => console.warn('kingdom: checkpoint signing failed', err))
       .finally(() => {
         this.checkpointing = null;
       });
   }
 
-  private async writeCheckpoint(): Promise<Checkpoint | null> {
+  private async signCheckpoint(): Promise<Checkpoint | null> {
     const head = this.store.committedHead;
-    if (head.seq === 0 || head.seq <= this.lastCheckpoint) return null;
+    if (head.seq === 0 || head.seq <= Math.max(this.lastCheckpoint, this.pendingCheckpoint?.seq ?? 0)) return null;
     const base = { seq: head.seq, headHash: head.hash, device: this.deviceId, keyId: this.key.keyId };
     const signature = await sign(this.key.privateKey, checkpointMessage(base));
-    if (this.closed) return null;
-    const c: Checkpoint = { ...base, signature, at: new Date(this.options.clock()).toISOString() };
-    this.sql.transaction(() => insertCheckpoint(this.sql, c));
+    return { ...base, signature, at: new Date(this.options.clock()).toISOString() };
+  }
+
+  /** Write a signed checkpoint that no command has carried yet, in its own transaction. */
+  private flushCheckpoint(): void {
+    const c = this.pendingCheckpoint;
+    if (!c || this.closed) return;
+    try {
+      this.sql.transaction(() => insertCheckpoint(this.sql, c));
+      this.checkpointWritten(c);
+    } catch (err) {
+      console.warn('kingdom: writing a checkpoint failed; it is signed again later', err);
+      this.pendingCheckpoint = null;
+    }
+  }
+
+  private checkpointWritten(c: Checkpoint): void {
     this.lastCheckpoint = Math.max(this.lastCheckpoint, c.seq);
-    return c;
+    if (this.pendingCheckpoint === c) this.pendingCheckpoint = null;
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
   }
 
   private assertOpen(): void {

@@ -4,7 +4,7 @@
 import type { CommandDefinition, Decision } from '../../kernel/module.ts';
 import { KernelError } from '../../kernel/errors.ts';
 import * as s from './schemas.ts';
-import { findActiveProjectByName, findActiveWorkspaceByName, getProject, getWorkspace, type Project, type Workspace } from './queries.ts';
+import { findActiveProjectByName, findActiveWorkspaceByName, getProject, workspaceState, type Project, type Workspace } from './queries.ts';
 
 const ws = (workspaceId: string) => `workspace:${workspaceId}`;
 const pr = (projectId: string) => `project:${projectId}`;
@@ -17,7 +17,7 @@ export const commands: CommandDefinition[] = [
     mutates: true,
     target: (p: s.WorkspaceCreate) => (p.workspaceId ? ws(p.workspaceId) : null),
     load: (r, p: s.WorkspaceCreate) => ({
-      existing: p.workspaceId ? getWorkspace(r, p.workspaceId) : undefined,
+      existing: p.workspaceId ? workspaceState(r, p.workspaceId) : undefined,
       sameName: findActiveWorkspaceByName(r, p.name),
     }),
     decide: (st: { existing?: Workspace; sameName?: string }, p: s.WorkspaceCreate, ctx): Decision => {
@@ -36,7 +36,7 @@ export const commands: CommandDefinition[] = [
     schema: s.workspaceRename,
     mutates: true,
     target: (p: s.WorkspaceRename) => ws(p.workspaceId),
-    load: (r, p: s.WorkspaceRename) => ({ w: getWorkspace(r, p.workspaceId), sameName: findActiveWorkspaceByName(r, p.name) }),
+    load: (r, p: s.WorkspaceRename) => ({ w: workspaceState(r, p.workspaceId), sameName: findActiveWorkspaceByName(r, p.name) }),
     decide: (st: { w?: Workspace; sameName?: string }, p: s.WorkspaceRename): Decision => {
       const w = activeWorkspace(st.w, p.workspaceId);
       if (st.sameName && st.sameName !== w.id) throw nameTaken('workspace', p.name, st.sameName);
@@ -53,7 +53,7 @@ export const commands: CommandDefinition[] = [
     schema: s.workspaceRef,
     mutates: true,
     target: (p: s.WorkspaceRef) => ws(p.workspaceId),
-    load: (r, p: s.WorkspaceRef) => getWorkspace(r, p.workspaceId),
+    load: (r, p: s.WorkspaceRef) => workspaceState(r, p.workspaceId),
     decide: (w: Workspace | undefined, p: s.WorkspaceRef): Decision => {
       const a = activeWorkspace(w, p.workspaceId);
       return { events: [{ stream: ws(a.id), type: 'workspace.opened', payload: { workspaceId: a.id } }], value: { workspaceId: a.id } };
@@ -66,7 +66,7 @@ export const commands: CommandDefinition[] = [
     mutates: true,
     audit: 'workspace.archived',
     target: (p: s.WorkspaceRef) => ws(p.workspaceId),
-    load: (r, p: s.WorkspaceRef) => getWorkspace(r, p.workspaceId),
+    load: (r, p: s.WorkspaceRef) => workspaceState(r, p.workspaceId),
     decide: (w: Workspace | undefined, p: s.WorkspaceRef): Decision => {
       const a = activeWorkspace(w, p.workspaceId);
       return { events: [{ stream: ws(a.id), type: 'workspace.archived', payload: { workspaceId: a.id } }], value: { workspaceId: a.id } };
@@ -79,7 +79,7 @@ export const commands: CommandDefinition[] = [
     mutates: true,
     target: (p: s.ProjectCreate) => (p.projectId ? pr(p.projectId) : null),
     load: (r, p: s.ProjectCreate) => ({
-      w: getWorkspace(r, p.workspaceId),
+      w: workspaceState(r, p.workspaceId),
       existing: p.projectId ? getProject(r, p.projectId) : undefined,
       sameName: findActiveProjectByName(r, p.workspaceId, p.name),
     }),

@@ -36,6 +36,12 @@ export function getWorkspace(r: Reader, workspaceId: string): Workspace | undefi
   return row ? toWorkspace(row) : undefined;
 }
 
+/** The workspace row alone (no project count): what command decisions need, O(1). */
+export function workspaceState(r: Reader, workspaceId: string): Workspace | undefined {
+  const row = r.get('SELECT *, 0 AS project_count FROM workspaces WHERE id = ?', [workspaceId]);
+  return row ? toWorkspace(row) : undefined;
+}
+
 export function getProject(r: Reader, projectId: string): Project | undefined {
   const row = r.get('SELECT * FROM projects WHERE id = ?', [projectId]);
   return row ? toProject(row) : undefined;

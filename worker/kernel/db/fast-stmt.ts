@@ -12,6 +12,8 @@
  * 3. After `run`/`get`/`all` the statement is reset, so no read transaction stays open.
  * 4. Errors carry SQLite's result-code name and message (`SQLITE_CONSTRAINT_UNIQUE: …`), so
  *    KernelError.from can recognise SQLITE_FULL and friends.
+ * 5. INTEGER columns are read as JS numbers: exact up to 2^53, which every kernel column (seq,
+ *    versions, sizes) stays below; BigInt parameters outside that range are refused, not rounded.
  */
 import type { Database, PreparedStatement, SqlValue, Sqlite3Static } from '@sqlite.org/sqlite-wasm';
 
@@ -155,6 +157,9 @@ export class FastStmt {
       } else if (v === null || v === undefined) {
         rc = this.ex.sqlite3_bind_null(this.p, i + 1);
       } else if (typeof v === 'bigint') {
+        if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < BigInt(Number.MIN_SAFE_INTEGER)) {
+          throw new RangeError(`parameter ${i + 1}: ${v} is outside the safe integer range this layer binds exactly`);
+        }
         rc = this.ex.sqlite3_bind_double(this.p, i + 1, Number(v));
       } else if (v instanceof Uint8Array) {
         heap.set(v, off);

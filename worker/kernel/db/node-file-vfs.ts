@@ -489,7 +489,9 @@ export function installNodeFileVfs(sqlite3: Sqlite3Static, name: string = NODE_F
     },
 
     xDeviceCharacteristics(_pFile: number): number {
-      return 0; // Claim nothing: SQLite then assumes the safest (slowest) write ordering.
+      // Like os_unix.c's default (SQLITE_POWERSAFE_OVERWRITE=1): a write never garbles bytes
+      // outside its range, so WAL commits need no sector padding frame.
+      return capi.SQLITE_IOCAP_POWERSAFE_OVERWRITE;
     },
   };
 

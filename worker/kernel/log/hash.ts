@@ -3,10 +3,11 @@
  * yielding; WebCrypto's digest is async and would split a command across microtasks.
  */
 import { sha256 } from '@noble/hashes/sha2.js';
-import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
+import { bytesToHex } from '@noble/hashes/utils.js';
+import { sha256HexFast } from './sha256-fast.ts';
 
 export function sha256Hex(text: string): string {
-  return bytesToHex(sha256(utf8ToBytes(text)));
+  return sha256HexFast(text);
 }
 
 export function sha256Bytes(data: Uint8Array): string {

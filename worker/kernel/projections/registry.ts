@@ -164,8 +164,20 @@ export function tableDigest(sql: Sql, table: string): string {
   const order = cols.map((_, i) => String(i + 1)).join(', ');
   const rows = sql.all(`SELECT * FROM "${table}" ORDER BY ${order}`);
   let acc = String(schema) + '\n';
-  for (const r of rows) acc += canonicalJson(cols.map((c) => normalise(r[c]))) + '\n';
+  for (const r of rows) acc += rowJson(cols.map((c) => normalise(r[c]))) + '\n';
   return sha256Hex(acc);
+}
+
+/**
+ * canonicalJson of a flat array of column values. JSON.stringify gives the same bytes for strings,
+ * finite numbers and null (canonicalJson encodes exactly those with JSON.stringify); anything else
+ * (non-finite REAL, nested arrays from blobs) goes through canonicalJson as before.
+ */
+function rowJson(values: unknown[]): string {
+  for (const v of values) {
+    if (v !== null && typeof v !== 'string' && !(typeof v === 'number' && Number.isFinite(v))) return canonicalJson(values);
+  }
+  return JSON.stringify(values);
 }
 
 function normalise(v: unknown): unknown {
