@@ -5,8 +5,8 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 log_dir=$(mktemp -d)
 if [ ! -x node_modules/.bin/vite ]; then
-  echo "== installing dependencies (npm ci)"
-  npm ci --no-audit --no-fund
+  echo "== installing dependencies (npm install)"
+  npm install --no-audit --no-fund
 fi
 status=0
 
