@@ -10,6 +10,7 @@ chromium_path="${CHROMIUM_PATH:-/usr/bin/chromium}"
 if [ ! -x "$chromium_path" ]; then
   echo "== installing chromium (apt)"
   if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
+  export DEBIAN_FRONTEND=noninteractive
   $sudo apt-get update && $sudo apt-get install -y chromium || { echo "could not install chromium" >&2; exit 1; }
 fi
 
