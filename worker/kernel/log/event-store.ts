@@ -37,6 +37,7 @@ export interface PendingEvent {
   readonly payload: Json;
 }
 
+const STREAM_CACHE_LIMIT = 50_000;
 const SELECT_COLUMNS = 'seq, id, stream, stream_seq, type, v, at, actor, device, payload, prev, hash';
 
 export class EventStore {
@@ -98,6 +99,8 @@ export class EventStore {
   /** After COMMIT: make the transaction's appends the committed head. */
   commitHead(): void {
     if (this.pendingHead) this.head = this.pendingHead;
+    // Bounded: a cache, not an index (one entry per stream would grow with every session ever run).
+    if (this.streamVersions.size > STREAM_CACHE_LIMIT) this.streamVersions.clear();
     for (const [s, v] of this.pendingStreams) this.streamVersions.set(s, v);
     this.discardPending();
   }
