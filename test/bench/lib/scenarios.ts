@@ -302,7 +302,8 @@ export async function benchBatched(env: Env, o: BatchOptions): Promise<Figure[]>
       id: `batch.${tag}.oo1`,
       title: `batched ${o.batchSize}/txn: ${what} vs raw oo1 INSERT`,
       kernel: median(k), baseline: median(oo1), baselineName: 'raw oo1 prepared INSERT',
-      target: o.workload === 'bench' && o.withTarget !== false ? { on: 'ratio', op: '>=', value: 0.8 } : null,
+      // Information: one raw row per command against the kernel's three (see docs/benchmarks.md).
+      target: null,
       samples: { kernel: k, baseline: oo1 },
     }),
     figure({
@@ -320,7 +321,8 @@ export async function benchBatched(env: Env, o: BatchOptions): Promise<Figure[]>
           id: `batch.${tag}.allrows`,
           title: `batched ${o.batchSize}/txn: ${what} vs raw oo1 INSERT of all 3 rows it writes (event, projection, idempotency)`,
           kernel: median(k), baseline: median(allRows), baselineName: 'raw oo1: event + projection + idempotency rows',
-          target: null,
+          // The brief's "≥ 0.8× raw sqlite-wasm inserts of the same rows": the same rows the kernel writes.
+          target: o.workload === 'bench' && o.withTarget !== false ? { on: 'ratio', op: '>=', value: 0.8 } : null,
           samples: { kernel: k, baseline: allRows },
         })]
       : []),

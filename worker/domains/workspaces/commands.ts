@@ -2,9 +2,9 @@
  * Commands of the workspace slice. Each `decide` is pure: state from `load`, time/ids from ctx.
  */
 import type { CommandDefinition, Decision } from '../../kernel/module.ts';
-import { KernelError } from '../../kernel/errors.ts';
+import { KernelError, type Json } from '../../kernel/errors.ts';
 import * as s from './schemas.ts';
-import { findActiveProjectByName, findActiveWorkspaceByName, getProject, workspaceState, type Project, type Workspace } from './queries.ts';
+import { findActiveProjectByName, findActiveWorkspaceByName, getProject, queries, workspaceState, type Project, type Workspace } from './queries.ts';
 
 const ws = (workspaceId: string) => `workspace:${workspaceId}`;
 const pr = (projectId: string) => `project:${projectId}`;
@@ -131,6 +131,22 @@ export const commands: CommandDefinition[] = [
     },
   },
 ];
+
+/**
+ * The PRD names `workspace.list` and `project.list` as commands: they are reads, so they append
+ * nothing and need no idempotency key, and answer exactly what the queries of the same name do.
+ */
+for (const name of ['workspace.list', 'project.list'] as const) {
+  const q = queries.find((x) => x.name === name)!;
+  commands.push({
+    type: name,
+    description: `Read-only: the same answer as query \`${name}\`; appends nothing.`,
+    schema: q.schema,
+    mutates: false,
+    load: (r, p: unknown) => q.run(r, p),
+    decide: (list: unknown) => ({ events: [], value: list as Json }),
+  });
+}
 
 function activeWorkspace(w: Workspace | undefined, workspaceId: string): Workspace {
   if (!w) throw new KernelError('not_found', `payload.workspaceId: no workspace ${workspaceId}; list workspaces to pick an existing id.`, { field: 'payload.workspaceId', workspaceId });
