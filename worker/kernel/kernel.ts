@@ -13,27 +13,27 @@
  */
 import './zod-setup.ts';
 import { uuidv7 } from './ids.ts';
-import { KernelError, type Json } from './errors.ts';
+import { KernelError } from './errors.ts';
 import type { OpenedDatabase, StorageAdapter } from './db/adapter.ts';
 import { Sql } from './db/sql.ts';
 import { assertSchemaSupported, migrate, SCHEMA_VERSION } from './db/migrations.ts';
 import { EventStore, type EventFilter } from './log/event-store.ts';
 import type { EventEnvelope } from './log/envelope.ts';
 import { AuditLog, type AuditEntry } from './log/audit.ts';
-import { canonicalJson } from './log/canonical.ts';
-import { sha256Hex } from './log/hash.ts';
-import { checkpointMessage, insertCheckpoint, lastCheckpointSeq, listCheckpoints, type Checkpoint } from './log/checkpoint.ts';
-import { memoryKeyStore, sign, type DeviceKeyPair, type KeyStore } from './log/keys.ts';
+import { listCheckpoints, type Checkpoint } from './log/checkpoint.ts';
+import { Checkpointer } from './log/checkpointer.ts';
+import { memoryKeyStore, type DeviceKeyPair, type KeyStore } from './log/keys.ts';
 import { verifyLog, type VerifyReport } from './log/verify.ts';
 import { ProjectionRegistry, type ProjectionStatus } from './projections/registry.ts';
 import { Subscriptions, type EventListener, type SubscribeOptions } from './subscriptions.ts';
-import { commandEnvelopeSchema, zodError, type CommandInput, type CommandResult } from './commands/envelope.ts';
-import type { CommandDefinition, DecideContext, EventDefinition, KernelModule, QueryDefinition } from './module.ts';
+import { zodError, type CommandInput, type CommandResult } from './commands/envelope.ts';
+import { prepareCommand, reusedKey, type Prepared } from './commands/prepare.ts';
+import type { CommandDefinition, DecideContext, KernelModule, QueryDefinition } from './module.ts';
 import { builtinQueries } from './builtin-queries.ts';
+import { collectRegistries, ensureDeviceId, register } from './setup.ts';
 import { coreModule, KEY_REGISTER_COMMAND, REBUILT_COMMAND } from './core-module.ts';
 
 export const KERNEL_VERSION = '0.1.0';
-const CHECKPOINT_FLUSH_MS = 1000;
 
 export interface KernelOptions {
   readonly storage: StorageAdapter;
@@ -73,11 +73,7 @@ export interface RebuildReport {
 
 export class Kernel {
   private closed = false;
-  private checkpointing: Promise<void> | null = null;
-  /** Signed, not yet written: it rides along in the next write transaction (no extra fsync). */
-  private pendingCheckpoint: Checkpoint | null = null;
-  private flushTimer: ReturnType<typeof setTimeout> | null = null;
-  private lastCheckpoint: number;
+  private readonly checkpointer: Checkpointer;
 
   private constructor(
     private readonly opened: OpenedDatabase,
@@ -91,11 +87,11 @@ export class Kernel {
     private readonly queries: ReadonlyMap<string, QueryDefinition>,
     private readonly options: Required<Pick<KernelOptions, 'clock' | 'actor' | 'checkpointEvery' | 'appVersion'>>,
     readonly deviceId: string,
-    private key: DeviceKeyPair,
+    private readonly key: DeviceKeyPair,
     private readonly openedAt: string,
     private bootMs: number,
   ) {
-    this.lastCheckpoint = lastCheckpointSeq(sql);
+    this.checkpointer = new Checkpointer(sql, key, deviceId, options.clock, options.checkpointEvery);
   }
 
   /**
@@ -113,14 +109,7 @@ export class Kernel {
       appVersion: options.appVersion ?? KERNEL_VERSION,
     };
     const modules = [coreModule, ...(options.modules ?? [])];
-    const commands = new Map<string, CommandDefinition>();
-    const events = new Map<string, EventDefinition>();
-    const queries = new Map<string, QueryDefinition>();
-    for (const m of modules) {
-      for (const c of m.commands ?? []) register(commands, c.type, c, m.name);
-      for (const e of m.events ?? []) register(events, e.type, e, m.name);
-      for (const q of m.queries ?? []) register(queries, q.name, q, m.name);
-    }
+    const { commands, events, queries } = collectRegistries(modules);
     const opened = await options.storage.open({ preflight: (db) => assertSchemaSupported(db, opts.appVersion) });
     try {
       const sql = new Sql(opened.db, opened.sqlite3);
@@ -139,7 +128,7 @@ export class Kernel {
         commands, queries, opts, deviceId, key, new Date(clock()).toISOString(), 0,
       );
       kernel.ensureKeyRegistered();
-      kernel.maybeCheckpoint();
+      kernel.checkpointer.maybeSign(kernel.store.committedHead);
       kernel.bootMs = performance.now() - started;
       return kernel;
     } catch (err) {
@@ -174,17 +163,17 @@ export class Kernel {
     let prepared: Prepared[];
     try {
       if (!Array.isArray(inputs)) throw new KernelError('invalid_command', 'commandBatch: expected an array of commands.');
-      prepared = inputs.map((input) => this.prepare(input, internal));
+      prepared = inputs.map((input) => prepareCommand(input, internal, this.commands, this.sql, this.options.actor));
     } catch (err) {
       throw KernelError.from(err);
     }
     const results: CommandResult[] = [];
     const published: EventEnvelope[] = [];
     const seenKeys = new Map<string, number>();
-    const checkpoint = this.pendingCheckpoint;
+    const checkpoint = this.checkpointer.pendingCheckpoint;
     try {
       this.sql.transaction(() => {
-        if (checkpoint) insertCheckpoint(this.sql, checkpoint);
+        if (checkpoint) this.checkpointer.insert(checkpoint);
         for (const p of prepared) {
           if (p.replay) {
             results.push(p.replay);
@@ -210,10 +199,10 @@ export class Kernel {
     }
     this.store.commitHead();
     this.audit.commit();
-    if (checkpoint) this.checkpointWritten(checkpoint);
+    if (checkpoint) this.checkpointer.written(checkpoint);
     if (published.length > 0) {
       this.subscriptions.publish(published);
-      this.maybeCheckpoint();
+      this.checkpointer.maybeSign(this.store.committedHead);
     }
     return results;
   }
@@ -242,8 +231,7 @@ export class Kernel {
 
   async verify(onProgress?: (checked: number, total: number) => void): Promise<VerifyReport> {
     this.assertOpen();
-    await this.checkpointing;
-    this.flushCheckpoint();
+    await this.checkpointer.settle();
     // A progress listener (possibly a Comlink proxy to a page that went away) must never fail verify.
     const progress = onProgress && ((checked: number, total: number) => {
       try {
@@ -297,12 +285,7 @@ export class Kernel {
   /** Sign a checkpoint at the current head now (if the head moved since the last one). */
   async checkpoint(): Promise<Checkpoint | null> {
     this.assertOpen();
-    await this.checkpointing;
-    this.flushCheckpoint();
-    const c = await this.signCheckpoint();
-    if (c) this.pendingCheckpoint = c;
-    this.flushCheckpoint();
-    return c;
+    return this.checkpointer.now(this.store.committedHead);
   }
 
   status(): KernelStatus {
@@ -317,58 +300,24 @@ export class Kernel {
       headSeq: head.seq,
       headHash: head.hash,
       auditSeq: Number(this.sql.value('SELECT COALESCE(MAX(seq),0) FROM audit') ?? 0),
-      lastCheckpointSeq: this.lastCheckpoint,
+      lastCheckpointSeq: this.checkpointer.lastSeq,
       projections: this.projections.status(),
       openedAt: this.openedAt,
       bootMs: Math.round(this.bootMs * 100) / 100,
     };
   }
 
-  get isClosed(): boolean {
-    return this.closed;
-  }
+  get isClosed(): boolean { return this.closed; }
 
   /** Wait for a pending checkpoint, end subscriptions and release the database. Idempotent. */
   async close(): Promise<void> {
     if (this.closed) return;
-    await this.checkpointing?.catch(() => {});
-    this.flushCheckpoint();
+    await this.checkpointer.settle();
+    this.checkpointer.stop();
     this.closed = true;
     this.subscriptions.closeAll();
     this.sql.dispose();
     await this.opened.close();
-  }
-
-  // ---- internals ----------------------------------------------------------------------------
-
-  private prepare(input: CommandInput, internal: boolean): Prepared {
-    const env = commandEnvelopeSchema.safeParse(input);
-    if (!env.success) throw zodError('invalid_command', 'command', '', env.error);
-    const { type, payload, idempotencyKey, expectedVersion, actor } = env.data;
-    const def = this.commands.get(type);
-    if (!def) {
-      throw new KernelError('unknown_command', `Unknown command "${type}". Known commands: ${[...this.commands.keys()].sort().join(', ')}.`, { type });
-    }
-    if (def.internal && !internal) {
-      throw new KernelError('forbidden', `${type} is reserved for the kernel itself and cannot be sent through the API.`, { type });
-    }
-    const parsed = def.schema.safeParse(payload ?? {});
-    if (!parsed.success) throw zodError('invalid_payload', type, 'payload', parsed.error);
-    if (def.mutates && idempotencyKey === undefined) {
-      throw new KernelError('idempotency_key_required',
-        `${type} changes state and needs an idempotencyKey: send a unique string per intended change (e.g. a UUID) and reuse it on retries.`,
-        { type, field: 'idempotencyKey' });
-    }
-    const requestHash = sha256Hex(canonicalJson({ type, payload: (payload ?? {}) as Json, expectedVersion: expectedVersion ?? null }));
-    let replay: CommandResult | undefined;
-    if (def.mutates && idempotencyKey !== undefined) {
-      const row = this.sql.get('SELECT command_type, request_hash, result FROM idempotency WHERE key = ?', [idempotencyKey]);
-      if (row) {
-        if (row['request_hash'] !== requestHash) throw reusedKey(idempotencyKey, type, String(row['command_type']));
-        replay = { ...(JSON.parse(String(row['result'])) as Omit<CommandResult, 'replayed'>), replayed: true };
-      }
-    }
-    return { def, payload: parsed.data, key: idempotencyKey, expectedVersion, actor: actor ?? this.options.actor, requestHash, replay };
   }
 
   private execute(p: Prepared): { result: CommandResult; events: EventEnvelope[] } {
@@ -444,84 +393,7 @@ export class Kernel {
     });
   }
 
-  /**
-   * Every `checkpointEvery` events: sign the head in the background (WebCrypto is async), then
-   * write the checkpoint inside the next command's transaction, or on its own after a second of
-   * quiet, so a checkpoint costs no extra durable commit while commands keep coming.
-   */
-  private maybeCheckpoint(): void {
-    if (this.checkpointing || this.pendingCheckpoint) return;
-    if (this.store.committedHead.seq - this.lastCheckpoint < this.options.checkpointEvery) return;
-    this.checkpointing = this.signCheckpoint()
-      .then((c) => {
-        if (!c || this.closed) return;
-        this.pendingCheckpoint = c;
-        this.flushTimer = setTimeout(() => this.flushCheckpoint(), CHECKPOINT_FLUSH_MS);
-        (this.flushTimer as { unref?: () => void }).unref?.();
-      }, (err: unknown) => console.warn('kingdom: checkpoint signing failed', err))
-      .finally(() => {
-        this.checkpointing = null;
-      });
-  }
-
-  private async signCheckpoint(): Promise<Checkpoint | null> {
-    const head = this.store.committedHead;
-    if (head.seq === 0 || head.seq <= Math.max(this.lastCheckpoint, this.pendingCheckpoint?.seq ?? 0)) return null;
-    const base = { seq: head.seq, headHash: head.hash, device: this.deviceId, keyId: this.key.keyId };
-    const signature = await sign(this.key.privateKey, checkpointMessage(base));
-    return { ...base, signature, at: new Date(this.options.clock()).toISOString() };
-  }
-
-  /** Write a signed checkpoint that no command has carried yet, in its own transaction. */
-  private flushCheckpoint(): void {
-    const c = this.pendingCheckpoint;
-    if (!c || this.closed) return;
-    try {
-      this.sql.transaction(() => insertCheckpoint(this.sql, c));
-      this.checkpointWritten(c);
-    } catch (err) {
-      console.warn('kingdom: writing a checkpoint failed; it is signed again later', err);
-      this.pendingCheckpoint = null;
-    }
-  }
-
-  private checkpointWritten(c: Checkpoint): void {
-    this.lastCheckpoint = Math.max(this.lastCheckpoint, c.seq);
-    if (this.pendingCheckpoint === c) this.pendingCheckpoint = null;
-    if (this.flushTimer) clearTimeout(this.flushTimer);
-    this.flushTimer = null;
-  }
-
   private assertOpen(): void {
     if (this.closed) throw new KernelError('kernel_closed', 'The kernel is closed; open it again to continue.');
   }
-}
-
-interface Prepared {
-  readonly def: CommandDefinition;
-  readonly payload: unknown;
-  readonly key: string | undefined;
-  readonly expectedVersion: number | undefined;
-  readonly actor: string;
-  readonly requestHash: string;
-  readonly replay: CommandResult | undefined;
-}
-
-function register<T>(map: Map<string, T>, key: string, value: T, module: string): void {
-  if (map.has(key)) throw new Error(`${key} is registered twice (module ${module})`);
-  map.set(key, value);
-}
-
-function reusedKey(key: string, type: string, firstType = type): KernelError {
-  return new KernelError('idempotency_key_reused',
-    `idempotencyKey "${key}" was already used for a different ${firstType} command; use a new key for a new change.`,
-    { idempotencyKey: key, type, firstType });
-}
-
-function ensureDeviceId(sql: Sql): string {
-  const existing = sql.value("SELECT value FROM meta WHERE key = 'device_id'");
-  if (typeof existing === 'string') return existing;
-  const id = `dev-${uuidv7()}`;
-  sql.transaction(() => sql.run("INSERT INTO meta (key, value) VALUES ('device_id', ?)", [id]));
-  return id;
 }
