@@ -15,22 +15,15 @@
  */
 import { Kernel } from '../kernel/kernel.ts';
 import { KernelError, fail, ok, type KernelErrorData, type Result } from '../kernel/errors.ts';
-import { memoryAdapter } from '../kernel/db/memory-adapter.ts';
-import { memoryKeyStore, type KeyStore } from '../kernel/log/keys.ts';
 import { matches } from '../kernel/subscriptions.ts';
 import type { EventEnvelope } from '../kernel/log/envelope.ts';
 import type { EventFilter } from '../kernel/log/event-store.ts';
-import type { StorageAdapter } from '../kernel/db/adapter.ts';
 import type { EventBatchListener, KingdomApi, RuntimeInfo, SubscribeRequest, VerifyReport } from '../api.ts';
-import { DEFAULT_MODULES } from '../modules.ts';
-import { opfsAdapter, opfsAvailable } from './opfs-adapter.ts';
-import { idbKeyStore } from './idb-keystore.ts';
+import { classifyStorageError, openBrowserKernel } from './open-kernel.ts';
 import { electionNames, type BusMessage, type Page, type RpcMethod } from './bus.ts';
 import { uuidv7 } from '../kernel/ids.ts';
 
 const RPC_TIMEOUT_MS = 20_000;
-const OPEN_RETRY_MS = 50;
-const OPEN_ATTEMPTS = 100;
 
 interface Sub {
   readonly id: number;
@@ -205,43 +198,10 @@ export class BrowserRuntime {
   }
 
   private async openKernel(): Promise<Kernel> {
-    let storage: StorageAdapter;
-    let keys: KeyStore;
-    const unavailable = this.options.memory ? 'In-memory mode was requested (?storage=memory).' : opfsAvailable();
-    if (unavailable) {
-      storage = memoryAdapter();
-      this.storageKind = 'memory';
-      this.fallbackReason = unavailable;
-    } else {
-      storage = opfsAdapter();
-      this.storageKind = 'opfs';
-    }
-    keys = await usableKeyStore();
-    const open = (s: StorageAdapter) =>
-      Kernel.open({ storage: s, keys, modules: DEFAULT_MODULES, ...(this.options.checkpointEvery ? { checkpointEvery: this.options.checkpointEvery } : {}) });
-    let lastErr: unknown;
-    for (let attempt = 0; attempt < OPEN_ATTEMPTS; attempt++) {
-      try {
-        return await open(storage);
-      } catch (err) {
-        lastErr = err;
-        const e = KernelError.from(err);
-        if (e.code === 'storage_locked') {
-          // The previous owner's handles are still being released (tab closing/reloading).
-          await sleep(OPEN_RETRY_MS);
-          continue;
-        }
-        if (e.code === 'storage_unavailable' && storage.kind === 'opfs') {
-          storage = memoryAdapter();
-          keys = memoryKeyStore();
-          this.storageKind = 'memory';
-          this.fallbackReason = `${e.message} Your data lives in memory and is lost when this tab closes.`;
-          continue;
-        }
-        throw e;
-      }
-    }
-    throw KernelError.from(lastErr);
+    const opened = await openBrowserKernel(this.options);
+    this.storageKind = opened.storage;
+    this.fallbackReason = opened.fallbackReason;
+    return opened.kernel;
   }
 
   // ---- calls ---------------------------------------------------------------------------------
@@ -435,41 +395,4 @@ export class BrowserRuntime {
   private post(m: BusMessage): void {
     if (!this.closed) this.channel.postMessage(m);
   }
-}
-
-async function usableKeyStore(): Promise<KeyStore> {
-  try {
-    if (typeof indexedDB === 'undefined') return memoryKeyStore();
-    const store = idbKeyStore();
-    await store.load('probe');
-    return store;
-  } catch {
-    // IndexedDB refused (private window): keys live in memory with the in-memory database.
-    return memoryKeyStore();
-  }
-}
-
-/**
- * At the quota limit browsers do not raise a clean QuotaExceededError through sahpool: SQLite sees
- * a generic I/O error that looks like corruption. When storage is (nearly) full, say so.
- */
-async function classifyStorageError(err: unknown): Promise<KernelError> {
-  const e = KernelError.from(err);
-  if (e.code !== 'internal' || !/I\/O error|IOERR|disk/i.test(e.message)) return e;
-  try {
-    const { usage = 0, quota = 0 } = (await navigator.storage?.estimate?.()) ?? {};
-    if (quota > 0 && usage / quota > 0.9) {
-      const mb = (n: number) => `${(n / 1048576).toFixed(1)} MB`;
-      return new KernelError('storage_full',
-        `This site's browser storage is full (${mb(usage)} of ${mb(quota)} used); nothing was written. Free space on the device or delete data, then retry.`,
-        { usage, quota });
-    }
-  } catch {
-    // estimate() unavailable: keep the original error.
-  }
-  return e;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }

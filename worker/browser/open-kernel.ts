@@ -1,0 +1,102 @@
+/**
+ * Opening the kernel in a browser tab that won the owner election: OPFS when the browser has it,
+ * memory (with the reason, for the UI to show) when it does not or refuses; retries while the
+ * previous owner tab is still releasing its OPFS handles.
+ *
+ * Invariants:
+ * 1. Never opens OPFS when memory was asked for (`?storage=memory`).
+ * 2. `storage_locked` is retried for up to OPEN_ATTEMPTS × OPEN_RETRY_MS (a closing tab releases
+ *    its handles within that); `storage_unavailable` on OPFS falls back to memory, once.
+ */
+import { Kernel } from '../kernel/kernel.ts';
+import { KernelError } from '../kernel/errors.ts';
+import { memoryAdapter } from '../kernel/db/memory-adapter.ts';
+import { memoryKeyStore, type KeyStore } from '../kernel/log/keys.ts';
+import type { StorageAdapter } from '../kernel/db/adapter.ts';
+import { DEFAULT_MODULES } from '../modules.ts';
+import { opfsAdapter, opfsAvailable } from './opfs-adapter.ts';
+import { idbKeyStore } from './idb-keystore.ts';
+
+const OPEN_RETRY_MS = 50;
+const OPEN_ATTEMPTS = 100;
+
+export interface BrowserKernelOptions {
+  readonly memory?: boolean;
+  readonly checkpointEvery?: number;
+}
+
+export interface OpenedBrowserKernel {
+  readonly kernel: Kernel;
+  readonly storage: 'opfs' | 'memory';
+  readonly fallbackReason: string | null;
+}
+
+export async function openBrowserKernel(options: BrowserKernelOptions): Promise<OpenedBrowserKernel> {
+  const unavailable = options.memory ? 'In-memory mode was requested (?storage=memory).' : opfsAvailable();
+  let storage: StorageAdapter = unavailable ? memoryAdapter() : opfsAdapter();
+  let fallbackReason: string | null = unavailable;
+  let keys: KeyStore = await usableKeyStore();
+  let lastErr: unknown;
+  for (let attempt = 0; attempt < OPEN_ATTEMPTS; attempt++) {
+    try {
+      const kernel = await Kernel.open({
+        storage, keys, modules: DEFAULT_MODULES,
+        ...(options.checkpointEvery ? { checkpointEvery: options.checkpointEvery } : {}),
+      });
+      return { kernel, storage: storage.kind === 'opfs' ? 'opfs' : 'memory', fallbackReason };
+    } catch (err) {
+      lastErr = err;
+      const e = KernelError.from(err);
+      if (e.code === 'storage_locked') {
+        // The previous owner's handles are still being released (tab closing/reloading).
+        await sleep(OPEN_RETRY_MS);
+        continue;
+      }
+      if (e.code === 'storage_unavailable' && storage.kind === 'opfs') {
+        storage = memoryAdapter();
+        keys = memoryKeyStore();
+        fallbackReason = `${e.message} Your data lives in memory and is lost when this tab closes.`;
+        continue;
+      }
+      throw e;
+    }
+  }
+  throw KernelError.from(lastErr);
+}
+
+async function usableKeyStore(): Promise<KeyStore> {
+  try {
+    if (typeof indexedDB === 'undefined') return memoryKeyStore();
+    const store = idbKeyStore();
+    await store.load('probe');
+    return store;
+  } catch {
+    // IndexedDB refused (private window): keys live in memory with the in-memory database.
+    return memoryKeyStore();
+  }
+}
+
+/**
+ * At the quota limit browsers do not raise a clean QuotaExceededError through sahpool: SQLite sees
+ * a generic I/O error that looks like corruption. When storage is (nearly) full, say so.
+ */
+export async function classifyStorageError(err: unknown): Promise<KernelError> {
+  const e = KernelError.from(err);
+  if (e.code !== 'internal' || !/I\/O error|IOERR|disk/i.test(e.message)) return e;
+  try {
+    const { usage = 0, quota = 0 } = (await navigator.storage?.estimate?.()) ?? {};
+    if (quota > 0 && usage / quota > 0.9) {
+      const mb = (n: number) => `${(n / 1048576).toFixed(1)} MB`;
+      return new KernelError('storage_full',
+        `This site's browser storage is full (${mb(usage)} of ${mb(quota)} used); nothing was written. Free space on the device or delete data, then retry.`,
+        { usage, quota });
+    }
+  } catch {
+    // estimate() unavailable: keep the original error.
+  }
+  return e;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
