@@ -16,6 +16,7 @@ export type Bind = readonly SqlValue[] | Readonly<Record<string, SqlValue>>;
 
 export class Sql {
   readonly db: Database;
+  private readonly sqlite3: Sqlite3Static;
   private readonly cache = new Map<string, FastStmt>();
   private readonly scratch: Scratch;
   private depth = 0;
@@ -25,8 +26,6 @@ export class Sql {
     this.sqlite3 = sqlite3;
     this.scratch = new Scratch(sqlite3);
   }
-
-  private readonly sqlite3: Sqlite3Static;
 
   /** Run one or more statements without results (DDL, pragmas). */
   exec(sql: string): void {

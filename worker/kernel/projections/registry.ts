@@ -29,11 +29,15 @@ const REPLAY_PAGE = 1000;
 export class ProjectionRegistry {
   private readonly byType = new Map<string, Projection[]>();
   private readonly forAll: Projection[] = [];
+  private readonly names: readonly string[];
+  private readonly setHeadSql: string;
 
   constructor(
     private readonly sql: Sql,
     readonly projections: readonly Projection[],
   ) {
+    this.names = projections.map((p) => p.name);
+    this.setHeadSql = `UPDATE projections SET head_seq = ? WHERE name IN (${this.names.map(() => '?').join(',') || 'NULL'})`;
     const names = new Set<string>();
     const tables = new Set<string>();
     for (const p of projections) {
@@ -89,11 +93,7 @@ export class ProjectionRegistry {
   /** Record the new head for all projections (inside the transaction). */
   setHead(seq: number): void {
     // Only this registry's projections: one that is not loaded now must catch up when it returns.
-    this.sql.run(this.setHeadSql, [seq, ...this.projections.map((p) => p.name)]);
-  }
-
-  private get setHeadSql(): string {
-    return `UPDATE projections SET head_seq = ? WHERE name IN (${this.projections.map(() => '?').join(',') || 'NULL'})`;
+    this.sql.run(this.setHeadSql, [seq, ...this.names]);
   }
 
   /** Drop, recreate and replay the named projections (all by default) in one transaction. */
