@@ -17,21 +17,11 @@ import { Cleanup, pollUntil, sleep, withTimeout } from './support.ts';
 import { serveTarget, target } from './app-support.ts';
 import { KingdomApiPage, unwrap } from './pages/kingdom-api.ts';
 import type { CommandResult } from '../../worker/api.ts';
+import { mulberry32 } from '../helpers/prng.ts';
 
 const ROUNDS = 3;
 /** Upper bound of commands one round may fire (the loop is killed long before, normally). */
 const MAX_COMMANDS_PER_ROUND = 4000;
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Launched {
   readonly child: ChildProcess;

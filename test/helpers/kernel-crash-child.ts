@@ -22,6 +22,7 @@ import { writeSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { openKernel } from '../../worker/node.ts';
 import type { CommandInput } from '../../worker/kernel/commands/envelope.ts';
+import { mulberry32 } from './prng.ts';
 
 const [file, maxArg, seedArg, roundArg] = process.argv.slice(2);
 if (!file || !maxArg || !seedArg || !roundArg) {
@@ -32,16 +33,7 @@ const max = Number(maxArg);
 const seed = Number(seedArg);
 const round = Number(roundArg);
 
-/** mulberry32: a tiny deterministic PRNG. */
-function prng(a: number): () => number {
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const rand = prng(seed ^ Math.imul(round + 1, 0x9e3779b1));
+const rand = mulberry32(seed ^ Math.imul(round + 1, 0x9e3779b1));
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
 const line = (o: unknown) => writeSync(1, `${JSON.stringify(o)}\n`);
 

@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { openKernel } from '../../../worker/node.ts';
 import type { CommandInput } from '../../../worker/kernel/commands/envelope.ts';
 import { withTempDir } from '../../helpers/kernel.ts';
+import { mulberry32 } from '../../helpers/prng.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const CHILD = fileURLToPath(new URL('../../helpers/kernel-crash-child.ts', import.meta.url));
@@ -35,16 +36,6 @@ interface ChildRun {
   readonly exitCode: number | null;
   readonly stderr: string;
   readonly done: boolean;
-}
-
-/** mulberry32, for the kill schedule. */
-function prng(a: number): () => number {
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**
@@ -144,7 +135,7 @@ async function checkAfterCrash(file: string, run: ChildRun, ctx: string): Promis
 test('acknowledged commands survive SIGKILL at random points and the log stays verifiable', { timeout: 120_000 }, async (t) => {
   const seed = process.env['KINGDOM_CRASH_SEED'] ? Number(process.env['KINGDOM_CRASH_SEED']) : Math.floor(Math.random() * 2 ** 31);
   t.diagnostic(`seed ${seed} (rerun with KINGDOM_CRASH_SEED=${seed})`);
-  const rand = prng(seed);
+  const rand = mulberry32(seed);
   const between = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
   const schedule: ('spawn' | 'ready' | number | 'never')[] = [
     'spawn', 'ready', between(1, 5), between(6, 60), between(61, 150),
