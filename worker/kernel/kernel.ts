@@ -299,7 +299,7 @@ export class Kernel {
       keyId: this.key.keyId,
       headSeq: head.seq,
       headHash: head.hash,
-      auditSeq: Number(this.sql.value('SELECT COALESCE(MAX(seq),0) FROM audit') ?? 0),
+      auditSeq: this.audit.headSeq,
       lastCheckpointSeq: this.checkpointer.lastSeq,
       projections: this.projections.status(),
       openedAt: this.openedAt,

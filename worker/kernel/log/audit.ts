@@ -61,6 +61,11 @@ export class AuditLog {
     return { ...body, hash };
   }
 
+  /** Seq of the newest committed audit entry (0 when none). */
+  get headSeq(): number {
+    return this.head.seq;
+  }
+
   commit(): void {
     if (this.pending) this.head = this.pending;
     this.pending = null;
