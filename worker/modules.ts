@@ -3,5 +3,7 @@
  */
 import type { KernelModule } from './kernel/module.ts';
 import { workspacesModule } from './domains/workspaces/index.ts';
+import { sessionsModule } from './engine/sessions/index.ts';
+import { secretsModule } from './engine/secrets/module.ts';
 
-export const DEFAULT_MODULES: readonly KernelModule[] = [workspacesModule];
+export const DEFAULT_MODULES: readonly KernelModule[] = [workspacesModule, sessionsModule, secretsModule];

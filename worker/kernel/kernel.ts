@@ -23,7 +23,7 @@ import { AuditLog, type AuditEntry } from './log/audit.ts';
 import { listCheckpoints, type Checkpoint } from './log/checkpoint.ts';
 import { Checkpointer } from './log/checkpointer.ts';
 import { memoryKeyStore, type DeviceKeyPair, type KeyStore } from './log/keys.ts';
-import { verifyLog, type VerifyReport } from './log/verify.ts';
+import { advisory, verifyLog, type VerifyReport } from './log/verify.ts';
 import { ProjectionRegistry, type ProjectionStatus } from './projections/registry.ts';
 import { Subscriptions, type EventListener, type SubscribeOptions } from './subscriptions.ts';
 import { zodError, type CommandInput, type CommandResult } from './commands/envelope.ts';
@@ -145,9 +145,13 @@ export class Kernel {
     return this.commandBatch([input])[0]!;
   }
 
-  /** Run a kernel-internal command (key registration, rebuild records); not reachable from the API. */
-  private internalCommand(input: CommandInput): CommandResult {
-    return this.run([input], true)[0]!;
+  /**
+   * Run commands as the system, internal ones included (key registration, rebuild records, the
+   * workflow engine's step transitions), in one transaction. For trusted in-worker code only:
+   * the API (worker/api.ts) never exposes it.
+   */
+  systemBatch(inputs: readonly CommandInput[]): CommandResult[] {
+    return this.run(inputs, true);
   }
 
   /**
@@ -232,16 +236,7 @@ export class Kernel {
   async verify(onProgress?: (checked: number, total: number) => void): Promise<VerifyReport> {
     this.assertOpen();
     await this.checkpointer.settle();
-    // A progress listener (possibly a Comlink proxy to a page that went away) must never fail verify.
-    const progress = onProgress && ((checked: number, total: number) => {
-      try {
-        const out: unknown = onProgress(checked, total);
-        if (out instanceof Promise) out.catch(() => {});
-      } catch {
-        // Ignored on purpose: progress is advisory.
-      }
-    });
-    return verifyLog(this.sql, progress);
+    return verifyLog(this.sql, onProgress && advisory(onProgress));
   }
 
   /**
@@ -261,12 +256,12 @@ export class Kernel {
     const report = Object.keys(before).map((name) => ({
       name, before: before[name]!, after: after[name]!, identical: before[name] === after[name],
     }));
-    this.internalCommand({
+    this.systemBatch([{
       type: REBUILT_COMMAND,
       payload: { projections: report.map((r) => ({ name: r.name, digest: r.after, identical: r.identical })) },
       idempotencyKey: `rebuild:${this.newId()}`,
       actor: 'system',
-    });
+    }]);
     return { projections: report, events: this.store.committedHead.seq, durationMs: Math.round(performance.now() - started) };
   }
 
@@ -349,6 +344,7 @@ export class Kernel {
       if (def.audit) this.audit.append(def.audit, e, ctx.newId());
       appended.push(e);
     }
+    decision.store?.(this.sql);
     const result: CommandResult = {
       type: def.type,
       value: decision.value,
@@ -385,12 +381,12 @@ export class Kernel {
       [this.key.keyId],
     );
     if (known) return;
-    this.internalCommand({
+    this.systemBatch([{
       type: KEY_REGISTER_COMMAND,
       payload: { device: this.deviceId, keyId: this.key.keyId, publicKey: this.key.publicKeyHex, algorithm: 'Ed25519' },
       idempotencyKey: `device-key:${this.key.keyId}`,
       actor: 'system',
-    });
+    }]);
   }
 
   private assertOpen(): void {

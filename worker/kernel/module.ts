@@ -40,6 +40,11 @@ export interface Decision {
   readonly events: readonly NewEvent[];
   /** The command's answer (e.g. the id it created); stored for idempotent repeats. */
   readonly value: Json;
+  /**
+   * Writes to the kernel's non-log tables (`blobs`, `secrets`) in the command's transaction, after
+   * its events were appended. Never touches projection tables (rebuild would lose them).
+   */
+  readonly store?: (w: Writer) => void;
 }
 
 export interface CommandDefinition<P = any, S = any> {

@@ -3,7 +3,8 @@
  * workflow: they must parse, and every name they read must exist where they run.
  *
  * Scope of a step's fields (docs/workflows.md, "Expressions and templates"):
- * - always: `inputs.<declared name>`, `workflow.name|version`, `session.id|startedAt`,
+ * - always: `inputs.<declared name>`, `workflow.name|version`, `session.id|startedAt`, `env.<name>`
+ *   (runtime environment, e.g. env.origin), `secrets.<NAME>` in templates only,
  *   `failure` (why an onFailure route re-runs this step; null otherwise), and `steps.<id>` for
  *   every step upstream of the step (graph.ts);
  * - inside a loop body: the loop variable (`as`, default `item`) and `loop.index`;
@@ -99,7 +100,7 @@ function expression(source: unknown, path: Path, ctx: Ctx, graph: Graph, out: Ra
     out.push(parseIssue(err, path, 'invalid_expression'));
     return;
   }
-  for (const ref of refs) checkRef(ref, path, ctx, graph, out);
+  for (const ref of refs) checkRef(ref, path, ctx, graph, out, false);
 }
 
 function templates(value: unknown, path: Path, ctx: Ctx, graph: Graph, out: RawIssue[]): void {
@@ -115,7 +116,7 @@ function templates(value: unknown, path: Path, ctx: Ctx, graph: Graph, out: RawI
         out.push(parseIssue(err, at, 'invalid_template'));
         continue;
       }
-      for (const ref of refs) checkRef(ref, at, ctx, graph, out);
+      for (const ref of refs) checkRef(ref, at, ctx, graph, out, true);
     } else if (depth < 70 && Array.isArray(v)) {
       v.forEach((x, i) => stack.push({ v: x, path: [...at, i], depth: depth + 1 }));
     } else if (depth < 70 && isObject(v)) {
@@ -129,7 +130,7 @@ function parseIssue(err: unknown, path: Path, code: 'invalid_expression' | 'inva
   return { path, code, message: `could not be read: ${err instanceof Error ? err.message : String(err)}` };
 }
 
-function checkRef(ref: string, at: Path, ctx: Ctx, graph: Graph, issues: RawIssue[]): void {
+function checkRef(ref: string, at: Path, ctx: Ctx, graph: Graph, issues: RawIssue[], inTemplate: boolean): void {
   const { names: segs, ends } = segments(ref);
   const root = segs[0] ?? '';
   const field = segs[1];
@@ -143,6 +144,12 @@ function checkRef(ref: string, at: Path, ctx: Ctx, graph: Graph, issues: RawIssu
       const hint = suggest(field, model.inputs);
       out.push({ path, code: 'undeclared_input', message: `inputs.${field} is not a declared input${hint ? ` (did you mean inputs.${hint}?)` : ''}; declare it under inputs: or fix the name (declared: ${[...model.inputs].join(', ') || 'none'})` });
     }
+    return;
+  }
+  if (root === 'env') return; // read when the step runs; an unset name reads as null
+  if (root === 'secrets') {
+    if (!inTemplate) out.push({ path, code: 'unknown_reference', message: 'secrets are readable in {{ }} templates only (with, headers, hook configs), never in conditions' });
+    else if (field === undefined) out.push({ path, code: 'unknown_reference', message: 'name the secret literally: {{ secrets.NAME }}' });
     return;
   }
   if (root === 'steps') {
@@ -161,7 +168,7 @@ function checkRef(ref: string, at: Path, ctx: Ctx, graph: Graph, issues: RawIssu
     }
     return;
   }
-  const available = ['inputs', 'steps', 'workflow', 'session', ...ctx.roots];
+  const available = ['inputs', 'steps', 'workflow', 'session', 'env', ...(inTemplate ? ['secrets'] : []), ...ctx.roots];
   let hint = '';
   if (model.inputs?.has(root)) hint = ` — did you mean inputs.${root}?`;
   else if (model.byId.has(root)) hint = ` — did you mean steps.${root}.output?`;

@@ -90,6 +90,29 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 2,
+    description: 'content-addressed blobs (large step outputs) and the secrets store',
+    sql: `
+      -- Referenced by events (by SHA-256), never by projections; rebuild leaves them alone.
+      CREATE TABLE blobs (
+        hash       TEXT PRIMARY KEY,
+        size       INTEGER NOT NULL,
+        media_type TEXT NOT NULL,
+        data       TEXT NOT NULL,
+        created_at TEXT NOT NULL
+      ) STRICT;
+      CREATE TRIGGER blobs_immutable BEFORE UPDATE ON blobs
+        BEGIN SELECT RAISE(ABORT, 'blobs are immutable'); END;
+
+      -- Secret values live here only: the log records that a secret was set, never its value.
+      CREATE TABLE secrets (
+        name       TEXT PRIMARY KEY,
+        value      TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      ) STRICT;
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -180,3 +180,18 @@ export async function verifyLog(sql: Sql, onProgress?: (checked: number, total: 
 function link(chain: BrokenLink['chain'], seq: number, reason: BrokenReason, message: string): BrokenLink {
   return { chain, seq, reason, message };
 }
+
+/**
+ * Wrap a progress listener (possibly a Comlink proxy to a page that went away) so that it can
+ * never fail the work it reports on: throws and rejections are ignored, progress is advisory.
+ */
+export function advisory<A extends unknown[]>(listener: (...args: A) => unknown): (...args: A) => void {
+  return (...args: A) => {
+    try {
+      const out: unknown = listener(...args);
+      if (out instanceof Promise) out.catch(() => {});
+    } catch {
+      // Ignored on purpose.
+    }
+  };
+}

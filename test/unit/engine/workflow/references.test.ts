@@ -25,9 +25,15 @@ test('an unknown step, an unknown step field and a computed step id are reported
 });
 
 test('inputs must be declared; a bare input name suggests inputs.<name>', () => {
-  const list = issues(wf(task('a', 'with: { x: "{{ inputs.envv }}", y: "{{ env }}" }'), 'inputs:\n  env: { type: string }\n'));
-  assert.match(only(list, 'undeclared_input').message, /did you mean inputs\.env\?/);
-  assert.match(only(list, 'unknown_reference').message, /"env" is not defined here — did you mean inputs\.env\?/);
+  const list = issues(wf(task('a', 'with: { x: "{{ inputs.regionn }}", y: "{{ region }}" }'), 'inputs:\n  region: { type: string }\n'));
+  assert.match(only(list, 'undeclared_input').message, /did you mean inputs\.region\?/);
+  assert.match(only(list, 'unknown_reference').message, /"region" is not defined here — did you mean inputs\.region\?/);
+});
+
+test('env is readable everywhere; secrets only in templates and only by a literal name', () => {
+  valid(wf(task('a', 'if: "env.origin != null", with: { url: "{{ env.origin }}/x", auth: "Bearer {{ secrets.TOKEN }}" }')));
+  assert.match(only(issues(wf(task('a', 'if: "secrets.TOKEN != null"'))), 'unknown_reference').message, /templates only/);
+  assert.match(only(issues(wf(task('a', 'with: { t: "{{ secrets }}" }'))), 'unknown_reference').message, /secrets\.NAME/);
 });
 
 test('a bad expression is reported at its column inside the scalar', () => {

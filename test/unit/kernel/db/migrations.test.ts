@@ -2,7 +2,7 @@
  * Schema migrations (worker/kernel/db/migrations.ts).
  *
  * Invariants checked:
- * 1. A fresh database ends at SCHEMA_VERSION (1) in `PRAGMA user_version` and `meta`.
+ * 1. A fresh database ends at SCHEMA_VERSION (2) in `PRAGMA user_version` and `meta`.
  * 2. A database with a newer user_version is refused with `schema_too_new` and its file is left
  *    byte-for-byte unchanged (and released).
  * 3. A failing migration is `migration_failed` and leaves the previous version intact.
@@ -49,16 +49,16 @@ async function expectRefusedUnchanged(dir: string, file: string): Promise<void> 
 }
 
 describe('migrations', () => {
-  test('a fresh database gets schema version 1 in user_version and meta', async () => {
-    assert.equal(SCHEMA_VERSION, 1);
+  test('a fresh database gets schema version 2 in user_version and meta', async () => {
+    assert.equal(SCHEMA_VERSION, 2);
     const k = await memKernel();
     try {
-      assert.equal(k.sql.value('PRAGMA user_version'), 1);
-      assert.equal(k.sql.value("SELECT value FROM meta WHERE key = 'schema_version'"), '1');
+      assert.equal(k.sql.value('PRAGMA user_version'), 2);
+      assert.equal(k.sql.value("SELECT value FROM meta WHERE key = 'schema_version'"), '2');
       assert.equal(typeof k.sql.value("SELECT value FROM meta WHERE key = 'app_version'"), 'string');
-      assert.equal(k.status().schemaVersion, 1);
+      assert.equal(k.status().schemaVersion, 2);
       const tables = k.sql.all("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").map((r) => r['name']);
-      for (const t of ['audit', 'checkpoints', 'events', 'idempotency', 'meta', 'projections']) assert.ok(tables.includes(t), t);
+      for (const t of ['audit', 'blobs', 'checkpoints', 'events', 'idempotency', 'meta', 'projections', 'secrets']) assert.ok(tables.includes(t), t);
     } finally {
       await k.close();
     }
@@ -69,14 +69,28 @@ describe('migrations', () => {
     try {
       assert.equal(migrate(o.db, 'test'), 0);
       const schema = o.db.selectValues('SELECT sql FROM sqlite_master ORDER BY name');
-      assert.equal(migrate(o.db, 'test'), 1);
+      assert.equal(migrate(o.db, 'test'), 2);
       assert.deepEqual(o.db.selectValues('SELECT sql FROM sqlite_master ORDER BY name'), schema);
     } finally {
       await o.close();
     }
   });
 
-  test('reopening a file database keeps schema version 1 and its data', () =>
+  test('a version-1 database is upgraded to version 2 in place, keeping its rows', async () => {
+    const o = await memoryAdapter().open();
+    try {
+      assert.equal(migrate(o.db, 'test', MIGRATIONS.slice(0, 1)), 0);
+      o.db.exec("INSERT INTO meta (key, value) VALUES ('kept', 'yes')");
+      assert.equal(migrate(o.db, 'test'), 1, 'found version 1');
+      assert.equal(Number(o.db.selectValue('PRAGMA user_version')), 2);
+      assert.equal(o.db.selectValue("SELECT value FROM meta WHERE key = 'kept'"), 'yes');
+      assert.equal(o.db.selectValue("SELECT count(*) FROM sqlite_master WHERE name IN ('blobs', 'secrets')"), 2);
+    } finally {
+      await o.close();
+    }
+  });
+
+  test('reopening a file database keeps schema version 2 and its data', () =>
     withTempDir(async (dir) => {
       const file = join(dir, 'k.db');
       const k1 = await openKernel({ storage: { file } });
@@ -84,7 +98,7 @@ describe('migrations', () => {
       await k1.close();
       const k2 = await openKernel({ storage: { file } });
       try {
-        assert.equal(k2.sql.value('PRAGMA user_version'), 1);
+        assert.equal(k2.sql.value('PRAGMA user_version'), 2);
         assert.equal((k2.query('workspace.list', {}) as { name: string }[])[0]!.name, 'Kept');
       } finally {
         await k2.close();
@@ -112,16 +126,16 @@ describe('migrations', () => {
     try {
       migrate(o.db, 'test');
       const broken: Migration[] = [...MIGRATIONS, {
-        version: 2,
+        version: SCHEMA_VERSION + 1,
         description: 'broken on purpose',
         sql: 'CREATE TABLE half_done (x INTEGER); THIS IS NOT SQL;',
       }];
       const err = catchError(() => migrate(o.db, 'test', broken));
       assert.ok(err instanceof KernelError);
       assert.equal(err.code, 'migration_failed');
-      assert.equal(err.details['version'], 2);
-      assert.equal(o.db.selectValue('PRAGMA user_version'), 1);
-      assert.equal(o.db.selectValue("SELECT value FROM meta WHERE key = 'schema_version'"), '1');
+      assert.equal(err.details['version'], SCHEMA_VERSION + 1);
+      assert.equal(o.db.selectValue('PRAGMA user_version'), SCHEMA_VERSION);
+      assert.equal(o.db.selectValue("SELECT value FROM meta WHERE key = 'schema_version'"), String(SCHEMA_VERSION));
       assert.equal(o.db.selectValue("SELECT COUNT(*) FROM sqlite_master WHERE name = 'half_done'"), 0, 'the partial migration was rolled back');
     } finally {
       await o.close();
@@ -132,10 +146,10 @@ describe('migrations', () => {
     const o = await memoryAdapter().open();
     try {
       migrate(o.db, 'test');
-      const next: Migration[] = [...MIGRATIONS, { version: 2, description: 'add a table', sql: 'CREATE TABLE added (x INTEGER);' }];
-      assert.equal(migrate(o.db, 'test', next), 1);
-      assert.equal(o.db.selectValue('PRAGMA user_version'), 2);
-      assert.equal(o.db.selectValue("SELECT value FROM meta WHERE key = 'schema_version'"), '2');
+      const next: Migration[] = [...MIGRATIONS, { version: SCHEMA_VERSION + 1, description: 'add a table', sql: 'CREATE TABLE added (x INTEGER);' }];
+      assert.equal(migrate(o.db, 'test', next), SCHEMA_VERSION);
+      assert.equal(o.db.selectValue('PRAGMA user_version'), SCHEMA_VERSION + 1);
+      assert.equal(o.db.selectValue("SELECT value FROM meta WHERE key = 'schema_version'"), String(SCHEMA_VERSION + 1));
     } finally {
       await o.close();
     }

@@ -1,0 +1,426 @@
+/**
+ * The durable workflow engine: it drives every unfinished session of one kernel. It is the only
+ * code that runs step side effects, and it records every transition through the kernel first.
+ *
+ * Invariants:
+ * 1. The log is the truth. A session's in-memory state is the fold of its stream; the engine
+ *    writes one `session.record` per session per flush with `expectedVersion`, so a concurrent
+ *    command (cancel, approve) can never be overwritten; on any write failure it re-folds.
+ * 2. `step.started` is committed before its runner is called; a runner result is recorded by a
+ *    later command. After a crash, a step that is `running` in the log is executed again with the
+ *    same attempt, so the same idempotency key (`<session>/<step>/<attempt>`).
+ * 3. Due times live in the log (retries, waits, deadlines); timers are only reminders, rebuilt on
+ *    open, so a timer that fell due while the app was closed fires at once.
+ * 4. Group commit: the transitions of many sessions are written in one transaction per flush.
+ */
+import type { Kernel } from '../kernel/kernel.ts';
+import type { CommandInput } from '../kernel/commands/envelope.ts';
+import type { EventEnvelope } from '../kernel/log/envelope.ts';
+import type { Json } from '../kernel/errors.ts';
+import { parseWorkflow, validateInputs, type Workflow } from './workflow/index.ts';
+import { RunnerRegistry, defaultRunners, type Runner } from './runners/index.ts';
+import { toStepError } from './runners/types.ts';
+import { readSecrets } from './secrets/module.ts';
+import { systemClock, soon, type Clock } from './clock.ts';
+import { applyEvent, foldSession, TERMINAL_SESSION, type SessionState } from './sessions/fold.ts';
+import { plan, stepInput, type Outcome } from './sessions/plan.ts';
+import { nextWake, errorOf } from './sessions/support.ts';
+import { resolveWorkflowSource } from './sessions/commands.ts';
+import { sessionEvents } from './sessions/queries.ts';
+import type { StepErrorData } from './sessions/events.ts';
+
+export interface EngineOptions {
+  readonly clock?: Clock;
+  readonly runners?: readonly Runner[] | RunnerRegistry;
+  /** Sessions planned per transaction (default 256). */
+  readonly batch?: number;
+  /** Called when something unexpected fails (a bug); the engine keeps going. */
+  readonly onError?: (err: unknown) => void;
+}
+
+interface Execution {
+  readonly attempt: number;
+  readonly controller: AbortController;
+}
+
+interface Live {
+  state: SessionState;
+  def: Workflow | undefined;
+  defError: string | undefined;
+  readonly executions: Map<string, Execution>;
+  readonly outcomes: Map<string, Outcome>;
+  timer: unknown;
+  wake: number | undefined;
+}
+
+export interface EngineStats {
+  readonly active: number;
+  readonly executions: number;
+  readonly flushes: number;
+  readonly commits: number;
+}
+
+export class Engine {
+  readonly runners: RunnerRegistry;
+  private readonly clock: Clock;
+  private readonly live = new Map<string, Live>();
+  private readonly dirty = new Set<string>();
+  private readonly defs = new Map<string, { workflow?: Workflow; error?: string }>();
+  private readonly blobs = new Map<string, Json>();
+  private secrets: Map<string, string> | undefined;
+  private scheduled = false;
+  private stopped = false;
+  private flushing = false;
+  private waiters: (() => void)[] = [];
+  private readonly unsubscribe: () => void;
+  private stats = { flushes: 0, commits: 0 };
+
+  private constructor(private readonly kernel: Kernel, private readonly options: EngineOptions) {
+    this.clock = options.clock ?? systemClock;
+    this.runners = options.runners instanceof RunnerRegistry ? options.runners : new RunnerRegistry(options.runners ?? defaultRunners());
+    const sub = kernel.subscribe((events) => this.onEvents(events));
+    this.unsubscribe = () => sub.close();
+  }
+
+  /** Start driving every unfinished session in the kernel's log. */
+  static start(kernel: Kernel, options: EngineOptions = {}): Engine {
+    const engine = new Engine(kernel, options);
+    for (const row of kernel.sql.all("SELECT id FROM sessions WHERE status IN ('running', 'paused') ORDER BY started_at")) {
+      engine.dirty.add(String(row['id']));
+    }
+    engine.schedule();
+    return engine;
+  }
+
+  /** Resolves once nothing is running, due now, or waiting to be written. */
+  idle(): Promise<void> {
+    if (this.isIdle()) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  status(): EngineStats {
+    let executions = 0;
+    for (const l of this.live.values()) executions += l.executions.size;
+    return { active: this.live.size, executions, ...this.stats };
+  }
+
+  /** Stop driving: abort running steps WITHOUT recording anything (they re-run on next start). */
+  stop(): void {
+    this.stopped = true;
+    this.unsubscribe();
+    for (const l of this.live.values()) this.dispose(l);
+    this.live.clear();
+    this.dirty.clear();
+    this.release();
+  }
+
+  // ---- events -------------------------------------------------------------------------------
+
+  private onEvents(events: readonly EventEnvelope[]): void {
+    if (this.stopped) return;
+    for (const e of events) {
+      if (e.stream.startsWith('secret:')) this.secrets = undefined;
+      if (!e.stream.startsWith('session:')) continue;
+      const id = e.stream.slice(8);
+      const l = this.live.get(id);
+      if (!l) {
+        if (e.type === 'session.started' || e.type === 'session.resumed' || e.type === 'session.retried' || e.type === 'session.migrated') this.dirty.add(id);
+        if (e.type === 'session.succeeded' || e.type === 'session.failed' || e.type === 'session.cancelled') this.parentOf(id, e);
+        continue;
+      }
+      if (e.streamSeq <= l.state.version) {
+        l.state.lastSeq = Math.max(l.state.lastSeq, e.seq);
+        continue;
+      }
+      if (e.streamSeq !== l.state.version + 1) {
+        this.dispose(l);
+        this.live.delete(id);
+      } else {
+        applyEvent(l.state, e);
+        if (e.type === 'session.migrated') this.attachDef(l);
+      }
+      this.dirty.add(id);
+      if (TERMINAL_SESSION.has(l.state.status)) this.parentOf(id, e);
+    }
+    this.schedule();
+  }
+
+  private parentOf(id: string, e: EventEnvelope): void {
+    if (e.type !== 'session.succeeded' && e.type !== 'session.failed' && e.type !== 'session.cancelled') return;
+    const parent = this.kernel.sql.value('SELECT parent_id FROM sessions WHERE id = ?', [id]);
+    if (typeof parent === 'string') this.dirty.add(parent);
+  }
+
+  // ---- flush --------------------------------------------------------------------------------
+
+  private schedule(): void {
+    if (this.scheduled || this.stopped || this.dirty.size === 0) {
+      if (this.isIdle()) this.release();
+      return;
+    }
+    this.scheduled = true;
+    soon(() => {
+      this.scheduled = false;
+      this.flush();
+    });
+  }
+
+  private flush(): void {
+    if (this.stopped || this.flushing) return;
+    this.flushing = true;
+    this.stats.flushes++;
+    try {
+      const ids = [...this.dirty].slice(0, this.options.batch ?? 256);
+      for (const id of ids) this.dirty.delete(id);
+      const commands: CommandInput[] = [];
+      const planned: { id: string; version: number; index: number }[] = [];
+      for (const id of ids) {
+        const l = this.load(id);
+        if (!l) continue;
+        const before = l.state.version;
+        const cmds = this.planOne(l);
+        if (cmds.length > 0) {
+          planned.push({ id, version: before, index: commands.length });
+          commands.push(...cmds);
+        }
+      }
+      if (commands.length > 0) this.write(commands, planned);
+      for (const id of ids) {
+        const l = this.live.get(id);
+        if (!l) continue;
+        if (TERMINAL_SESSION.has(l.state.status)) {
+          this.dispose(l);
+          this.live.delete(id);
+          continue;
+        }
+        this.syncExecutions(id, l);
+        this.syncTimer(id, l);
+      }
+    } catch (err) {
+      this.options.onError?.(err);
+    } finally {
+      this.flushing = false;
+    }
+    this.schedule();
+  }
+
+  private write(commands: CommandInput[], planned: { id: string; version: number; index: number }[]): void {
+    try {
+      this.kernel.systemBatch(commands);
+      this.stats.commits++;
+      return;
+    } catch {
+      // Fall back to one command at a time: one session's conflict must not hold up the others.
+    }
+    for (const cmd of commands) {
+      try {
+        this.kernel.systemBatch([cmd]);
+        this.stats.commits++;
+      } catch (err) {
+        const id = (cmd.payload as { sessionId?: string; parent?: { sessionId: string } }).parent?.sessionId ?? (cmd.payload as { sessionId: string }).sessionId;
+        const l = this.live.get(id);
+        if (l) {
+          this.dispose(l);
+          this.live.delete(id);
+        }
+        this.dirty.add(id);
+        if (!(err instanceof Error && /version_conflict|expectedVersion/.test(err.message))) this.options.onError?.(err);
+      }
+    }
+    void planned;
+  }
+
+  private planOne(l: Live): CommandInput[] {
+    const s = l.state;
+    if (TERMINAL_SESSION.has(s.status)) return [];
+    const version = s.version;
+    if (!l.def) {
+      return [this.record(s.id, version, [{ type: 'session.failed', payload: { error: errorOf('definition_invalid', `The pinned definition (${s.workflow.name} ${s.workflow.hash.slice(0, 12)}) no longer parses: ${l.defError}. Migrate the session with session.migrate, or start a new one.`, false) as Json } }])];
+    }
+    const secrets = this.secretValues();
+    const out = plan({
+      def: l.def, state: s, now: this.clock.now(), secrets, outcomes: l.outcomes,
+      blob: (h) => this.blob(h),
+      child: (id) => this.childStatus(id),
+      checkChild: (ref, inputs) => this.checkChild(ref, inputs),
+    });
+    if (out.events.length === 0) return [];
+    const cmds: CommandInput[] = [this.record(s.id, version, out.events as unknown as Json[], out.blobs)];
+    for (const c of out.children) {
+      cmds.push({ type: 'session.start_child', payload: { sessionId: c.sessionId, workflow: c.workflow, inputs: c.inputs, env: s.env, parent: c.parent }, idempotencyKey: `child:${c.sessionId}`, actor: 'engine' });
+    }
+    for (const id of out.cancelChildren) {
+      const status = this.kernel.sql.value('SELECT status FROM sessions WHERE id = ?', [id]);
+      if (status === 'running' || status === 'paused') cmds.push({ type: 'session.cancel', payload: { sessionId: id, reason: 'the parent step was cancelled' }, idempotencyKey: `cancel-child:${id}:${s.version}`, actor: 'engine' });
+    }
+    return cmds;
+  }
+
+  private record(sessionId: string, version: number, events: Json[], blobs: { hash: string; mediaType: string; data: string }[] = []): CommandInput {
+    return {
+      type: 'session.record',
+      payload: { sessionId, events, ...(blobs.length > 0 ? { blobs } : {}) },
+      expectedVersion: version,
+      idempotencyKey: `engine:${sessionId}:${version}`,
+      actor: 'engine',
+    };
+  }
+
+  // ---- sessions in memory -------------------------------------------------------------------
+
+  private load(id: string): Live | undefined {
+    const existing = this.live.get(id);
+    if (existing) return existing;
+    const state = foldSession(sessionEvents(this.kernel.sql, id));
+    if (!state || TERMINAL_SESSION.has(state.status)) return undefined;
+    const l: Live = { state, def: undefined, defError: undefined, executions: new Map(), outcomes: new Map(), timer: undefined, wake: undefined };
+    this.attachDef(l);
+    this.live.set(id, l);
+    return l;
+  }
+
+  private attachDef(l: Live): void {
+    let d = this.defs.get(l.state.workflow.hash);
+    if (!d) {
+      const res = parseWorkflow(l.state.source);
+      d = res.ok ? { workflow: res.workflow } : { error: res.errors.slice(0, 3).map((e) => `line ${e.line}: ${e.message}`).join('; ') };
+      this.defs.set(l.state.workflow.hash, d);
+    }
+    l.def = d.workflow;
+    l.defError = d.error;
+  }
+
+  private dispose(l: Live): void {
+    for (const ex of l.executions.values()) ex.controller.abort(new Error('the step no longer runs'));
+    l.executions.clear();
+    if (l.timer !== undefined) this.clock.clearTimer(l.timer);
+    l.timer = undefined;
+  }
+
+  // ---- runners ------------------------------------------------------------------------------
+
+  private syncExecutions(id: string, l: Live): void {
+    for (const [key, ex] of l.executions) {
+      const st = l.state.steps.get(key);
+      if (!st || st.status !== 'running' || st.attempt !== ex.attempt) {
+        ex.controller.abort(new Error('the step no longer runs'));
+        l.executions.delete(key);
+      }
+    }
+    for (const st of l.state.steps.values()) {
+      if (st.status !== 'running' || st.runner === undefined || l.executions.has(st.key)) continue;
+      if (l.outcomes.has(st.key)) continue;
+      this.launch(id, l, st.key, st.attempt, st.runner, st.runFrom, st.idempotencyKey ?? `${id}/${st.key}/${st.attempt}`);
+    }
+  }
+
+  private launch(id: string, l: Live, key: string, attempt: number, runnerName: string, runFrom: number, idempotencyKey: string): void {
+    const controller = new AbortController();
+    const ex: Execution = { attempt, controller };
+    l.executions.set(key, ex);
+    const done = (o: Outcome): void => {
+      if (l.executions.get(key) !== ex || this.stopped) return;
+      l.executions.delete(key);
+      l.outcomes.set(key, o);
+      this.dirty.add(id);
+      this.schedule();
+    };
+    const runner = this.runners.get(runnerName);
+    if (!runner) {
+      queueMicrotask(() => done({ attempt, ok: false, error: errorOf('runner_unavailable', `No runner named ${runnerName} (known: ${this.runners.list().map((r) => r.name).join(', ')}).`) }));
+      return;
+    }
+    let input: { [k: string]: Json };
+    try {
+      input = stepInput(l.def!, l.state, key, this.secretValues(), (h) => this.blob(h));
+    } catch (err) {
+      queueMicrotask(() => done({ attempt, ok: false, error: errorOf('template_error', err instanceof Error ? err.message : String(err)) }));
+      return;
+    }
+    let run: Promise<Json>;
+    try {
+      run = runner.execute({ input, signal: controller.signal, idempotencyKey, sessionId: id, stepKey: key, attempt, tryNumber: attempt - runFrom + 1, now: () => this.clock.now() });
+    } catch (err) {
+      run = Promise.reject(err);
+    }
+    run.then(
+      (value) => done({ attempt, ok: true, value: toJson(value) }),
+      (err: unknown) => done({ attempt, ok: false, error: toStepError(err) as StepErrorData }),
+    );
+  }
+
+  // ---- timers -------------------------------------------------------------------------------
+
+  private syncTimer(id: string, l: Live): void {
+    const wake = l.state.paused ? undefined : nextWake(l.state, l.def);
+    const now = this.clock.now();
+    const target = wake !== undefined && wake > now ? wake : undefined;
+    if (target === l.wake) return;
+    if (l.timer !== undefined) this.clock.clearTimer(l.timer);
+    l.timer = undefined;
+    l.wake = target;
+    if (target === undefined) return;
+    l.timer = this.clock.setTimer(() => {
+      l.timer = undefined;
+      l.wake = undefined;
+      this.dirty.add(id);
+      this.schedule();
+    }, target - now);
+  }
+
+  // ---- lookups ------------------------------------------------------------------------------
+
+  private secretValues(): Map<string, string> {
+    this.secrets ??= readSecrets(this.kernel.sql);
+    return this.secrets;
+  }
+
+  private blob(hash: string): Json | undefined {
+    let v = this.blobs.get(hash);
+    if (v === undefined) {
+      const data = this.kernel.sql.value('SELECT data FROM blobs WHERE hash = ?', [hash]);
+      if (typeof data !== 'string') return undefined;
+      v = JSON.parse(data) as Json;
+      if (this.blobs.size > 256) this.blobs.clear();
+      this.blobs.set(hash, v);
+    }
+    return v;
+  }
+
+  private childStatus(id: string): { status: string; output?: Json; error?: StepErrorData } | undefined {
+    const row = this.kernel.sql.get('SELECT status, output, error FROM sessions WHERE id = ?', [id]);
+    if (!row) return undefined;
+    return {
+      status: String(row['status']),
+      ...(typeof row['output'] === 'string' ? { output: JSON.parse(row['output']) as Json } : {}),
+      ...(typeof row['error'] === 'string' ? { error: JSON.parse(row['error']) as StepErrorData } : {}),
+    };
+  }
+
+  private checkChild(ref: string, inputs: { [k: string]: Json }): string | null {
+    const found = resolveWorkflowSource(this.kernel.sql, ref);
+    if (!found) return `There is no saved workflow ${ref}; save it in the library first.`;
+    const parsed = parseWorkflow(found.source);
+    if (!parsed.ok) return `Workflow ${ref} does not parse: ${parsed.errors[0]!.message}`;
+    const checked = validateInputs(parsed.workflow, inputs);
+    return checked.ok ? null : `Inputs for ${ref}: ${checked.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`;
+  }
+
+  private isIdle(): boolean {
+    if (this.dirty.size > 0 || this.scheduled || this.flushing) return false;
+    for (const l of this.live.values()) if (l.executions.size > 0 || l.outcomes.size > 0) return false;
+    return true;
+  }
+
+  private release(): void {
+    if (!this.isIdle() && !this.stopped) return;
+    const w = this.waiters;
+    this.waiters = [];
+    for (const r of w) r();
+  }
+}
+
+function toJson(value: unknown): Json {
+  if (value === undefined) return null;
+  return JSON.parse(JSON.stringify(value)) as Json;
+}

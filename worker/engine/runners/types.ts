@@ -1,0 +1,94 @@
+/**
+ * The runner interface: everything that does the work of a step (an HTTP call, data shaping, later
+ * an LLM call) implements `Runner`. The engine owns durability; a runner only executes one attempt.
+ *
+ * Invariants:
+ * 1. `execute` receives the step's input with every template already rendered (secrets included),
+ *    an AbortSignal (cancel, timeout, pause-with-abort) and an idempotency key that is the same for
+ *    every execution of the same attempt (`<session>/<step>/<attempt>`): a runner that reaches a
+ *    remote system passes it on (the http runner sends `Idempotency-Key`), so re-running an
+ *    in-flight attempt after a crash is safe where the remote honours it.
+ * 2. A runner resolves with JSON-compatible data or rejects with a `RunnerError` (any other throw
+ *    is wrapped as `runner_error`, not retryable). It never writes to the kernel itself.
+ * 3. When the signal aborts, `execute` settles promptly (rejecting with type `aborted`).
+ */
+import type { Json } from '../../kernel/errors.ts';
+
+export interface RunnerCapabilities {
+  /** No side effects and deterministic: the engine may run it again freely (transform). */
+  readonly pure: boolean;
+  /** Reaches the network (http, llm). */
+  readonly network: boolean;
+  /** Step types this runner serves: 'task' for `runner: <name>`, 'llm' for the llm slot. */
+  readonly stepTypes: readonly ('task' | 'llm' | 'hook')[];
+  /** Human description for the UI. */
+  readonly description: string;
+}
+
+export interface RunnerHealth {
+  readonly ok: boolean;
+  readonly detail: string;
+}
+
+export interface RunRequest {
+  /** The rendered `with` of a task step (or an llm step's rendered fields). */
+  readonly input: { readonly [key: string]: Json };
+  readonly signal: AbortSignal;
+  /** `<sessionId>/<stepKey>/<attempt>`: identical across re-executions of one attempt. */
+  readonly idempotencyKey: string;
+  readonly sessionId: string;
+  readonly stepKey: string;
+  /** 1-based attempt number of this step (continues across onFailure loops and session retries). */
+  readonly attempt: number;
+  /** Attempt number within the current run of the retry policy (1 = first try). */
+  readonly tryNumber: number;
+  /** Epoch-ms clock of the engine (tests inject a manual one). */
+  readonly now: () => number;
+}
+
+export interface Runner {
+  readonly name: string;
+  readonly capabilities: RunnerCapabilities;
+  health(): Promise<RunnerHealth>;
+  execute(request: RunRequest): Promise<Json>;
+}
+
+/** Error types with a fixed meaning across runners (a runner may add its own). */
+export const RUNNER_ERROR_TYPES = [
+  'invalid_input', // the step's input is not what the runner accepts (not retryable)
+  'network', // DNS, connection refused/reset, CORS, offline (retryable)
+  'timeout', // the attempt ran past its deadline (retryable)
+  'aborted', // cancelled through the signal (not retryable)
+  'http_4xx', // a 4xx response other than 408/429 (not retryable)
+  'http_429', // rate limited (retryable; details.retryAfterMs when the server said)
+  'http_5xx', // a 5xx or 408 response (retryable)
+  'runner_unavailable', // no such runner, or it is not configured (not retryable)
+  'runner_error', // the runner failed unexpectedly (not retryable)
+  'flaky', // demo runner: an injected failure (retryable)
+] as const;
+
+export class RunnerError extends Error {
+  constructor(
+    readonly type: string,
+    message: string,
+    readonly retryable: boolean,
+    readonly details: { readonly [key: string]: Json } = {},
+  ) {
+    super(message);
+    this.name = 'RunnerError';
+  }
+}
+
+export interface StepError {
+  readonly type: string;
+  readonly message: string;
+  readonly retryable: boolean;
+  readonly details: { readonly [key: string]: Json };
+}
+
+/** Normalise anything a runner threw into a StepError. */
+export function toStepError(err: unknown): StepError {
+  if (err instanceof RunnerError) return { type: err.type, message: err.message, retryable: err.retryable, details: err.details };
+  const message = err instanceof Error ? err.message : String(err);
+  return { type: 'runner_error', message, retryable: false, details: {} };
+}

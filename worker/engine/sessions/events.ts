@@ -1,0 +1,170 @@
+/**
+ * Events of the workflow library (`workflow:<name>` streams) and of sessions (`session:<id>`).
+ *
+ * A session's stream is its whole durable state: `fold.ts` rebuilds it from these events alone,
+ * without the definition (resets name the step keys they reset), so time travel and the UI never
+ * re-interpret a definition.
+ *
+ * Step keys: a top-level step's key is its id; inside loop iteration i of loop step L it is
+ * `L[i].<id>` (nested loops chain). Hooks run as pseudo-steps keyed `<key>@onStart` etc., and the
+ * session's own hooks as `@onStart`, `@onComplete`, `@onError`.
+ */
+import { z } from 'zod';
+import type { EventDefinition } from '../../kernel/module.ts';
+import type { Json } from '../../kernel/errors.ts';
+
+const json = z.json();
+const key = z.string().min(1).max(2_000);
+const ms = z.number().int().nonnegative();
+
+export const stepErrorSchema = z.strictObject({
+  type: z.string().min(1).max(200),
+  message: z.string().max(20_000),
+  retryable: z.boolean(),
+  details: z.record(z.string(), json),
+});
+
+const workflowRef = z.strictObject({ name: z.string(), version: z.string(), hash: z.string().regex(/^[0-9a-f]{64}$/) });
+const artifactRef = z.strictObject({ hash: z.string().regex(/^[0-9a-f]{64}$/), size: z.number().int().nonnegative() });
+
+/** A finished step carried into a forked session (rerun from a step). */
+export const carriedStep = z.strictObject({
+  step: key,
+  status: z.enum(['succeeded', 'skipped']),
+  attempt: z.number().int().nonnegative(),
+  output: json.optional(),
+  artifact: artifactRef.optional(),
+  branch: z.enum(['then', 'else']).optional(),
+});
+
+const payloads = {
+  'workflow.saved': z.strictObject({
+    name: z.string(),
+    version: z.string(),
+    revision: z.number().int().positive(),
+    hash: z.string().regex(/^[0-9a-f]{64}$/),
+    source: z.string(),
+    description: z.string(),
+  }),
+  'workflow.archived': z.strictObject({ name: z.string() }),
+  'session.started': z.strictObject({
+    sessionId: z.string(),
+    workflow: workflowRef,
+    /** The pinned definition: the exact YAML text whose canonical form hashes to workflow.hash. */
+    source: z.string(),
+    inputs: z.record(z.string(), json),
+    /** Runtime environment pinned at start (e.g. origin), read as `env.<name>`. */
+    env: z.record(z.string(), json),
+    parent: z.strictObject({ sessionId: z.string(), step: key, attempt: z.number().int().positive() }).optional(),
+    forkOf: z.strictObject({ sessionId: z.string(), fromStep: z.string(), atSeq: z.number().int().nonnegative() }).optional(),
+    carried: z.array(carriedStep).optional(),
+  }),
+  'step.scheduled': z.strictObject({ step: key }),
+  'step.started': z.strictObject({
+    step: key,
+    attempt: z.number().int().positive(),
+    /** `<session>/<step>/<attempt>`, handed to the runner. */
+    idempotencyKey: z.string(),
+    runner: z.string().optional(),
+    /** The rendered input, secrets redacted. */
+    input: json.optional(),
+    /** Epoch ms after which this attempt (or container) times out. */
+    deadline: ms.optional(),
+    /** wait steps: epoch ms when the timer fires. */
+    wakeAt: ms.optional(),
+    approval: z.strictObject({ prompt: z.string(), approvers: z.array(z.string()), deadline: ms.optional() }).optional(),
+    child: z.strictObject({ sessionId: z.string(), workflow: z.string() }).optional(),
+    /** loop steps: the evaluated list. */
+    items: z.array(json).optional(),
+  }),
+  'step.succeeded': z.strictObject({
+    step: key,
+    attempt: z.number().int().nonnegative(),
+    output: json.optional(),
+    artifact: artifactRef.optional(),
+    /** decision steps: the branch taken. */
+    branch: z.enum(['then', 'else']).optional(),
+    durationMs: ms,
+  }),
+  'step.failed': z.strictObject({
+    step: key,
+    attempt: z.number().int().nonnegative(),
+    error: stepErrorSchema,
+    /** A retry follows (step.retry_scheduled); the step is not finished. */
+    willRetry: z.boolean(),
+    durationMs: ms,
+  }),
+  'step.retry_scheduled': z.strictObject({ step: key, attempt: z.number().int().positive(), dueAt: ms, delayMs: ms }),
+  'step.skipped': z.strictObject({ step: key, reason: z.string() }),
+  'step.cancelled': z.strictObject({ step: key, reason: z.string() }),
+  'step.rerouted': z.strictObject({
+    step: key,
+    goto: key,
+    loop: z.number().int().positive(),
+    reasons: z.array(z.string()),
+    error: stepErrorSchema,
+    /** Keys whose state is reset to pending (goto, everything downstream of it, their nested steps). */
+    reset: z.array(key),
+  }),
+  'artifact.stored': z.strictObject({
+    hash: z.string().regex(/^[0-9a-f]{64}$/),
+    size: z.number().int().nonnegative(),
+    mediaType: z.string(),
+    producer: z.strictObject({ sessionId: z.string(), step: key, attempt: z.number().int().nonnegative() }),
+    /** SHA-256 of the canonical rendered input of the producing attempt. */
+    inputHash: z.string(),
+  }),
+  'session.paused': z.strictObject({ reason: z.string() }),
+  'session.resumed': z.strictObject({}),
+  'session.cancelled': z.strictObject({ reason: z.string() }),
+  'session.succeeded': z.strictObject({ output: json }),
+  'session.failed': z.strictObject({ error: stepErrorSchema, step: key.optional() }),
+  'session.retried': z.strictObject({ reset: z.array(key) }),
+  'session.migrated': z.strictObject({ from: workflowRef, workflow: workflowRef, source: z.string(), reason: z.string() }),
+  'approval.decided': z.strictObject({ step: key, approved: z.boolean(), comment: z.string(), by: z.string() }),
+} as const;
+
+export type SessionEventType = keyof typeof payloads;
+export type EventPayload<T extends SessionEventType> = z.infer<(typeof payloads)[T]>;
+export type StepErrorData = z.infer<typeof stepErrorSchema>;
+export type CarriedStep = z.infer<typeof carriedStep>;
+
+const DESCRIPTIONS: { [T in SessionEventType]: string } = {
+  'workflow.saved': 'A workflow definition was saved (a new revision of its name).',
+  'workflow.archived': 'A workflow was archived: hidden from the library, still runnable by pinned sessions.',
+  'session.started': 'A session started, pinning the definition (hash + source), the validated inputs and env.',
+  'step.scheduled': 'A step became ready to run (its dependencies finished).',
+  'step.started': 'An attempt of a step started (runner call, timer, approval wait, child session or container).',
+  'step.succeeded': 'A step finished with an output (inline or as a content-addressed artifact).',
+  'step.failed': 'An attempt failed; willRetry tells whether a retry is scheduled.',
+  'step.retry_scheduled': 'The next attempt of a failed step is due at dueAt (durable across restarts).',
+  'step.skipped': 'A step will not run (if was false, branch not taken, dependency skipped).',
+  'step.cancelled': 'A step was cancelled (session cancelled, sibling failed, race lost, timeout).',
+  'step.rerouted': 'An onFailure route re-runs from goto: the listed step keys are reset.',
+  'artifact.stored': 'A large output was stored as a content-addressed blob, with its provenance.',
+  'session.paused': 'The session was paused: no new step starts until it is resumed.',
+  'session.resumed': 'A paused session continues.',
+  'session.cancelled': 'The session was cancelled; running steps were aborted.',
+  'session.succeeded': 'The session finished; output is the workflow outputs rendered.',
+  'session.failed': 'The session failed with a typed error.',
+  'session.retried': 'A failed session runs again: the listed step keys are reset.',
+  'session.migrated': 'The session now runs a new definition (explicit, validated migration).',
+  'approval.decided': 'A person approved or rejected a step waiting for approval.',
+};
+
+export const SESSION_EVENTS: EventDefinition[] = (Object.keys(payloads) as SessionEventType[]).map((type) => ({
+  type,
+  version: 1,
+  description: DESCRIPTIONS[type],
+  schema: payloads[type],
+}));
+
+export const SESSION_EVENT_TYPES: ReadonlySet<string> = new Set(Object.keys(payloads).filter((t) => !t.startsWith('workflow.')));
+
+export interface SessionEventInput {
+  readonly type: SessionEventType;
+  readonly payload: Json;
+}
+
+export const sessionStream = (id: string): string => `session:${id}`;
+export const workflowStream = (name: string): string => `workflow:${name}`;

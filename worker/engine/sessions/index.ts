@@ -1,0 +1,16 @@
+/**
+ * The sessions slice: workflow library, durable sessions and their read models.
+ */
+import type { KernelModule } from '../../kernel/module.ts';
+import { commands } from './commands.ts';
+import { SESSION_EVENTS } from './events.ts';
+import { sessionsProjection } from './projection.ts';
+import { queries } from './queries.ts';
+
+export const sessionsModule: KernelModule = {
+  name: 'sessions',
+  commands,
+  events: SESSION_EVENTS,
+  projections: [sessionsProjection],
+  queries,
+};

@@ -1,0 +1,203 @@
+/**
+ * Read models of the workflow library and of sessions: what the UI lists and what commands load
+ * to validate transitions. Derived from the log only (rebuildable, digest-stable).
+ */
+import type { Projection, Writer } from '../../kernel/module.ts';
+import type { EventEnvelope } from '../../kernel/log/envelope.ts';
+import type { EventPayload } from './events.ts';
+
+const CREATE = `
+  CREATE TABLE workflows (
+    name        TEXT NOT NULL,
+    revision    INTEGER NOT NULL,
+    version     TEXT NOT NULL,
+    hash        TEXT NOT NULL,
+    source      TEXT NOT NULL,
+    description TEXT NOT NULL,
+    saved_at    TEXT NOT NULL,
+    PRIMARY KEY (name, revision)
+  ) STRICT;
+  CREATE TABLE workflow_names (
+    name     TEXT PRIMARY KEY,
+    latest   INTEGER NOT NULL,
+    archived INTEGER NOT NULL DEFAULT 0
+  ) STRICT;
+  CREATE TABLE sessions (
+    id               TEXT PRIMARY KEY,
+    workflow_name    TEXT NOT NULL,
+    workflow_version TEXT NOT NULL,
+    workflow_hash    TEXT NOT NULL,
+    source           TEXT NOT NULL,
+    status           TEXT NOT NULL,
+    inputs           TEXT NOT NULL,
+    output           TEXT,
+    error            TEXT,
+    failed_step      TEXT,
+    parent_id        TEXT,
+    parent_step      TEXT,
+    fork_of          TEXT,
+    fork_step        TEXT,
+    started_at       TEXT NOT NULL,
+    ended_at         TEXT,
+    updated_at       TEXT NOT NULL,
+    first_seq        INTEGER NOT NULL,
+    last_seq         INTEGER NOT NULL,
+    steps_done       INTEGER NOT NULL DEFAULT 0,
+    waiting          INTEGER NOT NULL DEFAULT 0
+  ) STRICT;
+  CREATE INDEX sessions_status ON sessions (status, started_at);
+  CREATE INDEX sessions_started ON sessions (started_at);
+  CREATE INDEX sessions_parent ON sessions (parent_id);
+  CREATE TABLE session_steps (
+    session_id  TEXT NOT NULL,
+    key         TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    attempt     INTEGER NOT NULL,
+    attempts    INTEGER NOT NULL,
+    runner      TEXT,
+    started_at  TEXT,
+    ended_at    TEXT,
+    due_at      INTEGER,
+    output      TEXT,
+    artifact    TEXT,
+    branch      TEXT,
+    error       TEXT,
+    child_id    TEXT,
+    approval    TEXT,
+    reason      TEXT,
+    PRIMARY KEY (session_id, key)
+  ) STRICT;
+`;
+
+const ACTIVE_STEP = "('scheduled','running','waiting','retrying')";
+
+export const sessionsProjection: Projection = {
+  name: 'sessions',
+  version: 1,
+  tables: ['workflows', 'workflow_names', 'sessions', 'session_steps'],
+  createSql: CREATE,
+  apply(e: EventEnvelope, w: Writer): void {
+    const p = e.payload as Record<string, unknown>;
+    if (e.type === 'workflow.saved') return saved(p as EventPayload<'workflow.saved'>, e.at, w);
+    if (e.type === 'workflow.archived') {
+      w.run('UPDATE workflow_names SET archived = 1 WHERE name = ?', [String(p['name'])]);
+      return;
+    }
+    if (!e.stream.startsWith('session:')) return;
+    const id = e.stream.slice('session:'.length);
+    if (e.type === 'session.started') return started(id, p as EventPayload<'session.started'>, e, w);
+    w.run('UPDATE sessions SET updated_at = ?, last_seq = ? WHERE id = ?', [e.at, e.seq, id]);
+    const step = typeof p['step'] === 'string' ? p['step'] : undefined;
+    switch (e.type) {
+      case 'step.scheduled':
+        return upsertStep(w, id, step!, 'scheduled', e.at);
+      case 'step.started': {
+        const q = p as EventPayload<'step.started'>;
+        const waiting = q.wakeAt !== undefined || q.approval !== undefined || q.child !== undefined;
+        upsertStep(w, id, q.step, waiting ? 'waiting' : 'running', e.at);
+        w.run(`UPDATE session_steps SET attempt = ?, attempts = attempts + 1, runner = ?, started_at = ?, ended_at = NULL, error = NULL,
+                 due_at = ?, child_id = ?, approval = ? WHERE session_id = ? AND key = ?`,
+          [q.attempt, q.runner ?? null, e.at, q.wakeAt ?? null, q.child?.sessionId ?? null, q.approval ? JSON.stringify(q.approval) : null, id, q.step]);
+        if (q.approval) w.run('UPDATE sessions SET waiting = waiting + 1 WHERE id = ?', [id]);
+        return;
+      }
+      case 'step.succeeded': {
+        const q = p as EventPayload<'step.succeeded'>;
+        endStep(w, id, q.step, 'succeeded', e.at);
+        w.run('UPDATE session_steps SET output = ?, artifact = ?, branch = ? WHERE session_id = ? AND key = ?',
+          [q.output === undefined ? null : JSON.stringify(q.output), q.artifact ? JSON.stringify(q.artifact) : null, q.branch ?? null, id, q.step]);
+        if (!q.step.includes('@')) w.run('UPDATE sessions SET steps_done = steps_done + 1 WHERE id = ?', [id]);
+        return;
+      }
+      case 'step.failed': {
+        const q = p as EventPayload<'step.failed'>;
+        endStep(w, id, q.step, q.willRetry ? 'retrying' : 'failed', e.at);
+        w.run('UPDATE session_steps SET error = ? WHERE session_id = ? AND key = ?', [JSON.stringify(q.error), id, q.step]);
+        return;
+      }
+      case 'step.retry_scheduled': {
+        const q = p as EventPayload<'step.retry_scheduled'>;
+        w.run("UPDATE session_steps SET status = 'retrying', due_at = ? WHERE session_id = ? AND key = ?", [q.dueAt, id, q.step]);
+        return;
+      }
+      case 'step.skipped':
+      case 'step.cancelled': {
+        const status = e.type === 'step.skipped' ? 'skipped' : 'cancelled';
+        upsertStep(w, id, step!, status, e.at);
+        endStep(w, id, step!, status, e.at);
+        w.run('UPDATE session_steps SET reason = ? WHERE session_id = ? AND key = ?', [String(p['reason'] ?? ''), id, step!]);
+        return;
+      }
+      case 'step.rerouted':
+      case 'session.retried':
+        for (const k of (p['reset'] as string[])) {
+          w.run(`UPDATE session_steps SET status = 'pending', started_at = NULL, ended_at = NULL, output = NULL, artifact = NULL,
+                   branch = NULL, error = NULL, due_at = NULL, child_id = NULL, approval = NULL, reason = NULL
+                 WHERE session_id = ? AND key = ?`, [id, k]);
+        }
+        w.run("UPDATE sessions SET steps_done = (SELECT count(*) FROM session_steps WHERE session_id = ?1 AND status = 'succeeded' AND key NOT LIKE '%@%') WHERE id = ?1", [id]);
+        if (e.type === 'session.retried') w.run("UPDATE sessions SET status = 'running', error = NULL, failed_step = NULL, ended_at = NULL WHERE id = ?", [id]);
+        return;
+      case 'approval.decided':
+        w.run('UPDATE sessions SET waiting = max(0, waiting - 1) WHERE id = ?', [id]);
+        w.run("UPDATE session_steps SET approval = json_set(approval, '$.decided', json(?)) WHERE session_id = ? AND key = ?",
+          [JSON.stringify({ approved: p['approved'], comment: p['comment'], by: p['by'], at: e.at }), id, step!]);
+        return;
+      case 'session.paused':
+        w.run("UPDATE sessions SET status = 'paused' WHERE id = ?", [id]);
+        return;
+      case 'session.resumed':
+        w.run("UPDATE sessions SET status = 'running' WHERE id = ?", [id]);
+        return;
+      case 'session.cancelled':
+        w.run("UPDATE sessions SET status = 'cancelled', ended_at = ? WHERE id = ?", [e.at, id]);
+        return;
+      case 'session.succeeded':
+        w.run("UPDATE sessions SET status = 'succeeded', output = ?, ended_at = ? WHERE id = ?", [JSON.stringify(p['output'] ?? null), e.at, id]);
+        return;
+      case 'session.failed':
+        w.run("UPDATE sessions SET status = 'failed', error = ?, failed_step = ?, ended_at = ? WHERE id = ?",
+          [JSON.stringify(p['error']), (p['step'] as string | undefined) ?? null, e.at, id]);
+        return;
+      case 'session.migrated': {
+        const q = p as EventPayload<'session.migrated'>;
+        w.run('UPDATE sessions SET workflow_version = ?, workflow_hash = ?, source = ? WHERE id = ?', [q.workflow.version, q.workflow.hash, q.source, id]);
+        return;
+      }
+      default:
+        return;
+    }
+  },
+};
+
+function saved(p: EventPayload<'workflow.saved'>, at: string, w: Writer): void {
+  w.run('INSERT INTO workflows (name, revision, version, hash, source, description, saved_at) VALUES (?,?,?,?,?,?,?)',
+    [p.name, p.revision, p.version, p.hash, p.source, p.description, at]);
+  w.run(`INSERT INTO workflow_names (name, latest, archived) VALUES (?, ?, 0)
+         ON CONFLICT (name) DO UPDATE SET latest = excluded.latest, archived = 0`, [p.name, p.revision]);
+}
+
+function started(id: string, p: EventPayload<'session.started'>, e: EventEnvelope, w: Writer): void {
+  w.run(`INSERT INTO sessions (id, workflow_name, workflow_version, workflow_hash, source, status, inputs, parent_id, parent_step,
+           fork_of, fork_step, started_at, updated_at, first_seq, last_seq) VALUES (?,?,?,?,?,'running',?,?,?,?,?,?,?,?,?)`,
+    [id, p.workflow.name, p.workflow.version, p.workflow.hash, p.source, JSON.stringify(p.inputs), p.parent?.sessionId ?? null,
+      p.parent?.step ?? null, p.forkOf?.sessionId ?? null, p.forkOf?.fromStep ?? null, e.at, e.at, e.seq, e.seq]);
+  for (const c of p.carried ?? []) {
+    w.run(`INSERT INTO session_steps (session_id, key, status, attempt, attempts, started_at, ended_at, output, artifact, branch, reason)
+           VALUES (?,?,?,?,0,?,?,?,?,?,'carried from the forked session')`,
+      [id, c.step, c.status, c.attempt, e.at, e.at, c.output === undefined ? null : JSON.stringify(c.output),
+        c.artifact ? JSON.stringify(c.artifact) : null, c.branch ?? null]);
+  }
+  w.run("UPDATE sessions SET steps_done = (SELECT count(*) FROM session_steps WHERE session_id = ?1 AND status = 'succeeded') WHERE id = ?1", [id]);
+}
+
+function upsertStep(w: Writer, id: string, key: string, status: string, at: string): void {
+  w.run(`INSERT INTO session_steps (session_id, key, status, attempt, attempts, started_at) VALUES (?, ?, ?, 0, 0, ?)
+         ON CONFLICT (session_id, key) DO UPDATE SET status = excluded.status`, [id, key, status, at]);
+}
+
+function endStep(w: Writer, id: string, key: string, status: string, at: string): void {
+  w.run('UPDATE session_steps SET status = ?, ended_at = ? WHERE session_id = ? AND key = ?', [status, at, id, key]);
+}
+
+export { ACTIVE_STEP };

@@ -1,0 +1,121 @@
+/**
+ * Queries of the workflow library and of sessions, including time travel: the state of a session
+ * folded from its own events up to any seq.
+ */
+import { z } from 'zod';
+import type { QueryDefinition, Reader } from '../../kernel/module.ts';
+import type { Json } from '../../kernel/errors.ts';
+import { parseWorkflow, workflowJsonSchema } from '../workflow/index.ts';
+import { foldSession, stateToJson, type FoldEvent } from './fold.ts';
+import { sessionStream } from './events.ts';
+
+const parseJson = (v: unknown): Json => (typeof v === 'string' ? (JSON.parse(v) as Json) : null);
+
+function sessionSummary(row: Record<string, unknown>): Json {
+  return {
+    id: String(row['id']), workflow: { name: String(row['workflow_name']), version: String(row['workflow_version']), hash: String(row['workflow_hash']) },
+    status: String(row['status']), inputs: parseJson(row['inputs']), output: parseJson(row['output']), error: parseJson(row['error']),
+    failedStep: (row['failed_step'] as string | null) ?? null, parentId: (row['parent_id'] as string | null) ?? null,
+    parentStep: (row['parent_step'] as string | null) ?? null, forkOf: (row['fork_of'] as string | null) ?? null, forkStep: (row['fork_step'] as string | null) ?? null,
+    startedAt: String(row['started_at']), endedAt: (row['ended_at'] as string | null) ?? null, updatedAt: String(row['updated_at']),
+    stepsDone: Number(row['steps_done']), waiting: Number(row['waiting']), firstSeq: Number(row['first_seq']), lastSeq: Number(row['last_seq']),
+  };
+}
+
+const SESSION_COLS = `id, workflow_name, workflow_version, workflow_hash, status, inputs, output, error, failed_step, parent_id, parent_step,
+  fork_of, fork_step, started_at, ended_at, updated_at, steps_done, waiting, first_seq, last_seq`;
+
+export function sessionEvents(r: Reader, id: string, uptoSeq?: number): (FoldEvent & { type: string; at: string })[] {
+  const rows = r.all(`SELECT seq, stream_seq, type, at, payload FROM events WHERE stream = ? ${uptoSeq !== undefined ? 'AND seq <= ?' : ''} ORDER BY stream_seq`,
+    uptoSeq !== undefined ? [sessionStream(id), uptoSeq] : [sessionStream(id)]);
+  return rows.map((x) => ({ seq: Number(x['seq']), streamSeq: Number(x['stream_seq']), type: String(x['type']), at: String(x['at']), payload: JSON.parse(String(x['payload'])) as unknown }));
+}
+
+export const queries: QueryDefinition[] = [
+  {
+    name: 'workflow.list',
+    description: 'Workflows in the library: the latest revision of each name, with revision and session counts.',
+    schema: z.strictObject({ includeArchived: z.boolean().optional() }),
+    run: (r, p: { includeArchived?: boolean }) => r.all(`
+      SELECT w.name, w.version, w.revision, w.hash, w.description, w.saved_at AS savedAt, n.archived,
+        (SELECT count(*) FROM sessions s WHERE s.workflow_name = w.name) AS sessions
+      FROM workflow_names n JOIN workflows w ON w.name = n.name AND w.revision = n.latest
+      ${p.includeArchived ? '' : 'WHERE n.archived = 0'} ORDER BY w.name`).map((x) => ({ ...x, archived: Boolean(x['archived']) })),
+  },
+  {
+    name: 'workflow.get',
+    description: 'One revision of a workflow (the latest by default), with its YAML source.',
+    schema: z.strictObject({ name: z.string(), revision: z.number().int().positive().optional() }),
+    run: (r, p: { name: string; revision?: number }) => r.get(`SELECT name, version, revision, hash, description, source, saved_at AS savedAt FROM workflows
+      WHERE name = ? ${p.revision ? 'AND revision = ?' : 'ORDER BY revision DESC LIMIT 1'}`, p.revision ? [p.name, p.revision] : [p.name]) ?? null,
+  },
+  {
+    name: 'workflow.revisions',
+    description: 'Every saved revision of a workflow, newest first.',
+    schema: z.strictObject({ name: z.string() }),
+    run: (r, p: { name: string }) => r.all('SELECT name, version, revision, hash, description, saved_at AS savedAt FROM workflows WHERE name = ? ORDER BY revision DESC', [p.name]),
+  },
+  {
+    name: 'workflow.validate',
+    description: 'Parse and validate YAML without saving: the normalised workflow and hash, or every issue with line and column.',
+    schema: z.strictObject({ source: z.string().max(256 * 1024) }),
+    run: (_r, p: { source: string }) => parseWorkflow(p.source),
+  },
+  {
+    name: 'workflow.schema',
+    description: 'The JSON Schema of the workflow file format.',
+    schema: z.strictObject({}),
+    run: () => workflowJsonSchema(),
+  },
+  {
+    name: 'session.list',
+    description: 'Sessions, newest first; filter by status or workflow name.',
+    schema: z.strictObject({ status: z.string().optional(), workflow: z.string().optional(), parentId: z.string().optional(), limit: z.number().int().min(1).max(1000).optional() }),
+    run: (r, p: { status?: string; workflow?: string; parentId?: string; limit?: number }) => {
+      const where: string[] = [];
+      const args: (string | number)[] = [];
+      if (p.status) { where.push('status = ?'); args.push(p.status); }
+      if (p.workflow) { where.push('workflow_name = ?'); args.push(p.workflow); }
+      if (p.parentId) { where.push('parent_id = ?'); args.push(p.parentId); }
+      args.push(p.limit ?? 200);
+      return r.all(`SELECT ${SESSION_COLS} FROM sessions ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at DESC, id DESC LIMIT ?`, args).map(sessionSummary);
+    },
+  },
+  {
+    name: 'session.get',
+    description: 'One session: summary, pinned source and every step row (status, attempts, times, output, error).',
+    schema: z.strictObject({ sessionId: z.string() }),
+    run: (r, p: { sessionId: string }) => {
+      const row = r.get(`SELECT ${SESSION_COLS}, source FROM sessions WHERE id = ?`, [p.sessionId]);
+      if (!row) return null;
+      const steps = r.all('SELECT * FROM session_steps WHERE session_id = ? ORDER BY started_at, key', [p.sessionId]).map((x) => ({
+        key: String(x['key']), status: String(x['status']), attempt: Number(x['attempt']), attempts: Number(x['attempts']), runner: x['runner'] ?? null,
+        startedAt: x['started_at'] ?? null, endedAt: x['ended_at'] ?? null, dueAt: x['due_at'] ?? null, output: parseJson(x['output']),
+        artifact: parseJson(x['artifact']), branch: x['branch'] ?? null, error: parseJson(x['error']), childId: x['child_id'] ?? null,
+        approval: parseJson(x['approval']), reason: x['reason'] ?? null,
+      }));
+      return { ...(sessionSummary(row) as object), source: String(row['source']), steps };
+    },
+  },
+  {
+    name: 'session.state',
+    description: 'Time travel: the session state folded from its events up to atSeq (default: now), plus the list of its events.',
+    schema: z.strictObject({ sessionId: z.string(), atSeq: z.number().int().nonnegative().optional() }),
+    run: (r, p: { sessionId: string; atSeq?: number }) => {
+      const events = sessionEvents(r, p.sessionId);
+      const state = foldSession(events, p.atSeq);
+      return state ? { state: stateToJson(state), events: events.map((e) => ({ seq: e.seq, streamSeq: e.streamSeq, type: e.type, at: e.at, step: (e.payload as { step?: string }).step ?? null })) } : null;
+    },
+  },
+  {
+    name: 'artifact.get',
+    description: 'A content-addressed artifact (large step output) by its SHA-256.',
+    schema: z.strictObject({ hash: z.string().regex(/^[0-9a-f]{64}$/) }),
+    run: (r, p: { hash: string }) => {
+      const row = r.get('SELECT hash, size, media_type, data, created_at FROM blobs WHERE hash = ?', [p.hash]);
+      if (!row) return null;
+      const provenance = r.get("SELECT payload FROM events WHERE type = 'artifact.stored' AND json_extract(payload, '$.hash') = ? ORDER BY seq LIMIT 1", [p.hash]);
+      return { hash: p.hash, size: Number(row['size']), mediaType: String(row['media_type']), data: JSON.parse(String(row['data'])) as Json, provenance: provenance ? JSON.parse(String(provenance['payload'])) as Json : null };
+    },
+  },
+];
