@@ -12,12 +12,16 @@ import { fileAdapter } from './kernel/db/file-adapter.ts';
 import { fileKeyStore } from './node/file-keystore.ts';
 import { memoryKeyStore } from './kernel/log/keys.ts';
 import { DEFAULT_MODULES } from './modules.ts';
+import { Engine, type EngineOptions } from './engine/engine.ts';
+import type { Clock } from './engine/clock.ts';
 import type { StorageAdapter } from './kernel/db/adapter.ts';
 import type { KernelModule } from './kernel/module.ts';
 
 export * from './api.ts';
 export { Kernel } from './kernel/kernel.ts';
 export { KernelError, ERROR_CODES } from './kernel/errors.ts';
+export { Engine, type EngineOptions } from './engine/engine.ts';
+export { ManualClock, systemClock, type Clock } from './engine/clock.ts';
 export { memoryAdapter, fileAdapter, fileKeyStore, memoryKeyStore, DEFAULT_MODULES };
 
 export interface OpenKingdomOptions {
@@ -28,11 +32,14 @@ export interface OpenKingdomOptions {
   readonly clock?: () => number;
   readonly actor?: string;
   readonly checkpointEvery?: number;
+  /** Run the workflow engine (openKingdom: on by default; pass false for a bare kernel). */
+  readonly engine?: boolean | Omit<EngineOptions, 'clock'> & { clock?: Clock };
 }
 
 /** Open a kernel and wrap it in the public API. Rejects only on bugs; see `openKernel` for throws. */
 export async function openKingdom(options: OpenKingdomOptions = {}): Promise<KingdomApi> {
   const kernel = await openKernel(options);
+  if (options.engine !== false) Engine.start(kernel, options.engine === true || options.engine === undefined ? {} : options.engine);
   const kind = kernel.status().storage.kind;
   return createLocalApi(kernel, { role: 'standalone', storage: kind === 'file' ? 'file' : 'memory', fallbackReason: null, tabId: 'node', startupError: null });
 }

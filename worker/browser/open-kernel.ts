@@ -8,6 +8,7 @@
  * 2. `storage_locked` is retried for up to OPEN_ATTEMPTS × OPEN_RETRY_MS (a closing tab releases
  *    its handles within that); `storage_unavailable` on OPFS falls back to memory, once.
  */
+import { Engine } from '../engine/engine.ts';
 import { Kernel } from '../kernel/kernel.ts';
 import { KernelError } from '../kernel/errors.ts';
 import { memoryAdapter } from '../kernel/db/memory-adapter.ts';
@@ -43,6 +44,8 @@ export async function openBrowserKernel(options: BrowserKernelOptions): Promise<
         storage, keys, modules: DEFAULT_MODULES,
         ...(options.checkpointEvery ? { checkpointEvery: options.checkpointEvery } : {}),
       });
+      // The leader drives every unfinished workflow session; it stops when the kernel closes.
+      Engine.start(kernel, { onError: (err) => console.warn('kingdom: engine', err) });
       return { kernel, storage: storage.kind === 'opfs' ? 'opfs' : 'memory', fallbackReason };
     } catch (err) {
       lastErr = err;

@@ -80,6 +80,7 @@ export class Engine {
     this.runners = options.runners instanceof RunnerRegistry ? options.runners : new RunnerRegistry(options.runners ?? defaultRunners());
     const sub = kernel.subscribe((events) => this.onEvents(events));
     this.unsubscribe = () => sub.close();
+    kernel.onClose(() => this.stop());
   }
 
   /** Start driving every unfinished session in the kernel's log. */
@@ -106,6 +107,7 @@ export class Engine {
 
   /** Stop driving: abort running steps WITHOUT recording anything (they re-run on next start). */
   stop(): void {
+    if (this.stopped) return;
     this.stopped = true;
     this.unsubscribe();
     for (const l of this.live.values()) this.dispose(l);

@@ -27,7 +27,7 @@ import { advisory, verifyLog, type VerifyReport } from './log/verify.ts';
 import { ProjectionRegistry, type ProjectionStatus } from './projections/registry.ts';
 import { Subscriptions, type EventListener, type SubscribeOptions } from './subscriptions.ts';
 import { zodError, type CommandInput, type CommandResult } from './commands/envelope.ts';
-import { prepareCommand, reusedKey, type Prepared } from './commands/prepare.ts';
+import { checkVersion, prepareCommand, reusedKey, type Prepared } from './commands/prepare.ts';
 import type { CommandDefinition, DecideContext, KernelModule, QueryDefinition } from './module.ts';
 import { builtinQueries } from './builtin-queries.ts';
 import { collectRegistries, ensureDeviceId, register } from './setup.ts';
@@ -74,6 +74,7 @@ export interface RebuildReport {
 export class Kernel {
   private closed = false;
   private readonly checkpointer: Checkpointer;
+  private readonly closeHooks: (() => void)[] = [];
 
   private constructor(
     private readonly opened: OpenedDatabase,
@@ -304,9 +305,13 @@ export class Kernel {
 
   get isClosed(): boolean { return this.closed; }
 
+  /** Run `fn` first thing in `close()` (the engine stops before the database goes away). */
+  onClose(fn: () => void): void { this.closeHooks.push(fn); }
+
   /** Wait for a pending checkpoint, end subscriptions and release the database. Idempotent. */
   async close(): Promise<void> {
     if (this.closed) return;
+    for (const fn of this.closeHooks.splice(0)) fn();
     await this.checkpointer.settle();
     this.checkpointer.stop();
     this.closed = true;
@@ -318,7 +323,7 @@ export class Kernel {
   private execute(p: Prepared): { result: CommandResult; events: EventEnvelope[] } {
     const { def } = p;
     let target = def.target?.(p.payload) ?? null;
-    if (target !== null) this.checkVersion(target, p.expectedVersion, def.type);
+    if (target !== null) checkVersion(this.store, target, p.expectedVersion, def.type);
     const state = def.load ? def.load(this.sql, p.payload) : undefined;
     const nowMs = this.options.clock();
     const ctx: DecideContext = {
@@ -328,7 +333,7 @@ export class Kernel {
     const decision = def.decide(state, p.payload, ctx);
     if (target === null && decision.events.length > 0) {
       target = decision.events[0]!.stream;
-      this.checkVersion(target, p.expectedVersion, def.type);
+      checkVersion(this.store, target, p.expectedVersion, def.type);
     }
     const appended: EventEnvelope[] = [];
     for (const ne of decision.events) {
@@ -358,16 +363,6 @@ export class Kernel {
         [p.key, def.type, p.requestHash, JSON.stringify(stored), ctx.now]);
     }
     return { result, events: appended };
-  }
-
-  private checkVersion(stream: string, expected: number | undefined, type: string): void {
-    if (expected === undefined) return;
-    const actual = this.store.streamVersion(stream);
-    if (actual !== expected) {
-      throw new KernelError('version_conflict',
-        `${type}: expectedVersion ${expected} but ${stream} is at version ${actual}; reload it and decide again.`,
-        { stream, expectedVersion: expected, actualVersion: actual });
-    }
   }
 
   private newId(nowMs = this.options.clock()): string {

@@ -6,6 +6,7 @@
  */
 import { KernelError, type Json } from '../errors.ts';
 import type { Sql } from '../db/sql.ts';
+import type { EventStore } from '../log/event-store.ts';
 import type { CommandDefinition } from '../module.ts';
 import { canonicalJson } from '../log/canonical.ts';
 import { sha256Hex } from '../log/hash.ts';
@@ -61,4 +62,15 @@ export function reusedKey(key: string, type: string, firstType = type): KernelEr
   return new KernelError('idempotency_key_reused',
     `idempotencyKey "${key}" was already used for a different ${firstType} command; use a new key for a new change.`,
     { idempotencyKey: key, type, firstType });
+}
+
+/** Throw `version_conflict` when `stream` is not at `expected` (no check when undefined). */
+export function checkVersion(store: EventStore, stream: string, expected: number | undefined, type: string): void {
+  if (expected === undefined) return;
+  const actual = store.streamVersion(stream);
+  if (actual !== expected) {
+    throw new KernelError('version_conflict',
+      `${type}: expectedVersion ${expected} but ${stream} is at version ${actual}; reload it and decide again.`,
+      { stream, expectedVersion: expected, actualVersion: actual });
+  }
 }
