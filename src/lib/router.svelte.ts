@@ -3,11 +3,14 @@
  * the page's query (e.g. `?storage=memory`) is untouched.
  *
  * A route may carry one item after its id: `#/events/42` is the event log with event 42 open in
- * its detail panel (`router.item === '42'`). Unknown routes fall back to the default screen.
+ * its detail panel (`router.item === '42'`), and a sub-view after that: `#/workflows/hello/run`
+ * (`router.sub === 'run'`). Unknown routes fall back to the default screen.
  */
 
 export const ROUTES = [
   { id: 'workspaces', label: 'Workspaces' },
+  { id: 'workflows', label: 'Workflows' },
+  { id: 'sessions', label: 'Sessions' },
   { id: 'events', label: 'Event log' },
   { id: 'integrity', label: 'Integrity' },
   { id: 'storage', label: 'Storage & status' },
@@ -16,12 +19,19 @@ export const ROUTES = [
 export type RouteId = (typeof ROUTES)[number]['id'];
 
 /** Sections reserved in the navigation; their screens do not exist yet. */
-export const COMING_SOON = ['Workflows', 'Sessions', 'Forest', 'Realms'] as const;
+export const COMING_SOON = ['Forest', 'Realms'] as const;
 
 export const DEFAULT_ROUTE: RouteId = 'workspaces';
 
-export function href(id: RouteId, item?: string | number): string {
-  return item === undefined ? `#/${id}` : `#/${id}/${encodeURIComponent(String(item))}`;
+export function href(id: RouteId, item?: string | number, sub?: string): string {
+  if (item === undefined) return `#/${id}`;
+  const base = `#/${id}/${encodeURIComponent(String(item))}`;
+  return sub === undefined ? base : `${base}/${encodeURIComponent(sub)}`;
+}
+
+/** Go to a screen (a new history entry). */
+export function navigate(to: string): void {
+  location.hash = to;
 }
 
 /** The event log with event `seq` open. */
@@ -32,12 +42,15 @@ export function eventHref(seq: number): string {
 interface Location {
   readonly route: RouteId;
   readonly item: string | null;
+  readonly sub: string | null;
 }
 
 class Router {
   route = $state.raw<RouteId>(DEFAULT_ROUTE);
   /** The item after the route id (`#/events/42` → `'42'`), or null. */
   item = $state.raw<string | null>(null);
+  /** The segment after the item (`#/workflows/hello/run` → `'run'`), or null. */
+  sub = $state.raw<string | null>(null);
 
   constructor() {
     this.#apply(parse(location.hash));
@@ -49,19 +62,21 @@ class Router {
     if (this.item === null) return;
     history.replaceState(history.state, '', href(this.route));
     this.item = null;
+    this.sub = null;
   }
 
   #apply(l: Location): void {
     this.route = l.route;
     this.item = l.item;
+    this.sub = l.sub;
   }
 }
 
 function parse(hash: string): Location {
-  const [id = '', item = ''] = hash.replace(/^#\/?/, '').split('/', 2);
+  const [id = '', item = '', sub = ''] = hash.replace(/^#\/?/, '').split('/', 3);
   const route = ROUTES.find((r) => r.id === id)?.id;
-  if (!route) return { route: DEFAULT_ROUTE, item: null };
-  return { route, item: item ? safeDecode(item) : null };
+  if (!route) return { route: DEFAULT_ROUTE, item: null, sub: null };
+  return { route, item: item ? safeDecode(item) : null, sub: item && sub ? safeDecode(sub) : null };
 }
 
 function safeDecode(s: string): string {
