@@ -93,7 +93,9 @@ export class EventStore {
     );
     this.pendingHead = { seq: body.seq, hash };
     this.pendingStreams.set(e.stream, streamSeq);
-    return { ...body, payload: e.payload, hash };
+    // Hand on the payload exactly as stored (canonical key order), so live projections and
+    // subscribers see what a rebuild or a later read sees.
+    return { ...body, payload: JSON.parse(payloadJson) as Json, hash };
   }
 
   /** After COMMIT: make the transaction's appends the committed head. */
