@@ -7,13 +7,16 @@
  * 1. No 'unsafe-eval' and no inline scripts: 'wasm-unsafe-eval' is the only exception, and only
  *    for compiling the sqlite WebAssembly module.
  * 2. The meta form omits `frame-ancestors` (browsers ignore it in a meta element and warn).
+ * 3. `connect-src` allows https: anywhere and http: on the loopback host only: workflow `http`
+ *    steps (and, later, LLM providers such as a local Ollama) are network calls the user asked for.
+ *    Scripts, workers and styles stay same-origin.
  */
 
 export const CSP_DIRECTIVES = {
   'default-src': ["'self'"],
   'script-src': ["'self'", "'wasm-unsafe-eval'"],
   'worker-src': ["'self'"],
-  'connect-src': ["'self'"],
+  'connect-src': ["'self'", 'https:', 'http://localhost:*', 'http://127.0.0.1:*'],
   'style-src': ["'self'", "'unsafe-inline'"],
   'img-src': ["'self'", 'data:'],
   'object-src': ["'none'"],
