@@ -17,15 +17,14 @@ import type { Kernel } from '../kernel/kernel.ts';
 import type { CommandInput } from '../kernel/commands/envelope.ts';
 import type { EventEnvelope } from '../kernel/log/envelope.ts';
 import type { Json } from '../kernel/errors.ts';
-import { parseWorkflow, validateInputs, type Workflow } from './workflow/index.ts';
+import { parseWorkflow, type Workflow } from './workflow/index.ts';
 import { RunnerRegistry, defaultRunners, type Runner } from './runners/index.ts';
 import { toStepError } from './runners/types.ts';
-import { readSecrets } from './secrets/module.ts';
 import { systemClock, soon, type Clock } from './clock.ts';
 import { applyEvent, foldSession, TERMINAL_SESSION, type SessionState } from './sessions/fold.ts';
 import { plan, stepInput, type Outcome } from './sessions/plan.ts';
 import { nextWake, errorOf } from './sessions/support.ts';
-import { resolveWorkflowSource } from './sessions/commands.ts';
+import { EngineLookups } from './lookups.ts';
 import { sessionEvents } from './sessions/queries.ts';
 import type { StepErrorData } from './sessions/events.ts';
 
@@ -66,8 +65,7 @@ export class Engine {
   private readonly live = new Map<string, Live>();
   private readonly dirty = new Set<string>();
   private readonly defs = new Map<string, { workflow?: Workflow; error?: string }>();
-  private readonly blobs = new Map<string, Json>();
-  private secrets: Map<string, string> | undefined;
+  private readonly lookups: EngineLookups;
   private scheduled = false;
   private stopped = false;
   private flushing = false;
@@ -77,6 +75,7 @@ export class Engine {
 
   private constructor(private readonly kernel: Kernel, private readonly options: EngineOptions) {
     this.clock = options.clock ?? systemClock;
+    this.lookups = new EngineLookups(kernel.sql);
     this.runners = options.runners instanceof RunnerRegistry ? options.runners : new RunnerRegistry(options.runners ?? defaultRunners());
     const sub = kernel.subscribe((events) => this.onEvents(events));
     this.unsubscribe = () => sub.close();
@@ -121,7 +120,7 @@ export class Engine {
   private onEvents(events: readonly EventEnvelope[]): void {
     if (this.stopped) return;
     for (const e of events) {
-      if (e.stream.startsWith('secret:')) this.secrets = undefined;
+      if (e.stream.startsWith('secret:')) this.lookups.secretsChanged();
       if (!e.stream.startsWith('session:')) continue;
       const id = e.stream.slice(8);
       const l = this.live.get(id);
@@ -131,7 +130,9 @@ export class Engine {
         continue;
       }
       if (e.streamSeq <= l.state.version) {
+        // Written by this engine (already applied): a child's end must still wake its parent.
         l.state.lastSeq = Math.max(l.state.lastSeq, e.seq);
+        this.parentOf(id, e);
         continue;
       }
       if (e.streamSeq !== l.state.version + 1) {
@@ -234,28 +235,32 @@ export class Engine {
 
   private planOne(l: Live): CommandInput[] {
     const s = l.state;
+    // session.cancel is a plain command: the engine takes the cancelled steps' child sessions with it.
+    if (s.status === 'cancelled') return this.cancelChildren(s, [...s.steps.values()].flatMap((st) => (st.child && st.status === 'cancelled' ? [st.child.sessionId] : [])), 'the parent session was cancelled');
     if (TERMINAL_SESSION.has(s.status)) return [];
     const version = s.version;
     if (!l.def) {
       return [this.record(s.id, version, [{ type: 'session.failed', payload: { error: errorOf('definition_invalid', `The pinned definition (${s.workflow.name} ${s.workflow.hash.slice(0, 12)}) no longer parses: ${l.defError}. Migrate the session with session.migrate, or start a new one.`, false) as Json } }])];
     }
-    const secrets = this.secretValues();
+    const secrets = this.lookups.secretValues();
     const out = plan({
       def: l.def, state: s, now: this.clock.now(), secrets, outcomes: l.outcomes,
-      blob: (h) => this.blob(h),
-      child: (id) => this.childStatus(id),
-      checkChild: (ref, inputs) => this.checkChild(ref, inputs),
+      blob: (h) => this.lookups.blob(h),
+      child: (id) => this.lookups.childStatus(id),
+      checkChild: (ref, inputs) => this.lookups.checkChild(ref, inputs),
     });
     if (out.events.length === 0) return [];
     const cmds: CommandInput[] = [this.record(s.id, version, out.events as unknown as Json[], out.blobs)];
     for (const c of out.children) {
       cmds.push({ type: 'session.start_child', payload: { sessionId: c.sessionId, workflow: c.workflow, inputs: c.inputs, env: s.env, parent: c.parent }, idempotencyKey: `child:${c.sessionId}`, actor: 'engine' });
     }
-    for (const id of out.cancelChildren) {
-      const status = this.kernel.sql.value('SELECT status FROM sessions WHERE id = ?', [id]);
-      if (status === 'running' || status === 'paused') cmds.push({ type: 'session.cancel', payload: { sessionId: id, reason: 'the parent step was cancelled' }, idempotencyKey: `cancel-child:${id}:${s.version}`, actor: 'engine' });
-    }
-    return cmds;
+    return [...cmds, ...this.cancelChildren(s, out.cancelChildren, 'the parent step was cancelled')];
+  }
+
+  /** Cancel these child sessions when still active. */
+  private cancelChildren(s: SessionState, ids: readonly string[], reason: string): CommandInput[] {
+    return ids.filter((id) => ['running', 'paused'].includes(String(this.kernel.sql.value('SELECT status FROM sessions WHERE id = ?', [id]))))
+      .map((id) => ({ type: 'session.cancel', payload: { sessionId: id, reason }, idempotencyKey: `cancel-child:${id}:${s.version}`, actor: 'engine' }));
   }
 
   private record(sessionId: string, version: number, events: Json[], blobs: { hash: string; mediaType: string; data: string }[] = []): CommandInput {
@@ -334,7 +339,7 @@ export class Engine {
     }
     let input: { [k: string]: Json };
     try {
-      input = stepInput(l.def!, l.state, key, this.secretValues(), (h) => this.blob(h));
+      input = stepInput(l.def!, l.state, key, this.lookups.secretValues(), (h) => this.lookups.blob(h));
     } catch (err) {
       queueMicrotask(() => done({ attempt, ok: false, error: errorOf('template_error', err instanceof Error ? err.message : String(err)) }));
       return;
@@ -368,44 +373,6 @@ export class Engine {
       this.dirty.add(id);
       this.schedule();
     }, target - now);
-  }
-
-  // ---- lookups ------------------------------------------------------------------------------
-
-  private secretValues(): Map<string, string> {
-    this.secrets ??= readSecrets(this.kernel.sql);
-    return this.secrets;
-  }
-
-  private blob(hash: string): Json | undefined {
-    let v = this.blobs.get(hash);
-    if (v === undefined) {
-      const data = this.kernel.sql.value('SELECT data FROM blobs WHERE hash = ?', [hash]);
-      if (typeof data !== 'string') return undefined;
-      v = JSON.parse(data) as Json;
-      if (this.blobs.size > 256) this.blobs.clear();
-      this.blobs.set(hash, v);
-    }
-    return v;
-  }
-
-  private childStatus(id: string): { status: string; output?: Json; error?: StepErrorData } | undefined {
-    const row = this.kernel.sql.get('SELECT status, output, error FROM sessions WHERE id = ?', [id]);
-    if (!row) return undefined;
-    return {
-      status: String(row['status']),
-      ...(typeof row['output'] === 'string' ? { output: JSON.parse(row['output']) as Json } : {}),
-      ...(typeof row['error'] === 'string' ? { error: JSON.parse(row['error']) as StepErrorData } : {}),
-    };
-  }
-
-  private checkChild(ref: string, inputs: { [k: string]: Json }): string | null {
-    const found = resolveWorkflowSource(this.kernel.sql, ref);
-    if (!found) return `There is no saved workflow ${ref}; save it in the library first.`;
-    const parsed = parseWorkflow(found.source);
-    if (!parsed.ok) return `Workflow ${ref} does not parse: ${parsed.errors[0]!.message}`;
-    const checked = validateInputs(parsed.workflow, inputs);
-    return checked.ok ? null : `Inputs for ${ref}: ${checked.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`;
   }
 
   private isIdle(): boolean {

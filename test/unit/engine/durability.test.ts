@@ -58,12 +58,12 @@ before(async () => { server = await startEffectServer(); });
 after(async () => { await server.close(); });
 
 async function waitForEnd(k: Kernel, id: string): Promise<{ status: string; output: unknown }> {
-  for (let i = 0; i < 500; i++) {
+  for (let i = 0; i < 2000; i++) {
     const s = k.query('session.get', { sessionId: id }) as { status: string; output: unknown };
     if (s.status === 'succeeded' || s.status === 'failed' || s.status === 'cancelled') return s;
     await new Promise((r) => setTimeout(r, 10));
   }
-  throw new Error(`session ${id} did not finish within 5 s`);
+  throw new Error(`session ${id} did not finish within 20 s`);
 }
 
 /** Run the workflow; stop everything right after commit number `killAt` (undefined: never). */

@@ -6,6 +6,7 @@
  * Test runners (all honour the AbortSignal and record what happened in `probe`):
  * - `test.sleep` `{ ms, value? }`: resolves `{ sleptMs, value }` after `ms` of the MANUAL clock.
  * - `test.echo`  `{ value }`: resolves `value`, counting calls per step key.
+ * - `test.count` `{ value? }`: resolves `{ calls, input }` (calls so far for this step key).
  */
 import { randomUUID } from 'node:crypto';
 import { openKernel } from '../../../../worker/node.ts';
@@ -61,7 +62,15 @@ export function testRunners(clock: ManualClock, probe: Probe): Runner[] {
       return Promise.resolve(req.input['value'] ?? null);
     },
   };
-  return [sleep, echo];
+  const count: Runner = {
+    name: 'test.count', capabilities: caps, health,
+    execute: (req) => {
+      const n = (probe.calls.get(req.stepKey) ?? 0) + 1;
+      probe.calls.set(req.stepKey, n);
+      return Promise.resolve({ calls: n, input: req.input['value'] ?? null });
+    },
+  };
+  return [sleep, echo, count];
 }
 
 export interface StepRow {
@@ -132,6 +141,11 @@ export class Harness {
 
   stepEvents(id: string, key: string): string[] {
     return this.events(id).filter((e) => e.endsWith(` ${key}`)).map((e) => e.split(' ')[0]!);
+  }
+
+  /** Payloads of the session's events of one type, in order. */
+  payloads<T = Record<string, Json>>(id: string, type: string): T[] {
+    return this.k.sql.all('SELECT payload FROM events WHERE stream = ? AND type = ? ORDER BY seq', [`session:${id}`, type]).map((r) => JSON.parse(String(r['payload'])) as T);
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,58 @@
+/**
+ * What the engine reads from the kernel's tables while planning: secret values (cached until a
+ * secret event), artifacts (small LRU-ish cache), child session outcomes and child workflow checks.
+ */
+import type { Json } from '../kernel/errors.ts';
+import type { Reader } from '../kernel/module.ts';
+import { parseWorkflow, validateInputs } from './workflow/index.ts';
+import { readSecrets } from './secrets/module.ts';
+import { resolveWorkflowSource } from './sessions/commands.ts';
+import type { StepErrorData } from './sessions/events.ts';
+
+export class EngineLookups {
+  private secrets: Map<string, string> | undefined;
+  private readonly blobs = new Map<string, Json>();
+
+  constructor(private readonly sql: Reader) {}
+
+  /** Forget cached secret values (a secret was set or deleted). */
+  secretsChanged(): void {
+    this.secrets = undefined;
+  }
+
+  secretValues(): Map<string, string> {
+    this.secrets ??= readSecrets(this.sql);
+    return this.secrets;
+  }
+
+  blob(hash: string): Json | undefined {
+    let v = this.blobs.get(hash);
+    if (v === undefined) {
+      const data = this.sql.value('SELECT data FROM blobs WHERE hash = ?', [hash]);
+      if (typeof data !== 'string') return undefined;
+      v = JSON.parse(data) as Json;
+      if (this.blobs.size > 256) this.blobs.clear();
+      this.blobs.set(hash, v);
+    }
+    return v;
+  }
+
+  childStatus(id: string): { status: string; output?: Json; error?: StepErrorData } | undefined {
+    const row = this.sql.get('SELECT status, output, error FROM sessions WHERE id = ?', [id]);
+    if (!row) return undefined;
+    return {
+      status: String(row['status']),
+      ...(typeof row['output'] === 'string' ? { output: JSON.parse(row['output']) as Json } : {}),
+      ...(typeof row['error'] === 'string' ? { error: JSON.parse(row['error']) as StepErrorData } : {}),
+    };
+  }
+
+  checkChild(ref: string, inputs: { [k: string]: Json }): string | null {
+    const found = resolveWorkflowSource(this.sql, ref);
+    if (!found) return `There is no saved workflow ${ref}; save it in the library first.`;
+    const parsed = parseWorkflow(found.source);
+    if (!parsed.ok) return `Workflow ${ref} does not parse: ${parsed.errors[0]!.message}`;
+    const checked = validateInputs(parsed.workflow, inputs);
+    return checked.ok ? null : `Inputs for ${ref}: ${checked.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`;
+  }
+}
