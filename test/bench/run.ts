@@ -8,9 +8,14 @@
  *  2. single durable command p50 vs a raw 1-row INSERT commit: Node file VFS, Chromium OPFS;
  *  3. boot (open + workspace.list) with 100k events vs an empty log: Node file VFS, Chromium OPFS;
  *  4. projection rebuild over 100k events (Node file VFS): events/s, and vs raw inserts of the
- *     projection rows.
+ *     projection rows;
+ *  5. engine-steps: workflow engine throughput (10-step no-op chains, 1,000 sessions) in steps/s vs
+ *     raw single-row commits: Node file VFS, Chromium OPFS;
+ *  6. engine-resume: kernel open → Engine.start → first step.started with 1,000 unfinished
+ *     sessions (Node file VFS).
  *
- * Flags: --quick (small sizes; smoke test), --no-browser, --only=batch,single,boot,rebuild,breakdown,
+ * Flags: --quick (small sizes; smoke test), --no-browser,
+ * --only=batch,single,boot,rebuild,breakdown,engine-steps,engine-resume,
  * --strict (exit 1 when a target is missed). Writes bench/results/<timestamp>.json and latest.json.
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -23,6 +28,8 @@ import { sizes } from './lib/sizes.ts';
 import { setClock } from './lib/stats.ts';
 import { breakdown, type Stage } from './breakdown.ts';
 import type { PageResult } from './browser/protocol.ts';
+import { benchEngineSteps, ENGINE_STEPS_TARGET, engineSizes } from './lib/engine.ts';
+import { benchEngineResume, nodeEngineEnv } from './lib/node-engine.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const args = process.argv.slice(2);
@@ -45,6 +52,7 @@ const want = (part: string) => !only || only.has(part);
 const t0 = performance.now();
 /** Skip the (slow) Chromium boot benchmark when the Node part ran past this (full mode). */
 const BROWSER_BOOT_DEADLINE_S = 200;
+
 const log = (m: string) => console.log(`[${((performance.now() - t0) / 1000).toFixed(1).padStart(6)}s] ${m}`);
 
 async function nodePart(): Promise<{ figures: Figure[]; stages: Stage[] }> {
@@ -73,6 +81,9 @@ async function nodePart(): Promise<{ figures: Figure[]; stages: Stage[] }> {
       figures.push(...(await benchRebuild(file, { ...s.rebuild, name: BOOT_BIG })));
       await file.remove(BOOT_BIG);
     }
+    const es = engineSizes(quick);
+    if (want('engine-steps')) figures.push(...(await benchEngineSteps(nodeEngineEnv(dir, log), { ...es.steps, target: ENGINE_STEPS_TARGET.node })));
+    if (want('engine-resume')) figures.push(...(await benchEngineResume(nodeEngineEnv(dir, log), es.resume)));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -89,7 +100,7 @@ async function browserPart(): Promise<{ figures: Figure[]; info: Record<string, 
   if (!chromiumAvailable()) {
     return { figures: [], info: {}, note: 'Chromium not found (CHROMIUM_PATH or /usr/bin/chromium): browser benchmarks skipped.' };
   }
-  let parts = ['batch', 'single', 'boot'].filter(want);
+  let parts = ['batch', 'single', 'boot', 'engine-steps'].filter(want);
   let note: string | null = null;
   // Boot in Chromium regenerates 100k events (about a minute): only when the run is on schedule.
   const elapsedS = (performance.now() - t0) / 1000;
@@ -137,7 +148,8 @@ function fmtNum(x: number, unit: string): string {
 function fmtTarget(f: Figure): string {
   if (!f.target) return 'info';
   const op = f.target.op === '>=' ? '≥' : '≤';
-  return f.target.on === 'ratio' ? `ratio ${op} ${f.target.value}` : `${op} ${f.target.value.toLocaleString('en-US')}/s`;
+  if (f.target.on === 'ratio') return `ratio ${op} ${f.target.value}`;
+  return f.unit === 'ms' ? `${op} ${f.target.value} ms` : `${op} ${f.target.value.toLocaleString('en-US')} ${f.unit}`;
 }
 
 function table(figures: readonly Figure[]): string {
@@ -146,7 +158,7 @@ function table(figures: readonly Figure[]): string {
     f.id,
     f.storage,
     fmtNum(f.kernel, f.unit),
-    `${fmtNum(f.baseline, f.unit)} (${f.baselineName})`,
+    `${fmtNum(f.baseline, typeof f.extra?.['baselineUnit'] === 'string' ? f.extra['baselineUnit'] : f.unit)} (${f.baselineName})`,
     `${f.ratio.toFixed(3)}×`,
     fmtTarget(f),
     f.pass === null ? '-' : f.pass ? 'PASS' : 'MISS',

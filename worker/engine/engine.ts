@@ -72,6 +72,7 @@ export class Engine {
   private waiters: (() => void)[] = [];
   private readonly unsubscribe: () => void;
   private stats = { flushes: 0, commits: 0 };
+  private batchSize = 16;
 
   private constructor(private readonly kernel: Kernel, private readonly options: EngineOptions) {
     this.clock = options.clock ?? systemClock;
@@ -173,7 +174,9 @@ export class Engine {
     this.flushing = true;
     this.stats.flushes++;
     try {
-      const ids = [...this.dirty].slice(0, this.options.batch ?? 256);
+      // Start small so the first resumed step commits at once, then grow to the full batch.
+      const ids = [...this.dirty].slice(0, this.batchSize);
+      this.batchSize = Math.min(this.options.batch ?? 256, this.batchSize * 2);
       for (const id of ids) this.dirty.delete(id);
       const commands: CommandInput[] = [];
       const planned: { id: string; version: number; index: number }[] = [];

@@ -4,7 +4,8 @@
  * other files of the same pool (same VFS instance, same pragmas).
  */
 import { Kernel } from '../../../worker/kernel/kernel.ts';
-import { opfsAdapter, opfsAvailable, POOL_DIRECTORY, POOL_NAME } from '../../../worker/browser/opfs-adapter.ts';
+import { DB_FILE, opfsAdapter, opfsAvailable, POOL_DIRECTORY, POOL_NAME } from '../../../worker/browser/opfs-adapter.ts';
+import { openBrowserKernel } from '../../../worker/browser/open-kernel.ts';
 import { loadSqlite3 } from '../../../worker/kernel/db/memory-adapter.ts';
 import { DURABLE_PRAGMAS } from '../../../worker/kernel/db/adapter.ts';
 import { memoryKeyStore, type KeyStore } from '../../../worker/kernel/log/keys.ts';
@@ -12,6 +13,7 @@ import { DEFAULT_MODULES } from '../../../worker/modules.ts';
 import type { SAHPoolUtil, Sqlite3Static } from '@sqlite.org/sqlite-wasm';
 import { BENCH_MODULES, benchBatched, benchBoot, benchSingle, type Env, type Figure } from '../lib/scenarios.ts';
 import { sizes } from '../lib/sizes.ts';
+import { benchEngineSteps, ENGINE_STEPS_TARGET, engineSizes, type EngineEnv } from '../lib/engine.ts';
 import type { BrowserBenchConfig, WorkerMessage } from './protocol.ts';
 
 const post = (m: WorkerMessage) => (self as unknown as { postMessage(m: WorkerMessage): void }).postMessage(m);
@@ -63,6 +65,34 @@ function opfsEnv(): Env {
   };
 }
 
+/**
+ * engine-steps in Chromium: the kernel is opened the way the app's leader opens it
+ * (`openBrowserKernel`: OPFS at the app's own path, IndexedDB key store), which starts the engine
+ * with the default runners itself; the benchmark cannot reach that engine, so it polls a count.
+ * Each run starts from an empty store (the app's database file is deleted first).
+ */
+function leaderEnv(base: Env): EngineEnv {
+  const wipeAppDb = async () => {
+    const { pool } = await getPool();
+    for (const suffix of ['', '-wal', '-journal']) {
+      if (pool.getFileNames().includes(DB_FILE + suffix)) pool.unlink(DB_FILE + suffix);
+    }
+  };
+  return {
+    ...base,
+    async remove(name) {
+      await base.remove(name);
+      await wipeAppDb(); // the driven kernel lives in the app's file, whatever the name
+    },
+    async openDriven() {
+      await wipeAppDb();
+      const opened = await openBrowserKernel({});
+      if (opened.storage !== 'opfs') throw new Error(`engine-steps: the leader opened ${opened.storage} storage (${opened.fallbackReason ?? ''})`);
+      return { kernel: opened.kernel, engine: null };
+    },
+  };
+}
+
 self.onmessage = (ev: MessageEvent<BrowserBenchConfig>) => {
   void run(ev.data).catch((err: unknown) => post({ kind: 'error', message: err instanceof Error ? `${err.message}\n${err.stack ?? ''}` : String(err) }));
 };
@@ -80,6 +110,9 @@ async function run(config: BrowserBenchConfig): Promise<void> {
   if (config.parts.includes('batch')) figures.push(...(await benchBatched(env, { ...s.batch, workload: 'bench' })));
   if (config.parts.includes('single')) figures.push(...(await benchSingle(env, s.single)));
   if (config.parts.includes('boot')) figures.push(...(await benchBoot(env, { ...s.boot, keep: false })));
+  if (config.parts.includes('engine-steps')) {
+    figures.push(...(await benchEngineSteps(leaderEnv(env), { ...engineSizes(config.quick).steps, target: ENGINE_STEPS_TARGET.chromium })));
+  }
   const info = {
     userAgent: navigator.userAgent,
     crossOriginIsolated: (self as unknown as { crossOriginIsolated?: boolean }).crossOriginIsolated ?? false,

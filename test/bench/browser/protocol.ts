@@ -5,7 +5,7 @@ import type { Figure } from '../lib/scenarios.ts';
 
 export interface BrowserBenchConfig {
   readonly quick: boolean;
-  /** Which parts to run: batch, single, boot. */
+  /** Which parts to run: batch, single, boot, engine-steps. */
   readonly parts: readonly string[];
 }
 

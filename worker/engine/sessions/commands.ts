@@ -33,7 +33,8 @@ const schemas = {
   migrate: z.strictObject({ sessionId, source: z.string().min(1).max(256 * 1024), reason: z.string().min(1).max(2000) }),
   record: z.strictObject({
     sessionId,
-    events: z.array(z.strictObject({ type: z.string(), payload: z.json() })).min(1).max(10_000),
+    // Each payload is checked against its event type's strict schema when it is appended.
+    events: z.array(z.strictObject({ type: z.string(), payload: z.unknown() })).min(1).max(10_000),
     blobs: z.array(z.strictObject({ hash: z.string(), mediaType: z.string(), data: z.string() })).optional(),
   }),
 };
@@ -73,8 +74,21 @@ export function resolveWorkflowSource(r: Reader, ref: string): { source: string 
   return row ? { source: String(row['source']) } : undefined;
 }
 
+/** Parsing is pure, so results are memoised by source text (bounded): 1,000 starts parse once. */
+const parseCache = new Map<string, ReturnType<typeof parseWorkflow>>();
+
+function parseCached(source: string): ReturnType<typeof parseWorkflow> {
+  let res = parseCache.get(source);
+  if (!res) {
+    res = parseWorkflow(source);
+    if (parseCache.size >= 64) parseCache.delete(parseCache.keys().next().value!);
+    parseCache.set(source, res);
+  }
+  return res;
+}
+
 function parsed(source: string): { workflow: Workflow; hash: string } {
-  const res = parseWorkflow(source);
+  const res = parseCached(source);
   if (!res.ok) {
     const first = res.errors[0]!;
     throw new KernelError('invalid_workflow', `The workflow has ${res.errors.length} problem(s); first: line ${first.line}:${first.column} ${first.path}: ${first.message}`,
@@ -111,7 +125,7 @@ export const commands: CommandDefinition[] = [
     description: 'Save a workflow definition (YAML) as the next revision of its name; an unchanged definition saves nothing.',
     schema: schemas.save, mutates: true,
     load: (r, p: z.infer<typeof schemas.save>) => {
-      const res = parseWorkflow(p.source);
+      const res = parseCached(p.source);
       const latest = res.ok ? r.get('SELECT w.revision, w.hash FROM workflows w JOIN workflow_names n ON n.name = w.name AND n.latest = w.revision WHERE w.name = ?', [res.workflow.name]) : undefined;
       return { latest };
     },
@@ -280,7 +294,7 @@ export const commands: CommandDefinition[] = [
       }
       const blobs = p.blobs ?? [];
       return {
-        events: p.events.map((e) => ({ stream: sessionStream(p.sessionId), type: e.type, payload: e.payload })),
+        events: p.events.map((e) => ({ stream: sessionStream(p.sessionId), type: e.type, payload: e.payload as Json })),
         value: { sessionId: p.sessionId },
         ...(blobs.length > 0 ? {
           store: (w) => {
