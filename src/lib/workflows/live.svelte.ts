@@ -14,6 +14,16 @@ export function lastSeqOf(prefix: string): number {
   return 0;
 }
 
+/** Seq of the newest recent event of exactly `stream` (0 when none). */
+export function lastSeqOfStream(stream: string): number {
+  const recent = kernel.recent;
+  for (let i = recent.length - 1; i >= 0; i--) {
+    const e = recent[i]!;
+    if (e.stream === stream) return e.seq;
+  }
+  return 0;
+}
+
 /** A clock that ticks every `ms` while `active()` (for running bars and durations). */
 export class Ticker {
   now = $state.raw(Date.now());
@@ -29,8 +39,11 @@ export class Ticker {
 export class Reloader {
   #running = false;
   #again = false;
+  readonly #job: () => Promise<void>;
 
-  constructor(private readonly job: () => Promise<void>) {}
+  constructor(job: () => Promise<void>) {
+    this.#job = job;
+  }
 
   async request(): Promise<void> {
     if (this.#running) {
@@ -41,7 +54,7 @@ export class Reloader {
     try {
       do {
         this.#again = false;
-        await this.job();
+        await this.#job();
       } while (this.#again);
     } finally {
       this.#running = false;

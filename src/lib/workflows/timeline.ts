@@ -1,0 +1,90 @@
+/**
+ * The session timeline: one row per step on a shared time axis. Pure layout: positions are
+ * percentages of the axis, so the view sets them with `style:` directives.
+ */
+import type { SessionState, StepState } from './types.ts';
+
+export interface TimelineRow {
+  readonly key: string;
+  readonly status: string;
+  readonly attempts: number;
+  /** Bar start and width in % of the axis; null when the step never started. */
+  readonly left: number | null;
+  readonly width: number;
+  readonly running: boolean;
+  /** Earlier attempts, as marks on the axis (%). */
+  readonly attemptMarks: readonly number[];
+  /** Retry due time or wait wake-up time on the axis (%), when still ahead. */
+  readonly due: number | null;
+  readonly dueAt: number | null;
+  readonly durationMs: number | null;
+}
+
+export interface Timeline {
+  readonly start: number;
+  readonly end: number;
+  readonly rows: readonly TimelineRow[];
+  /** Axis labels: offset from the start in ms and position in %. */
+  readonly ticks: readonly { readonly ms: number; readonly at: number }[];
+}
+
+const ACTIVE = new Set(['running', 'waiting', 'retrying']);
+
+/** `now` is the current time (or, when time travelling, the time of the chosen event). */
+export function layout(state: SessionState, now: number): Timeline {
+  const steps = Object.values(state.steps).filter((s) => !s.key.startsWith('@'));
+  const start = state.startedAt;
+  let end = state.endedAt ?? now;
+  for (const s of steps) {
+    if (s.endedAt !== undefined) end = Math.max(end, s.endedAt);
+    if (s.dueAt !== undefined && ACTIVE.has(s.status) && state.endedAt === undefined) end = Math.max(end, s.dueAt);
+  }
+  end = Math.max(end, start + 1000);
+  const span = end - start;
+  const pct = (t: number): number => Math.min(100, Math.max(0, ((t - start) / span) * 100));
+  const sorted = [...steps].sort((a, b) => order(a) - order(b) || a.key.localeCompare(b.key));
+  const rows = sorted.map((s): TimelineRow => {
+    const starts = s.history.map((h) => h.startedAt);
+    if (s.startedAt !== undefined && !starts.includes(s.startedAt)) starts.push(s.startedAt);
+    const first = starts[0];
+    const running = ACTIVE.has(s.status) && state.endedAt === undefined;
+    const stop = s.endedAt ?? (running ? now : (s.history.at(-1)?.endedAt ?? first));
+    const left = first === undefined ? null : pct(first);
+    const width = first === undefined || stop === undefined ? 0 : Math.max(0.5, pct(stop) - pct(first));
+    const due = s.dueAt !== undefined && running ? pct(s.dueAt) : null;
+    return {
+      key: s.key, status: s.status, attempts: s.attempts, left, width, running,
+      attemptMarks: starts.slice(1).map(pct),
+      due, dueAt: s.dueAt !== undefined && running ? s.dueAt : null,
+      durationMs: first === undefined || stop === undefined ? null : stop - first,
+    };
+  });
+  const ticks: { ms: number; at: number }[] = [];
+  const step = niceStep(span / 5);
+  for (let ms = 0; ms <= span; ms += step) ticks.push({ ms, at: (ms / span) * 100 });
+  return { start, end, rows, ticks };
+}
+
+function order(s: StepState): number {
+  return s.history[0]?.startedAt ?? s.startedAt ?? s.scheduledAt ?? Number.MAX_SAFE_INTEGER;
+}
+
+function niceStep(raw: number): number {
+  const steps = [250, 500, 1000, 2000, 5000, 10_000, 15_000, 30_000, 60_000, 120_000, 300_000, 600_000, 1_800_000, 3_600_000, 7_200_000, 21_600_000, 86_400_000];
+  return steps.find((s) => s >= raw) ?? Math.ceil(raw / 86_400_000) * 86_400_000;
+}
+
+/** 1234 → "1.2 s", 75000 → "1 m 15 s". */
+export function duration(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined || !Number.isFinite(ms)) return '—';
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
+  const m = Math.floor(ms / 60_000);
+  if (m < 60) return `${m} m ${Math.round((ms % 60_000) / 1000)} s`;
+  return `${Math.floor(m / 60)} h ${m % 60} m`;
+}
+
+/** The top-level step id of a step key (`loop[2].inner` → `loop`, `deploy@onStart` → `deploy`). */
+export function topLevelId(key: string): string {
+  return /^[^[.@]+/.exec(key)?.[0] ?? key;
+}
