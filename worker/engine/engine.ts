@@ -50,6 +50,8 @@ interface Live {
   readonly outcomes: Map<string, Outcome>;
   timer: unknown;
   wake: number | undefined;
+  /** The `now` the last plan used: whatever was due by then, it handled. */
+  plannedAt: number;
 }
 
 export interface EngineStats {
@@ -179,18 +181,12 @@ export class Engine {
       this.batchSize = Math.min(this.options.batch ?? 256, this.batchSize * 2);
       for (const id of ids) this.dirty.delete(id);
       const commands: CommandInput[] = [];
-      const planned: { id: string; version: number; index: number }[] = [];
       for (const id of ids) {
         const l = this.load(id);
         if (!l) continue;
-        const before = l.state.version;
-        const cmds = this.planOne(l);
-        if (cmds.length > 0) {
-          planned.push({ id, version: before, index: commands.length });
-          commands.push(...cmds);
-        }
+        commands.push(...this.planOne(l));
       }
-      if (commands.length > 0) this.write(commands, planned);
+      if (commands.length > 0) this.write(commands);
       for (const id of ids) {
         const l = this.live.get(id);
         if (!l) continue;
@@ -210,7 +206,7 @@ export class Engine {
     this.schedule();
   }
 
-  private write(commands: CommandInput[], planned: { id: string; version: number; index: number }[]): void {
+  private write(commands: CommandInput[]): void {
     try {
       this.kernel.systemBatch(commands);
       this.stats.commits++;
@@ -233,7 +229,6 @@ export class Engine {
         if (!(err instanceof Error && /version_conflict|expectedVersion/.test(err.message))) this.options.onError?.(err);
       }
     }
-    void planned;
   }
 
   private planOne(l: Live): CommandInput[] {
@@ -246,8 +241,9 @@ export class Engine {
       return [this.record(s.id, version, [{ type: 'session.failed', payload: { error: errorOf('definition_invalid', `The pinned definition (${s.workflow.name} ${s.workflow.hash.slice(0, 12)}) no longer parses: ${l.defError}. Migrate the session with session.migrate, or start a new one.`, false) as Json } }])];
     }
     const secrets = this.lookups.secretValues();
+    l.plannedAt = this.clock.now();
     const out = plan({
-      def: l.def, state: s, now: this.clock.now(), secrets, outcomes: l.outcomes,
+      def: l.def, state: s, now: l.plannedAt, secrets, outcomes: l.outcomes,
       blob: (h) => this.lookups.blob(h),
       child: (id) => this.lookups.childStatus(id),
       checkChild: (ref, inputs) => this.lookups.checkChild(ref, inputs),
@@ -283,7 +279,7 @@ export class Engine {
     if (existing) return existing;
     const state = foldSession(sessionEvents(this.kernel.sql, id));
     if (!state || TERMINAL_SESSION.has(state.status)) return undefined;
-    const l: Live = { state, def: undefined, defError: undefined, executions: new Map(), outcomes: new Map(), timer: undefined, wake: undefined };
+    const l: Live = { state, def: undefined, defError: undefined, executions: new Map(), outcomes: new Map(), timer: undefined, wake: undefined, plannedAt: 0 };
     this.attachDef(l);
     this.live.set(id, l);
     return l;
@@ -363,8 +359,10 @@ export class Engine {
 
   private syncTimer(id: string, l: Live): void {
     const wake = l.state.paused ? undefined : nextWake(l.state, l.def);
+    // Compare with the time the plan used, not the time now: a wake that fell due in between was
+    // not handled yet and must still get its timer (delay 0).
     const now = this.clock.now();
-    const target = wake !== undefined && wake > now ? wake : undefined;
+    const target = wake !== undefined && wake > l.plannedAt ? wake : undefined;
     if (target === l.wake) return;
     if (l.timer !== undefined) this.clock.clearTimer(l.timer);
     l.timer = undefined;
@@ -375,7 +373,7 @@ export class Engine {
       l.wake = undefined;
       this.dirty.add(id);
       this.schedule();
-    }, target - now);
+    }, Math.max(0, target - now));
   }
 
   private isIdle(): boolean {

@@ -63,7 +63,8 @@ async function waitForEnd(k: Kernel, id: string): Promise<{ status: string; outp
     if (s.status === 'succeeded' || s.status === 'failed' || s.status === 'cancelled') return s;
     await new Promise((r) => setTimeout(r, 10));
   }
-  throw new Error(`session ${id} did not finish within 20 s`);
+  const st = k.query('session.state', { sessionId: id }) as { events: { type: string; step: string | null }[] };
+  throw new Error(`session ${id} did not finish within 20 s; events: ${st.events.map((e) => `${e.type} ${e.step ?? ''}`).join(', ')}`);
 }
 
 /** Run the workflow; stop everything right after commit number `killAt` (undefined: never). */
@@ -126,7 +127,7 @@ describe('durability: kill at every commit boundary', () => {
         const k = await openKernel({ storage: { file } });
         const engine = Engine.start(k, { onError: (err) => { throw err; } });
         try {
-          const s = await waitForEnd(k, first.sessionId);
+          const s = await waitForEnd(k, first.sessionId).catch((err: Error) => { throw new Error(`kill at commit ${killAt}: ${err.message}`); });
           assert.equal(s.status, 'succeeded', `kill at commit ${killAt}: ${JSON.stringify(s)}`);
           for (const name of EFFECTS) {
             assert.equal(server.counts().get(name), 1, `kill at commit ${killAt}: effect ${name} counted ${server.counts().get(name)} times`);
