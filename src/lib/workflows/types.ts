@@ -4,17 +4,6 @@
  */
 import type { Json } from '../../../worker/api.ts';
 
-export interface WorkflowSummary {
-  readonly name: string;
-  readonly version: string;
-  readonly revision: number;
-  readonly hash: string;
-  readonly description: string;
-  readonly savedAt: string;
-  readonly archived: boolean;
-  readonly sessions: number;
-}
-
 export interface WorkflowRevision {
   readonly name: string;
   readonly version: string;
@@ -23,6 +12,11 @@ export interface WorkflowRevision {
   readonly description: string;
   readonly savedAt: string;
   readonly source?: string;
+}
+
+export interface WorkflowSummary extends WorkflowRevision {
+  readonly archived: boolean;
+  readonly sessions: number;
 }
 
 export interface WorkflowIssue {

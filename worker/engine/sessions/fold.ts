@@ -192,19 +192,12 @@ export function applyEvent(state: SessionState, e: FoldEvent): void {
       st.dueAt = p.dueAt;
       break;
     }
-    case 'step.skipped': {
+    case 'step.skipped':
+    case 'step.cancelled': {
       const p = e.payload as EventPayload<'step.skipped'>;
       const st = stepOf(state, p.step);
-      st.status = 'skipped';
-      st.reason = p.reason;
-      st.endedAt = at;
-      break;
-    }
-    case 'step.cancelled': {
-      const p = e.payload as EventPayload<'step.cancelled'>;
-      const st = stepOf(state, p.step);
-      if (st.status === 'running' || st.status === 'waiting') finishAttempt(st, at, 'cancelled');
-      st.status = 'cancelled';
+      if (type === 'step.cancelled' && (st.status === 'running' || st.status === 'waiting')) finishAttempt(st, at, 'cancelled');
+      st.status = type === 'step.skipped' ? 'skipped' : 'cancelled';
       st.reason = p.reason;
       st.endedAt = at;
       break;
