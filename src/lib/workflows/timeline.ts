@@ -49,14 +49,16 @@ export function layout(state: SessionState, now: number): Timeline {
     const first = starts[0];
     const running = ACTIVE.has(s.status) && state.endedAt === undefined;
     const stop = s.endedAt ?? (running ? now : (s.history.at(-1)?.endedAt ?? first));
-    const left = first === undefined ? null : pct(first);
     const width = first === undefined || stop === undefined ? 0 : Math.max(0.5, pct(stop) - pct(first));
+    // The minimum width must not push a bar that starts at the very end past the axis.
+    const left = first === undefined ? null : Math.min(pct(first), 100 - width);
     const due = s.dueAt !== undefined && running ? pct(s.dueAt) : null;
     return {
       key: s.key, status: s.status, attempts: s.attempts, left, width, running,
       attemptMarks: starts.slice(1).map(pct),
       due, dueAt: s.dueAt !== undefined && running ? s.dueAt : null,
-      durationMs: first === undefined || stop === undefined ? null : stop - first,
+      // `now` comes from a ticker and may lag a step that just started: never a negative duration.
+      durationMs: first === undefined || stop === undefined ? null : Math.max(0, stop - first),
     };
   });
   const ticks: { ms: number; at: number }[] = [];
@@ -77,10 +79,13 @@ function niceStep(raw: number): number {
 /** 1234 → "1.2 s", 75000 → "1 m 15 s". */
 export function duration(ms: number | null | undefined): string {
   if (ms === null || ms === undefined || !Number.isFinite(ms)) return '—';
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
-  const m = Math.floor(ms / 60_000);
-  if (m < 60) return `${m} m ${Math.round((ms % 60_000) / 1000)} s`;
+  // Each bracket's limit is where its rounding would reach the next unit (no "1000 ms", "60 s", "1 m 60 s").
+  if (ms < 999.5) return `${Math.round(ms)} ms`;
+  if (ms < 9_950) return `${(ms / 1000).toFixed(1)} s`;
+  if (ms < 59_500) return `${(ms / 1000).toFixed(0)} s`;
+  const s = Math.round(ms / 1000);
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} m ${s % 60} s`;
   return `${Math.floor(m / 60)} h ${m % 60} m`;
 }
 
