@@ -1,0 +1,189 @@
+/**
+ * OpenAI Chat Completions client (also for OpenAI-compatible servers: vLLM, Ollama, LM Studio,
+ * gateways), over fetch.
+ *
+ * Wire: `POST {baseUrl}/chat/completions` with `Authorization: Bearer <apiKey>` (when set) and
+ * `Idempotency-Key`. Streaming sends `stream: true, stream_options: { include_usage: true }` and
+ * reads SSE `data:` chunks until `data: [DONE]`. Structured output sends
+ * `response_format: { type: 'json_schema', json_schema: { name: 'output', schema, strict } }`
+ * with strict true when the schema is strict-compatible (schema.ts).
+ *
+ * Invariants:
+ * 1. `onToken` sees every content delta in order (tool-call argument deltas too); a throwing
+ *    onToken does not break the call.
+ * 2. A stream that ends without `[DONE]` is a `network` error (retryable); an error object inside
+ *    the stream is typed like an HTTP error (errors.ts).
+ * 3. A server that answers JSON to a streaming request is read as JSON (some gateways do that).
+ * 4. `max_completion_tokens` is sent to api.openai.com (its newer models refuse `max_tokens`),
+ *    `max_tokens` to anything else (compatible servers know that one).
+ */
+import type { Json } from '../../kernel/errors.ts';
+import { failureError, guarded, isRecord, malformedError, parseFailure, statusError, truncatedError } from './errors.ts';
+import { normaliseFinish, parseAnswer, isStrictCompatible, toProviderSchema, trimSlash, type ProviderSchema } from './schema.ts';
+import { readSse } from './sse.ts';
+import type { LlmCallOptions, LlmProvider, LlmRequest, LlmResponse } from './types.ts';
+
+interface Answer {
+  content: string;
+  refusal: string;
+  toolArgs: string[];
+  model: string;
+  finish: string | null;
+  inputTokens: number;
+  outputTokens: number;
+}
+
+export function openaiUrl(provider: LlmProvider): string {
+  return `${trimSlash(provider.baseUrl)}/chat/completions`;
+}
+
+export function openaiBody(provider: LlmProvider, request: LlmRequest, stream: boolean, ps: ProviderSchema | undefined): { [key: string]: Json } {
+  const messages: Json[] = [];
+  if (request.system !== undefined && request.system !== '') messages.push({ role: 'system', content: request.system });
+  for (const m of request.messages) messages.push({ role: m.role, content: m.content });
+  const body: { [key: string]: Json } = { model: request.model, messages };
+  if (stream) {
+    body['stream'] = true;
+    body['stream_options'] = { include_usage: true };
+  }
+  if (request.temperature !== undefined) body['temperature'] = request.temperature;
+  if (request.maxTokens !== undefined) body[isOpenAIHost(provider.baseUrl) ? 'max_completion_tokens' : 'max_tokens'] = request.maxTokens;
+  if (ps) body['response_format'] = { type: 'json_schema', json_schema: { name: 'output', schema: ps.schema, strict: isStrictCompatible(ps.schema) } };
+  return body;
+}
+
+export async function completeOpenAI(provider: LlmProvider, request: LlmRequest, options: LlmCallOptions = {}): Promise<LlmResponse> {
+  const doFetch = options.fetch ?? globalThis.fetch.bind(globalThis);
+  const now = options.now ?? Date.now;
+  const stream = options.stream ?? options.onToken !== undefined;
+  const ps = request.outputSchema ? toProviderSchema(request.outputSchema) : undefined;
+  const headers: Record<string, string> = { 'content-type': 'application/json', accept: stream ? 'text/event-stream' : 'application/json' };
+  if (provider.apiKey) headers['authorization'] = `Bearer ${provider.apiKey}`;
+  if (options.idempotencyKey) headers['idempotency-key'] = options.idempotencyKey;
+  const body = JSON.stringify(openaiBody(provider, request, stream, ps));
+  const started = performance.now();
+  const answer = await guarded(provider.id, options.signal, options.timeoutMs, async (signal) => {
+    const res = await doFetch(openaiUrl(provider), { method: 'POST', headers, body, signal });
+    if (!res.ok) throw statusError(provider.id, res.status, res.headers, await res.text(), now());
+    const sse = (res.headers.get('content-type') ?? '').includes('text/event-stream');
+    if (sse && res.body) return readStream(provider.id, res.body, request.model, options.onToken);
+    return readJson(provider.id, await res.text(), request.model);
+  });
+  return toResponse(provider, answer, ps, Math.round(performance.now() - started));
+}
+
+function toResponse(provider: LlmProvider, a: Answer, ps: ProviderSchema | undefined, latencyMs: number): LlmResponse {
+  let text = a.content;
+  let finish = a.finish;
+  if (text === '' && a.refusal !== '') {
+    text = a.refusal;
+    finish = 'refusal';
+  } else if (text === '' && ps && a.toolArgs[0] !== undefined) {
+    text = a.toolArgs[0]; // a gateway that implements structured output as a tool call
+    if (finish === 'tool_calls') finish = 'stop';
+  }
+  const base = { model: a.model, usage: { inputTokens: a.inputTokens, outputTokens: a.outputTokens }, latencyMs, finishReason: normaliseFinish(finish), attempts: 1, provider: provider.id };
+  if (!ps) return { text, ...base };
+  const parsed = parseAnswer(text, ps.wrapped);
+  if (!parsed.ok) return { text, jsonError: parsed.error, ...base };
+  return { text: ps.wrapped ? JSON.stringify(parsed.json) : text, json: parsed.json, ...base };
+}
+
+function emptyAnswer(model: string): Answer {
+  return { content: '', refusal: '', toolArgs: [], model, finish: null, inputTokens: 0, outputTokens: 0 };
+}
+
+function readUsage(a: Answer, usage: unknown): void {
+  if (!isRecord(usage)) return;
+  if (typeof usage['prompt_tokens'] === 'number') a.inputTokens = usage['prompt_tokens'];
+  if (typeof usage['completion_tokens'] === 'number') a.outputTokens = usage['completion_tokens'];
+}
+
+function readJson(provider: string, text: string, model: string): Answer {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw malformedError(provider, 'the body is not JSON');
+  }
+  if (!isRecord(parsed)) throw malformedError(provider, 'the body is not an object');
+  if (parsed['error'] !== undefined && parsed['error'] !== null) throw failureError(provider, parseFailure(text));
+  const a = emptyAnswer(typeof parsed['model'] === 'string' ? parsed['model'] : model);
+  readUsage(a, parsed['usage']);
+  const choices = parsed['choices'];
+  const choice: unknown = Array.isArray(choices) ? choices[0] : undefined;
+  if (!isRecord(choice) || !isRecord(choice['message'])) throw malformedError(provider, 'no choices[0].message');
+  const message = choice['message'];
+  if (typeof message['content'] === 'string') a.content = message['content'];
+  if (typeof message['refusal'] === 'string') a.refusal = message['refusal'];
+  if (Array.isArray(message['tool_calls'])) {
+    for (const call of message['tool_calls']) {
+      const fn: unknown = isRecord(call) ? call['function'] : undefined;
+      if (isRecord(fn) && typeof fn['arguments'] === 'string') a.toolArgs.push(fn['arguments']);
+    }
+  }
+  a.finish = typeof choice['finish_reason'] === 'string' ? choice['finish_reason'] : null;
+  return a;
+}
+
+async function readStream(provider: string, body: ReadableStream<Uint8Array>, model: string, onToken: ((text: string) => void) | undefined): Promise<Answer> {
+  const a = emptyAnswer(model);
+  const emit = (text: string): void => {
+    if (!onToken || text === '') return;
+    try {
+      onToken(text);
+    } catch {
+      // a listener's failure is not the provider's
+    }
+  };
+  let done = false;
+  for await (const ev of readSse(body)) {
+    if (ev.data === '[DONE]') {
+      done = true;
+      break;
+    }
+    let chunk: unknown;
+    try {
+      chunk = JSON.parse(ev.data);
+    } catch {
+      throw malformedError(provider, `a stream chunk is not JSON: ${ev.data.slice(0, 100)}`);
+    }
+    if (!isRecord(chunk)) continue;
+    if (ev.event === 'error' || (chunk['error'] !== undefined && chunk['error'] !== null)) throw failureError(provider, parseFailure(ev.data));
+    if (typeof chunk['model'] === 'string' && chunk['model'] !== '') a.model = chunk['model'];
+    readUsage(a, chunk['usage']);
+    const choices = chunk['choices'];
+    if (!Array.isArray(choices)) continue;
+    for (const choice of choices) {
+      if (!isRecord(choice) || (choice['index'] !== undefined && choice['index'] !== 0)) continue;
+      if (typeof choice['finish_reason'] === 'string') a.finish = choice['finish_reason'];
+      const delta = choice['delta'];
+      if (!isRecord(delta)) continue;
+      if (typeof delta['content'] === 'string') {
+        a.content += delta['content'];
+        emit(delta['content']);
+      }
+      if (typeof delta['refusal'] === 'string') a.refusal += delta['refusal'];
+      if (Array.isArray(delta['tool_calls'])) {
+        for (const call of delta['tool_calls']) {
+          if (!isRecord(call)) continue;
+          const index = typeof call['index'] === 'number' ? call['index'] : 0;
+          const fn = call['function'];
+          const piece = isRecord(fn) && typeof fn['arguments'] === 'string' ? fn['arguments'] : '';
+          a.toolArgs[index] = (a.toolArgs[index] ?? '') + piece;
+          emit(piece);
+        }
+      }
+    }
+  }
+  if (!done) throw truncatedError(provider, 'data: [DONE]');
+  return a;
+}
+
+function isOpenAIHost(baseUrl: string): boolean {
+  try {
+    return new URL(baseUrl).hostname === 'api.openai.com';
+  } catch {
+    return false;
+  }
+}
