@@ -20,6 +20,7 @@ import type { Json } from '../kernel/errors.ts';
 import { parseWorkflow, type Workflow } from './workflow/index.ts';
 import { RunnerRegistry, defaultRunners, type Runner } from './runners/index.ts';
 import { toStepError } from './runners/types.ts';
+import { createLlmRunner } from './llm/runner.ts';
 import { systemClock, soon, type Clock } from './clock.ts';
 import { applyEvent, foldSession, TERMINAL_SESSION, type SessionState } from './sessions/fold.ts';
 import { plan, stepInput, type Outcome } from './sessions/plan.ts';
@@ -79,7 +80,8 @@ export class Engine {
   private constructor(private readonly kernel: Kernel, private readonly options: EngineOptions) {
     this.clock = options.clock ?? systemClock;
     this.lookups = new EngineLookups(kernel.sql);
-    this.runners = options.runners instanceof RunnerRegistry ? options.runners : new RunnerRegistry(options.runners ?? defaultRunners());
+    this.runners = options.runners instanceof RunnerRegistry ? options.runners
+      : new RunnerRegistry(options.runners ?? [...defaultRunners().filter((r) => r.name !== 'llm'), createLlmRunner({ providers: () => this.lookups.llmProviders() })]);
     const sub = kernel.subscribe((events) => this.onEvents(events));
     this.unsubscribe = () => sub.close();
     kernel.onClose(() => this.stop());
@@ -123,7 +125,7 @@ export class Engine {
   private onEvents(events: readonly EventEnvelope[]): void {
     if (this.stopped) return;
     for (const e of events) {
-      if (e.stream.startsWith('secret:')) this.lookups.secretsChanged();
+      if (e.stream.startsWith('secret:') || e.stream.startsWith('llm-provider:')) this.lookups.secretsChanged();
       if (!e.stream.startsWith('session:')) continue;
       const id = e.stream.slice(8);
       const l = this.live.get(id);

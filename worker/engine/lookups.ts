@@ -8,6 +8,8 @@ import { parseWorkflow, validateInputs } from './workflow/index.ts';
 import { readSecrets } from './secrets/module.ts';
 import { resolveWorkflowSource } from './sessions/commands.ts';
 import type { StepErrorData } from './sessions/events.ts';
+import { readProviders } from './providers/module.ts';
+import type { LlmProvider } from './llm/types.ts';
 
 export class EngineLookups {
   private secrets: Map<string, string> | undefined;
@@ -15,9 +17,21 @@ export class EngineLookups {
 
   constructor(private readonly sql: Reader) {}
 
-  /** Forget cached secret values (a secret was set or deleted). */
+  private providers: LlmProvider[] | undefined;
+
+  /** Forget cached secret values and provider configs (a secret or a provider changed). */
   secretsChanged(): void {
     this.secrets = undefined;
+    this.providers = undefined;
+  }
+
+  /** Configured LLM providers with their API keys read from the secrets store. */
+  llmProviders(): LlmProvider[] {
+    this.providers ??= readProviders(this.sql).map((p) => {
+      const apiKey = p.apiKeySecret ? this.secretValues().get(p.apiKeySecret) : undefined;
+      return { id: p.id, kind: p.kind, baseUrl: p.baseUrl, models: p.models, ...(apiKey ? { apiKey } : {}) };
+    });
+    return this.providers;
   }
 
   secretValues(): Map<string, string> {
