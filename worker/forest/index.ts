@@ -1,0 +1,27 @@
+/**
+ * The Forest: a knowledge graph of markdown nodes and typed links, with FTS5 search.
+ * See docs/forest.md.
+ */
+import type { KernelModule } from '../kernel/module.ts';
+import * as s from './schemas.ts';
+import { commands } from './commands.ts';
+import { forestLinksProjection, forestNodesProjection } from './projection.ts';
+import { queries } from './queries.ts';
+
+export type { ForestNode, ForestLink, NodeSummary, TraverseResult } from './queries.ts';
+export type { SearchHit, SearchResult } from './search.ts';
+export { compileQuery, snippetParts, SNIPPET_OPEN, SNIPPET_CLOSE } from './search.ts';
+
+export const forestModule: KernelModule = {
+  name: 'forest',
+  commands,
+  queries,
+  projections: [forestNodesProjection, forestLinksProjection],
+  events: [
+    { type: 'forest.node_created', version: 1, description: 'A knowledge node was created.', schema: s.nodeCreated },
+    { type: 'forest.node_updated', version: 1, description: 'Some fields of a node changed (only the changed ones are in the payload).', schema: s.nodeUpdated },
+    { type: 'forest.node_deleted', version: 1, description: 'A node was archived (soft delete).', schema: s.nodeDeleted },
+    { type: 'forest.link_created', version: 1, description: 'A typed link between two nodes was created.', schema: s.linkCreated },
+    { type: 'forest.link_deleted', version: 1, description: 'A link was removed.', schema: s.linkDeleted },
+  ],
+};
