@@ -16,7 +16,9 @@ import type { VerifyReport } from './kernel/log/verify.ts';
 import type { EventFilter } from './kernel/log/event-store.ts';
 import type { AuditEntry } from './kernel/log/audit.ts';
 import type { Checkpoint } from './kernel/log/checkpoint.ts';
+import { ProgressHub, type StepProgress } from './engine/progress.ts';
 
+export type { StepProgress };
 export type { CommandInput, CommandResult, EventEnvelope, VerifyReport, EventFilter, KernelStatus, RebuildReport, Result, AuditEntry, Checkpoint };
 export type { KernelErrorData, ErrorCode, Json } from './kernel/errors.ts';
 export type { Workspace, Project } from './domains/workspaces/index.ts';
@@ -58,11 +60,17 @@ export interface KingdomApi {
   rebuild(projections?: readonly string[]): Promise<Result<RebuildReport>>;
   status(): Promise<Result<KernelStatus>>;
   info(): Promise<RuntimeInfo>;
+  /**
+   * Live progress of running steps (llm tokens as they stream), from whichever tab runs the
+   * engine. Not recorded: the final answer is. Pass `Comlink.proxy(fn)` across the worker boundary.
+   */
+  watchProgress(listener: (p: StepProgress) => void): Promise<number>;
+  unwatchProgress(id: number): Promise<void>;
   close(): Promise<void>;
 }
 
 /** The API over a kernel this process owns. */
-export function createLocalApi(kernel: Kernel, info: RuntimeInfo): KingdomApi {
+export function createLocalApi(kernel: Kernel, info: RuntimeInfo, progress: ProgressHub = new ProgressHub()): KingdomApi {
   const subs = new Map<number, { close(): void }>();
   const guard = async <T>(fn: () => T | Promise<T>): Promise<Result<T>> => {
     try {
@@ -89,6 +97,8 @@ export function createLocalApi(kernel: Kernel, info: RuntimeInfo): KingdomApi {
     rebuild: (names) => guard(() => kernel.rebuild(names)),
     status: () => guard(() => kernel.status()),
     info: async () => info,
+    watchProgress: async (listener) => progress.watch(listener),
+    unwatchProgress: async (id) => progress.unwatch(id),
     close: () => kernel.close(),
   };
 }

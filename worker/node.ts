@@ -14,6 +14,7 @@ import { memoryKeyStore } from './kernel/log/keys.ts';
 import { DEFAULT_MODULES } from './modules.ts';
 import { Engine, type EngineOptions } from './engine/engine.ts';
 import type { Clock } from './engine/clock.ts';
+import { ProgressHub } from './engine/progress.ts';
 import type { StorageAdapter } from './kernel/db/adapter.ts';
 import type { KernelModule } from './kernel/module.ts';
 
@@ -39,9 +40,11 @@ export interface OpenKingdomOptions {
 /** Open a kernel and wrap it in the public API. Rejects only on bugs; see `openKernel` for throws. */
 export async function openKingdom(options: OpenKingdomOptions = {}): Promise<KingdomApi> {
   const kernel = await openKernel(options);
-  if (options.engine !== false) Engine.start(kernel, options.engine === true || options.engine === undefined ? {} : options.engine);
+  const progress = new ProgressHub();
+  const engineOptions = options.engine === true || options.engine === undefined ? {} : options.engine;
+  if (options.engine !== false) Engine.start(kernel, { onProgress: (p) => progress.publish(p), ...engineOptions });
   const kind = kernel.status().storage.kind;
-  return createLocalApi(kernel, { role: 'standalone', storage: kind === 'file' ? 'file' : 'memory', fallbackReason: null, tabId: 'node', startupError: null });
+  return createLocalApi(kernel, { role: 'standalone', storage: kind === 'file' ? 'file' : 'memory', fallbackReason: null, tabId: 'node', startupError: null }, progress);
 }
 
 /** Open the kernel itself (throws KernelError: schema_too_new, storage_locked, …). */

@@ -9,6 +9,7 @@
  *    its handles within that); `storage_unavailable` on OPFS falls back to memory, once.
  */
 import { Engine } from '../engine/engine.ts';
+import { ProgressHub } from '../engine/progress.ts';
 import { Kernel } from '../kernel/kernel.ts';
 import { KernelError } from '../kernel/errors.ts';
 import { memoryAdapter } from '../kernel/db/memory-adapter.ts';
@@ -32,6 +33,9 @@ export interface OpenedBrowserKernel {
   readonly fallbackReason: string | null;
 }
 
+/** Live step progress of this worker: the leader's engine publishes, every tab's listeners get it. */
+export const progressHub = new ProgressHub('kingdom-progress');
+
 export async function openBrowserKernel(options: BrowserKernelOptions): Promise<OpenedBrowserKernel> {
   const unavailable = options.memory ? 'In-memory mode was requested (?storage=memory).' : opfsAvailable();
   let storage: StorageAdapter = unavailable ? memoryAdapter() : opfsAdapter();
@@ -45,7 +49,7 @@ export async function openBrowserKernel(options: BrowserKernelOptions): Promise<
         ...(options.checkpointEvery ? { checkpointEvery: options.checkpointEvery } : {}),
       });
       // The leader drives every unfinished workflow session; it stops when the kernel closes.
-      Engine.start(kernel, { onError: (err) => console.warn('kingdom: engine', err) });
+      Engine.start(kernel, { onError: (err) => console.warn('kingdom: engine', err), onProgress: (p) => progressHub.publish(p) });
       return { kernel, storage: storage.kind === 'opfs' ? 'opfs' : 'memory', fallbackReason };
     } catch (err) {
       lastErr = err;

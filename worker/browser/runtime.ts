@@ -19,7 +19,7 @@ import { matches } from '../kernel/subscriptions.ts';
 import type { EventEnvelope } from '../kernel/log/envelope.ts';
 import type { EventFilter } from '../kernel/log/event-store.ts';
 import type { EventBatchListener, KingdomApi, RuntimeInfo, SubscribeRequest, VerifyReport } from '../api.ts';
-import { classifyStorageError, openBrowserKernel } from './open-kernel.ts';
+import { classifyStorageError, openBrowserKernel, progressHub } from './open-kernel.ts';
 import { electionNames, type BusMessage, type Page, type RpcMethod } from './bus.ts';
 import { uuidv7 } from '../kernel/ids.ts';
 
@@ -154,6 +154,8 @@ export class BrowserRuntime {
       const startupError: KernelErrorData | null = this.startupError ? this.startupError.toJSON() : null;
       return { role: this.role, storage: this.storageKind, fallbackReason: this.fallbackReason, tabId: this.tabId, startupError };
     },
+    watchProgress: async (listener) => progressHub.watch(listener),
+    unwatchProgress: async (id) => progressHub.unwatch(id),
     close: () => this.close(),
   };
 

@@ -18,9 +18,10 @@ import type { CommandInput } from '../kernel/commands/envelope.ts';
 import type { EventEnvelope } from '../kernel/log/envelope.ts';
 import type { Json } from '../kernel/errors.ts';
 import { parseWorkflow, type Workflow } from './workflow/index.ts';
-import { RunnerRegistry, defaultRunners, type Runner } from './runners/index.ts';
+import { RunnerRegistry, type Runner } from './runners/index.ts';
 import { toStepError } from './runners/types.ts';
-import { createLlmRunner } from './llm/runner.ts';
+import { engineRunners } from './engine-runners.ts';
+import type { StepProgress } from './progress.ts';
 import { systemClock, soon, type Clock } from './clock.ts';
 import { applyEvent, foldSession, TERMINAL_SESSION, type SessionState } from './sessions/fold.ts';
 import { plan, stepInput, type Outcome } from './sessions/plan.ts';
@@ -34,6 +35,8 @@ export interface EngineOptions {
   readonly runners?: readonly Runner[] | RunnerRegistry;
   /** Sessions planned per transaction (default 256). */
   readonly batch?: number;
+  /** Live progress (llm tokens) of running steps; not recorded (the final answer is). */
+  readonly onProgress?: (p: StepProgress) => void;
   /** Called when something unexpected fails (a bug); the engine keeps going. */
   readonly onError?: (err: unknown) => void;
 }
@@ -81,7 +84,7 @@ export class Engine {
     this.clock = options.clock ?? systemClock;
     this.lookups = new EngineLookups(kernel.sql);
     this.runners = options.runners instanceof RunnerRegistry ? options.runners
-      : new RunnerRegistry(options.runners ?? [...defaultRunners().filter((r) => r.name !== 'llm'), createLlmRunner({ providers: () => this.lookups.llmProviders() })]);
+      : new RunnerRegistry(options.runners ?? engineRunners(this.lookups, options.onProgress));
     const sub = kernel.subscribe((events) => this.onEvents(events));
     this.unsubscribe = () => sub.close();
     kernel.onClose(() => this.stop());
@@ -90,17 +93,14 @@ export class Engine {
   /** Start driving every unfinished session in the kernel's log. */
   static start(kernel: Kernel, options: EngineOptions = {}): Engine {
     const engine = new Engine(kernel, options);
-    for (const row of kernel.sql.all("SELECT id FROM sessions WHERE status IN ('running', 'paused') ORDER BY started_at")) {
-      engine.dirty.add(String(row['id']));
-    }
+    for (const row of kernel.sql.all("SELECT id FROM sessions WHERE status IN ('running', 'paused') ORDER BY started_at")) engine.dirty.add(String(row['id']));
     engine.schedule();
     return engine;
   }
 
   /** Resolves once nothing is running, due now, or waiting to be written. */
   idle(): Promise<void> {
-    if (this.isIdle()) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push(resolve));
+    return this.isIdle() ? Promise.resolve() : new Promise((resolve) => this.waiters.push(resolve));
   }
 
   status(): EngineStats {

@@ -35,7 +35,7 @@ export interface LlmRunnerOptions {
   /** Extra tries after an answer that does not match the outputSchema (default 2). */
   readonly maxOutputRetries?: number;
   /** Streamed text per step; setting it turns streaming on. */
-  readonly onToken?: (stepKey: string, text: string) => void;
+  readonly onToken?: (request: RunRequest, text: string) => void;
   /** Stream answers (SSE); default: true when onToken is set. */
   readonly stream?: boolean;
   /** Deadline of each provider request, ms (`timeout`, retryable); default none (the engine's step timeout applies). */
@@ -130,7 +130,7 @@ async function execute(request: RunRequest, options: LlmRunnerOptions & { resolv
       fetch: doFetch,
       signal: request.signal,
       stream: options.stream ?? onToken !== undefined,
-      ...(onToken ? { onToken: (text: string) => onToken(request.stepKey, text) } : {}),
+      ...(onToken ? { onToken: (text: string) => onToken(request, text) } : {}),
       idempotencyKey: attempt === 1 ? request.idempotencyKey : `${request.idempotencyKey}/output-${attempt}`,
       ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
       now: request.now,

@@ -108,7 +108,7 @@ describe('llm runner', () => {
   test('onToken receives the step key and streamed text', async () => {
     an.push({ text: 'one two', deltas: ['one ', 'two'] });
     const seen: [string, string][] = [];
-    const out = (await runner({ onToken: (k, t) => seen.push([k, t]) }).execute(runRequest({ model: 'claude-y', prompt: 'p' }, { stepKey: 'summarise' }))) as { text: string };
+    const out = (await runner({ onToken: (r, t) => seen.push([r.stepKey, t]) }).execute(runRequest({ model: 'claude-y', prompt: 'p' }, { stepKey: 'summarise' }))) as { text: string };
     assert.equal(out.text, 'one two');
     assert.deepEqual(seen, [['summarise', 'one '], ['summarise', 'two']]);
     assert.equal(an.requests[0]?.body.stream, true);

@@ -1,0 +1,67 @@
+/**
+ * Live progress that is NOT part of the log: tokens streaming from an llm step while it runs.
+ * The final answer, usage and latency are recorded as events when the step ends; progress only
+ * lets a person watch it happen. Lost progress loses nothing.
+ *
+ * Invariants:
+ * 1. Listeners never break the producer: a throwing listener is ignored.
+ * 2. With a channel name (browser), the owner tab's worker broadcasts progress to the other tabs,
+ *    which deliver it to their own listeners (and never re-broadcast).
+ */
+export interface StepProgress {
+  readonly sessionId: string;
+  readonly step: string;
+  readonly attempt: number;
+  readonly kind: 'tokens';
+  readonly text: string;
+}
+
+export type ProgressListener = (p: StepProgress) => void;
+
+export class ProgressHub {
+  private readonly listeners = new Map<number, ProgressListener>();
+  private nextId = 1;
+  private readonly channel: BroadcastChannel | undefined;
+
+  constructor(channelName?: string) {
+    if (channelName !== undefined && typeof BroadcastChannel === 'function') {
+      this.channel = new BroadcastChannel(channelName);
+      this.channel.onmessage = (e: MessageEvent<StepProgress>) => this.deliver(e.data);
+    }
+  }
+
+  watch(listener: ProgressListener): number {
+    const id = this.nextId++;
+    this.listeners.set(id, listener);
+    return id;
+  }
+
+  unwatch(id: number): void {
+    this.listeners.delete(id);
+  }
+
+  publish(p: StepProgress): void {
+    this.deliver(p);
+    try {
+      this.channel?.postMessage(p);
+    } catch {
+      // A closed channel: other tabs miss progress, nothing else.
+    }
+  }
+
+  close(): void {
+    this.listeners.clear();
+    this.channel?.close();
+  }
+
+  private deliver(p: StepProgress): void {
+    for (const l of this.listeners.values()) {
+      try {
+        const out: unknown = l(p);
+        if (out instanceof Promise) out.catch(() => {});
+      } catch {
+        // Ignored: progress is advisory.
+      }
+    }
+  }
+}
