@@ -19,7 +19,7 @@
 import * as Comlink from 'comlink';
 import type {
   CommandInput, CommandResult, EventEnvelope, KernelStatus, KingdomApi, Project, RebuildReport, Result,
-  RuntimeInfo, VerifyReport, Workspace,
+  RuntimeInfo, StepProgress, VerifyReport, Workspace,
 } from '../../worker/api.ts';
 import { createKernelWorker } from './kernel-worker.ts';
 import { describe, fromKernel, fromThrown, GLOBAL_SCOPE, startupError, type UiError } from './ui-error.ts';
@@ -166,6 +166,14 @@ export class KernelClient {
   async verify(scope: string, onProgress?: (checked: number, total: number) => void): Promise<VerifyReport | null> {
     const progress = onProgress ? Comlink.proxy(onProgress) : undefined;
     return this.#withBusy(scope, () => this.#call(scope, (api) => api.verify(progress)));
+  }
+
+  /** Watch live step progress (llm tokens); returns the function that stops watching. */
+  async watchProgress(listener: (p: StepProgress) => void): Promise<() => void> {
+    const api = this.#api;
+    if (!api) return () => {};
+    const id = await api.watchProgress(Comlink.proxy(listener));
+    return () => void api.unwatchProgress(id).catch(() => {});
   }
 
   async rebuild(scope: string): Promise<RebuildReport | null> {

@@ -103,6 +103,19 @@ export async function startScriptedServer(paths: readonly string[], options: Fak
   const server = createServer((req, res) => {
     req.on('error', () => {});
     res.on('error', () => {});
+    // CORS like the real providers allow from a browser (the app calls them from its worker);
+    // preflights are answered and not recorded.
+    res.setHeader('access-control-allow-origin', '*');
+    res.setHeader('access-control-expose-headers', '*');
+    if (req.method === 'OPTIONS') {
+      res.writeHead(204, {
+        'access-control-allow-methods': 'POST, OPTIONS',
+        'access-control-allow-headers': 'authorization, content-type, accept, idempotency-key, x-api-key, anthropic-version, anthropic-dangerous-direct-browser-access',
+        'access-control-max-age': '600',
+      });
+      res.end();
+      return;
+    }
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {

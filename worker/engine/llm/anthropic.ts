@@ -70,6 +70,8 @@ export async function completeAnthropic(provider: LlmProvider, request: LlmReque
   const headers: Record<string, string> = {
     'content-type': 'application/json',
     'anthropic-version': ANTHROPIC_VERSION,
+    // Required by Anthropic for calls from a browser (CORS); the key is the user's own.
+    'anthropic-dangerous-direct-browser-access': 'true',
     accept: stream ? 'text/event-stream' : 'application/json',
   };
   if (provider.apiKey) headers['x-api-key'] = provider.apiKey;
