@@ -11,15 +11,17 @@ export const ROUTES = [
   { id: 'workspaces', label: 'Workspaces' },
   { id: 'workflows', label: 'Workflows' },
   { id: 'sessions', label: 'Sessions' },
+  { id: 'forest', label: 'Forest' },
   { id: 'events', label: 'Event log' },
   { id: 'integrity', label: 'Integrity' },
   { id: 'storage', label: 'Storage & status' },
+  { id: 'settings', label: 'Settings' },
 ] as const;
 
 export type RouteId = (typeof ROUTES)[number]['id'];
 
 /** Sections reserved in the navigation; their screens do not exist yet. */
-export const COMING_SOON = ['Forest', 'Realms'] as const;
+export const COMING_SOON = ['Realms'] as const;
 
 export const DEFAULT_ROUTE: RouteId = 'workspaces';
 

@@ -1,0 +1,45 @@
+/**
+ * Shapes of the Forest queries as the UI reads them (type-only re-exports of the worker's).
+ */
+export type { ForestNode, ForestLink, NodeSummary, TraverseResult } from '../../../worker/forest/queries.ts';
+export type { SearchHit, SearchResult } from '../../../worker/forest/search.ts';
+
+import type { ForestNode, ForestLink } from '../../../worker/forest/queries.ts';
+
+export interface NodeDetail {
+  readonly node: ForestNode;
+  readonly outgoing: ForestLink[];
+  readonly incoming: ForestLink[];
+}
+
+export interface TagCount {
+  readonly tag: string;
+  readonly count: number;
+}
+
+/** What the node form edits. */
+export interface NodeDraft {
+  title: string;
+  body: string;
+  /** Comma-separated, as typed. */
+  tags: string;
+}
+
+export function tagList(text: string): string[] {
+  return text.split(',').map((t) => t.trim()).filter((t) => t.length > 0);
+}
+
+/**
+ * Sessions that touched a node: its own sessionId, `metadata.sessionId`, and the sessions that
+ * created its links (either direction). Unique, in that order.
+ */
+export function sessionsOf(d: NodeDetail): string[] {
+  const out: string[] = [];
+  const add = (v: unknown) => {
+    if (typeof v === 'string' && v.length > 0 && !out.includes(v)) out.push(v);
+  };
+  add(d.node.sessionId);
+  add(d.node.metadata['sessionId']);
+  for (const l of [...d.outgoing, ...d.incoming]) add(l.sessionId);
+  return out;
+}
