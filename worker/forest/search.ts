@@ -12,16 +12,18 @@
  * 3. Snippets are plain text: matches are wrapped in the marker characters « and » (SNIPPET_OPEN /
  *    SNIPPET_CLOSE) and nothing else is marked up. A UI must render them as text (escape
  *    everything) and only then turn the markers into <mark> elements — see `snippetParts`.
+ * 4. `total` is exact below TOTAL_CAP (1001); from there on it is TOTAL_CAP with
+ *    `totalCapped: true` (counting every match of a common word would cost more than the page).
  */
 import { z } from 'zod';
 import type { QueryDefinition, Reader } from '../kernel/module.ts';
-import type { SqlValue } from '@sqlite.org/sqlite-wasm';
 import { tag } from './schemas.ts';
 
 export const SNIPPET_OPEN = '«';
 export const SNIPPET_CLOSE = '»';
 const MAX_TERMS = 32;
-const WEIGHTS = '10.0, 1.0, 4.0';
+/** bm25 with column weights title 10, body 1, tags 4 (ascending: best first). */
+export const BM25 = 'bm25(forest_fts, 10.0, 1.0, 4.0)';
 
 interface Term { readonly text: string; readonly prefix: boolean; readonly negate: boolean }
 
@@ -88,12 +90,18 @@ export interface SearchHit {
 
 export interface SearchResult {
   readonly hits: SearchHit[];
+  /** Number of matches, counted up to TOTAL_CAP; when `totalCapped` it is a lower bound. */
   readonly total: number;
+  /** True when there are at least TOTAL_CAP matches and counting stopped there. */
+  readonly totalCapped: boolean;
   readonly limit: number;
   readonly offset: number;
   /** The FTS5 expression the query compiled to (null: nothing to search for). */
   readonly match: string | null;
 }
+
+/** Counting stops here: `total` is exact below it, and `totalCapped` says when it was reached. */
+export const TOTAL_CAP = 1001;
 
 export const searchParams = z.strictObject({
   query: z.string().max(1000, 'a search query is at most 1000 characters'),
@@ -103,33 +111,43 @@ export const searchParams = z.strictObject({
 });
 type SearchParams = z.infer<typeof searchParams>;
 
+/**
+ * One ranked query for the page, one capped COUNT for the total.
+ *
+ * The page query first ranks rowids only (bm25 over every match, ORDER BY … LIMIT keeps just the
+ * top offset+limit in a bounded sorter — the same work as a raw ranked FTS5 query), then joins
+ * that page back to `forest_fts` (MATCH + rowid seek, so highlight()/snippet() run on the page's
+ * rows only) and to `forest_nodes`. Ties in score are broken by rowid (older node first).
+ */
 export function search(r: Reader, p: SearchParams): SearchResult {
   const match = compileQuery(p.query);
-  if (match === null) return { hits: [], total: 0, limit: p.limit, offset: p.offset, match };
+  if (match === null) return { hits: [], total: 0, totalCapped: false, limit: p.limit, offset: p.offset, match };
   const tags = [...new Set((p.tags ?? []).map((t) => t.trim().toLowerCase().replace(/\s+/g, '-')))];
-  const tagSql = tags.map(() => ' AND forest_fts.rowid IN (SELECT node_rid FROM forest_node_tags WHERE tag = ?)').join('');
-  const bind: SqlValue[] = [match, ...tags];
-  // One MATCH evaluation ranks and counts (window COUNT over the whole match set, before LIMIT);
-  // highlights and snippets are then computed for the page's rows only.
-  const ranked = r.all(
-    `WITH m AS MATERIALIZED (SELECT forest_fts.rowid AS rid, bm25(forest_fts, ${WEIGHTS}) AS bm FROM forest_fts WHERE forest_fts MATCH ?${tagSql})
-     SELECT rid, bm, COUNT(*) OVER () AS total FROM m ORDER BY bm, rid LIMIT ? OFFSET ?`, [...bind, p.limit, p.offset]);
-  const total = ranked.length > 0 ? Number(ranked[0]!['total'])
-    : p.offset === 0 ? 0 : Number(r.value(`SELECT COUNT(*) FROM forest_fts WHERE forest_fts MATCH ?${tagSql}`, bind) ?? 0);
-  const hits = ranked.map((x): SearchHit => {
-    const row = r.get(
-      `SELECT n.id, n.title, n.tags, n.updated_at,
-              highlight(forest_fts, 0, '${SNIPPET_OPEN}', '${SNIPPET_CLOSE}') AS title_hl,
-              snippet(forest_fts, 1, '${SNIPPET_OPEN}', '${SNIPPET_CLOSE}', '…', 16) AS snip
-         FROM forest_fts JOIN forest_nodes n ON n.rid = forest_fts.rowid
-        WHERE forest_fts MATCH ? AND forest_fts.rowid = ?`, [match, Number(x['rid'])])!;
+  const tagSql = tags.map(() => ' AND EXISTS (SELECT 1 FROM forest_node_tags t WHERE t.tag = ? AND t.node_rid = forest_fts.rowid)').join('');
+  const rows = r.all(
+    `WITH page AS MATERIALIZED (
+       SELECT forest_fts.rowid AS rid, ${BM25} AS bm FROM forest_fts WHERE forest_fts MATCH ?${tagSql}
+        ORDER BY bm, rid LIMIT ? OFFSET ?)
+     SELECT n.id, n.title, n.tags, n.updated_at, page.bm,
+            highlight(forest_fts, 0, '${SNIPPET_OPEN}', '${SNIPPET_CLOSE}') AS title_hl,
+            snippet(forest_fts, 1, '${SNIPPET_OPEN}', '${SNIPPET_CLOSE}', '…', 16) AS snip
+       FROM page CROSS JOIN forest_fts ON forest_fts.rowid = page.rid CROSS JOIN forest_nodes n ON n.rid = page.rid
+      WHERE forest_fts MATCH ?
+      ORDER BY page.bm, page.rid`, [match, ...tags, p.limit, p.offset, match]);
+  const hits = rows.map((row): SearchHit => {
     const t = String(row['tags']);
     return {
       id: String(row['id']), title: String(row['title']), titleHighlighted: String(row['title_hl']), snippet: String(row['snip'] ?? ''),
-      tags: t ? t.split(' ') : [], score: -Number(x['bm']), updatedAt: String(row['updated_at']),
+      tags: t ? t.split(' ') : [], score: -Number(row['bm']), updatedAt: String(row['updated_at']),
     };
   });
-  return { hits, total, limit: p.limit, offset: p.offset, match };
+  // A short last page already knows the exact total; otherwise count, stopping at the cap.
+  let total: number;
+  if (hits.length < p.limit && (hits.length > 0 || p.offset === 0)) total = p.offset + hits.length;
+  else {
+    total = Number(r.value(`SELECT count(*) FROM (SELECT 1 FROM forest_fts WHERE forest_fts MATCH ?${tagSql} LIMIT ${TOTAL_CAP})`, [match, ...tags]) ?? 0);
+  }
+  return { hits, total, totalCapped: total >= TOTAL_CAP, limit: p.limit, offset: p.offset, match };
 }
 
 export const searchQuery: QueryDefinition = {
