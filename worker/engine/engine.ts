@@ -21,6 +21,7 @@ import { parseWorkflow, type Workflow } from './workflow/index.ts';
 import { RunnerRegistry, type Runner } from './runners/index.ts';
 import { toStepError } from './runners/types.ts';
 import { engineRunners } from './engine-runners.ts';
+import { SessionLearning, withForestRunners } from './learning.ts';
 import type { StepProgress } from './progress.ts';
 import { systemClock, soon, type Clock } from './clock.ts';
 import { applyEvent, foldSession, TERMINAL_SESSION, type SessionState } from './sessions/fold.ts';
@@ -72,6 +73,7 @@ export class Engine {
   private readonly dirty = new Set<string>();
   private readonly defs = new Map<string, { workflow?: Workflow; error?: string }>();
   private readonly lookups: EngineLookups;
+  private readonly learning: SessionLearning;
   private scheduled = false;
   private stopped = false;
   private flushing = false;
@@ -84,7 +86,8 @@ export class Engine {
     this.clock = options.clock ?? systemClock;
     this.lookups = new EngineLookups(kernel.sql);
     this.runners = options.runners instanceof RunnerRegistry ? options.runners
-      : new RunnerRegistry(options.runners ?? engineRunners(this.lookups, options.onProgress));
+      : new RunnerRegistry(withForestRunners(options.runners ?? engineRunners(this.lookups, options.onProgress), kernel));
+    this.learning = new SessionLearning(kernel, (err) => this.options.onError?.(err), () => this.schedule()); // summaries of ended sessions
     const sub = kernel.subscribe((events) => this.onEvents(events));
     this.unsubscribe = () => sub.close();
     kernel.onClose(() => this.stop());
@@ -114,6 +117,7 @@ export class Engine {
     if (this.stopped) return;
     this.stopped = true;
     this.unsubscribe();
+    this.learning.stop();
     for (const l of this.live.values()) this.dispose(l);
     this.live.clear();
     this.dirty.clear();
@@ -379,7 +383,7 @@ export class Engine {
   }
 
   private isIdle(): boolean {
-    if (this.dirty.size > 0 || this.scheduled || this.flushing) return false;
+    if (this.dirty.size > 0 || this.scheduled || this.flushing || this.learning.busy) return false;
     for (const l of this.live.values()) if (l.executions.size > 0 || l.outcomes.size > 0) return false;
     return true;
   }
@@ -392,7 +396,4 @@ export class Engine {
   }
 }
 
-function toJson(value: unknown): Json {
-  if (value === undefined) return null;
-  return JSON.parse(JSON.stringify(value)) as Json;
-}
+const toJson = (value: unknown): Json => (value === undefined ? null : JSON.parse(JSON.stringify(value)) as Json);

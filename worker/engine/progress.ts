@@ -21,16 +21,25 @@ export type ProgressListener = (p: StepProgress) => void;
 export class ProgressHub {
   private readonly listeners = new Map<number, ProgressListener>();
   private nextId = 1;
-  private readonly channel: BroadcastChannel | undefined;
+  private channel: BroadcastChannel | undefined;
+  private opened = false;
 
-  constructor(channelName?: string) {
-    if (channelName !== undefined && typeof BroadcastChannel === 'function') {
-      this.channel = new BroadcastChannel(channelName);
+  /** The channel is opened on first use, so merely importing a hub keeps no process alive. */
+  constructor(private readonly channelName?: string) {}
+
+  private open(): BroadcastChannel | undefined {
+    if (!this.opened && this.channelName !== undefined && typeof BroadcastChannel === 'function') {
+      this.opened = true;
+      this.channel = new BroadcastChannel(this.channelName);
       this.channel.onmessage = (e: MessageEvent<StepProgress>) => this.deliver(e.data);
+      // Node: a progress channel alone must not keep the process running.
+      (this.channel as unknown as { unref?: () => void }).unref?.();
     }
+    return this.channel;
   }
 
   watch(listener: ProgressListener): number {
+    this.open();
     const id = this.nextId++;
     this.listeners.set(id, listener);
     return id;
@@ -43,7 +52,7 @@ export class ProgressHub {
   publish(p: StepProgress): void {
     this.deliver(p);
     try {
-      this.channel?.postMessage(p);
+      this.open()?.postMessage(p);
     } catch {
       // A closed channel: other tabs miss progress, nothing else.
     }

@@ -9,7 +9,10 @@
  *    remote system passes it on (the http runner sends `Idempotency-Key`), so re-running an
  *    in-flight attempt after a crash is safe where the remote honours it.
  * 2. A runner resolves with JSON-compatible data or rejects with a `RunnerError` (any other throw
- *    is wrapped as `runner_error`, not retryable). It never writes to the kernel itself.
+ *    is wrapped as `runner_error`, not retryable). It never writes to the kernel itself — with one
+ *    deliberate exception: `forest.write` (worker/engine/forest-runners.ts) writes Forest nodes and
+ *    links through ordinary kernel commands whose idempotency keys derive from this request's key
+ *    (`<key>/node`, `<key>/link/<i>`), so a crash re-run of the same attempt replays, never writes twice.
  * 3. When the signal aborts, `execute` settles promptly (rejecting with type `aborted`).
  */
 import type { Json } from '../../kernel/errors.ts';
