@@ -15,7 +15,7 @@
  *     sessions (Node file VFS).
  *
  * Flags: --quick (small sizes; smoke test), --no-browser,
- * --only=batch,single,boot,rebuild,breakdown,engine-steps,engine-resume,forest,
+ * --only=batch,single,boot,rebuild,breakdown,engine-steps,engine-resume,forest,llm-overhead,
  * --strict (exit 1 when a target is missed). Writes bench/results/<timestamp>.json and latest.json.
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -31,6 +31,7 @@ import type { PageResult } from './browser/protocol.ts';
 import { benchEngineSteps, ENGINE_STEPS_TARGET, engineSizes } from './lib/engine.ts';
 import { benchEngineResume, nodeEngineEnv } from './lib/node-engine.ts';
 import { benchForest } from './lib/forest.ts';
+import { benchLlmOverhead } from './lib/llm.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const args = process.argv.slice(2);
@@ -86,6 +87,7 @@ async function nodePart(): Promise<{ figures: Figure[]; stages: Stage[] }> {
     if (want('engine-steps')) figures.push(...(await benchEngineSteps(nodeEngineEnv(dir, log), { ...es.steps, target: ENGINE_STEPS_TARGET.node })));
     if (want('engine-resume')) figures.push(...(await benchEngineResume(nodeEngineEnv(dir, log), es.resume)));
     if (want('forest')) figures.push(...(await benchForest({ nodes: quick ? 5_000 : 50_000 }, log)));
+    if (want('llm-overhead')) figures.push(...(await benchLlmOverhead(dir, quick ? 50 : 200, log)));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
