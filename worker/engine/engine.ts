@@ -87,7 +87,7 @@ export class Engine {
     this.lookups = new EngineLookups(kernel.sql);
     this.runners = options.runners instanceof RunnerRegistry ? options.runners
       : new RunnerRegistry(withForestRunners(options.runners ?? engineRunners(this.lookups, options.onProgress), kernel));
-    this.learning = new SessionLearning(kernel, (err) => this.options.onError?.(err), () => this.schedule()); // summaries of ended sessions
+    this.learning = new SessionLearning(kernel, (err) => this.options.onError?.(err), () => this.schedule(), () => this.dirty.size > 0 || this.flushing); // summaries of ended sessions
     const sub = kernel.subscribe((events) => this.onEvents(events));
     this.unsubscribe = () => sub.close();
     kernel.onClose(() => this.stop());

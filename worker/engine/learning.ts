@@ -179,7 +179,14 @@ export class SessionLearning {
   private stopped = false;
   private readonly sub: { close(): void };
 
-  constructor(private readonly k: LearningKernel, private readonly onError: (err: unknown) => void, private readonly onDrained: () => void) {
+  private waitingSince = 0;
+
+  /**
+   * `engineBusy` says whether the engine has sessions to plan: summaries wait for a quiet moment
+   * (they are post-processing, not steps), but never longer than a second.
+   */
+  constructor(private readonly k: LearningKernel, private readonly onError: (err: unknown) => void, private readonly onDrained: () => void,
+    private readonly engineBusy: () => boolean = () => false) {
     this.sub = k.subscribe((events) => { for (const e of events) this.observe(e); }, { filter: { types: ['session.succeeded', 'session.failed'] } });
   }
 
@@ -190,15 +197,23 @@ export class SessionLearning {
 
   observe(e: EventEnvelope): void {
     if (this.stopped || (e.type !== 'session.succeeded' && e.type !== 'session.failed') || !e.stream.startsWith('session:')) return;
+    if (this.queue.size === 0) this.waitingSince = Date.now();
     this.queue.add(e.stream.slice(8));
+    this.kick(0);
+  }
+
+  private kick(delayMs: number): void {
     if (this.scheduled) return;
     this.scheduled = true;
-    queueMicrotask(() => {
+    setTimeout(() => {
       this.scheduled = false;
-      if (this.stopped) return;
-      this.drain();
+      if (this.stopped || this.k.isClosed) return;
+      if (this.engineBusy() && Date.now() - this.waitingSince < 1_000) return this.kick(5);
+      this.drain(64);
+      this.waitingSince = Date.now();
+      if (this.queue.size > 0) this.kick(0);
       this.onDrained();
-    });
+    }, delayMs);
   }
 
   /** Write what is queued, then observe nothing more. */
@@ -211,9 +226,11 @@ export class SessionLearning {
   }
 
   /** Summaries of up to 256 sessions per transaction (like the engine's group commit); one by one if that fails. */
-  private drain(): void {
-    while (this.queue.size > 0) {
-      const ids = [...this.queue].slice(0, 256);
+  private drain(max = Infinity): void {
+    let done = 0;
+    while (this.queue.size > 0 && done < max) {
+      const ids = [...this.queue].slice(0, Math.min(256, max - done));
+      done += ids.length;
       for (const id of ids) this.queue.delete(id);
       try {
         const cmds = ids.flatMap((id) => {
