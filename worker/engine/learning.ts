@@ -45,6 +45,9 @@ export interface LearnResult {
   readonly errors: unknown[];
 }
 
+/** How many of the most recently ended sessions are checked for a missing summary on start. */
+const CATCH_UP = 500;
+
 /** The summary node's id: a UUID (version 8) from SHA-256 of `session-summary:<sessionId>`. */
 export function summaryNodeId(sessionId: string): string {
   const h = sha256Hex(`session-summary:${sessionId}`);
@@ -188,6 +191,24 @@ export class SessionLearning {
   constructor(private readonly k: LearningKernel, private readonly onError: (err: unknown) => void, private readonly onDrained: () => void,
     private readonly engineBusy: () => boolean = () => false) {
     this.sub = k.subscribe((events) => { for (const e of events) this.observe(e); }, { filter: { types: ['session.succeeded', 'session.failed'] } });
+    this.catchUp();
+  }
+
+  /**
+   * A summary is written just after its session ended; a crash in between must not lose it. On
+   * start, the most recently ended sessions without a summary node (alive or archived) are queued.
+   */
+  private catchUp(): void {
+    if (this.k.sql.value("SELECT 1 FROM sqlite_master WHERE name = 'forest_nodes'") === undefined) return; // no Forest module
+    const ended = this.k.sql.all("SELECT id FROM sessions WHERE status IN ('succeeded', 'failed') ORDER BY ended_at DESC LIMIT ?", [CATCH_UP]);
+    for (const row of ended) {
+      const id = String(row['id']);
+      if (this.k.sql.value('SELECT 1 FROM forest_nodes WHERE id = ?', [summaryNodeId(id)]) === undefined) this.queue.add(id);
+    }
+    if (this.queue.size > 0) {
+      this.waitingSince = Date.now();
+      this.kick(0);
+    }
   }
 
   /** Summaries still to write. */
