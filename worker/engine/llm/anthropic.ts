@@ -20,7 +20,7 @@
 import type { Json } from '../../kernel/errors.ts';
 import { failureError, guarded, isRecord, malformedError, parseFailure, statusError, truncatedError } from './errors.ts';
 import { normaliseFinish, parseAnswer, toProviderSchema, trimSlash, type ProviderSchema } from './schema.ts';
-import { readSse } from './sse.ts';
+import { readSse, tokenEmitter } from './sse.ts';
 import type { LlmCallOptions, LlmProvider, LlmRequest, LlmResponse } from './types.ts';
 
 export const ANTHROPIC_VERSION = '2023-06-01';
@@ -132,14 +132,7 @@ function readJson(provider: string, text: string, model: string): Answer {
 
 async function readStream(provider: string, body: ReadableStream<Uint8Array>, model: string, onToken: ((text: string) => void) | undefined): Promise<Answer> {
   const a = emptyAnswer(model);
-  const emit = (text: string): void => {
-    if (!onToken || text === '') return;
-    try {
-      onToken(text);
-    } catch {
-      // a listener's failure is not the provider's
-    }
-  };
+  const emit = tokenEmitter(onToken);
   /** Content block index → 'text' | 'output' (our tool) | 'other'. */
   const blocks = new Map<number, 'text' | 'output' | 'other'>();
   let stopped = false;

@@ -90,3 +90,15 @@ export class SseParser {
     this.hasData = false;
   }
 }
+
+/** Call `onToken` with each non-empty piece of text; a listener's failure is not the provider's. */
+export function tokenEmitter(onToken: ((text: string) => void) | undefined): (text: string) => void {
+  return (text) => {
+    if (!onToken || text === '') return;
+    try {
+      onToken(text);
+    } catch {
+      // ignored on purpose
+    }
+  };
+}
