@@ -13,6 +13,9 @@
  * (400 invalid_request_error, 401 authentication_error, 403 permission_error, 404 not_found_error,
  * 413 request_too_large, 429 rate_limit_error, 500 api_error, 529 overloaded_error); a
  * `streamError` is an `event: error` mid-stream.
+ *
+ * `toolCalls` become tool_use blocks (ids `toolu_fake_<n>_<i>`); string `arguments` are the raw JSON
+ * text of the input: streamed as is (so it may be invalid JSON), parsed for a JSON body when it parses.
  */
 import { pieces, sse, sseHeaders, startScriptedServer, wordDeltas, type FakeError, type FakeLlmServer, type FakeReply, type FakeServerOptions, type RecordedRequest, type Rendered } from './fake-openai.ts';
 
@@ -34,7 +37,15 @@ export function anthropicErrorJson(e: FakeError): string {
   return JSON.stringify({ type: 'error', error: { type, message: e.message ?? (type === 'overloaded_error' ? 'Overloaded' : `fake error ${e.status}`) }, request_id: 'req_fake' });
 }
 
-type Block = { type: 'text'; text: string } | { type: 'tool_use'; id: string; name: string; input: unknown };
+type Block = { type: 'text'; text: string } | { type: 'tool_use'; id: string; name: string; input: unknown; raw?: string };
+
+function rawInput(raw: string): unknown {
+  try {
+    return JSON.parse(raw) as unknown;
+  } catch {
+    return raw;
+  }
+}
 
 function render(reply: FakeReply, request: RecordedRequest, n: number): Rendered {
   if (reply.error) {
@@ -46,14 +57,16 @@ function render(reply: FakeReply, request: RecordedRequest, n: number): Rendered
   const blocks: Block[] = [];
   if (reply.text !== undefined) blocks.push({ type: 'text', text: reply.text });
   if (reply.json !== undefined) blocks.push(forced ? { type: 'tool_use', id: `toolu_fake_${n}`, name: forced, input: reply.json } : { type: 'text', text: JSON.stringify(reply.json) });
-  (reply.toolCalls ?? []).forEach((c, i) => blocks.push({ type: 'tool_use', id: `toolu_fake_${n}_${i}`, name: c.name, input: c.arguments }));
+  (reply.toolCalls ?? []).forEach((c, i) => blocks.push(typeof c.arguments === 'string'
+    ? { type: 'tool_use', id: `toolu_fake_${n}_${i}`, name: c.name, input: rawInput(c.arguments), raw: c.arguments }
+    : { type: 'tool_use', id: `toolu_fake_${n}_${i}`, name: c.name, input: c.arguments }));
   const stop = reply.finishReason ?? (blocks.some((b) => b.type === 'tool_use') ? 'tool_use' : 'end_turn');
-  const deltasOf = (b: Block): readonly string[] => (b.type === 'text' ? reply.deltas ?? wordDeltas(b.text) : pieces(JSON.stringify(b.input), 6));
+  const deltasOf = (b: Block): readonly string[] => (b.type === 'text' ? reply.deltas ?? wordDeltas(b.text) : pieces(b.raw ?? JSON.stringify(b.input), 6));
   const inputTokens = reply.usage?.input ?? 13;
   const outputTokens = reply.usage?.output ?? Math.max(1, blocks.reduce((s, b) => s + deltasOf(b).length, 0));
   const id = `msg_fake_${n}`;
   if (body.stream !== true) {
-    const json = { id, type: 'message', role: 'assistant', model, content: blocks, stop_reason: stop, stop_sequence: null, usage: { input_tokens: inputTokens, output_tokens: outputTokens } };
+    const json = { id, type: 'message', role: 'assistant', model, content: blocks.map((b) => (b.type === 'tool_use' ? { type: b.type, id: b.id, name: b.name, input: b.input } : b)), stop_reason: stop, stop_sequence: null, usage: { input_tokens: inputTokens, output_tokens: outputTokens } };
     return { status: 200, headers: { 'content-type': 'application/json', 'request-id': 'req_fake' }, body: JSON.stringify(json) };
   }
   let out = sse({ type: 'message_start', message: { id, type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: inputTokens, output_tokens: 1 } } }, 'message_start');

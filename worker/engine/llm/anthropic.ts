@@ -15,12 +15,17 @@
  * 1. `max_tokens` is required by the API: DEFAULT_MAX_TOKENS when the request does not set it.
  * 2. A stream without message_stop is a `network` error (retryable); an `error` event is typed
  *    from its error.type (overloaded_error → provider_error, retryable).
- * 3. onToken sees text deltas and the output tool's JSON deltas, in order.
+ * 3. onToken sees text deltas and the output tool's JSON deltas, in order (not the JSON deltas of
+ *    general tool calls).
+ * 4. Tool calling (tools.ts): for a request with tools, every tool_use block becomes a `toolCalls`
+ *    entry (streamed: content_block_start gives id and name, input_json_delta pieces are put
+ *    together per block index); stop_reason tool_use is finishReason `tool_calls`.
  */
 import type { Json } from '../../kernel/errors.ts';
 import { failureError, guarded, isRecord, malformedError, parseFailure, statusError, truncatedError } from './errors.ts';
 import { normaliseFinish, parseAnswer, toProviderSchema, trimSlash, type ProviderSchema } from './schema.ts';
 import { readSse, tokenEmitter } from './sse.ts';
+import { addAnthropicTools, anthropicMessages, checkTools, finishToolCalls, hasTools, type PendingToolCall } from './tools.ts';
 import type { LlmCallOptions, LlmProvider, LlmRequest, LlmResponse } from './types.ts';
 
 export const ANTHROPIC_VERSION = '2023-06-01';
@@ -31,6 +36,8 @@ interface Answer {
   text: string;
   /** Input of the output tool: streamed JSON text, or the object of a JSON reply. */
   toolJson: string | undefined;
+  /** General tool calls (read only for a request with tools). */
+  calls: PendingToolCall[];
   model: string;
   stop: string | null;
   inputTokens: number;
@@ -46,7 +53,7 @@ export function anthropicBody(request: LlmRequest, stream: boolean, ps: Provider
   const body: { [key: string]: Json } = {
     model: request.model,
     max_tokens: request.maxTokens ?? DEFAULT_MAX_TOKENS,
-    messages: request.messages.map((m) => ({ role: m.role, content: m.content })),
+    messages: anthropicMessages(request.messages),
   };
   if (request.system !== undefined && request.system !== '') body['system'] = request.system;
   if (request.temperature !== undefined) body['temperature'] = request.temperature;
@@ -59,6 +66,7 @@ export function anthropicBody(request: LlmRequest, stream: boolean, ps: Provider
     }];
     body['tool_choice'] = { type: 'tool', name: OUTPUT_TOOL };
   }
+  addAnthropicTools(body, request);
   return body;
 }
 
@@ -66,6 +74,8 @@ export async function completeAnthropic(provider: LlmProvider, request: LlmReque
   const doFetch = options.fetch ?? globalThis.fetch.bind(globalThis);
   const now = options.now ?? Date.now;
   const stream = options.stream ?? options.onToken !== undefined;
+  checkTools(provider.id, request);
+  const tools = hasTools(request);
   const ps = request.outputSchema ? toProviderSchema(request.outputSchema) : undefined;
   const headers: Record<string, string> = {
     'content-type': 'application/json',
@@ -82,11 +92,15 @@ export async function completeAnthropic(provider: LlmProvider, request: LlmReque
     const res = await doFetch(anthropicUrl(provider), { method: 'POST', headers, body, signal });
     if (!res.ok) throw statusError(provider.id, res.status, res.headers, await res.text(), now());
     const sse = (res.headers.get('content-type') ?? '').includes('text/event-stream');
-    if (sse && res.body) return readStream(provider.id, res.body, request.model, options.onToken);
-    return readJson(provider.id, await res.text(), request.model);
+    if (sse && res.body) return readStream(provider.id, res.body, request.model, options.onToken, tools);
+    return readJson(provider.id, await res.text(), request.model, tools);
   });
   const latencyMs = Math.round(performance.now() - started);
   const base = { model: answer.model, usage: { inputTokens: answer.inputTokens, outputTokens: answer.outputTokens }, latencyMs, attempts: 1, provider: provider.id };
+  if (tools) {
+    const toolCalls = finishToolCalls(provider.id, answer.calls);
+    return { text: answer.text, ...(toolCalls.length > 0 ? { toolCalls } : {}), finishReason: normaliseFinish(answer.stop), ...base };
+  }
   if (!ps) return { text: answer.text, finishReason: normaliseFinish(answer.stop), ...base };
   const viaTool = answer.toolJson !== undefined;
   const text = viaTool ? answer.toolJson ?? '' : answer.text;
@@ -98,7 +112,7 @@ export async function completeAnthropic(provider: LlmProvider, request: LlmReque
 }
 
 function emptyAnswer(model: string): Answer {
-  return { text: '', toolJson: undefined, model, stop: null, inputTokens: 0, outputTokens: 0 };
+  return { text: '', toolJson: undefined, calls: [], model, stop: null, inputTokens: 0, outputTokens: 0 };
 }
 
 function readUsage(a: Answer, usage: unknown): void {
@@ -108,7 +122,7 @@ function readUsage(a: Answer, usage: unknown): void {
   if (typeof usage['output_tokens'] === 'number') a.outputTokens = n('output_tokens');
 }
 
-function readJson(provider: string, text: string, model: string): Answer {
+function readJson(provider: string, text: string, model: string, tools: boolean): Answer {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -125,16 +139,20 @@ function readJson(provider: string, text: string, model: string): Answer {
   for (const block of content) {
     if (!isRecord(block)) continue;
     if (block['type'] === 'text' && typeof block['text'] === 'string') a.text += block['text'];
-    if (block['type'] === 'tool_use' && block['name'] === OUTPUT_TOOL && a.toolJson === undefined) a.toolJson = JSON.stringify(block['input'] ?? {});
+    if (block['type'] !== 'tool_use') continue;
+    if (tools) a.calls.push({ id: str(block['id']), name: str(block['name']), args: JSON.stringify(block['input'] ?? {}) });
+    else if (block['name'] === OUTPUT_TOOL && a.toolJson === undefined) a.toolJson = JSON.stringify(block['input'] ?? {});
   }
   return a;
 }
 
-async function readStream(provider: string, body: ReadableStream<Uint8Array>, model: string, onToken: ((text: string) => void) | undefined): Promise<Answer> {
+async function readStream(provider: string, body: ReadableStream<Uint8Array>, model: string, onToken: ((text: string) => void) | undefined, tools: boolean): Promise<Answer> {
   const a = emptyAnswer(model);
   const emit = tokenEmitter(onToken);
-  /** Content block index → 'text' | 'output' (our tool) | 'other'. */
-  const blocks = new Map<number, 'text' | 'output' | 'other'>();
+  /** Content block index → 'text' | 'output' (our tool) | a general tool call | 'other'. */
+  const blocks = new Map<number, 'text' | 'output' | PendingToolCall | 'other'>();
+  /** Calls whose args are the start block's non-empty input, replaced by the first delta. */
+  const seeded = new WeakSet<PendingToolCall>();
   let stopped = false;
   for await (const ev of readSse(body)) {
     let data: unknown;
@@ -152,7 +170,7 @@ async function readStream(provider: string, body: ReadableStream<Uint8Array>, mo
       readUsage(a, m['usage']);
     } else if (type === 'content_block_start' && isRecord(data['content_block'])) {
       const block = data['content_block'];
-      const kind = block['type'] === 'text' ? 'text' : block['type'] === 'tool_use' && block['name'] === OUTPUT_TOOL && a.toolJson === undefined ? 'output' : 'other';
+      const kind = block['type'] === 'text' ? 'text' : block['type'] !== 'tool_use' ? 'other' : tools ? startCall(a, block, seeded) : block['name'] === OUTPUT_TOOL && a.toolJson === undefined ? 'output' : 'other';
       blocks.set(Number(data['index']), kind);
       if (kind === 'output') a.toolJson = '';
       if (kind === 'text' && typeof block['text'] === 'string' && block['text'] !== '') {
@@ -162,12 +180,15 @@ async function readStream(provider: string, body: ReadableStream<Uint8Array>, mo
     } else if (type === 'content_block_delta' && isRecord(data['delta'])) {
       const delta = data['delta'];
       const kind = blocks.get(Number(data['index']));
-      if (delta['type'] === 'text_delta' && typeof delta['text'] === 'string' && kind !== 'other') {
+      if (delta['type'] === 'text_delta' && typeof delta['text'] === 'string' && kind !== 'other' && typeof kind !== 'object') {
         a.text += delta['text'];
         emit(delta['text']);
       } else if (delta['type'] === 'input_json_delta' && typeof delta['partial_json'] === 'string' && kind === 'output') {
         a.toolJson = (a.toolJson ?? '') + delta['partial_json'];
         emit(delta['partial_json']);
+      } else if (delta['type'] === 'input_json_delta' && typeof delta['partial_json'] === 'string' && typeof kind === 'object') {
+        if (seeded.delete(kind)) kind.args = '';
+        kind.args += delta['partial_json'];
       }
     } else if (type === 'message_delta') {
       const delta = data['delta'];
@@ -180,4 +201,18 @@ async function readStream(provider: string, body: ReadableStream<Uint8Array>, mo
   }
   if (!stopped) throw truncatedError(provider, 'message_stop');
   return a;
+}
+
+/** A streamed tool_use block: its input comes as input_json_delta pieces (a non-empty start input is kept if none come). */
+function startCall(a: Answer, block: { [key: string]: unknown }, seeded: WeakSet<PendingToolCall>): PendingToolCall {
+  const input = block['input'];
+  const full = isRecord(input) && Object.keys(input).length > 0;
+  const call: PendingToolCall = { id: str(block['id']), name: str(block['name']), args: full ? JSON.stringify(input) : '' };
+  if (full) seeded.add(call);
+  a.calls.push(call);
+  return call;
+}
+
+function str(v: unknown): string {
+  return typeof v === 'string' ? v : '';
 }

@@ -9,24 +9,29 @@
  * with strict true when the schema is strict-compatible (schema.ts).
  *
  * Invariants:
- * 1. `onToken` sees every content delta in order (tool-call argument deltas too); a throwing
- *    onToken does not break the call.
+ * 1. `onToken` sees every content delta in order (tool-call argument deltas too, unless the
+ *    request has `tools`: then only text); a throwing onToken does not break the call.
  * 2. A stream that ends without `[DONE]` is a `network` error (retryable); an error object inside
  *    the stream is typed like an HTTP error (errors.ts).
  * 3. A server that answers JSON to a streaming request is read as JSON (some gateways do that).
  * 4. `max_completion_tokens` is sent to api.openai.com (its newer models refuse `max_tokens`),
  *    `max_tokens` to anything else (compatible servers know that one).
+ * 5. Tool calling (tools.ts): streamed `delta.tool_calls[i]` are put together by index (id and
+ *    name from the first chunk, arguments across chunks); `toolCalls` is set for a request with
+ *    tools. Without tools, a structured-output answer that came as a tool call (a gateway) is read
+ *    from the first call's arguments.
  */
 import type { Json } from '../../kernel/errors.ts';
 import { failureError, guarded, isRecord, malformedError, parseFailure, statusError, truncatedError } from './errors.ts';
 import { normaliseFinish, parseAnswer, isStrictCompatible, toProviderSchema, trimSlash, type ProviderSchema } from './schema.ts';
 import { readSse, tokenEmitter } from './sse.ts';
+import { addOpenAITools, checkTools, finishToolCalls, hasTools, openaiMessages, type PendingToolCall } from './tools.ts';
 import type { LlmCallOptions, LlmProvider, LlmRequest, LlmResponse } from './types.ts';
 
 interface Answer {
   content: string;
   refusal: string;
-  toolArgs: string[];
+  calls: (PendingToolCall | undefined)[];
   model: string;
   finish: string | null;
   inputTokens: number;
@@ -38,10 +43,7 @@ export function openaiUrl(provider: LlmProvider): string {
 }
 
 export function openaiBody(provider: LlmProvider, request: LlmRequest, stream: boolean, ps: ProviderSchema | undefined): { [key: string]: Json } {
-  const messages: Json[] = [];
-  if (request.system !== undefined && request.system !== '') messages.push({ role: 'system', content: request.system });
-  for (const m of request.messages) messages.push({ role: m.role, content: m.content });
-  const body: { [key: string]: Json } = { model: request.model, messages };
+  const body: { [key: string]: Json } = { model: request.model, messages: openaiMessages(request) };
   if (stream) {
     body['stream'] = true;
     body['stream_options'] = { include_usage: true };
@@ -49,6 +51,7 @@ export function openaiBody(provider: LlmProvider, request: LlmRequest, stream: b
   if (request.temperature !== undefined) body['temperature'] = request.temperature;
   if (request.maxTokens !== undefined) body[isOpenAIHost(provider.baseUrl) ? 'max_completion_tokens' : 'max_tokens'] = request.maxTokens;
   if (ps) body['response_format'] = { type: 'json_schema', json_schema: { name: 'output', schema: ps.schema, strict: isStrictCompatible(ps.schema) } };
+  addOpenAITools(body, request);
   return body;
 }
 
@@ -56,6 +59,8 @@ export async function completeOpenAI(provider: LlmProvider, request: LlmRequest,
   const doFetch = options.fetch ?? globalThis.fetch.bind(globalThis);
   const now = options.now ?? Date.now;
   const stream = options.stream ?? options.onToken !== undefined;
+  checkTools(provider.id, request);
+  const tools = hasTools(request);
   const ps = request.outputSchema ? toProviderSchema(request.outputSchema) : undefined;
   const headers: Record<string, string> = { 'content-type': 'application/json', accept: stream ? 'text/event-stream' : 'application/json' };
   if (provider.apiKey) headers['authorization'] = `Bearer ${provider.apiKey}`;
@@ -66,23 +71,27 @@ export async function completeOpenAI(provider: LlmProvider, request: LlmRequest,
     const res = await doFetch(openaiUrl(provider), { method: 'POST', headers, body, signal });
     if (!res.ok) throw statusError(provider.id, res.status, res.headers, await res.text(), now());
     const sse = (res.headers.get('content-type') ?? '').includes('text/event-stream');
-    if (sse && res.body) return readStream(provider.id, res.body, request.model, options.onToken);
+    if (sse && res.body) return readStream(provider.id, res.body, request.model, options.onToken, !tools);
     return readJson(provider.id, await res.text(), request.model);
   });
-  return toResponse(provider, answer, ps, Math.round(performance.now() - started));
+  return toResponse(provider, answer, ps, tools, Math.round(performance.now() - started));
 }
 
-function toResponse(provider: LlmProvider, a: Answer, ps: ProviderSchema | undefined, latencyMs: number): LlmResponse {
+function toResponse(provider: LlmProvider, a: Answer, ps: ProviderSchema | undefined, tools: boolean, latencyMs: number): LlmResponse {
   let text = a.content;
   let finish = a.finish;
   if (text === '' && a.refusal !== '') {
     text = a.refusal;
     finish = 'refusal';
-  } else if (text === '' && ps && a.toolArgs[0] !== undefined) {
-    text = a.toolArgs[0]; // a gateway that implements structured output as a tool call
+  } else if (text === '' && ps && a.calls[0] !== undefined) {
+    text = a.calls[0].args; // a gateway that implements structured output as a tool call
     if (finish === 'tool_calls') finish = 'stop';
   }
   const base = { model: a.model, usage: { inputTokens: a.inputTokens, outputTokens: a.outputTokens }, latencyMs, finishReason: normaliseFinish(finish), attempts: 1, provider: provider.id };
+  if (tools) {
+    const toolCalls = finishToolCalls(provider.id, a.calls);
+    return toolCalls.length > 0 ? { text, toolCalls, ...base } : { text, ...base };
+  }
   if (!ps) return { text, ...base };
   const parsed = parseAnswer(text, ps.wrapped);
   if (!parsed.ok) return { text, jsonError: parsed.error, ...base };
@@ -90,7 +99,7 @@ function toResponse(provider: LlmProvider, a: Answer, ps: ProviderSchema | undef
 }
 
 function emptyAnswer(model: string): Answer {
-  return { content: '', refusal: '', toolArgs: [], model, finish: null, inputTokens: 0, outputTokens: 0 };
+  return { content: '', refusal: '', calls: [], model, finish: null, inputTokens: 0, outputTokens: 0 };
 }
 
 function readUsage(a: Answer, usage: unknown): void {
@@ -119,14 +128,16 @@ function readJson(provider: string, text: string, model: string): Answer {
   if (Array.isArray(message['tool_calls'])) {
     for (const call of message['tool_calls']) {
       const fn: unknown = isRecord(call) ? call['function'] : undefined;
-      if (isRecord(fn) && typeof fn['arguments'] === 'string') a.toolArgs.push(fn['arguments']);
+      if (!isRecord(call) || !isRecord(fn)) continue;
+      const args = typeof fn['arguments'] === 'string' ? fn['arguments'] : fn['arguments'] !== undefined ? JSON.stringify(fn['arguments']) : '';
+      a.calls.push({ id: str(call['id']), name: str(fn['name']), args });
     }
   }
   a.finish = typeof choice['finish_reason'] === 'string' ? choice['finish_reason'] : null;
   return a;
 }
 
-async function readStream(provider: string, body: ReadableStream<Uint8Array>, model: string, onToken: ((text: string) => void) | undefined): Promise<Answer> {
+async function readStream(provider: string, body: ReadableStream<Uint8Array>, model: string, onToken: ((text: string) => void) | undefined, emitArgs: boolean): Promise<Answer> {
   const a = emptyAnswer(model);
   const emit = tokenEmitter(onToken);
   let done = false;
@@ -163,14 +174,21 @@ async function readStream(provider: string, body: ReadableStream<Uint8Array>, mo
           const index = typeof call['index'] === 'number' ? call['index'] : 0;
           const fn = call['function'];
           const piece = isRecord(fn) && typeof fn['arguments'] === 'string' ? fn['arguments'] : '';
-          a.toolArgs[index] = (a.toolArgs[index] ?? '') + piece;
-          emit(piece);
+          const pending = (a.calls[index] ??= { id: '', name: '', args: '' });
+          if (pending.id === '') pending.id = str(call['id']);
+          if (pending.name === '' && isRecord(fn)) pending.name = str(fn['name']);
+          pending.args += piece;
+          if (emitArgs) emit(piece);
         }
       }
     }
   }
   if (!done) throw truncatedError(provider, 'data: [DONE]');
   return a;
+}
+
+function str(v: unknown): string {
+  return typeof v === 'string' ? v : '';
 }
 
 function isOpenAIHost(baseUrl: string): boolean {

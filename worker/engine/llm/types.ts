@@ -7,6 +7,9 @@
  * 2. `json` is set only when the request had an `outputSchema` and the answer parsed as JSON; the
  *    clients do not validate it against the schema (the runner does).
  * 3. `usage` counts tokens as the provider reported them (0 when it did not).
+ * 4. `toolCalls` is set only when the request had `tools` and the model called at least one; each
+ *    input is the parsed JSON arguments (arguments that are not JSON reject with `invalid_output`).
+ *    A request with both `tools` and `outputSchema` rejects with `invalid_input` before any fetch.
  */
 import type { Json } from '../../kernel/errors.ts';
 
@@ -23,10 +26,45 @@ export interface LlmProvider {
   readonly models: readonly string[];
 }
 
-export interface LlmMessage {
-  readonly role: 'user' | 'assistant';
+/** A tool call the model asked for (`input` is the parsed JSON arguments). */
+export interface LlmToolCall {
+  readonly id: string;
+  readonly name: string;
+  readonly input: Json;
+}
+
+/** A tool the model may call. */
+export interface LlmTool {
+  readonly name: string;
+  readonly description: string;
+  /** JSON Schema of the tool's input (an object schema). */
+  readonly inputSchema: { readonly [key: string]: Json };
+}
+
+/** `auto`: the model decides; `none`: no tool call; `{ name }`: that tool must be called. */
+export type LlmToolChoice = 'auto' | 'none' | { readonly name: string };
+
+export interface LlmUserMessage {
+  readonly role: 'user';
   readonly content: string;
 }
+
+export interface LlmAssistantMessage {
+  readonly role: 'assistant';
+  readonly content: string;
+  /** The tool calls of this turn, to be answered by `tool` messages (in order). */
+  readonly toolCalls?: readonly LlmToolCall[];
+}
+
+export interface LlmToolResultMessage {
+  readonly role: 'tool';
+  /** The `id` of the tool call this answers. */
+  readonly toolCallId: string;
+  readonly name: string;
+  readonly content: string;
+}
+
+export type LlmMessage = LlmUserMessage | LlmAssistantMessage | LlmToolResultMessage;
 
 export interface LlmRequest {
   /** The model name as the provider knows it (no `provider/` prefix). */
@@ -35,6 +73,10 @@ export interface LlmRequest {
   readonly messages: readonly LlmMessage[];
   /** JSON Schema the answer must match: asks the provider for structured output. */
   readonly outputSchema?: { readonly [key: string]: Json };
+  /** Tools the model may call (refused together with outputSchema: `invalid_input`). */
+  readonly tools?: readonly LlmTool[];
+  /** Default: the provider's (auto when tools are given). Sent only with non-empty `tools`. */
+  readonly toolChoice?: LlmToolChoice;
   readonly temperature?: number;
   readonly maxTokens?: number;
 }
@@ -51,6 +93,8 @@ export interface LlmResponse {
   readonly json?: Json;
   /** Why `json` is absent although the request had an outputSchema (not JSON, empty...). */
   readonly jsonError?: string;
+  /** The tool calls the model asked for (only for a request with `tools`; absent when none). */
+  readonly toolCalls?: readonly LlmToolCall[];
   /** The model the provider says answered. */
   readonly model: string;
   readonly usage: LlmUsage;
