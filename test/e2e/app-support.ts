@@ -4,10 +4,13 @@
  * (test/e2e/pages/kernel.html) instead, which runs the very same kernel worker: useful to tell a
  * runtime bug from a UI bug. UI assertions are skipped on the harness.
  */
+import assert from 'node:assert/strict';
 import type { BrowserContext, Page } from 'playwright-core';
 import { launchChromium } from '../helpers/chromium.ts';
 import { serveStatic, type StaticServer } from '../helpers/static-server.ts';
 import { Cleanup, ensureAppBuild, ensurePagesBuild, FALLBACK_CSP } from './support.ts';
+import { AppPage } from './pages/app-page.ts';
+import { KingdomApiPage } from './pages/kingdom-api.ts';
 
 export interface Target {
   readonly name: 'app' | 'harness';
@@ -80,4 +83,32 @@ export async function recordCspViolations(context: BrowserContext): Promise<void
 
 export async function cspViolations(page: Page): Promise<string[]> {
   return page.evaluate(() => (window as unknown as { __cspViolations?: string[] }).__cspViolations ?? ['(recorder missing)']);
+}
+
+export interface OpenedApp {
+  readonly server: StaticServer;
+  readonly page: Page;
+  readonly ui: AppPage;
+  readonly api: KingdomApiPage;
+  readonly problems: PageProblems;
+}
+
+/**
+ * The built app served with its CSP, in a fresh Chromium profile with CSP violations and console
+ * problems recorded, opened at `hash`, its kernel ready on OPFS (asserted).
+ */
+export async function openBuiltApp(cleanup: Cleanup, name: string, hash: string, uiMs: number): Promise<OpenedApp> {
+  const server = await serveStatic(ensureAppBuild(), { headers: { 'content-security-policy': await appCsp() } });
+  cleanup.add('server', () => server.close());
+  const context = await launch(cleanup, cleanup.tempDir(`kingdom-e2e-${name}-`));
+  await recordCspViolations(context);
+  const page = await context.newPage();
+  const problems = await PageProblems.watch(page);
+  await page.goto(`${server.url}/${hash}`);
+  const ui = new AppPage(page, uiMs);
+  const api = new KingdomApiPage(page);
+  const info = await api.ready();
+  await ui.waitReady();
+  assert.equal(info.storage, 'opfs', 'durable storage');
+  return { server, page, ui, api, problems };
 }

@@ -9,11 +9,11 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import type { Page } from 'playwright-core';
 import { chromiumAvailable, CHROMIUM_PATH } from '../helpers/chromium.ts';
-import { serveStatic, type StaticServer } from '../helpers/static-server.ts';
-import { Cleanup, ensureAppBuild } from './support.ts';
-import { appCsp, cspViolations, launch, PageProblems, recordCspViolations } from './app-support.ts';
-import { AppPage } from './pages/app-page.ts';
-import { KingdomApiPage, unwrap } from './pages/kingdom-api.ts';
+import type { StaticServer } from '../helpers/static-server.ts';
+import { Cleanup } from './support.ts';
+import { cspViolations, openBuiltApp, type PageProblems } from './app-support.ts';
+import type { AppPage } from './pages/app-page.ts';
+import { unwrap, type KingdomApiPage } from './pages/kingdom-api.ts';
 
 const UI_MS = 20_000;
 const KEY = 'sk-test-NEVER-SHOWN-4711';
@@ -36,19 +36,7 @@ describe('the Forest and the LLM providers in the app', () => {
 
   before(async () => {
     assert.ok(chromiumAvailable(), `Chromium is missing at ${CHROMIUM_PATH} (scripts/e2e.sh installs it)`);
-    const dist = ensureAppBuild();
-    server = await serveStatic(dist, { headers: { 'content-security-policy': await appCsp() } });
-    cleanup.add('server', () => server.close());
-    const context = await launch(cleanup, cleanup.tempDir('kingdom-e2e-forest-'));
-    await recordCspViolations(context);
-    page = await context.newPage();
-    problems = await PageProblems.watch(page);
-    await page.goto(`${server.url}/#/forest`);
-    ui = new AppPage(page, UI_MS);
-    api = new KingdomApiPage(page);
-    await api.ready();
-    await ui.waitReady();
-    assert.equal((await api.info()).storage, 'opfs', 'durable storage');
+    ({ server, page, ui, api, problems } = await openBuiltApp(cleanup, 'forest', '#/forest', UI_MS));
   });
   after(() => cleanup.run());
 

@@ -10,12 +10,10 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import { chromiumAvailable, CHROMIUM_PATH } from '../helpers/chromium.ts';
-import { serveStatic, type StaticServer } from '../helpers/static-server.ts';
 import { startFakeOpenAI, type FakeLlmServer } from '../helpers/fake-openai.ts';
-import { Cleanup, ensureAppBuild } from './support.ts';
-import { appCsp, cspViolations, launch, PageProblems, recordCspViolations } from './app-support.ts';
-import { AppPage } from './pages/app-page.ts';
-import { KingdomApiPage } from './pages/kingdom-api.ts';
+import { Cleanup } from './support.ts';
+import { cspViolations, openBuiltApp, type PageProblems } from './app-support.ts';
+import type { KingdomApiPage } from './pages/kingdom-api.ts';
 import { EXAMPLES } from '../../src/lib/examples.ts';
 
 const UI_MS = 20_000;
@@ -25,10 +23,8 @@ const EXPLANATION = 'The hello workflow greets someone; the request names Kingdo
 
 describe('the intent command bar', () => {
   const cleanup = new Cleanup();
-  let server: StaticServer;
   let fake: FakeLlmServer;
   let page: Page;
-  let ui: AppPage;
   let api: KingdomApiPage;
   let problems: PageProblems;
 
@@ -36,18 +32,7 @@ describe('the intent command bar', () => {
     assert.ok(chromiumAvailable(), `Chromium is missing at ${CHROMIUM_PATH} (scripts/e2e.sh installs it)`);
     fake = await startFakeOpenAI();
     cleanup.add('fake llm', () => fake.close());
-    server = await serveStatic(ensureAppBuild(), { headers: { 'content-security-policy': await appCsp() } });
-    cleanup.add('server', () => server.close());
-    const context = await launch(cleanup, cleanup.tempDir('kingdom-e2e-intent-'));
-    await recordCspViolations(context);
-    page = await context.newPage();
-    problems = await PageProblems.watch(page);
-    await page.goto(`${server.url}/#/workflows`);
-    ui = new AppPage(page, UI_MS);
-    api = new KingdomApiPage(page);
-    await api.ready();
-    await ui.waitReady();
-    assert.equal((await api.info()).storage, 'opfs', 'durable storage');
+    ({ page, api, problems } = await openBuiltApp(cleanup, 'intent', '#/workflows', UI_MS));
   });
   after(() => cleanup.run());
 

@@ -8,11 +8,11 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import { chromiumAvailable, CHROMIUM_PATH } from '../helpers/chromium.ts';
-import { serveStatic, type StaticServer } from '../helpers/static-server.ts';
+import type { StaticServer } from '../helpers/static-server.ts';
 import { startFakeOpenAI, type FakeLlmServer } from '../helpers/fake-openai.ts';
-import { Cleanup, ensureAppBuild } from './support.ts';
-import { appCsp, cspViolations, launch, PageProblems, recordCspViolations } from './app-support.ts';
-import { KingdomApiPage } from './pages/kingdom-api.ts';
+import { Cleanup } from './support.ts';
+import { cspViolations, openBuiltApp, type PageProblems } from './app-support.ts';
+import type { KingdomApiPage } from './pages/kingdom-api.ts';
 
 const ANSWER = 'Roll out to staging, watch the error rate, then promote.';
 
@@ -28,15 +28,7 @@ describe('llm steps in the browser', () => {
     assert.ok(chromiumAvailable(), `Chromium is missing at ${CHROMIUM_PATH}`);
     fake = await startFakeOpenAI({ script: [{ text: ANSWER, deltas: ANSWER.split(/(?<= )/), chunkBytes: 16 }] });
     cleanup.add('fake llm', () => fake.close());
-    server = await serveStatic(ensureAppBuild(), { headers: { 'content-security-policy': await appCsp() } });
-    cleanup.add('server', () => server.close());
-    const context = await launch(cleanup, cleanup.tempDir('kingdom-e2e-llm-'));
-    await recordCspViolations(context);
-    page = await context.newPage();
-    problems = await PageProblems.watch(page);
-    await page.goto(`${server.url}/#/sessions`);
-    api = new KingdomApiPage(page);
-    await api.ready();
+    ({ server, page, api, problems } = await openBuiltApp(cleanup, 'llm', '#/sessions', 20_000));
   });
   after(() => cleanup.run());
 

@@ -8,11 +8,11 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import { chromiumAvailable, CHROMIUM_PATH } from '../helpers/chromium.ts';
-import { serveStatic, type StaticServer } from '../helpers/static-server.ts';
-import { Cleanup, ensureAppBuild } from './support.ts';
-import { appCsp, cspViolations, launch, PageProblems, recordCspViolations } from './app-support.ts';
-import { AppPage } from './pages/app-page.ts';
-import { KingdomApiPage } from './pages/kingdom-api.ts';
+import type { StaticServer } from '../helpers/static-server.ts';
+import { Cleanup } from './support.ts';
+import { cspViolations, openBuiltApp, type PageProblems } from './app-support.ts';
+import type { AppPage } from './pages/app-page.ts';
+import type { KingdomApiPage } from './pages/kingdom-api.ts';
 import { EXAMPLES } from '../../src/lib/examples.ts';
 
 const UI_MS = 20_000;
@@ -28,19 +28,7 @@ describe('workflows and sessions in the app', () => {
 
   before(async () => {
     assert.ok(chromiumAvailable(), `Chromium is missing at ${CHROMIUM_PATH} (scripts/e2e.sh installs it)`);
-    const dist = ensureAppBuild();
-    server = await serveStatic(dist, { headers: { 'content-security-policy': await appCsp() } });
-    cleanup.add('server', () => server.close());
-    const context = await launch(cleanup, cleanup.tempDir('kingdom-e2e-workflows-'));
-    await recordCspViolations(context);
-    page = await context.newPage();
-    problems = await PageProblems.watch(page);
-    await page.goto(`${server.url}/#/workflows`);
-    ui = new AppPage(page, UI_MS);
-    api = new KingdomApiPage(page);
-    await api.ready();
-    await ui.waitReady();
-    assert.equal((await api.info()).storage, 'opfs', 'durable storage');
+    ({ server, page, ui, api, problems } = await openBuiltApp(cleanup, 'workflows', '#/workflows', UI_MS));
   });
   after(() => cleanup.run());
 
