@@ -22,6 +22,7 @@
  * 2. `close()` destroys every socket and stops pending timers; `reset()` forgets all state.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { listenOnLoopback } from './listen.ts';
 
 export interface EffectServer {
   /** Base URL, e.g. `http://127.0.0.1:40123` (no trailing slash). */
@@ -153,18 +154,10 @@ export async function startEffectServer(): Promise<EffectServer> {
     });
   });
   server.on('clientError', (_err, socket) => socket.destroy());
-  await new Promise<void>((ok, fail) => {
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      server.off('error', fail);
-      ok();
-    });
-  });
-  const addr = server.address();
-  const port = typeof addr === 'object' && addr ? addr.port : 0;
+  const { url } = await listenOnLoopback(server);
 
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     close: () => new Promise<void>((ok) => {
       for (const t of timers) clearTimeout(t);
       timers.clear();

@@ -20,6 +20,7 @@
  * 3. `closedEarly()` counts responses whose connection closed before the reply was complete.
  */
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
+import { listenOnLoopback } from './listen.ts';
 
 export interface FakeError {
   readonly status: number;
@@ -144,14 +145,9 @@ export async function startScriptedServer(paths: readonly string[], options: Fak
     });
   });
   server.on('clientError', (_e, socket) => socket.destroy());
-  await new Promise<void>((ok, fail) => {
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => ok());
-  });
-  const addr = server.address();
-  const port = typeof addr === 'object' && addr ? addr.port : 0;
+  const { url } = await listenOnLoopback(server);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     requests,
     count: () => requests.length,
     push: (...replies) => void queue.push(...replies),

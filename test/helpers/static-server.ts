@@ -6,6 +6,7 @@
 import { createServer, type Server } from 'node:http';
 import { readFile, stat } from 'node:fs/promises';
 import { extname, join, normalize, resolve } from 'node:path';
+import { listenOnLoopback } from './listen.ts';
 
 const MIME: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -56,11 +57,9 @@ export async function serveStatic(root: string, opts: { port?: number; headers?:
       }
     })();
   });
-  await new Promise<void>((ok) => server.listen(opts.port ?? 0, '127.0.0.1', ok));
-  const addr = server.address();
-  const port = typeof addr === 'object' && addr ? addr.port : 0;
+  const { url, port } = await listenOnLoopback(server, opts.port ?? 0);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     port,
     get requests() {
       return requests;

@@ -31,6 +31,7 @@ import { openKernel } from '../../../worker/node.ts';
 import { startEffectServer, type EffectServer } from '../../helpers/effect-server.ts';
 import { withTempDir } from '../../helpers/kernel.ts';
 import { mulberry32 } from '../../helpers/prng.ts';
+import { listenOnLoopback } from '../../helpers/listen.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const CHILD = fileURLToPath(new URL('../../helpers/engine-crash-child.ts', import.meta.url));
@@ -171,17 +172,9 @@ async function startProxy(upstream: string): Promise<Proxy> {
     });
   });
   server.on('clientError', (_err, socket) => socket.destroy());
-  await new Promise<void>((ok, fail) => {
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      server.off('error', fail);
-      ok();
-    });
-  });
-  const addr = server.address();
-  const port = typeof addr === 'object' && addr ? addr.port : 0;
+  const { url } = await listenOnLoopback(server);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     get hook() { return proxy.hook; },
     set hook(h) { proxy.hook = h; },
     close: () => new Promise<void>((ok) => {
