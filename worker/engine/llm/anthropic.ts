@@ -22,7 +22,8 @@
  *    together per block index); stop_reason tool_use is finishReason `tool_calls`.
  */
 import type { Json } from '../../kernel/errors.ts';
-import { failureError, guarded, isRecord, malformedError, parseFailure, statusError, truncatedError } from './errors.ts';
+import { failureError, isRecord, malformedError, parseFailure, truncatedError } from './errors.ts';
+import { postToProvider } from './transport.ts';
 import { normaliseFinish, parseAnswer, toProviderSchema, trimSlash, type ProviderSchema } from './schema.ts';
 import { readSse, tokenEmitter } from './sse.ts';
 import { addAnthropicTools, anthropicMessages, checkTools, finishToolCalls, hasTools, type PendingToolCall } from './tools.ts';
@@ -71,31 +72,20 @@ export function anthropicBody(request: LlmRequest, stream: boolean, ps: Provider
 }
 
 export async function completeAnthropic(provider: LlmProvider, request: LlmRequest, options: LlmCallOptions = {}): Promise<LlmResponse> {
-  const doFetch = options.fetch ?? globalThis.fetch.bind(globalThis);
-  const now = options.now ?? Date.now;
   const stream = options.stream ?? options.onToken !== undefined;
   checkTools(provider.id, request);
   const tools = hasTools(request);
   const ps = request.outputSchema ? toProviderSchema(request.outputSchema) : undefined;
   const headers: Record<string, string> = {
-    'content-type': 'application/json',
     'anthropic-version': ANTHROPIC_VERSION,
     // Required by Anthropic for calls from a browser (CORS); the key is the user's own.
     'anthropic-dangerous-direct-browser-access': 'true',
-    accept: stream ? 'text/event-stream' : 'application/json',
+    ...(provider.apiKey ? { 'x-api-key': provider.apiKey } : {}),
   };
-  if (provider.apiKey) headers['x-api-key'] = provider.apiKey;
-  if (options.idempotencyKey) headers['idempotency-key'] = options.idempotencyKey;
-  const body = JSON.stringify(anthropicBody(request, stream, ps));
-  const started = performance.now();
-  const answer = await guarded(provider.id, options.signal, options.timeoutMs, async (signal) => {
-    const res = await doFetch(anthropicUrl(provider), { method: 'POST', headers, body, signal });
-    if (!res.ok) throw statusError(provider.id, res.status, res.headers, await res.text(), now());
-    const sse = (res.headers.get('content-type') ?? '').includes('text/event-stream');
-    if (sse && res.body) return readStream(provider.id, res.body, request.model, options.onToken, tools);
-    return readJson(provider.id, await res.text(), request.model, tools);
+  const { answer, latencyMs } = await postToProvider(provider.id, anthropicUrl(provider), headers, anthropicBody(request, stream, ps), stream, options, {
+    sse: (body) => readStream(provider.id, body, request.model, options.onToken, tools),
+    json: (text) => readJson(provider.id, text, request.model, tools),
   });
-  const latencyMs = Math.round(performance.now() - started);
   const base = { model: answer.model, usage: { inputTokens: answer.inputTokens, outputTokens: answer.outputTokens }, latencyMs, attempts: 1, provider: provider.id };
   if (tools) {
     const toolCalls = finishToolCalls(provider.id, answer.calls);

@@ -22,7 +22,8 @@
  *    from the first call's arguments.
  */
 import type { Json } from '../../kernel/errors.ts';
-import { failureError, guarded, isRecord, malformedError, parseFailure, statusError, truncatedError } from './errors.ts';
+import { failureError, isRecord, malformedError, parseFailure, truncatedError } from './errors.ts';
+import { postToProvider } from './transport.ts';
 import { normaliseFinish, parseAnswer, isStrictCompatible, toProviderSchema, trimSlash, type ProviderSchema } from './schema.ts';
 import { readSse, tokenEmitter } from './sse.ts';
 import { addOpenAITools, checkTools, finishToolCalls, hasTools, openaiMessages, type PendingToolCall } from './tools.ts';
@@ -56,25 +57,16 @@ export function openaiBody(provider: LlmProvider, request: LlmRequest, stream: b
 }
 
 export async function completeOpenAI(provider: LlmProvider, request: LlmRequest, options: LlmCallOptions = {}): Promise<LlmResponse> {
-  const doFetch = options.fetch ?? globalThis.fetch.bind(globalThis);
-  const now = options.now ?? Date.now;
   const stream = options.stream ?? options.onToken !== undefined;
   checkTools(provider.id, request);
   const tools = hasTools(request);
   const ps = request.outputSchema ? toProviderSchema(request.outputSchema) : undefined;
-  const headers: Record<string, string> = { 'content-type': 'application/json', accept: stream ? 'text/event-stream' : 'application/json' };
-  if (provider.apiKey) headers['authorization'] = `Bearer ${provider.apiKey}`;
-  if (options.idempotencyKey) headers['idempotency-key'] = options.idempotencyKey;
-  const body = JSON.stringify(openaiBody(provider, request, stream, ps));
-  const started = performance.now();
-  const answer = await guarded(provider.id, options.signal, options.timeoutMs, async (signal) => {
-    const res = await doFetch(openaiUrl(provider), { method: 'POST', headers, body, signal });
-    if (!res.ok) throw statusError(provider.id, res.status, res.headers, await res.text(), now());
-    const sse = (res.headers.get('content-type') ?? '').includes('text/event-stream');
-    if (sse && res.body) return readStream(provider.id, res.body, request.model, options.onToken, !tools);
-    return readJson(provider.id, await res.text(), request.model);
-  });
-  return toResponse(provider, answer, ps, tools, Math.round(performance.now() - started));
+  const { answer, latencyMs } = await postToProvider(provider.id, openaiUrl(provider),
+    provider.apiKey ? { authorization: `Bearer ${provider.apiKey}` } : {}, openaiBody(provider, request, stream, ps), stream, options, {
+      sse: (body) => readStream(provider.id, body, request.model, options.onToken, !tools),
+      json: (text) => readJson(provider.id, text, request.model),
+    });
+  return toResponse(provider, answer, ps, tools, latencyMs);
 }
 
 function toResponse(provider: LlmProvider, a: Answer, ps: ProviderSchema | undefined, tools: boolean, latencyMs: number): LlmResponse {
