@@ -25,6 +25,7 @@ import { sha256Hex } from '../kernel/log/hash.ts';
 import { canonicalJson } from '../kernel/log/canonical.ts';
 import { foldSession, type SessionState, type StepState } from './sessions/fold.ts';
 import { sessionEvents } from './sessions/queries.ts';
+import { derivedId } from './sessions/support.ts';
 import { cut, sessionField, type ForestAccess } from './forest-runners.ts';
 
 export { withForestRunners } from './forest-runners.ts';
@@ -50,9 +51,7 @@ const CATCH_UP = 500;
 
 /** The summary node's id: a UUID (version 8) from SHA-256 of `session-summary:<sessionId>`. */
 export function summaryNodeId(sessionId: string): string {
-  const h = sha256Hex(`session-summary:${sessionId}`);
-  const variant = ((parseInt(h[16]!, 16) & 3) | 8).toString(16);
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-8${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+  return derivedId(sha256Hex(`session-summary:${sessionId}`));
 }
 
 export interface SummaryPlan {
