@@ -16,7 +16,7 @@
 import type { Kernel } from '../kernel/kernel.ts';
 import type { CommandInput } from '../kernel/commands/envelope.ts';
 import type { EventEnvelope } from '../kernel/log/envelope.ts';
-import type { Json } from '../kernel/errors.ts';
+import { KernelError, type Json } from '../kernel/errors.ts';
 import { parseWorkflow, type Workflow } from './workflow/index.ts';
 import { RunnerRegistry, type Runner } from './runners/index.ts';
 import { toStepError } from './runners/types.ts';
@@ -232,7 +232,7 @@ export class Engine {
           this.live.delete(id);
         }
         this.dirty.add(id);
-        if (!(err instanceof Error && /version_conflict|expectedVersion/.test(err.message))) this.options.onError?.(err);
+        if (!(err instanceof KernelError && err.code === 'version_conflict')) this.options.onError?.(err);
       }
     }
   }
