@@ -193,36 +193,26 @@ export abstract class PlannerBase {
 
   protected cancelSteps(list: readonly Step[], frame: Frame, reason: string): void {
     for (const step of list) {
-      const key = keyOf(frame, step.id);
-      for (const k of keysUnder(this.s, key, step)) {
-        if (k.includes('@')) continue; // hooks (e.g. the failed step's onError) run to their end
-        const st = this.s.steps.get(k)!;
-        if (st.status === 'running' || st.status === 'waiting' || st.status === 'retrying' || st.status === 'scheduled') {
-          if (st.child) this.out.cancelChildren.push(st.child.sessionId);
-          this.emit('step.cancelled', { step: k, reason });
-        }
+      for (const k of keysUnder(this.s, keyOf(frame, step.id), step)) {
+        if (!k.includes('@')) this.cancelActive(k, reason); // hooks (e.g. the failed step's onError) run to their end
       }
     }
   }
 
   protected cancelInner(step: Step, frame: Frame, key: string, reason: string): void {
-    for (const k of keysUnder(this.s, key, step)) {
-      if (k === key || k.startsWith(`${key}@`)) continue;
-      const st = this.s.steps.get(k)!;
-      if (st.status === 'running' || st.status === 'waiting' || st.status === 'retrying' || st.status === 'scheduled') {
-        if (st.child) this.out.cancelChildren.push(st.child.sessionId);
-        this.emit('step.cancelled', { step: k, reason });
-      }
-    }
+    for (const k of keysUnder(this.s, key, step)) if (k !== key && !k.startsWith(`${key}@`)) this.cancelActive(k, reason);
   }
 
   protected cancelAll(reason: string): void {
-    for (const st of [...this.s.steps.values()]) {
-      if (!TERMINAL_STEP.has(st.status) && st.status !== 'pending') {
-        if (st.child) this.out.cancelChildren.push(st.child.sessionId);
-        this.emit('step.cancelled', { step: st.key, reason });
-      }
-    }
+    for (const k of [...this.s.steps.keys()]) this.cancelActive(k, reason);
+  }
+
+  /** Cancel one step that has started or is scheduled (and its child session, if any). */
+  private cancelActive(key: string, reason: string): void {
+    const st = this.s.steps.get(key);
+    if (!st || TERMINAL_STEP.has(st.status) || st.status === 'pending') return;
+    if (st.child) this.out.cancelChildren.push(st.child.sessionId);
+    this.emit('step.cancelled', { step: key, reason });
   }
 
   /** Find the definition step and frame of a key (`a`, `loop[2].b`, nested). */
