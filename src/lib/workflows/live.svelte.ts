@@ -2,6 +2,7 @@
  * Live refresh for the workflow and session screens: the seq of the newest event of some streams,
  * read from the kernel client's live tail (`kernel.recent`). A screen re-queries when it changes.
  */
+import { untrack } from 'svelte';
 import { kernel } from '../kernel.svelte.ts';
 
 /** Seq of the newest recent event whose stream starts with `prefix` (0 when none). */
@@ -43,6 +44,17 @@ export class Reloader {
 
   constructor(job: () => Promise<void>) {
     this.#job = job;
+  }
+
+  /**
+   * Run the job now and again whenever what `deps` reads changes (e.g. the seq of the newest event
+   * of some streams). Call during component initialisation: it installs an $effect.
+   */
+  watch(deps: () => unknown): void {
+    $effect(() => {
+      deps();
+      untrack(() => void this.request());
+    });
   }
 
   async request(): Promise<void> {
