@@ -9,14 +9,10 @@ import type { SqlValue } from '@sqlite.org/sqlite-wasm';
 import { KernelError, type Json } from '../kernel/errors.ts';
 import { direction, id, linkType, MAX_DEPTH, tag } from './schemas.ts';
 import { searchQuery } from './search.ts';
+import type { NodeState } from './commands.ts';
 
-export interface ForestNode {
-  readonly id: string;
-  readonly title: string;
-  readonly body: string;
-  readonly tags: string[];
-  readonly metadata: { [k: string]: Json };
-  readonly status: 'active' | 'archived';
+/** A node as queries answer it: the state commands decide on, plus who, when and its version. */
+export interface ForestNode extends NodeState {
   readonly createdBy: string;
   readonly updatedBy: string;
   readonly sessionId: string | null;
