@@ -1,16 +1,33 @@
 /**
  * The runners an engine gets by default: the built-in ones (http, transform, noop, demo.*) and
- * the llm runner bound to the providers and keys configured in this kernel.
+ * the llm runner bound to the providers and keys configured in this kernel; and the agent runner.
  */
 import { defaultRunners, type Runner } from './runners/index.ts';
+import type { RunRequest } from './runners/types.ts';
 import { createLlmRunner } from './llm/runner.ts';
 import type { EngineLookups } from './lookups.ts';
 import type { StepProgress } from './progress.ts';
+import type { Kernel } from '../kernel/kernel.ts';
+import { createAgentRunner } from './agent/runner.ts';
+import { kernelWorkflowTools } from './agent/workflows.ts';
 
 export function engineRunners(lookups: EngineLookups, onProgress?: (p: StepProgress) => void): Runner[] {
-  const llm = createLlmRunner({
-    providers: () => lookups.llmProviders(),
-    ...(onProgress ? { onToken: (r, text) => onProgress({ sessionId: r.sessionId, step: r.stepKey, attempt: r.attempt, kind: 'tokens', text }) } : {}),
-  });
+  const llm = createLlmRunner({ providers: () => lookups.llmProviders(), ...tokens(onProgress) });
   return [...defaultRunners().filter((r) => r.name !== 'llm'), llm];
+}
+
+/** `runners` plus the agent runner (unless one is given): its tools run on `runner(name)`, workflows as child sessions of `kernel`. */
+export function withAgentRunner(runners: readonly Runner[], kernel: Kernel, lookups: EngineLookups, runner: (name: string) => Runner | undefined, onProgress?: (p: StepProgress) => void): Runner[] {
+  if (runners.some((r) => r.name === 'agent')) return [...runners];
+  const agent = createAgentRunner({
+    providers: () => lookups.llmProviders(),
+    runner,
+    workflows: kernelWorkflowTools(kernel),
+    ...tokens(onProgress),
+  });
+  return [...runners, agent];
+}
+
+function tokens(onProgress?: (p: StepProgress) => void): { onToken?: (r: RunRequest, text: string) => void } {
+  return onProgress ? { onToken: (r, text) => onProgress({ sessionId: r.sessionId, step: r.stepKey, attempt: r.attempt, kind: 'tokens', text }) } : {};
 }

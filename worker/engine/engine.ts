@@ -12,6 +12,8 @@
  * 3. Due times live in the log (retries, waits, deadlines); timers are only reminders, rebuilt on
  *    open, so a timer that fell due while the app was closed fires at once.
  * 4. Group commit: the transitions of many sessions are written in one transaction per flush.
+ * 5. A running attempt may keep durable notes (agent turns, journal.ts): they are written by the
+ *    engine in the same record as the plan's events, and handed back to a re-executed attempt.
  */
 import type { Kernel } from '../kernel/kernel.ts';
 import type { CommandInput } from '../kernel/commands/envelope.ts';
@@ -19,8 +21,11 @@ import type { EventEnvelope } from '../kernel/log/envelope.ts';
 import { KernelError, type Json } from '../kernel/errors.ts';
 import { parseWorkflow, type Workflow } from './workflow/index.ts';
 import { RunnerRegistry, type Runner } from './runners/index.ts';
-import { toStepError } from './runners/types.ts';
-import { engineRunners } from './engine-runners.ts';
+import { toStepError, type JournalEntry, type RunJournal } from './runners/types.ts';
+import { JournalQueue } from './journal.ts';
+import { cancelCommands, recordCommand, toJson, type EngineStats, type Execution, type Live } from './engine-support.ts';
+export type { EngineStats } from './engine-support.ts';
+import { engineRunners, withAgentRunner } from './engine-runners.ts';
 import { SessionLearning, withForestRunners } from './learning.ts';
 import type { StepProgress } from './progress.ts';
 import { systemClock, soon, type Clock } from './clock.ts';
@@ -42,30 +47,6 @@ export interface EngineOptions {
   readonly onError?: (err: unknown) => void;
 }
 
-interface Execution {
-  readonly attempt: number;
-  readonly controller: AbortController;
-}
-
-interface Live {
-  state: SessionState;
-  def: Workflow | undefined;
-  defError: string | undefined;
-  readonly executions: Map<string, Execution>;
-  readonly outcomes: Map<string, Outcome>;
-  timer: unknown;
-  wake: number | undefined;
-  /** The `now` the last plan used: whatever was due by then, it handled. */
-  plannedAt: number;
-}
-
-export interface EngineStats {
-  readonly active: number;
-  readonly executions: number;
-  readonly flushes: number;
-  readonly commits: number;
-}
-
 export class Engine {
   readonly runners: RunnerRegistry;
   private readonly clock: Clock;
@@ -74,6 +55,7 @@ export class Engine {
   private readonly defs = new Map<string, { workflow?: Workflow; error?: string }>();
   private readonly lookups: EngineLookups;
   private readonly learning: SessionLearning;
+  private readonly journal = new JournalQueue();
   private scheduled = false;
   private stopped = false;
   private flushing = false;
@@ -86,7 +68,7 @@ export class Engine {
     this.clock = options.clock ?? systemClock;
     this.lookups = new EngineLookups(kernel.sql);
     this.runners = options.runners instanceof RunnerRegistry ? options.runners
-      : new RunnerRegistry(withForestRunners(options.runners ?? engineRunners(this.lookups, options.onProgress), kernel));
+      : new RunnerRegistry(withAgentRunner(withForestRunners(options.runners ?? engineRunners(this.lookups, options.onProgress), kernel), kernel, this.lookups, (n) => this.runners.get(n), options.onProgress));
     this.learning = new SessionLearning(kernel, (err) => this.options.onError?.(err), () => this.schedule(), () => this.dirty.size > 0 || this.flushing); // summaries of ended sessions
     const sub = kernel.subscribe((events) => this.onEvents(events));
     this.unsubscribe = () => sub.close();
@@ -121,6 +103,7 @@ export class Engine {
     for (const l of this.live.values()) this.dispose(l);
     this.live.clear();
     this.dirty.clear();
+    this.journal.dropAll();
     this.release();
   }
 
@@ -193,6 +176,7 @@ export class Engine {
         commands.push(...this.planOne(l));
       }
       if (commands.length > 0) this.write(commands);
+      this.journal.settle((sid, key, owner) => this.live.get(sid)?.executions.get(key) === owner);
       for (const id of ids) {
         const l = this.live.get(id);
         if (!l) continue;
@@ -240,42 +224,27 @@ export class Engine {
   private planOne(l: Live): CommandInput[] {
     const s = l.state;
     // session.cancel is a plain command: the engine takes the cancelled steps' child sessions with it.
-    if (s.status === 'cancelled') return this.cancelChildren(s, [...s.steps.values()].flatMap((st) => (st.child && st.status === 'cancelled' ? [st.child.sessionId] : [])), 'the parent session was cancelled');
+    if (s.status === 'cancelled') return cancelCommands(this.kernel.sql, this.kernel.sql.all("SELECT id FROM sessions WHERE parent_id = ? AND status IN ('running', 'paused')", [s.id]).map((r) => String(r['id'])), 'the parent session was cancelled', s.version);
     if (TERMINAL_SESSION.has(s.status)) return [];
     const version = s.version;
     if (!l.def) {
-      return [this.record(s.id, version, [{ type: 'session.failed', payload: { error: errorOf('definition_invalid', `The pinned definition (${s.workflow.name} ${s.workflow.hash.slice(0, 12)}) no longer parses: ${l.defError}. Migrate the session with session.migrate, or start a new one.`, false) as Json } }])];
+      return [recordCommand(s.id, version, [{ type: 'session.failed', payload: { error: errorOf('definition_invalid', `The pinned definition (${s.workflow.name} ${s.workflow.hash.slice(0, 12)}) no longer parses: ${l.defError}. Migrate the session with session.migrate, or start a new one.`, false) as Json } }])];
     }
     const secrets = this.lookups.secretValues();
     l.plannedAt = this.clock.now();
+    const notes = this.journal.take(s, l.plannedAt, secrets, (key, owner) => l.executions.get(key) === owner);
     const out = plan({
       def: l.def, state: s, now: l.plannedAt, secrets, outcomes: l.outcomes,
       blob: (h) => this.lookups.blob(h),
       child: (id) => this.lookups.childStatus(id),
       checkChild: (ref, inputs) => this.lookups.checkChild(ref, inputs),
     });
-    if (out.events.length === 0) return [];
-    const cmds: CommandInput[] = [this.record(s.id, version, out.events as unknown as Json[], out.blobs)];
+    if (out.events.length === 0 && notes.length === 0) return [];
+    const cmds: CommandInput[] = [recordCommand(s.id, version, [...notes, ...out.events as unknown as Json[]], out.blobs)];
     for (const c of out.children) {
       cmds.push({ type: 'session.start_child', payload: { sessionId: c.sessionId, workflow: c.workflow, inputs: c.inputs, env: s.env, parent: c.parent }, idempotencyKey: `child:${c.sessionId}`, actor: 'engine' });
     }
-    return [...cmds, ...this.cancelChildren(s, out.cancelChildren, 'the parent step was cancelled')];
-  }
-
-  /** Cancel these child sessions when still active. */
-  private cancelChildren(s: SessionState, ids: readonly string[], reason: string): CommandInput[] {
-    return ids.filter((id) => ['running', 'paused'].includes(String(this.kernel.sql.value('SELECT status FROM sessions WHERE id = ?', [id]))))
-      .map((id) => ({ type: 'session.cancel', payload: { sessionId: id, reason }, idempotencyKey: `cancel-child:${id}:${s.version}`, actor: 'engine' }));
-  }
-
-  private record(sessionId: string, version: number, events: Json[], blobs: { hash: string; mediaType: string; data: string }[] = []): CommandInput {
-    return {
-      type: 'session.record',
-      payload: { sessionId, events, ...(blobs.length > 0 ? { blobs } : {}) },
-      expectedVersion: version,
-      idempotencyKey: `engine:${sessionId}:${version}`,
-      actor: 'engine',
-    };
+    return [...cmds, ...cancelCommands(this.kernel.sql, out.cancelChildren, 'the parent step was cancelled', s.version)];
   }
 
   // ---- sessions in memory -------------------------------------------------------------------
@@ -303,6 +272,7 @@ export class Engine {
   }
 
   private dispose(l: Live): void {
+    this.journal.drop(l.state.id);
     for (const ex of l.executions.values()) ex.controller.abort(new Error('the step no longer runs'));
     l.executions.clear();
     if (l.timer !== undefined) this.clock.clearTimer(l.timer);
@@ -317,18 +287,30 @@ export class Engine {
       if (!st || st.status !== 'running' || st.attempt !== ex.attempt) {
         ex.controller.abort(new Error('the step no longer runs'));
         l.executions.delete(key);
+        // Child sessions a runner started (an agent's workflow tools) end with the step.
+        const children = this.kernel.sql.all("SELECT id FROM sessions WHERE parent_id = ? AND parent_step = ? AND status IN ('running', 'paused')", [id, key]).map((r) => String(r['id']));
+        if (children.length > 0) this.write(cancelCommands(this.kernel.sql, children, 'the parent step no longer runs', l.state.version));
       }
     }
     for (const st of l.state.steps.values()) {
       if (st.status !== 'running' || st.runner === undefined || l.executions.has(st.key)) continue;
       if (l.outcomes.has(st.key)) continue;
-      this.launch(id, l, st.key, st.attempt, st.runner, st.runFrom, st.idempotencyKey ?? `${id}/${st.key}/${st.attempt}`);
+      this.launch(id, l, st.key, st.attempt, st.runner, st.runFrom, st.idempotencyKey ?? `${id}/${st.key}/${st.attempt}`, st.journal ?? []);
     }
   }
 
-  private launch(id: string, l: Live, key: string, attempt: number, runnerName: string, runFrom: number, idempotencyKey: string): void {
+  private launch(id: string, l: Live, key: string, attempt: number, runnerName: string, runFrom: number, idempotencyKey: string, notes: readonly JournalEntry[]): void {
     const controller = new AbortController();
     const ex: Execution = { attempt, controller };
+    const journal: RunJournal = {
+      entries: notes.map((n) => ({ type: n.type, payload: n.payload })),
+      append: (entry) => {
+        const p = this.journal.add(id, key, attempt, ex, entry);
+        this.dirty.add(id);
+        this.schedule();
+        return p;
+      },
+    };
     l.executions.set(key, ex);
     const done = (o: Outcome): void => {
       if (l.executions.get(key) !== ex || this.stopped) return;
@@ -351,7 +333,7 @@ export class Engine {
     }
     let run: Promise<Json>;
     try {
-      run = runner.execute({ input, signal: controller.signal, idempotencyKey, sessionId: id, stepKey: key, attempt, tryNumber: attempt - runFrom + 1, now: () => this.clock.now() });
+      run = runner.execute({ input, signal: controller.signal, idempotencyKey, sessionId: id, stepKey: key, attempt, tryNumber: attempt - runFrom + 1, now: () => this.clock.now(), journal });
     } catch (err) {
       run = Promise.reject(err);
     }
@@ -396,4 +378,3 @@ export class Engine {
   }
 }
 
-const toJson = (value: unknown): Json => (value === undefined ? null : JSON.parse(JSON.stringify(value)) as Json);

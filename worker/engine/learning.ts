@@ -126,8 +126,8 @@ export function touched(s: SessionState, blob: (hash: string) => Json | undefine
     const out = outputOf(st, blob);
     if (typeof out !== 'object' || out === null || Array.isArray(out)) continue;
     const ids = (v: Json | undefined): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
-    if (st.runner === 'forest.search') for (const id of ids(out['read'])) read.add(id);
-    if (st.runner === 'forest.write') for (const id of [...ids(out['wrote']), ...(typeof out['nodeId'] === 'string' ? [out['nodeId']] : [])]) wrote.add(id);
+    if (st.runner === 'forest.search' || st.runner === 'agent') for (const id of ids(out['read'])) read.add(id);
+    if (st.runner === 'forest.write' || st.runner === 'agent') for (const id of [...ids(out['wrote']), ...(typeof out['nodeId'] === 'string' ? [out['nodeId']] : [])]) wrote.add(id);
   }
   return { read: [...read], wrote: [...wrote] };
 }
@@ -162,7 +162,7 @@ export function summaryBody(s: SessionState, blob: (hash: string) => Json | unde
 function outputLine(st: StepState, out: Json | undefined): string {
   if (out === undefined || out === null) return '';
   if (typeof out === 'object' && !Array.isArray(out)) {
-    if (st.runner === 'llm') return out['json'] !== undefined ? json(out['json'], 400) : cut(String(out['text'] ?? ''), 400);
+    if (st.runner === 'llm' || st.runner === 'agent') return out['json'] !== undefined ? json(out['json'], 400) : cut(String(out['text'] ?? ''), 400);
     if (st.runner === 'forest.search') return `${Array.isArray(out['read']) ? out['read'].length : 0} node(s) read`;
     if (st.runner === 'forest.write') return `wrote node ${String(out['nodeId'])}`;
   }

@@ -45,7 +45,7 @@ export interface LlmRunnerOptions {
 export const DEFAULT_MAX_OUTPUT_RETRIES = 2;
 const CLIENTS: { readonly [K in LlmProviderKind]: LlmClient } = { openai: completeOpenAI, anthropic: completeAnthropic };
 
-interface LlmInput {
+export interface LlmInput {
   readonly model: string;
   readonly prompt: string;
   readonly system?: string;
@@ -80,6 +80,17 @@ export function resolveModel(resolve: (model: string) => LlmProvider | undefined
   return { provider, model: bare };
 }
 
+/** The provider, model name, client and fetch for a model as written in a step; `runner_unavailable` when there is none. */
+export function connectModel(resolve: (model: string) => LlmProvider | undefined, model: string, fetchImpl: typeof fetch | undefined, who: string): { target: { provider: LlmProvider; model: string }; client: LlmClient; fetch: typeof fetch } {
+  const target = resolveModel(resolve, model);
+  if (!target) throw new RunnerError('runner_unavailable', `${who}: no provider is configured for model "${model}"`, false, { model });
+  const client = CLIENTS[target.provider.kind];
+  if (!client) throw new RunnerError('runner_unavailable', `${who}: provider "${target.provider.id}" has an unknown kind`, false, { provider: target.provider.id });
+  const doFetch = fetchImpl ?? (typeof globalThis.fetch === 'function' ? globalThis.fetch.bind(globalThis) : undefined);
+  if (!doFetch) throw new RunnerError('runner_unavailable', `${who}: fetch is not available in this environment`, false);
+  return { target, client, fetch: doFetch };
+}
+
 export function createLlmRunner(options: LlmRunnerOptions): Runner {
   const providers = options.providers;
   const list = (): readonly LlmProvider[] => (providers === undefined ? [] : typeof providers === 'function' ? providers() : providers);
@@ -104,13 +115,8 @@ export function createLlmRunner(options: LlmRunnerOptions): Runner {
 }
 
 async function execute(request: RunRequest, options: LlmRunnerOptions & { resolve: (model: string) => LlmProvider | undefined; maxOutputRetries: number }): Promise<Json> {
-  const input = parseInput(request.input);
-  const target = resolveModel(options.resolve, input.model);
-  if (!target) throw new RunnerError('runner_unavailable', `llm: no provider is configured for model "${input.model}"`, false, { model: input.model });
-  const client = CLIENTS[target.provider.kind];
-  if (!client) throw new RunnerError('runner_unavailable', `llm: provider "${target.provider.id}" has an unknown kind`, false, { provider: target.provider.id });
-  const doFetch = options.fetch ?? (typeof globalThis.fetch === 'function' ? globalThis.fetch.bind(globalThis) : undefined);
-  if (!doFetch) throw new RunnerError('runner_unavailable', 'llm: fetch is not available in this environment', false);
+  const input = parseLlmInput(request.input);
+  const { target, client, fetch: doFetch } = connectModel(options.resolve, input.model, options.fetch, 'llm');
 
   const onToken = options.onToken;
   const messages: LlmMessage[] = [{ role: 'user', content: input.prompt }];
@@ -172,20 +178,20 @@ export function feedback(errors: readonly SchemaError[]): string {
   return `Your answer did not match the schema: ${formatSchemaErrors(errors)}. Reply with JSON only.`;
 }
 
-function parseInput(raw: { readonly [key: string]: Json }): LlmInput {
+export function parseLlmInput(raw: { readonly [key: string]: Json }, who = 'llm'): LlmInput {
   const get = (k: string): Json | undefined => (raw[k] === null ? undefined : raw[k]);
   const model = get('model');
-  if (typeof model !== 'string' || model.trim() === '') invalid('"model" is required and must be a non-empty string');
+  if (typeof model !== 'string' || model.trim() === '') invalid('"model" is required and must be a non-empty string', who);
   const prompt = get('prompt');
-  if (typeof prompt !== 'string') invalid('"prompt" is required and must be a string');
+  if (typeof prompt !== 'string') invalid('"prompt" is required and must be a string', who);
   const system = get('system');
-  if (system !== undefined && typeof system !== 'string') invalid('"system" must be a string');
+  if (system !== undefined && typeof system !== 'string') invalid('"system" must be a string', who);
   const schema = get('outputSchema');
-  if (schema !== undefined && (typeof schema !== 'object' || schema === null || Array.isArray(schema))) invalid('"outputSchema" must be a JSON Schema object');
+  if (schema !== undefined && (typeof schema !== 'object' || schema === null || Array.isArray(schema))) invalid('"outputSchema" must be a JSON Schema object', who);
   const temperature = get('temperature');
-  if (temperature !== undefined && (typeof temperature !== 'number' || !Number.isFinite(temperature) || temperature < 0)) invalid('"temperature" must be a number ≥ 0');
+  if (temperature !== undefined && (typeof temperature !== 'number' || !Number.isFinite(temperature) || temperature < 0)) invalid('"temperature" must be a number ≥ 0', who);
   const maxTokens = get('maxTokens');
-  if (maxTokens !== undefined && (typeof maxTokens !== 'number' || !Number.isSafeInteger(maxTokens) || maxTokens <= 0)) invalid('"maxTokens" must be a positive integer');
+  if (maxTokens !== undefined && (typeof maxTokens !== 'number' || !Number.isSafeInteger(maxTokens) || maxTokens <= 0)) invalid('"maxTokens" must be a positive integer', who);
   return {
     model: model.trim(),
     prompt,
@@ -196,6 +202,6 @@ function parseInput(raw: { readonly [key: string]: Json }): LlmInput {
   };
 }
 
-function invalid(message: string): never {
-  throw new RunnerError('invalid_input', `llm: ${message}`, false);
+function invalid(message: string, who = 'llm'): never {
+  throw new RunnerError('invalid_input', `${who}: ${message}`, false);
 }

@@ -47,6 +47,25 @@ export interface RunRequest {
   readonly tryNumber: number;
   /** Epoch-ms clock of the engine (tests inject a manual one). */
   readonly now: () => number;
+  /** Durable notes of this attempt (agent turns); given to runners whose step type keeps them. */
+  readonly journal?: RunJournal;
+}
+
+/** One durable note of a running attempt: an event of the session stream (step and attempt are added by the engine). */
+export interface JournalEntry {
+  readonly type: 'agent.turn' | 'agent.observation';
+  readonly payload: { readonly [key: string]: Json };
+}
+
+/**
+ * The journal of a running attempt. `entries` are the notes recorded by earlier executions of the
+ * same attempt (after a crash or restart), in order; `append` resolves once the note is committed to
+ * the log, and rejects (`aborted`) when the attempt no longer runs. A runner that resumes from
+ * `entries` must not repeat the work they record.
+ */
+export interface RunJournal {
+  readonly entries: readonly JournalEntry[];
+  append(entry: JournalEntry): Promise<void>;
 }
 
 export interface Runner {

@@ -122,6 +122,37 @@ const payloads = {
   'session.retried': z.strictObject({ reset: z.array(key) }),
   'session.migrated': z.strictObject({ from: workflowRef, workflow: workflowRef, source: z.string(), reason: z.string() }),
   'approval.decided': z.strictObject({ step: key, approved: z.boolean(), comment: z.string(), by: z.string() }),
+  'agent.turn': z.strictObject({
+    step: key,
+    attempt: z.number().int().positive(),
+    /** 1-based turn of this attempt's loop. */
+    turn: z.number().int().positive(),
+    /** The model's text (may be empty when it only calls tools). */
+    text: z.string(),
+    toolCalls: z.array(z.strictObject({ id: z.string().min(1).max(200), name: z.string().min(1).max(200), input: json })),
+    usage: z.strictObject({ inputTokens: z.number().int().nonnegative(), outputTokens: z.number().int().nonnegative() }),
+    latencyMs: ms,
+    finishReason: z.string(),
+    model: z.string(),
+    provider: z.string(),
+  }),
+  'agent.observation': z.strictObject({
+    step: key,
+    attempt: z.number().int().positive(),
+    turn: z.number().int().positive(),
+    /** The tool call this answers (agent.turn toolCalls[].id). */
+    callId: z.string().min(1).max(200),
+    tool: z.string().min(1).max(200),
+    ok: z.boolean(),
+    /** Exactly what the model was given back. */
+    content: z.string().max(1_000_000),
+    error: stepErrorSchema.optional(),
+    truncated: z.boolean().optional(),
+    /** Forest nodes the call read and wrote (for the session's summary links). */
+    read: z.array(z.string()).optional(),
+    wrote: z.array(z.string()).optional(),
+    durationMs: ms,
+  }),
 } as const;
 
 export type SessionEventType = keyof typeof payloads;
@@ -150,6 +181,8 @@ const DESCRIPTIONS: { [T in SessionEventType]: string } = {
   'session.retried': 'A failed session runs again: the listed step keys are reset.',
   'session.migrated': 'The session now runs a new definition (explicit, validated migration).',
   'approval.decided': 'A person approved or rejected a step waiting for approval.',
+  'agent.turn': 'An agent step\'s model answered one turn: its text and the tool calls it asked for (recorded before any tool runs).',
+  'agent.observation': 'The result of one tool call of an agent step, exactly as the model was given it back.',
 };
 
 export const SESSION_EVENTS: EventDefinition[] = (Object.keys(payloads) as SessionEventType[]).map((type) => ({

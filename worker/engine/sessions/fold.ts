@@ -46,8 +46,16 @@ export interface StepState {
   /** Why this step re-runs (set on the goto step of an onFailure route). */
   failure?: { step: string; reasons: string[]; loop: number; error: StepErrorData };
   reason?: string;
+  /** Agent steps: the turns and observations of the current attempt, in order (the runner resumes from them). */
+  journal?: JournalRecord[];
   /** Time spent in finished attempts (ms), for the timeline. */
   history: { attempt: number; startedAt: number; endedAt: number; outcome: 'succeeded' | 'failed' | 'cancelled' }[];
+}
+
+export interface JournalRecord {
+  readonly type: 'agent.turn' | 'agent.observation';
+  readonly payload: { readonly [key: string]: Json };
+  readonly at: number;
 }
 
 export interface SessionState {
@@ -154,6 +162,7 @@ export function applyEvent(state: SessionState, e: FoldEvent): void {
       delete st.endedAt;
       delete st.error;
       delete st.dueAt;
+      delete st.journal;
       st.idempotencyKey = p.idempotencyKey;
       if (p.runner !== undefined) st.runner = p.runner;
       if (p.input !== undefined) st.input = p.input;
@@ -213,6 +222,13 @@ export function applyEvent(state: SessionState, e: FoldEvent): void {
       const p = e.payload as EventPayload<'approval.decided'>;
       const st = stepOf(state, p.step);
       if (st.approval) st.approval.decided = { approved: p.approved, comment: p.comment, by: p.by, at };
+      break;
+    }
+    case 'agent.turn':
+    case 'agent.observation': {
+      const p = e.payload as EventPayload<'agent.turn'>;
+      const st = stepOf(state, p.step);
+      if (p.attempt === st.attempt) (st.journal ??= []).push({ type, payload: p as unknown as { [key: string]: Json }, at });
       break;
     }
     case 'session.paused': state.paused = true; state.status = 'paused'; break;

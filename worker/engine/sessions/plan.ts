@@ -18,7 +18,7 @@ import type { Step, Workflow } from '../workflow/types.ts';
 import type { StepErrorData } from './events.ts';
 import { stepOf, TERMINAL_STEP, type SessionState, type StepState } from './fold.ts';
 import { childFrame, dependencies, derivedId, errorOf, keyOf, rootFrame, type Frame } from './support.ts';
-import { llmInput, message, PlannerBase, type PlanContext, type PlanOutput } from './planner-base.ts';
+import { agentInput, llmInput, message, PlannerBase, type PlanContext, type PlanOutput } from './planner-base.ts';
 
 export { ARTIFACT_THRESHOLD, type ChildStart, type Outcome, type PlanContext, type PlanOutput } from './planner-base.ts';
 
@@ -161,10 +161,11 @@ class Planner extends PlannerBase {
     try {
       switch (step.type) {
         case 'task':
-        case 'llm': {
-          const fields: { [k: string]: Json } = step.type === 'task' ? step.with : llmInput(step);
+        case 'llm':
+        case 'agent': {
+          const fields: { [k: string]: Json } = step.type === 'task' ? step.with : step.type === 'llm' ? llmInput(step) : agentInput(step);
           const input = renderDeep(fields, { ...scope, secrets: this.secretScope() }) as { [k: string]: Json };
-          this.emit('step.started', { ...base, runner: step.type === 'task' ? step.runner : 'llm', input: this.redact(input), ...deadline });
+          this.emit('step.started', { ...base, runner: step.type === 'task' ? step.runner : step.type, input: this.redact(input), ...deadline });
           if (step.hooks?.onStart) this.startHook(`${key}@onStart`, step.hooks.onStart, scope);
           return;
         }
@@ -229,6 +230,7 @@ class Planner extends PlannerBase {
     switch (step.type) {
       case 'task':
       case 'llm':
+      case 'agent':
         if (timedOut) this.attemptFailed(key, step, st, errorOf('timeout', `Attempt ${st.attempt} ran past its timeout of ${step.timeout} ms.`, true));
         return;
       case 'wait':

@@ -8,7 +8,7 @@ import { canonicalJson } from '../../kernel/log/canonical.ts';
 import { sha256Hex } from '../../kernel/log/hash.ts';
 import { evaluateSource, isTruthy } from '../expr/index.ts';
 import { renderDeep, renderTemplate } from '../templates.ts';
-import type { Hook, Step, Workflow } from '../workflow/types.ts';
+import type { AgentStep, Hook, Step, Workflow } from '../workflow/types.ts';
 import { redactSecrets } from '../secrets/redact.ts';
 import type { CarriedStep, SessionEventInput, SessionEventType, StepErrorData } from './events.ts';
 import { applyEvent, stepOf, TERMINAL_STEP, type SessionState, type StepState } from './fold.ts';
@@ -150,6 +150,7 @@ export abstract class PlannerBase {
     const step = found.step!;
     if (step.type === 'task') return renderDeep(step.with, scope) as { [k: string]: Json };
     if (step.type === 'llm') return renderDeep(llmInput(step), scope) as { [k: string]: Json };
+    if (step.type === 'agent') return renderDeep(agentInput(step), scope) as { [k: string]: Json };
     return undefined;
   }
 
@@ -277,6 +278,11 @@ function findIn(list: readonly Step[], id: string): { step: Step; list: readonly
 
 export function llmInput(f: { model: string; prompt: string; system?: string; outputSchema?: { [k: string]: Json }; temperature?: number; maxTokens?: number }): { [k: string]: Json } {
   return JSON.parse(JSON.stringify({ model: f.model, prompt: f.prompt, system: f.system, outputSchema: f.outputSchema, temperature: f.temperature, maxTokens: f.maxTokens })) as { [k: string]: Json };
+}
+
+/** An agent step's runner input: the llm fields, its tools (normalised) and maxTurns. */
+export function agentInput(step: AgentStep): { [k: string]: Json } {
+  return { ...llmInput(step), tools: JSON.parse(JSON.stringify(step.tools)) as Json, maxTurns: step.maxTurns };
 }
 
 export function message(err: unknown): string {

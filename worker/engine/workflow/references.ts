@@ -61,7 +61,7 @@ export function checkReferences(graph: Graph, raw: unknown): RawIssue[] {
     const p = step.path;
     expression(r['if'], [...p, 'if'], base, graph, out);
     if (step.type === 'loop') expression(r['over'], [...p, 'over'], base, graph, out);
-    for (const field of ['with', 'prompt', 'system', 'model', 'approvers', 'inputs', 'until']) {
+    for (const field of ['with', 'prompt', 'system', 'model', 'approvers', 'inputs', 'until', 'tools']) {
       if (field === 'inputs' && step.type !== 'workflow') continue;
       templates(r[field], [...p, field], base, graph, out);
     }

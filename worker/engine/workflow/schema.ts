@@ -15,7 +15,7 @@ import { z } from 'zod';
 import type { Json } from '../../kernel/errors.ts';
 import { DURATION_HINT, DURATION_PATTERN, MAX_DURATION_MS, formatDuration, parseDuration, parseInstant } from './duration.ts';
 import { checkInputSpec } from './input-values.ts';
-import { BACKOFFS, HTTP_METHODS, INPUT_TYPES, type Step, type Workflow } from './types.ts';
+import { BACKOFFS, HTTP_METHODS, INPUT_TYPES, type AgentTool, type Step, type Workflow } from './types.ts';
 
 export const workflowRegistry = z.registry<{ id?: string; title?: string; description?: string; examples?: unknown[] }>();
 
@@ -156,6 +156,37 @@ const loopVar = ident.refine((s) => !RESERVED_ROOTS.has(s), { error: `this name 
 
 const taskStep = z.strictObject({ ...guarded, type: z.literal('task'), runner: doc(z.string().regex(RUNNER_PATTERN, { error: 'expected a runner name like http, transform or runner.deploy' }), { description: 'The runner that executes the task.' }), with: jsonRecord.default(() => ({})) });
 const llmStep = z.strictObject({ ...guarded, type: z.literal('llm'), ...llmFields });
+const agentTool = doc(
+  z.union([
+    z.enum(['forest.search', 'forest.write', 'http']).transform((kind): AgentTool => (kind === 'http' ? { kind, methods: ['GET'] } : { kind })),
+    z.strictObject({
+      http: z.strictObject({
+        allow: z.array(template.min(1).max(2000)).min(1).max(100).optional(),
+        methods: z.array(z.enum(HTTP_METHODS)).min(1).default(['GET']),
+        headers: z.record(z.string().min(1).max(200), template).optional(),
+      }),
+    }).transform((t): AgentTool => ({ kind: 'http', ...t.http })),
+    z.strictObject({
+      workflow: z.string().regex(WORKFLOW_REF_PATTERN, { error: 'expected a workflow name, optionally with an exact version: deploy_service or deploy_service@1.2.0' }),
+      description: z.string().min(1).max(2000).optional(),
+    }).transform((t): AgentTool => ({ kind: 'workflow', ...t })),
+  ], { error: 'expected forest.search, forest.write, http, { http: { allow, methods, headers } } or { workflow: <name>, description }' }),
+  { id: 'AgentTool', description: 'A tool the agent may call: forest.search, forest.write, http (GET by default; { http: { allow: [url prefixes], methods, headers } } to restrict or widen it) or { workflow: <name> } (runs that workflow as a child session).' },
+);
+const agentStep = z.strictObject({
+  ...guarded,
+  type: z.literal('agent'),
+  ...llmFields,
+  tools: z.array(agentTool).min(1).max(32),
+  maxTurns: doc(z.number().int().min(1).max(50).default(8), { description: 'Model turns at most; the last turn must answer (tools are withdrawn).' }),
+}).superRefine((a, ctx) => {
+  const seen = new Set<string>();
+  a.tools.forEach((t, i) => {
+    const name = t.kind === 'workflow' ? `workflow:${t.workflow}` : t.kind;
+    if (seen.has(name)) ctx.addIssue({ code: 'custom', path: ['tools', i], message: `the tool ${name} is listed twice`, params: { code: 'duplicate' } });
+    seen.add(name);
+  });
+});
 const decisionStep = z.strictObject({
   ...common,
   type: z.literal('decision'),
@@ -208,7 +239,7 @@ const workflowStep = z.strictObject({
 });
 
 export const stepSchema: z.ZodType<Step> = doc(
-  z.discriminatedUnion('type', [taskStep, llmStep, decisionStep, parallelStep, loopStep, waitStep, approvalStep, workflowStep, raceStep]),
+  z.discriminatedUnion('type', [taskStep, llmStep, agentStep, decisionStep, parallelStep, loopStep, waitStep, approvalStep, workflowStep, raceStep]),
   { id: 'Step', description: 'One step; `type` selects its fields.' },
 ) as unknown as z.ZodType<Step>;
 

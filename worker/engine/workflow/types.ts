@@ -9,7 +9,7 @@
  */
 import type { Json } from '../../kernel/errors.ts';
 
-export const STEP_TYPES = ['task', 'llm', 'decision', 'parallel', 'loop', 'wait', 'approval', 'workflow', 'race'] as const;
+export const STEP_TYPES = ['task', 'llm', 'agent', 'decision', 'parallel', 'loop', 'wait', 'approval', 'workflow', 'race'] as const;
 export type StepType = (typeof STEP_TYPES)[number];
 
 export const INPUT_TYPES = ['string', 'number', 'boolean', 'object', 'array'] as const;
@@ -115,6 +115,22 @@ export interface LlmStep extends StepBase, Guarded, LlmFields {
   type: 'llm';
 }
 
+/** A tool an agent step may call (normalised: string short forms become objects). */
+export type AgentTool =
+  | { kind: 'forest.search' }
+  | { kind: 'forest.write' }
+  /** `allow`: URL prefixes the model may call (absent: any URL the app's CSP allows); `headers` are added to every call. */
+  | { kind: 'http'; allow?: string[]; methods: HttpMethod[]; headers?: { [name: string]: string } }
+  /** Runs another saved workflow as a child session and returns its outcome. */
+  | { kind: 'workflow'; workflow: string; description?: string };
+
+export interface AgentStep extends StepBase, Guarded, LlmFields {
+  type: 'agent';
+  tools: AgentTool[];
+  /** Model turns at most (the last one must answer). */
+  maxTurns: number;
+}
+
 export interface DecisionStep extends StepBase {
   type: 'decision';
   /** The condition: truthy runs `then`, falsy runs `else`. */
@@ -159,4 +175,4 @@ export interface WorkflowStep extends StepBase, Guarded {
   inputs: { [name: string]: Json };
 }
 
-export type Step = TaskStep | LlmStep | DecisionStep | ParallelStep | RaceStep | LoopStep | WaitStep | ApprovalStep | WorkflowStep;
+export type Step = TaskStep | LlmStep | AgentStep | DecisionStep | ParallelStep | RaceStep | LoopStep | WaitStep | ApprovalStep | WorkflowStep;

@@ -85,6 +85,31 @@ describe('valid fixtures', () => {
     assert.deepEqual(step(workflow.steps, 'scheduled'), { id: 'scheduled', type: 'wait', dependsOn: ['embargo'], join: 'all', until: '{{ inputs.launch_at }}' });
   });
 
+  test('agent: tool short forms become objects, http defaults to GET, maxTurns is kept', () => {
+    const { workflow } = valid(fixtureText('agent.yaml'));
+    const a = step(workflow.steps, 'investigate');
+    assert.ok(a.type === 'agent');
+    assert.equal(a.maxTurns, 8);
+    assert.deepEqual(a.tools, [
+      { kind: 'forest.search' },
+      { kind: 'forest.write' },
+      { kind: 'http', allow: ['https://status.example.com/api/'], methods: ['GET'] },
+      { kind: 'workflow', workflow: 'health-check', description: 'Checks one service; input { service }.' },
+    ]);
+    const bare = valid(`name: a\nversion: 1.0.0\nsteps:\n  - id: x\n    type: agent\n    model: m\n    prompt: p\n    tools: [http]\n`).workflow.steps[0]!;
+    assert.deepEqual(bare.type === 'agent' && [bare.tools, bare.maxTurns], [[{ kind: 'http', methods: ['GET'] }], 8]);
+    for (const [tools, fragment] of [
+      ['[]', /too small|at least 1|expected.*1/i],
+      ['[shell]', /expected forest.search \| forest.write \| http; got "shell"/],
+      ['[forest.search, forest.search]', /listed twice/],
+      ['[{ workflow: Bad Name }]', /expected forest.search|workflow name/],
+    ] as const) {
+      const r = parseWorkflow(`name: a\nversion: 1.0.0\nsteps:\n  - id: x\n    type: agent\n    model: m\n    prompt: p\n    tools: ${tools}\n`);
+      assert.equal(r.ok, false, tools);
+      assert.match(r.ok ? '' : r.errors.map((e) => e.message).join(' | '), fragment, tools);
+    }
+  });
+
   test('approval: prompt, approvers, timeout and onTimeout are kept', () => {
     const { workflow } = valid(fixtureText('approval.yaml'));
     assert.deepEqual(step(workflow.steps, 'sign_off'), {
@@ -152,6 +177,7 @@ describe('valid fixtures', () => {
 const VALID = [
   'http-task.yaml', 'transform.yaml', 'decision.yaml', 'parallel.yaml', 'race.yaml', 'loop-with-concurrency.yaml', 'wait-duration.yaml',
   'wait-until.yaml', 'approval.yaml', 'child-workflow.yaml', 'gate-and-onfailure.yaml', 'retry-policies.yaml', 'hooks.yaml', 'inputs-all-types.yaml',
+  'agent.yaml',
 ];
 
 /** Each invalid fixture: its one issue, exactly (the message is matched by a fragment). */
