@@ -33,6 +33,7 @@ import { applyEvent, foldSession, TERMINAL_SESSION, type SessionState } from './
 import { plan, stepInput, type Outcome } from './sessions/plan.ts';
 import { nextWake, errorOf } from './sessions/support.ts';
 import { EngineLookups } from './lookups.ts';
+import { retrieve } from './retrieval.ts';
 import { sessionEvents } from './sessions/queries.ts';
 import type { StepErrorData } from './sessions/events.ts';
 
@@ -238,6 +239,7 @@ export class Engine {
       blob: (h) => this.lookups.blob(h),
       child: (id) => this.lookups.childStatus(id),
       checkChild: (ref, inputs) => this.lookups.checkChild(ref, inputs),
+      retrieve: (spec, state) => retrieve(this.kernel, spec, state),
     });
     if (out.events.length === 0 && notes.length === 0) return [];
     const cmds: CommandInput[] = [recordCommand(s.id, version, [...notes, ...out.events as unknown as Json[]], out.blobs)];

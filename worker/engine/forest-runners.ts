@@ -82,14 +82,22 @@ export function forestSearch(access: ForestAccess, input: { readonly [k: string]
   const budget = intIn(input, 'budget', DEFAULT_BUDGET, 1, MAX_BUDGET, 'forest.search');
   const res = access.query('forest.search', { query: query.slice(0, 1000), limit: topK, ...(tags.length > 0 ? { tags } : {}) }) as { hits: Hit[]; total: number };
   const hits: Hit[] = res.hits.map((h) => ({ id: h.id, title: h.title, snippet: h.snippet, tags: h.tags, score: Math.round(h.score * 1000) / 1000 }));
-  const share = hits.length > 0 ? Math.max(120, Math.floor(budget / hits.length)) : budget;
-  const entries = hits.map((h) => {
+  return { hits: hits as unknown as Json, total: res.total, text: nodesText(access, hits, budget), read: hits.map((h) => h.id) };
+}
+
+/**
+ * Nodes as a compact markdown list for a prompt: `- **title** [tags] (node id)` and an excerpt of
+ * the body, each entry sharing `budget` characters, the whole cut to `budget`.
+ */
+export function nodesText(access: ForestAccess, nodes: readonly { id: string; title: string; tags: readonly string[]; snippet?: string }[], budget: number): string {
+  const share = nodes.length > 0 ? Math.max(120, Math.floor(budget / nodes.length)) : budget;
+  const entries = nodes.map((h) => {
     const head = `- **${oneLine(h.title)}**${h.tags.length > 0 ? ` [${h.tags.join(', ')}]` : ''} (node ${h.id})`;
     const got = access.query('forest.node.get', { id: h.id }) as { node: { body: string } } | null;
-    const body = oneLine(got?.node.body ?? '') || h.snippet.replace(/[«»]/g, '');
+    const body = oneLine(got?.node.body ?? '') || (h.snippet ?? '').replace(/[«»]/g, '');
     return body ? `${head}\n  ${cut(body, Math.max(40, share - head.length - 3))}` : head;
   });
-  return { hits: hits as unknown as Json, total: res.total, text: cut(entries.join('\n'), budget), read: hits.map((h) => h.id) };
+  return cut(entries.join('\n'), budget);
 }
 
 export function forestWrite(access: ForestAccess, req: RunRequest): Json {

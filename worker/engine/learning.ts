@@ -122,6 +122,7 @@ export function touched(s: SessionState, blob: (hash: string) => Json | undefine
   const read = new Set<string>();
   const wrote = new Set<string>();
   for (const st of s.steps.values()) {
+    for (const c of Object.values(st.context ?? {})) for (const id of c.read) read.add(id);
     if (st.status !== 'succeeded') continue;
     const out = outputOf(st, blob);
     if (typeof out !== 'object' || out === null || Array.isArray(out)) continue;

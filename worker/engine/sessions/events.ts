@@ -76,6 +76,8 @@ const payloads = {
     child: z.strictObject({ sessionId: z.string(), workflow: z.string() }).optional(),
     /** loop steps: the evaluated list. */
     items: z.array(json).optional(),
+    /** llm / agent steps: the Forest text retrieved for {{ context.<name> }} and the nodes it came from. */
+    context: z.record(z.string(), z.strictObject({ text: z.string().max(200_000), read: z.array(z.string()), total: z.number().int().nonnegative() })).optional(),
   }),
   'step.succeeded': z.strictObject({
     step: key,

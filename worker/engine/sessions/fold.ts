@@ -46,6 +46,8 @@ export interface StepState {
   /** Why this step re-runs (set on the goto step of an onFailure route). */
   failure?: { step: string; reasons: string[]; loop: number; error: StepErrorData };
   reason?: string;
+  /** llm / agent steps: the Forest text retrieved when the attempt started ({{ context.<name> }}). */
+  context?: { [name: string]: { text: string; read: string[]; total: number } };
   /** Agent steps: the turns and observations of the current attempt, in order (the runner resumes from them). */
   journal?: JournalRecord[];
   /** Time spent in finished attempts (ms), for the timeline. */
@@ -171,6 +173,7 @@ export function applyEvent(state: SessionState, e: FoldEvent): void {
       if (p.approval) st.approval = { ...p.approval };
       if (p.child) st.child = p.child;
       if (p.items) st.items = p.items;
+      if (p.context) st.context = p.context; else delete st.context;
       st.status = p.wakeAt !== undefined || p.approval || p.child ? 'waiting' : 'running';
       break;
     }

@@ -8,7 +8,7 @@ import { canonicalJson } from '../../kernel/log/canonical.ts';
 import { sha256Hex } from '../../kernel/log/hash.ts';
 import { evaluateSource, isTruthy } from '../expr/index.ts';
 import { renderDeep, renderTemplate } from '../templates.ts';
-import type { AgentStep, Hook, Step, Workflow } from '../workflow/types.ts';
+import type { AgentStep, Hook, Retrieval, Step, Workflow } from '../workflow/types.ts';
 import { redactSecrets } from '../secrets/redact.ts';
 import type { CarriedStep, SessionEventInput, SessionEventType, StepErrorData } from './events.ts';
 import { applyEvent, stepOf, TERMINAL_STEP, type SessionState, type StepState } from './fold.ts';
@@ -38,6 +38,15 @@ export interface PlanContext {
   child(sessionId: string): { status: string; output?: Json; error?: StepErrorData } | undefined;
   /** Check that a child workflow reference resolves and its inputs are valid; a message when not. */
   checkChild(ref: string, inputs: { [name: string]: Json }): string | null;
+  /** Forest retrieval for an llm/agent step's `context` (absent: a step with context fails). */
+  retrieve?(spec: Retrieval, state: SessionState): Retrieved;
+}
+
+/** What one retrieval gave: the text for the prompt and the nodes it came from. */
+export interface Retrieved {
+  text: string;
+  read: string[];
+  total: number;
 }
 
 export interface PlanOutput {
@@ -236,7 +245,18 @@ export abstract class PlannerBase {
   }
 
   protected scopeFor(frame: Frame, st?: StepState): Record<string, unknown> {
-    return scopeFor(this.s, this.def, frame, st?.failure, (h) => this.blob(h));
+    const scope = scopeFor(this.s, this.def, frame, st?.failure, (h) => this.blob(h));
+    return st?.context ? { ...scope, context: contextTexts(st.context) } : scope;
+  }
+
+  /** Run a step's retrievals (their fields are templates over `scope`). */
+  protected retrieve(specs: { [name: string]: Retrieval }, scope: Record<string, unknown>): { [name: string]: Retrieved } {
+    const out: { [name: string]: Retrieved } = {};
+    for (const [name, spec] of Object.entries(specs)) {
+      if (!this.c.retrieve) throw new Error(`context.${name}: Forest retrieval is not available here`);
+      out[name] = this.c.retrieve(renderDeep(spec, scope) as Retrieval, this.s);
+    }
+    return out;
   }
 
   protected blob(hash: string): Json | undefined {
@@ -278,6 +298,11 @@ function findIn(list: readonly Step[], id: string): { step: Step; list: readonly
 
 export function llmInput(f: { model: string; prompt: string; system?: string; outputSchema?: { [k: string]: Json }; temperature?: number; maxTokens?: number }): { [k: string]: Json } {
   return JSON.parse(JSON.stringify({ model: f.model, prompt: f.prompt, system: f.system, outputSchema: f.outputSchema, temperature: f.temperature, maxTokens: f.maxTokens })) as { [k: string]: Json };
+}
+
+/** `{{ context.<name> }}` reads the retrieved text. */
+export function contextTexts(context: { readonly [name: string]: { readonly text: string } }): { [name: string]: string } {
+  return Object.fromEntries(Object.entries(context).map(([k, v]) => [k, v.text]));
 }
 
 /** An agent step's runner input: the llm fields, its tools (normalised) and maxTurns. */

@@ -10,7 +10,8 @@
  * - inside a loop body: the loop variable (`as`, default `item`) and `loop.index`;
  * - `outputs` mapping: `result` (the runner's raw result);
  * - `gate` and `hooks.onComplete`: `output` and `steps.<own id>` (the step has finished);
- * - `hooks.onError`: `error` (message, type, retryable, details).
+ * - `hooks.onError`: `error` (message, type, retryable, details);
+ * - an llm/agent step's `prompt` and `system`: `context.<name>` for each retrieval it declares.
  * Workflow `outputs` and `hooks.onComplete`/`onError` may read every top-level step
  * (plus `output`/`error`); the workflow's `hooks.onStart` only inputs, workflow and session.
  *
@@ -46,6 +47,8 @@ interface Ctx {
   readonly roots: ReadonlySet<string>;
   /** Why no step is readable, for workflow-level fields that run before any step. */
   readonly noSteps?: string;
+  /** The names an llm/agent step's `context` declares (its prompt reads `context.<name>`). */
+  readonly context?: readonly string[];
 }
 
 export function checkReferences(graph: Graph, raw: unknown): RawIssue[] {
@@ -61,9 +64,11 @@ export function checkReferences(graph: Graph, raw: unknown): RawIssue[] {
     const p = step.path;
     expression(r['if'], [...p, 'if'], base, graph, out);
     if (step.type === 'loop') expression(r['over'], [...p, 'over'], base, graph, out);
-    for (const field of ['with', 'prompt', 'system', 'model', 'approvers', 'inputs', 'until', 'tools']) {
+    const context = isObject(r['context']) ? Object.keys(r['context']) : undefined;
+    for (const field of ['with', 'prompt', 'system', 'model', 'approvers', 'inputs', 'until', 'tools', 'context']) {
       if (field === 'inputs' && step.type !== 'workflow') continue;
-      templates(r[field], [...p, field], base, graph, out);
+      const reads = context && (field === 'prompt' || field === 'system') ? { ...base, roots: new Set([...base.roots, 'context']), context } : base;
+      templates(r[field], [...p, field], reads, graph, out);
     }
     templates(r['outputs'], [...p, 'outputs'], { ...base, roots: new Set([...base.roots, 'result']) }, graph, out);
     const gate = r['gate'];
@@ -147,6 +152,11 @@ function checkRef(ref: string, at: Path, ctx: Ctx, graph: Graph, issues: RawIssu
     return;
   }
   if (root === 'env') return; // read when the step runs; an unset name reads as null
+  if (root === 'context' && ctx.context) {
+    if (field === undefined) out.push({ path, code: 'unknown_reference', message: `name the retrieval: {{ context.<name> }} (declared: ${ctx.context.join(', ')})` });
+    else if (!ctx.context.includes(field)) out.push({ path, code: 'unknown_reference', message: `context.${field} is not declared under context:${suggest(field, ctx.context) ? ` — did you mean context.${suggest(field, ctx.context)}?` : ''} (declared: ${ctx.context.join(', ')})` });
+    return;
+  }
   if (root === 'secrets') {
     if (!inTemplate) out.push({ path, code: 'unknown_reference', message: 'secrets are readable in {{ }} templates only (with, headers, hook configs), never in conditions' });
     else if (field === undefined) out.push({ path, code: 'unknown_reference', message: 'name the secret literally: {{ secrets.NAME }}' });

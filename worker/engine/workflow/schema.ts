@@ -32,7 +32,7 @@ export const MAX_STEPS = 500;
 export const FORBIDDEN_NAMES: ReadonlySet<string> = new Set(['__proto__', 'prototype', 'constructor']);
 /** Names a loop's `as` may not take: they are already roots of the expression scope. */
 export const RESERVED_ROOTS: ReadonlySet<string> = new Set([
-  'inputs', 'steps', 'workflow', 'session', 'failure', 'loop', 'output', 'result', 'error', 'true', 'false', 'null', 'undefined',
+  'inputs', 'steps', 'workflow', 'session', 'failure', 'loop', 'output', 'result', 'error', 'context', 'true', 'false', 'null', 'undefined',
 ]);
 
 const expression = doc(z.string().min(1).max(4000), { description: 'An expression (no {{ }}), e.g. steps.check.output.ok == true.' });
@@ -154,8 +154,22 @@ const until = z.string().min(1).max(200).transform((v, ctx): string => {
 
 const loopVar = ident.refine((s) => !RESERVED_ROOTS.has(s), { error: `this name is already used by expressions (${[...RESERVED_ROOTS].join(', ')}); pick another, e.g. item` });
 
+const retrievalSize = { topK: z.number().int().min(1).max(50), budget: z.number().int().min(100).max(200_000).default(4000) };
+const retrieval = doc(
+  z.union([
+    z.strictObject({
+      forest: z.strictObject({ query: template.min(1), tags: z.array(template.min(1)).max(20).optional(), ...retrievalSize, topK: retrievalSize.topK.default(5) }),
+    }),
+    z.strictObject({
+      history: z.strictObject({ query: template.min(1).optional(), outcome: z.enum(['any', 'succeeded', 'failed']).default('any'), ...retrievalSize, topK: retrievalSize.topK.default(3) }),
+    }),
+  ], { error: 'expected { forest: { query, tags?, topK?, budget? } } or { history: { query?, outcome?, topK?, budget? } }' }),
+  { id: 'Retrieval', description: 'Text retrieved from the Forest when the step starts, readable in its prompt as {{ context.<name> }} and recorded with the step: forest (a search) or history (summaries of earlier sessions of this workflow, newest first).' },
+);
+const contextField = doc(z.record(ident, retrieval), { description: 'Named retrievals for the prompt: {{ context.<name> }}.' }).optional();
+
 const taskStep = z.strictObject({ ...guarded, type: z.literal('task'), runner: doc(z.string().regex(RUNNER_PATTERN, { error: 'expected a runner name like http, transform or runner.deploy' }), { description: 'The runner that executes the task.' }), with: jsonRecord.default(() => ({})) });
-const llmStep = z.strictObject({ ...guarded, type: z.literal('llm'), ...llmFields });
+const llmStep = z.strictObject({ ...guarded, type: z.literal('llm'), ...llmFields, context: contextField });
 const agentTool = doc(
   z.union([
     z.enum(['forest.search', 'forest.write', 'http']).transform((kind): AgentTool => (kind === 'http' ? { kind, methods: ['GET'] } : { kind })),
@@ -177,13 +191,14 @@ const agentStep = z.strictObject({
   ...guarded,
   type: z.literal('agent'),
   ...llmFields,
+  context: contextField,
   tools: z.array(agentTool).min(1).max(32),
   maxTurns: doc(z.number().int().min(1).max(50).default(8), { description: 'Model turns at most; the last turn must answer (tools are withdrawn).' }),
 }).superRefine((a, ctx) => {
   const seen = new Set<string>();
   a.tools.forEach((t, i) => {
     const name = t.kind === 'workflow' ? `workflow:${t.workflow}` : t.kind;
-    if (seen.has(name)) ctx.addIssue({ code: 'custom', path: ['tools', i], message: `the tool ${name} is listed twice`, params: { code: 'duplicate' } });
+    if (seen.has(name)) ctx.addIssue({ code: 'custom', path: ['tools', i], message: `the tool ${name} is listed twice`, params: { code: 'invalid_value' } });
     seen.add(name);
   });
 });

@@ -111,8 +111,15 @@ export interface TaskStep extends StepBase, Guarded {
   with: { [key: string]: Json };
 }
 
+/** Text retrieved from the Forest when an llm or agent step starts ({{ context.<name> }} in its prompt). */
+export type Retrieval =
+  | { forest: { query: string; tags?: string[]; topK: number; budget: number } }
+  /** Summary nodes of earlier sessions of this workflow, newest first (or best first with a query). */
+  | { history: { query?: string; outcome: 'any' | 'succeeded' | 'failed'; topK: number; budget: number } };
+
 export interface LlmStep extends StepBase, Guarded, LlmFields {
   type: 'llm';
+  context?: { [name: string]: Retrieval };
 }
 
 /** A tool an agent step may call (normalised: string short forms become objects). */
@@ -126,6 +133,7 @@ export type AgentTool =
 
 export interface AgentStep extends StepBase, Guarded, LlmFields {
   type: 'agent';
+  context?: { [name: string]: Retrieval };
   tools: AgentTool[];
   /** Model turns at most (the last one must answer). */
   maxTurns: number;
