@@ -1,7 +1,7 @@
 /**
  * The intent command bar in real Chromium (the built app on OPFS, with its CSP): without a provider
  * the bar says how to configure one; with a provider pointing at the fake OpenAI server, a sentence
- * runs the built-in intent workflow (one llm step, structured output), the answer opens a
+ * runs the built-in intent workflow (one agent step: forest_search, final_answer), the answer opens a
  * confirmation card with the chosen workflow's run form prefilled, and Start runs it to success.
  * An answer naming a workflow that is not in the library is shown as a failure with a link to the
  * intent session.
@@ -60,7 +60,7 @@ describe('the intent command bar', () => {
     for (const ex of EXAMPLES) await page.locator(sel('workflow-row', `[data-name="${ex.name}"]`)).waitFor({ timeout: UI_MS });
     const set = await api.command({ type: 'llm.provider.set', payload: { id: 'fake', kind: 'openai', baseUrl: `${fake.url}/v1`, models: ['fake-model', 'other'] }, idempotencyKey: 'provider' });
     assert.ok(set.ok, JSON.stringify(set));
-    fake.push({ json: { workflow: 'hello', inputs: { who: 'Kingdom', planet: 'Mars' }, confidence: 0.9, explanation: EXPLANATION } });
+    fake.push({ toolCalls: [{ name: 'final_answer', arguments: { workflow: 'hello', inputs: { who: 'Kingdom', planet: 'Mars' }, confidence: 0.9, explanation: EXPLANATION } }] });
 
     await ask(SENTENCE);
     const card = page.locator(sel('intent-card', '[data-workflow="hello"]'));
@@ -73,9 +73,9 @@ describe('the intent command bar', () => {
 
     // The model call: the first provider's first model, the sentence and every workflow name in the prompt.
     assert.equal(fake.count(), 1, 'one model call');
-    const body = fake.requests[0]!.body as { model: string; messages: { content: unknown }[]; response_format?: { type: string } };
+    const body = fake.requests[0]!.body as { model: string; messages: { content: unknown }[]; tools?: { function: { name: string } }[] };
     assert.equal(body.model, 'fake-model');
-    assert.equal(body.response_format?.type, 'json_schema', 'structured output');
+    assert.deepEqual(body.tools?.map((t) => t.function.name), ['forest_search', 'final_answer'], 'an agent: it may search earlier runs, and answers through final_answer');
     const prompt = body.messages.map((m) => (typeof m.content === 'string' ? m.content : JSON.stringify(m.content))).join('\n');
     assert.ok(prompt.includes(SENTENCE), 'the prompt holds the sentence');
     for (const ex of EXAMPLES) assert.ok(prompt.includes(`"name":"${ex.name}"`), `the prompt lists ${ex.name}`);

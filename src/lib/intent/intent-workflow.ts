@@ -1,6 +1,7 @@
 /**
- * The "intent" workflow behind the command bar: one llm step that reads the person's sentence and
- * a summary of the workflow library, and answers which workflow to run with which inputs.
+ * The "intent" workflow behind the command bar: one agent step that reads the person's sentence and
+ * a summary of the workflow library, may look up earlier runs in the Forest, and answers which
+ * workflow to run with which inputs.
  *
  * The source is a constant; everything that varies (sentence, library, model) is an input, so the
  * exact prompt the model saw is rendered by the engine and recorded in the session's
@@ -9,7 +10,7 @@
 import type { Json } from '../../../worker/api.ts';
 import type { InputSpec, WorkflowDef } from '../workflows/types.ts';
 
-/** The step id of the one llm step (its output's `json` is the answer). */
+/** The step id of the one agent step (its output's `json` is the answer). */
 export const INTENT_STEP = 'route';
 
 /** What the model must answer (also re-checked by the llm runner's validator). */
@@ -34,11 +35,16 @@ inputs:
   model: { type: string, required: true, description: provider/model to ask. }
 steps:
   - id: ${INTENT_STEP}
-    type: llm
+    type: agent
     model: "{{ inputs.model }}"
     temperature: 0
+    maxTurns: 3
+    tools: [forest.search]
     system: >-
-      You turn a request into a run of exactly one workflow from a library. Answer with JSON only.
+      You turn a request into a run of exactly one workflow from a library. When the request
+      leaves an input open ("as last time", "the usual"), you may search the Forest for earlier
+      runs of that workflow (forest_search with tags ["workflow:<name>"]) to reuse their values.
+      Give your answer with final_answer.
     prompt: |-
       The workflow library (JSON; for each workflow: name, description, and its inputs with type,
       required, enum, default and description):
