@@ -18,6 +18,7 @@ import { Engine } from '../../../worker/engine/engine.ts';
 import { ManualClock } from '../../../worker/engine/clock.ts';
 import { startFakeOpenAI, type FakeLlmServer } from '../../helpers/fake-openai.ts';
 import { startEffectServer, type EffectServer } from '../../helpers/effect-server.ts';
+import { startFakeAnthropic } from '../../helpers/fake-anthropic.ts';
 import { Harness, START, until, type SessionView } from './sessions/helpers.ts';
 
 let fake: FakeLlmServer;
@@ -236,6 +237,37 @@ steps:
       assert.match(obs[2]!.content, /no tool named shell/);
     } finally {
       await h.close();
+    }
+  });
+});
+
+describe('agent steps: Anthropic Messages', () => {
+  test('tool_use and tool_result blocks on the wire; final_answer is a forced tool on the last turn', async () => {
+    const anthropic = await startFakeAnthropic();
+    const h = await openAgent();
+    try {
+      h.cmd('llm.provider.set', { id: 'claude', kind: 'anthropic', baseUrl: anthropic.url, models: ['claude-test'] });
+      h.cmd('forest.node.create', { title: 'Known issue: cold cache', body: 'After a restart the cache is cold for ten minutes.', tags: ['known-issue'] });
+      anthropic.push(
+        { text: 'Let me check the notes.', toolCalls: [{ name: 'forest_search', arguments: { query: 'cold cache' } }] },
+        { toolCalls: [{ name: 'final_answer', arguments: { cause: 'cold cache', action: 'ignore' } }] },
+      );
+      const id = h.start(agentWorkflow(fx.url, 2).replace('model: fake-model', 'model: claude/claude-test'));
+      const s = await settled(h, id);
+      assert.equal(s.status, 'succeeded', JSON.stringify(s.error));
+      assert.deepEqual(s.output, { action: 'ignore' });
+      const second = anthropic.requests[1]!.body as { messages: { role: string; content: unknown }[]; tool_choice?: unknown; tools: { name: string }[] };
+      assert.deepEqual(second.messages.map((m) => m.role), ['user', 'assistant', 'user']);
+      const blocks = second.messages[1]!.content as { type: string; name?: string }[];
+      assert.deepEqual(blocks.map((b) => b.type), ['text', 'tool_use']);
+      const results = second.messages[2]!.content as { type: string; tool_use_id: string; content: string }[];
+      assert.equal(results[0]!.type, 'tool_result');
+      assert.match(results[0]!.content, /Known issue: cold cache/);
+      assert.deepEqual(second.tool_choice, { type: 'tool', name: 'final_answer' });
+      assert.ok(second.tools.some((t) => t.name === 'final_answer'));
+    } finally {
+      await h.close();
+      await anthropic.close();
     }
   });
 });
