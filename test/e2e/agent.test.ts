@@ -158,4 +158,35 @@ describe('agent steps in the browser', () => {
     assert.deepEqual(await cspViolations(page), []);
     assert.deepEqual(problems.errors, [], 'console errors (page and workers)');
   });
+
+  test('a reload in the middle of the loop: turn 1 is not sent again, turn 2 (in flight) once more with the same key', async () => {
+    const source = SOURCE.replace('name: agent_notes', 'name: agent_reload').replace('tools: [forest.search, forest.write]', 'tools: [forest.search]');
+    const saved = await api.command({ type: 'workflow.save', payload: { source }, idempotencyKey: 'save-reload' });
+    assert.ok(saved.ok, JSON.stringify(saved));
+    const from = fake.count();
+    fake.push(
+      { toolCalls: [{ name: 'forest_search', arguments: { query: 'canary' } }] },
+      { toolCalls: [{ name: 'final_answer', arguments: { summary: 'never recorded', nodes: 0 } }], delayMs: 8_000 },
+      { toolCalls: [{ name: 'final_answer', arguments: { summary: 'Answered after the reload.', nodes: 0 } }] },
+    );
+    const started = await api.command({ type: 'session.start', payload: { workflow: 'agent_reload', env: { origin: server.url } }, idempotencyKey: 'run-reload' });
+    assert.ok(started.ok, JSON.stringify(started));
+    const sessionId = (started.value.value as { sessionId: string }).sessionId;
+    for (let i = 0; i < 300 && fake.count() < from + 2; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(fake.count(), from + 2, 'turn 2 is in flight');
+
+    await page.reload();
+    await api.ready();
+    await page.goto(`${server.url}/#/sessions/${sessionId}`);
+    await page.locator(sel('session-status', '[data-status="succeeded"]')).waitFor({ timeout: UI_MS });
+    assert.equal(fake.count(), from + 3, 'only the turn in flight was sent again');
+    const keys = fake.requests.slice(from).map((r) => String(r.headers['idempotency-key']));
+    assert.match(keys[0]!, /\/research\/1\/turn-1$/);
+    assert.match(keys[1]!, /\/research\/1\/turn-2$/);
+    assert.equal(keys[2], keys[1], 'the same key for the same turn');
+    const got = unwrap(await api.query<{ steps: StepView[] }>('session.get', { sessionId }), 'session.get');
+    assert.deepEqual(got.steps.find((st) => st.key === 'research')!.output!.json, { summary: 'Answered after the reload.', nodes: 0 });
+    assert.equal(got.steps.find((st) => st.key === 'research')!.output!.turns, 2);
+    assert.deepEqual(problems.errors, [], 'console errors (page and workers)');
+  });
 });
