@@ -14,7 +14,6 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Engine } from '../../../worker/engine/engine.ts';
 import { ManualClock } from '../../../worker/engine/clock.ts';
 import { startFakeOpenAI, type FakeLlmServer } from '../../helpers/fake-openai.ts';
 import { startEffectServer, type EffectServer } from '../../helpers/effect-server.ts';
@@ -36,25 +35,12 @@ after(async () => {
 });
 
 async function openAgent(options: { file?: string; clock?: ManualClock; configure?: boolean } = {}): Promise<Harness> {
-  const h = await Harness.open({ ...(options.file ? { file: options.file } : {}), ...(options.clock ? { clock: options.clock } : {}) });
-  h.engine.stop();
-  h.engine = Engine.start(h.k, { clock: h.clock, onError: (e) => h.errors.push(e) });
-  if (options.configure !== false) {
-    h.cmd('llm.provider.set', { id: 'fake', kind: 'openai', baseUrl: `${fake.url}/v1`, models: ['fake-model'] });
-    h.cmd('workflow.save', { source: CHECK });
-  }
+  const h = await Harness.withModels(fake.url, options);
+  if (options.configure !== false) h.cmd('workflow.save', { source: CHECK });
   return h;
 }
 
-async function settled(h: Harness, id: string, rounds = 200): Promise<SessionView> {
-  for (let i = 0; i < rounds; i++) {
-    await h.settle();
-    const s = h.get(id);
-    if (['succeeded', 'failed', 'cancelled'].includes(s.status)) return s;
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  return h.get(id);
-}
+const settled = (h: Harness, id: string, rounds = 200): Promise<SessionView> => h.ended(id, { rounds });
 
 const CHECK = `
 name: health-check

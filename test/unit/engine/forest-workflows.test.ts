@@ -11,7 +11,6 @@ import { randomUUID } from 'node:crypto';
 import type { Json } from '../../../worker/kernel/errors.ts';
 import type { Kernel } from '../../../worker/kernel/kernel.ts';
 import { openKernel } from '../../../worker/node.ts';
-import { Engine } from '../../../worker/engine/engine.ts';
 import { createForestRunners } from '../../../worker/engine/forest-runners.ts';
 import { learnFromSession, summaryNodeId } from '../../../worker/engine/learning.ts';
 import type { RunRequest } from '../../../worker/engine/runners/types.ts';
@@ -26,32 +25,8 @@ let fake: FakeLlmServer;
 before(async () => { fake = await startFakeOpenAI(); });
 after(async () => { await fake.close(); });
 
-/** A harness whose engine has the real runner set (llm runner + forest runners) and the fake provider. */
-async function openLlm(): Promise<Harness> {
-  const h = await Harness.open();
-  h.engine.stop();
-  h.engine = Engine.start(h.k, { clock: h.clock, onError: (e) => h.errors.push(e) });
-  h.cmd('llm.provider.set', { id: 'fake', kind: 'openai', baseUrl: `${fake.url}/v1`, models: ['fake-model'] });
-  return h;
-}
-
-/** Run until the session ends, approving `approve` when it waits. */
-async function finish(h: Harness, id: string, approve?: string): Promise<SessionView> {
-  for (let i = 0; i < 200; i++) {
-    await h.settle();
-    const s = h.get(id);
-    if (['succeeded', 'failed', 'cancelled'].includes(s.status)) {
-      await h.settle();
-      return h.get(id);
-    }
-    if (approve && s.steps.some((st) => st.key === approve && st.status === 'waiting')) {
-      h.cmd('session.approve', { sessionId: id, step: approve, comment: 'looks right' });
-      continue;
-    }
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  throw new Error(`session ${id} did not finish: ${JSON.stringify(h.get(id).steps.map((s) => [s.key, s.status]))}`);
-}
+const openLlm = (): Promise<Harness> => Harness.withModels(fake.url);
+const finish = (h: Harness, id: string, approve?: string): Promise<SessionView> => h.ended(id, approve ? { approve } : {});
 
 const node = (k: Kernel, id: string): NodeView | null => k.query('forest.node.get', { id }) as NodeView | null;
 const eventCount = (k: Kernel, type?: string): number => Number(k.sql.value(`SELECT count(*) FROM events${type ? ' WHERE type = ?' : ''}`, type ? [type] : []));

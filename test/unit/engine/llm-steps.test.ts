@@ -13,7 +13,6 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Engine } from '../../../worker/engine/engine.ts';
 import { ManualClock } from '../../../worker/engine/clock.ts';
 import { startFakeOpenAI, type FakeLlmServer } from '../../helpers/fake-openai.ts';
 import { Harness, START, until, type SessionView } from './sessions/helpers.ts';
@@ -29,24 +28,8 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** A harness (optionally on a database file) whose engine has the real llm runner; the fake provider is configured once. */
-async function openLlm(options: { file?: string; clock?: ManualClock; configure?: boolean } = {}): Promise<Harness> {
-  const h = await Harness.open({ ...(options.file ? { file: options.file } : {}), ...(options.clock ? { clock: options.clock } : {}) });
-  h.engine.stop();
-  h.engine = Engine.start(h.k, { clock: h.clock, onError: (e) => h.errors.push(e) });
-  if (options.configure !== false) h.cmd('llm.provider.set', { id: 'fake', kind: 'openai', baseUrl: `${fake.url}/v1`, models: ['fake-model'] });
-  return h;
-}
-
-async function settled(h: Harness, id: string): Promise<SessionView> {
-  for (let i = 0; i < 100; i++) {
-    await h.settle();
-    const s = h.get(id);
-    if (['succeeded', 'failed', 'cancelled'].includes(s.status)) return s;
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  return h.get(id);
-}
+const openLlm = (options: { file?: string; clock?: ManualClock; configure?: boolean } = {}): Promise<Harness> => Harness.withModels(fake.url, options);
+const settled = (h: Harness, id: string): Promise<SessionView> => h.ended(id, { rounds: 100 });
 
 const RESUME = `
 name: llm_resume

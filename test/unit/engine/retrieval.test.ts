@@ -6,7 +6,6 @@
  */
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Engine } from '../../../worker/engine/engine.ts';
 import { summaryNodeId } from '../../../worker/engine/learning.ts';
 import { parseWorkflow } from '../../../worker/engine/workflow/index.ts';
 import { startFakeOpenAI, type FakeLlmServer } from '../../helpers/fake-openai.ts';
@@ -16,26 +15,8 @@ let fake: FakeLlmServer;
 before(async () => { fake = await startFakeOpenAI(); });
 after(async () => { await fake.close(); });
 
-async function openLlm(): Promise<Harness> {
-  const h = await Harness.open();
-  h.engine.stop();
-  h.engine = Engine.start(h.k, { clock: h.clock, onError: (e) => h.errors.push(e) });
-  h.cmd('llm.provider.set', { id: 'fake', kind: 'openai', baseUrl: `${fake.url}/v1`, models: ['fake-model'] });
-  return h;
-}
-
-async function finish(h: Harness, id: string): Promise<SessionView> {
-  for (let i = 0; i < 200; i++) {
-    await h.settle();
-    const s = h.get(id);
-    if (['succeeded', 'failed', 'cancelled'].includes(s.status)) {
-      await h.settle();
-      return h.get(id);
-    }
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  throw new Error(`session ${id} did not finish`);
-}
+const openLlm = (): Promise<Harness> => Harness.withModels(fake.url);
+const finish = (h: Harness, id: string): Promise<SessionView> => h.ended(id);
 
 const prompt = (i: number): string => (fake.requests[i]!.body as { messages: { content: string }[] }).messages.map((m) => m.content).join('\n');
 

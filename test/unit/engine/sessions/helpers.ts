@@ -96,6 +96,36 @@ export class Harness {
     return h;
   }
 
+  /**
+   * A harness whose engine runs the real runner set (llm, agent, forest, http, …) and, unless
+   * `configure` is false, the OpenAI-wire provider `fake` at `llmUrl` (its `/v1`) serving `fake-model`.
+   */
+  static async withModels(llmUrl: string, options: { file?: string; clock?: ManualClock; configure?: boolean } = {}): Promise<Harness> {
+    const h = await Harness.open({ ...(options.file ? { file: options.file } : {}), ...(options.clock ? { clock: options.clock } : {}) });
+    h.engine.stop();
+    h.engine = Engine.start(h.k, { clock: h.clock, onError: (e) => h.errors.push(e) });
+    if (options.configure !== false) h.cmd('llm.provider.set', { id: 'fake', kind: 'openai', baseUrl: `${llmUrl}/v1`, models: ['fake-model'] });
+    return h;
+  }
+
+  /** Let the engine run until the session ends (approving `approve` when it waits for it), at most `rounds` rounds; the session as it is then. */
+  async ended(id: string, options: { approve?: string; rounds?: number } = {}): Promise<SessionView> {
+    for (let i = 0; i < (options.rounds ?? 200); i++) {
+      await this.settle();
+      const s = this.get(id);
+      if (['succeeded', 'failed', 'cancelled'].includes(s.status)) {
+        await this.settle();
+        return this.get(id);
+      }
+      if (options.approve && s.steps.some((st) => st.key === options.approve && st.status === 'waiting')) {
+        this.cmd('session.approve', { sessionId: id, step: options.approve, comment: 'looks right' });
+        continue;
+      }
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    return this.get(id);
+  }
+
   startEngine(): void {
     this.engine = Engine.start(this.k, { clock: this.clock, runners: [...defaultRunners(), ...testRunners(this.clock, this.probe)], onError: (e) => this.errors.push(e) });
   }
