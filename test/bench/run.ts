@@ -15,7 +15,7 @@
  *     sessions (Node file VFS).
  *
  * Flags: --quick (small sizes; smoke test), --no-browser,
- * --only=batch,single,boot,rebuild,breakdown,engine-steps,engine-resume,forest,llm-overhead,
+ * --only=batch,single,boot,rebuild,breakdown,engine-steps,engine-resume,forest,llm-overhead (also agent-turn-overhead),
  * --strict (exit 1 when a target is missed). Writes bench/results/<timestamp>.json and latest.json.
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';

@@ -4,9 +4,15 @@
  * "model time" plus HTTP), and (b) as an `llm` step of a one-step workflow through the kernel and
  * the engine on the durable file VFS (session.start → step started → runner → step succeeded →
  * session succeeded, every transition committed). Overhead = median(b) − median(a); target ≤ 5 ms.
+ *
+ * Agent turn overhead: an `agent` step of three turns (two forest_search tool calls, then the
+ * answer) against (a') three plain fetches of requests of the same shape. Every turn and every
+ * observation is committed before the loop goes on, so this prices the durable loop per turn:
+ * (median(agent) − median(3 fetches)) / 3, against the same 5 ms target as one llm call.
  */
 import { join } from 'node:path';
 import { openKernel } from '../../../worker/node.ts';
+import type { Kernel } from '../../../worker/kernel/kernel.ts';
 import { Engine } from '../../../worker/engine/engine.ts';
 import { startFakeOpenAI } from '../../helpers/fake-openai.ts';
 import { figure, type Figure } from './scenarios.ts';
@@ -17,7 +23,14 @@ export const LLM_OVERHEAD_TARGET_MS = 5;
 const ANSWER = 'Ship it after the canary has been green for ten minutes.';
 
 export async function benchLlmOverhead(dir: string, calls: number, log: (m: string) => void): Promise<Figure[]> {
-  const fake = await startFakeOpenAI({ script: () => ({ text: ANSWER }) });
+  // A request with tools is an agent turn: call forest_search until two results came back, then answer.
+  const fake = await startFakeOpenAI({
+    script: (req) => {
+      const body = req.body as { tools?: unknown[]; messages?: { role: string }[] };
+      const results = (body.messages ?? []).filter((m) => m.role === 'tool').length;
+      return body.tools && results < 2 ? { toolCalls: [{ name: 'forest_search', arguments: { query: `canary ${results}` } }] } : { text: ANSWER };
+    },
+  });
   const k = await openKernel({ storage: { file: join(dir, 'llm.db') } });
   const engine = Engine.start(k, { onError: (err) => log(`engine error: ${String(err)}`) });
   try {
@@ -53,6 +66,7 @@ export async function benchLlmOverhead(dir: string, calls: number, log: (m: stri
       await step(i);
       stepMs.push(now() - t);
     }
+    const agent = await agentTurns(k, fake.url, Math.max(10, Math.floor(calls / 4)));
     const overhead = median(stepMs) - median(rawMs);
     log(`llm-overhead: step ${round(median(stepMs))} ms, raw fetch ${round(median(rawMs))} ms → overhead ${round(overhead)} ms over ${calls} calls`);
     return [figure({
@@ -61,10 +75,61 @@ export async function benchLlmOverhead(dir: string, calls: number, log: (m: stri
       target: { on: 'kernel', op: '<=', value: LLM_OVERHEAD_TARGET_MS },
       samples: { kernel: stepMs.map((x) => round(x)), baseline: rawMs.map((x) => round(x)) },
       extra: { stepMedianMs: round(median(stepMs)), requests: fake.count() },
-    })];
+    }), agent];
   } finally {
     engine.stop();
     await k.close();
     await fake.close();
   }
+}
+
+/** Agent steps of three turns vs three raw fetches of the same shape; the figure is the overhead per turn. */
+async function agentTurns(k: Kernel, url: string, runs: number): Promise<Figure> {
+  const source = 'name: agent_overhead\nversion: 1.0.0\ninputs:\n  n: { type: number }\nsteps:\n  - { id: ask, type: agent, model: fake-model, tools: [forest.search], maxTurns: 4, prompt: "Question {{ inputs.n }}: when do we ship?" }\n';
+  const tools = [{ type: 'function', function: { name: 'forest_search', description: 'search', parameters: { type: 'object', properties: { query: { type: 'string' } } } } }];
+  const raw = async (n: number): Promise<void> => {
+    const messages: unknown[] = [{ role: 'user', content: `Question ${n}: when do we ship?` }];
+    for (let turn = 0; turn < 3; turn++) {
+      const res = await fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': `raw-agent-${n}-${turn}` }, body: JSON.stringify({ model: 'fake-model', messages, tools }) });
+      const body = await res.json() as { choices: { message: { tool_calls?: { id: string }[] } }[] };
+      const msg = body.choices[0]!.message;
+      messages.push(msg);
+      for (const c of msg.tool_calls ?? []) messages.push({ role: 'tool', tool_call_id: c.id, content: '0 matches.' });
+    }
+  };
+  const run = (n: number): Promise<void> => untilEnded(k, (k.command({ type: 'session.start', payload: { source, inputs: { n } }, idempotencyKey: `bench-agent-${n}` }).value as { sessionId: string }).sessionId);
+  for (let i = 0; i < 5; i++) { await raw(-i); await run(-i - 1); }
+  const rawMs: number[] = [];
+  const agentMs: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    let t = now();
+    await raw(i);
+    rawMs.push(now() - t);
+    t = now();
+    await run(i);
+    agentMs.push(now() - t);
+  }
+  const perTurn = (median(agentMs) - median(rawMs)) / 3;
+  return figure({
+    id: 'agent-turn-overhead', storage: 'node-file', title: `agent loop overhead per turn (3 turns, 2 tool calls, all committed), median of ${runs}`, unit: 'ms',
+    kernel: round(perTurn), baseline: round(median(rawMs)), baselineName: 'three raw fetches of the same conversation to the same fake server',
+    target: { on: 'kernel', op: '<=', value: LLM_OVERHEAD_TARGET_MS },
+    samples: { kernel: agentMs.map((x) => round(x)), baseline: rawMs.map((x) => round(x)) },
+    extra: { agentMedianMs: round(median(agentMs)) },
+  });
+}
+
+/** Resolves when the session ends (rejects when it did not succeed). */
+function untilEnded(k: Kernel, id: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const check = (): boolean => {
+      const s = (k.query('session.get', { sessionId: id }) as { status: string }).status;
+      if (s === 'running' || s === 'paused') return false;
+      sub.close();
+      if (s === 'succeeded') resolve(); else reject(new Error(`session ${id} ${s}`));
+      return true;
+    };
+    const sub = k.subscribe((events) => { if (events.some((e) => e.stream === `session:${id}` && e.type.startsWith('session.'))) check(); });
+    check();
+  });
 }
