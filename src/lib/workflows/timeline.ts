@@ -14,6 +14,8 @@ export interface TimelineRow {
   readonly running: boolean;
   /** Earlier attempts, as marks on the axis (%). */
   readonly attemptMarks: readonly number[];
+  /** Agent steps: when each model turn answered and each tool result came back (% of the axis). */
+  readonly agentMarks: readonly { readonly at: number; readonly kind: 'turn' | 'tool'; readonly label: string }[];
   /** Retry due time or wait wake-up time on the axis (%), when still ahead. */
   readonly due: number | null;
   readonly dueAt: number | null;
@@ -56,6 +58,7 @@ export function layout(state: SessionState, now: number): Timeline {
     return {
       key: s.key, status: s.status, attempts: s.attempts, left, width, running,
       attemptMarks: starts.slice(1).map(pct),
+      agentMarks: agentMarks(s, pct),
       due, dueAt: s.dueAt !== undefined && running ? s.dueAt : null,
       // `now` comes from a ticker and may lag a step that just started: never a negative duration.
       durationMs: first === undefined || stop === undefined ? null : Math.max(0, stop - first),
@@ -65,6 +68,17 @@ export function layout(state: SessionState, now: number): Timeline {
   const step = niceStep(span / 5);
   for (let ms = 0; ms <= span; ms += step) ticks.push({ ms, at: (ms / span) * 100 });
   return { start, end, rows, ticks };
+}
+
+function agentMarks(s: StepState, pct: (t: number) => number): TimelineRow['agentMarks'] {
+  return (s.journal ?? []).map((r) => {
+    const p = r.payload;
+    if (r.type === 'agent.turn') {
+      const calls = Array.isArray(p['toolCalls']) ? p['toolCalls'].length : 0;
+      return { at: pct(r.at), kind: 'turn' as const, label: `turn ${String(p['turn'])}: the model answered${calls > 0 ? ` with ${calls} tool call${calls === 1 ? '' : 's'}` : ''}` };
+    }
+    return { at: pct(r.at), kind: 'tool' as const, label: `turn ${String(p['turn'])}: ${String(p['tool'])} ${p['ok'] === true ? 'returned' : 'failed'}` };
+  });
 }
 
 function order(s: StepState): number {

@@ -102,6 +102,8 @@ export interface StepState {
     readonly decided?: { readonly approved: boolean; readonly comment: string; readonly by: string; readonly at: number };
   };
   readonly reason?: string;
+  /** Agent steps: the turns and tool results of the current attempt (`agent.turn` / `agent.observation`). */
+  readonly journal?: readonly { readonly type: string; readonly payload: { readonly [k: string]: Json }; readonly at: number }[];
   readonly history: readonly { readonly attempt: number; readonly startedAt: number; readonly endedAt: number; readonly outcome: string }[];
 }
 

@@ -343,6 +343,24 @@ test('duration: missing or not finite is a dash', () => {
   assert.equal(duration(Number.POSITIVE_INFINITY), '—');
 });
 
+test('an agent step: a dot per model turn and a tick per tool result, where they happened on the axis', () => {
+  const agent = step('investigate', {
+    ...done('investigate', 0, 10_000),
+    journal: [
+      { type: 'agent.turn', payload: { turn: 1, toolCalls: [{ id: 'c1', name: 'forest_search', input: {} }] }, at: T0 + 2000 },
+      { type: 'agent.observation', payload: { turn: 1, tool: 'forest_search', ok: true }, at: T0 + 2500 },
+      { type: 'agent.turn', payload: { turn: 2, toolCalls: [] }, at: T0 + 9000 },
+    ],
+  });
+  const r = row(layout(session([agent], { endedAt: T0 + 10_000 }), T0 + 10_000), 'investigate');
+  assert.deepEqual(r.agentMarks, [
+    { at: 20, kind: 'turn', label: 'turn 1: the model answered with 1 tool call' },
+    { at: 25, kind: 'tool', label: 'turn 1: forest_search returned' },
+    { at: 90, kind: 'turn', label: 'turn 2: the model answered' },
+  ]);
+  assert.deepEqual(row(layout(session([done('plain', 0, 1000)], { endedAt: T0 + 1000 }), T0 + 1000), 'plain').agentMarks, []);
+});
+
 // ---- topLevelId --------------------------------------------------------------------------------
 
 test('topLevelId: the step id a nested key belongs to', () => {
