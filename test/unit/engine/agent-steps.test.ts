@@ -162,6 +162,34 @@ describe('agent steps: the loop', () => {
     }
   });
 
+  test('an outputSchema that is not an object is wrapped as { answer } for the providers and unwrapped', async () => {
+    const h = await openAgent();
+    fake.reset();
+    fake.push({ toolCalls: [{ name: 'final_answer', arguments: { answer: ['rollback', 'page'] } }] });
+    try {
+      const id = h.start(`
+name: listing
+version: 1.0.0
+steps:
+  - id: plan
+    type: agent
+    model: fake-model
+    prompt: List the actions.
+    tools: [forest.search]
+    outputSchema: { type: array, items: { type: string }, minItems: 1 }
+outputs:
+  actions: "{{ steps.plan.output.json }}"
+`);
+      const s = await settled(h, id);
+      assert.equal(s.status, 'succeeded', JSON.stringify(s.error));
+      assert.deepEqual(s.output, { actions: ['rollback', 'page'] });
+      const final = body(0).tools!.find((t) => t.function.name === 'final_answer') as unknown as { function: { parameters: { type: string; required: string[] } } };
+      assert.deepEqual([final.function.parameters.type, final.function.parameters.required], ['object', ['answer']]);
+    } finally {
+      await h.close();
+    }
+  });
+
   test('no valid answer within maxTurns fails typed, and not retryable', async () => {
     const h = await openAgent();
     fake.reset();

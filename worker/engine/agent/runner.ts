@@ -27,7 +27,7 @@ import type { LlmMessage, LlmProvider, LlmTool, LlmToolCall } from '../llm/types
 import { formatSchemaErrors, validateJson, type SchemaError } from '../llm/validate.ts';
 import { RunnerError, type JournalEntry, type RunRequest, type Runner } from '../runners/types.ts';
 import type { AgentTool } from '../workflow/types.ts';
-import { bindTools, DEFAULT_MAX_OBSERVATION_CHARS, failure, FINAL_ANSWER, finalAnswerTool, type BoundTool, type ToolResult, type WorkflowTools } from './tools.ts';
+import { bindTools, DEFAULT_MAX_OBSERVATION_CHARS, failure, FINAL_ANSWER, finalAnswerTool, finalValue, type BoundTool, type ToolResult, type WorkflowTools } from './tools.ts';
 
 export interface AgentRunnerOptions {
   readonly providers: () => readonly LlmProvider[];
@@ -149,8 +149,9 @@ function judge(turn: Turn, answer: { input: Json; callId: string } | undefined, 
   if (!schema) return turn.toolCalls.length === 0 ? { done: true, output: { text: turn.text } } : { done: false, tried: false };
   let errors: SchemaError[];
   if (answer) {
-    errors = validateJson(answer.input, schema);
-    if (errors.length === 0) return { done: true, output: { text: JSON.stringify(answer.input), json: answer.input } };
+    const value = finalValue(answer.input, schema);
+    errors = validateJson(value, schema);
+    if (errors.length === 0) return { done: true, output: { text: JSON.stringify(value), json: value } };
     messages.push({ role: 'tool', toolCallId: answer.callId, name: FINAL_ANSWER, content: `Your answer did not match the schema: ${formatSchemaErrors(errors)}. Call final_answer again with a corrected answer.` });
     // Other calls of a turn that also answered were answered above; every call has its result.
     return { done: false, tried: true };

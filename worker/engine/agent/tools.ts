@@ -163,9 +163,23 @@ export function toolName(ref: string): string {
   return `workflow_${ref.split('@')[0]!.replace(/[^A-Za-z0-9_-]/g, '_')}`.slice(0, 64);
 }
 
+/**
+ * The tool the model answers with. Providers take only object schemas as tool arguments, so any
+ * other outputSchema (a list, a string) is wrapped as `{ answer: <schema> }` and unwrapped by
+ * `finalValue`.
+ */
 export function finalAnswerTool(schema: { readonly [key: string]: Json }): LlmTool {
-  return { name: FINAL_ANSWER, description: 'Give your final answer. Call this once, when you are done; its arguments are the answer.', inputSchema: schema };
+  const description = 'Give your final answer. Call this once, when you are done; its arguments are the answer.';
+  return { name: FINAL_ANSWER, description, inputSchema: objectSchema(schema) ? schema : { type: 'object', properties: { answer: schema }, required: ['answer'], additionalProperties: false } };
 }
+
+/** The answer in a final_answer call's arguments (unwrapped when the schema was wrapped). */
+export function finalValue(args: Json, schema: { readonly [key: string]: Json }): Json {
+  if (objectSchema(schema)) return args;
+  return typeof args === 'object' && args !== null && !Array.isArray(args) && 'answer' in args ? args['answer'] ?? null : args;
+}
+
+const objectSchema = (schema: { readonly [key: string]: Json }): boolean => schema['type'] === 'object';
 
 async function viaRunner(env: ToolEnvironment, name: string, input: { [k: string]: Json }, call: ToolCallContext, view: (out: Json) => { content: string; read?: string[]; wrote?: string[] }): Promise<ToolResult> {
   const runner = env.runner(name);
