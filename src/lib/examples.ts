@@ -1,13 +1,16 @@
 /**
- * Example workflows the library can install in one click. Each runs offline with the built-in
- * runners (transform, http against this app's own origin, demo.sleep, demo.flaky) and the
- * wait / approval / decision step types.
+ * Example workflows the library can install in one click. All but one run offline with the
+ * built-in runners (transform, http against this app's own origin, demo.sleep, demo.flaky) and the
+ * wait / approval / decision step types; `research-notes` is an agent and needs an LLM provider
+ * (Settings → LLM providers, e.g. a local Ollama).
  */
 
 export interface Example {
   readonly name: string;
   readonly title: string;
   readonly source: string;
+  /** Runs llm/agent steps: its run form asks for a `model` of a configured provider. */
+  readonly needsProvider?: true;
 }
 
 const hello = `# A transform chain: shape an input into a greeting, then measure it.
@@ -162,6 +165,39 @@ outputs:
   total: "{{ steps.first.output.value + steps.second.output.value + steps.third.output.value }}"
 `;
 
+const research = `# An agent (needs an LLM provider: Settings → LLM providers, e.g. a local Ollama).
+# It searches the Forest, writes a note, and answers in a fixed shape; every turn and tool call
+# is on the session page. Run it twice: the second run reads the first one's note and summary.
+name: research-notes
+version: 1.0.0
+description: An agent researches a topic in the Forest and keeps a note of what it found.
+inputs:
+  topic: { type: string, default: canary deployments, description: What to research. }
+  model: { type: string, required: true, description: "provider/model, e.g. ollama/llama3.1" }
+steps:
+  - id: research
+    type: agent
+    model: "{{ inputs.model }}"
+    maxTurns: 6
+    tools: [forest.search, forest.write]
+    context:
+      earlier: { history: { topK: 3, budget: 1500 } }
+    system: You research with the Forest knowledge graph. Search before you write; keep notes short.
+    prompt: |
+      Topic: {{ inputs.topic }}
+      Earlier runs of this workflow:
+      {{ context.earlier }}
+      Search the Forest for what is known, write one note that adds to it, then answer.
+    outputSchema:
+      type: object
+      required: [summary]
+      properties:
+        summary: { type: string }
+        sources: { type: array, items: { type: string } }
+outputs:
+  summary: "{{ steps.research.output.json.summary }}"
+`;
+
 export const EXAMPLES: readonly Example[] = [
   { name: 'hello', title: 'Hello (transform chain)', source: hello },
   { name: 'http-self', title: 'HTTP to this app', source: httpSelf },
@@ -169,4 +205,5 @@ export const EXAMPLES: readonly Example[] = [
   { name: 'approval', title: 'Approval, then a transform', source: approval },
   { name: 'retry', title: 'Retry a flaky step', source: retry },
   { name: 'slow', title: 'Slow (3 × 2 s)', source: slow },
+  { name: 'research-notes', title: 'Agent: research notes (needs an LLM provider)', source: research, needsProvider: true },
 ];

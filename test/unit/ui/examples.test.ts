@@ -53,15 +53,21 @@ for (const example of EXAMPLES) {
       ...tasks(workflow.steps).map((t) => t.runner),
     ];
     for (const r of runners) assert.ok(BUILT_IN.has(r), `${example.name} uses runner "${r}", which is not built in`);
-    for (const s of allSteps(workflow.steps)) assert.notEqual(s.type, 'llm', `${example.name}: step ${s.id} needs a model`);
+    const models = allSteps(workflow.steps).filter((s) => s.type === 'llm' || s.type === 'agent').map((s) => s.id);
+    if (example.needsProvider) assert.ok(models.length > 0, `${example.name} is marked needsProvider but runs no model`);
+    else assert.deepEqual(models, [], `${example.name}: these steps need a model; mark the example needsProvider`);
   });
 
   test(`example ${example.name}: its run form, as pre-filled, starts a session`, () => {
     const workflow = parsed(example.source, example.name);
     const fields = fieldsOf(workflow.inputs);
-    const form = parseValues(fields, initialValues(fields));
+    const values = initialValues(fields);
+    // An example that needs a provider asks only for the model (any configured provider/model).
+    if (example.needsProvider) values['model'] = 'local/any-model';
+    const form = parseValues(fields, values);
     if (!form.ok) assert.fail(`${example.name}: the pre-filled form has errors ${JSON.stringify(form.errors)}`);
     assert.equal(validateInputs(workflow, form.inputs).ok, true);
+    if (example.needsProvider) assert.equal(parseValues(fields, initialValues(fields)).ok, false, 'without a model the form says so');
   });
 }
 
