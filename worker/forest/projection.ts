@@ -9,6 +9,8 @@
  * 2. `forest_fts` is an external-content FTS5 table over `forest_nodes(title, body, tags)`; it holds
  *    exactly the ACTIVE nodes. Every change first removes the old row from the index ('delete' with
  *    the old values) and then inserts the new one, so the index never drifts from its content.
+ *    It keeps prefix indexes for 3- and 4-character prefixes, so `abc*` / `abcd*` read one doclist
+ *    instead of merging every term in their range (docs/forest.md, "Search").
  * 3. `version` is the stream version of `forest:node:<id>`, which also carries the node's outgoing
  *    link events, so the nodes projection follows those events for the version alone.
  * 4. `forest_links` keeps links to archived nodes; queries hide them (join on active nodes), so a
@@ -21,7 +23,8 @@ type P = Record<string, unknown>;
 
 export const forestNodesProjection: Projection = {
   name: 'forest_nodes',
-  version: 1,
+  // 2: forest_fts got a prefix index (prefix = '3 4'); a stored version 1 is rebuilt from the log.
+  version: 2,
   tables: ['forest_fts', 'forest_node_tags', 'forest_nodes'],
   eventTypes: ['forest.node_created', 'forest.node_updated', 'forest.node_deleted', 'forest.link_created', 'forest.link_deleted'],
   createSql: `
@@ -51,7 +54,8 @@ export const forestNodesProjection: Projection = {
     CREATE VIRTUAL TABLE forest_fts USING fts5(
       title, body, tags,
       content = 'forest_nodes', content_rowid = 'rid',
-      tokenize = 'porter unicode61'
+      tokenize = 'porter unicode61',
+      prefix = '3 4'
     );`,
   apply(e: EventEnvelope, w) {
     const p = e.payload as P;

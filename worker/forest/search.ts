@@ -19,7 +19,11 @@
  *    creation event, so rowid order is creation order) and the result says `ranking: 'recent'`
  *    with `rankedWithin: CANDIDATE_CAP`. Up to the cap, ranking is exact (`ranking: 'exact'`) and
  *    identical to ranking every match. FTS5 has no top-k pruning (no WAND / block-max), so bm25
- *    otherwise scores every row a common word or a short prefix matches.
+ *    otherwise scores every row a common word or a short prefix matches. A query with a phrase is
+ *    ranked by bm25 of the phrase's words (`wordsExpression`); its rows all contain the phrase.
+ * 6. Common words: a word or prefix in more than COMMON_TERM_ROWS nodes must match but does not
+ *    rank (`commonTerms`); when every word is common, matches come newest first (`ranking:
+ *    'newest'`). bm25 would pay a full pass over such a word's doclist for a near-zero weight.
  */
 import { z } from 'zod';
 import type { QueryDefinition, Reader } from '../kernel/module.ts';
@@ -35,8 +39,8 @@ export const BM25 = 'bm25(forest_fts, 10.0, 1.0, 4.0)';
 
 interface Term { readonly text: string; readonly prefix: boolean; readonly negate: boolean }
 
-/** Compile user text into a safe FTS5 MATCH expression, or null when it has no positive term. */
-export function compileQuery(input: string): string | null {
+/** Split user text into terms (see invariant 1); at most MAX_TERMS, unusable ones dropped. */
+function parseTerms(input: string): Term[] {
   const terms: Term[] = [];
   const src = input.normalize('NFC');
   let i = 0;
@@ -60,13 +64,33 @@ export function compileQuery(input: string): string | null {
     word = word.replace(/\*/g, ' ');
     terms.push({ text: word, prefix, negate });
   }
-  const usable = terms.filter((t) => /[\p{L}\p{N}]/u.test(t.text));
-  const quote = (t: Term) => `"${t.text.replace(/"/g, '""').trim()}"${t.prefix ? '*' : ''}`;
+  return terms.filter((t) => /[\p{L}\p{N}]/u.test(t.text));
+}
+
+const quote = (t: Term) => `"${t.text.replace(/"/g, '""').trim()}"${t.prefix ? '*' : ''}`;
+
+/** Compile user text into a safe FTS5 MATCH expression, or null when it has no positive term. */
+export function compileQuery(input: string): string | null {
+  const usable = parseTerms(input);
   const positive = usable.filter((t) => !t.negate).map(quote);
   if (positive.length === 0) return null;
   const negative = usable.filter((t) => t.negate).map(quote);
   const pos = positive.join(' AND ');
   return negative.length === 0 ? pos : `(${pos}) NOT (${negative.join(' OR ')})`;
+}
+
+/**
+ * The expression a bounded window is ranked with when the query has a phrase: every positive
+ * term with each phrase split into its words (ANDed), exclusions left out. Every row of a phrase
+ * window matches it (a row with the phrase has its words), and bm25 then needs no document
+ * frequency of the phrase — a full pass over the phrase's matches (`xQueryPhrase`) that no rowid
+ * bound shortens. Null when the query has no phrase (rank with the query itself).
+ */
+export function wordsExpression(input: string): string | null {
+  const positive = parseTerms(input).filter((t) => !t.negate);
+  if (!positive.some((t) => !t.prefix && /\S\s+\S/u.test(t.text.trim()))) return null;
+  const words = positive.flatMap((t) => t.prefix ? [t] : t.text.trim().split(/\s+/u).map((w): Term => ({ text: w, prefix: false, negate: false })));
+  return words.filter((t) => /[\p{L}\p{N}]/u.test(t.text)).map(quote).join(' AND ') || null;
 }
 
 /** Split a marked snippet into text runs; `hit` runs were between « and ». */
@@ -109,10 +133,13 @@ export interface SearchResult {
   /**
    * 'exact': every match was ranked. 'recent': more than `rankedWithin` rows matched, and only the
    * newest `rankedWithin` of them (by creation) were ranked; older matches are not in `hits`.
+   * 'newest': every word is common (`commonTerms`), so nothing ranks: newest matches first.
    */
-  readonly ranking: 'exact' | 'recent';
+  readonly ranking: 'exact' | 'recent' | 'newest';
   /** The size of the ranked window when `ranking` is 'recent' (CANDIDATE_CAP), else null. */
   readonly rankedWithin: number | null;
+  /** Words that had to match but did not rank, being in more than COMMON_TERM_ROWS nodes. */
+  readonly commonTerms: string[];
 }
 
 /** Counting stops here: `total` is exact below it, and `totalCapped` says when it was reached. */
@@ -122,6 +149,20 @@ export const TOTAL_CAP = 1001;
  * CANDIDATE_CAP of them. Tuned with `npm run bench -- --only=forest` (docs/benchmarks.md).
  */
 export const CANDIDATE_CAP = 2000;
+/**
+ * A positive word or prefix matching more rows than this is common: it must still match, but it
+ * does not rank (Lucene's CommonTermsQuery, Elasticsearch's cutoff_frequency). Its bm25 weight is
+ * near zero — it is in a large share of the nodes — while FTS5's bm25 pays a full pass over the
+ * word's whole doclist, per query, to compute that weight.
+ */
+export const COMMON_TERM_ROWS = 2500;
+
+/** Test knobs; the query uses the exported constants. */
+export interface SearchLimits {
+  readonly cap?: number;
+  readonly rareTagMax?: number;
+  readonly commonRows?: number;
+}
 
 export const searchParams = z.strictObject({
   query: z.string().max(1000, 'a search query is at most 1000 characters'),
@@ -148,51 +189,117 @@ type SearchParams = z.infer<typeof searchParams>;
  * 3. `total`: the window's count unless the window was bounded below TOTAL_CAP (then a count that
  *    stops at TOTAL_CAP; never with CANDIDATE_CAP ≥ TOTAL_CAP).
  *
- * `cap` is a parameter for tests; the query uses CANDIDATE_CAP.
+ * `cap` and `rareTagMax` are parameters for tests; the query uses CANDIDATE_CAP and RARE_TAG_MAX.
  */
-export function search(r: Reader, p: SearchParams, cap: number = CANDIDATE_CAP): SearchResult {
+export function search(r: Reader, p: SearchParams, limits: SearchLimits = {}): SearchResult {
+  const cap = limits.cap ?? CANDIDATE_CAP;
   const match = compileQuery(p.query);
   const base = { limit: p.limit, offset: p.offset, match };
-  if (match === null) return { hits: [], total: 0, totalCapped: false, ...base, ranking: 'exact', rankedWithin: null };
+  const none: SearchResult = { hits: [], total: 0, totalCapped: false, ...base, ranking: 'exact', rankedWithin: null, commonTerms: [] };
+  if (match === null) return none;
   const tags = [...new Set((p.tags ?? []).map((t) => t.trim().toLowerCase().replace(/\s+/g, '-')))];
-  const tagSql = tags.map(() => ' AND EXISTS (SELECT 1 FROM forest_node_tags t WHERE t.tag = ? AND t.node_rid = forest_fts.rowid)').join('');
+  const filter = tagFilter(r, tags, limits.rareTagMax ?? RARE_TAG_MAX);
+  if (filter === null) return none;
+  const ranked = rankWords(r, p.query, limits.commonRows ?? COMMON_TERM_ROWS);
+  const words = ranked.common.length > 0 ? ranked.expr : wordsExpression(p.query);
   let n: number;
-  let rank: { sql: string; bind: SqlValue[] };
-  if (tags.length === 0) {
+  let rank: { sql: string; bind: SqlValue[]; match: string | null };
+  let page: Row[] | undefined;
+  if (tags.length === 0 && words === null && ranked.common.length === 0) {
     const win = r.get(
       `SELECT count(*) AS n, min(rid) AS lo FROM (SELECT forest_fts.rowid AS rid FROM forest_fts WHERE forest_fts MATCH ?
         ORDER BY forest_fts.rowid DESC LIMIT ?)`, [match, cap + 1]);
     n = Number(win?.['n'] ?? 0);
-    rank = n > cap ? { sql: ' AND forest_fts.rowid > ?', bind: [Number(win?.['lo'])] } : { sql: '', bind: [] };
+    rank = n > cap ? { sql: ' AND forest_fts.rowid > ?', bind: [Number(win?.['lo'])], match } : { sql: '', bind: [], match };
   } else {
-    // With tags the window itself is the list of candidates (newest first), so the ranked query
-    // tests membership in it instead of looking every match up in forest_node_tags again.
-    const win = r.all(`SELECT forest_fts.rowid AS rid FROM forest_fts WHERE forest_fts MATCH ?${tagSql} ORDER BY forest_fts.rowid DESC LIMIT ?`, [match, ...tags, cap + 1]);
+    // With tags, a phrase or common words the window itself is the list of candidates (newest
+    // first), so the ranked query tests membership in it instead of looking every match up in
+    // forest_node_tags again; a phrase is ranked by its words (see `wordsExpression`), and common
+    // words do not rank (`rankWords`).
+    const win = r.all(`SELECT forest_fts.rowid AS rid FROM forest_fts WHERE forest_fts MATCH ?${filter.sql} ORDER BY forest_fts.rowid DESC LIMIT ?`, [match, ...filter.bind, cap + 1]);
     n = win.length;
     const ids = win.slice(0, cap).map((x) => Number(x['rid']));
-    rank = { sql: ' AND forest_fts.rowid >= ? AND +forest_fts.rowid IN (SELECT value FROM json_each(?))', bind: [ids[ids.length - 1] ?? 0, JSON.stringify(ids)] };
+    rank = { sql: ' AND forest_fts.rowid >= ? AND +forest_fts.rowid IN (SELECT value FROM json_each(?))', bind: [ids[ids.length - 1] ?? 0, JSON.stringify(ids)],
+      match: ranked.common.length > 0 ? ranked.expr : words ?? match };
+    // Every word common: nothing to rank with — the window is already newest first.
+    if (rank.match === null) page = ids.slice(p.offset, p.offset + p.limit).map((rid) => ({ rid, bm: 0 }));
   }
-  if (n === 0) return { hits: [], total: 0, totalCapped: false, ...base, ranking: 'exact', rankedWithin: null };
+  if (n === 0) return none;
   const bounded = n > cap;
-  const page = r.all(
+  page ??= r.all(
     `SELECT forest_fts.rowid AS rid, ${BM25} AS bm FROM forest_fts WHERE forest_fts MATCH ?${rank.sql}
-      ORDER BY bm, rid LIMIT ? OFFSET ?`, [match, ...rank.bind, p.limit, p.offset]);
+      ORDER BY bm, rid LIMIT ? OFFSET ?`, [rank.match, ...rank.bind, p.limit, p.offset]);
+  const hits = details(r, match, page, tags.length > 0 || words !== null || ranked.common.length > 0);
+  // Below the cap the window counted every match; above it, count on (stopping at TOTAL_CAP).
+  const total = n >= TOTAL_CAP ? TOTAL_CAP : !bounded ? n
+    : Number(r.value(`SELECT count(*) FROM (SELECT 1 FROM forest_fts WHERE forest_fts MATCH ?${filter.sql} LIMIT ${TOTAL_CAP})`, [match, ...filter.bind]) ?? 0);
+  const ranking = rank.match === null ? 'newest' : bounded ? 'recent' : 'exact';
+  return { hits, total, totalCapped: total >= TOTAL_CAP, ...base, ranking, rankedWithin: ranking === 'recent' ? cap : null, commonTerms: ranked.common };
+}
+
+/**
+ * Which positive words rank: each word and prefix (phrases split into their words) is counted up
+ * to `commonRows + 1` matching rows (a bounded walk of its doclist, no rank); the common ones are
+ * left out. `expr`: the others ANDed (null when none is left). Nothing common: `common` is empty
+ * and the caller ranks with the query as it is.
+ */
+function rankWords(r: Reader, input: string, commonRows: number): { expr: string | null; common: string[] } {
+  const seen = new Set<string>();
+  const words = parseTerms(input).filter((t) => !t.negate)
+    .flatMap((t) => (t.prefix ? [t] : t.text.trim().split(/\s+/u).map((w): Term => ({ text: w, prefix: false, negate: false }))))
+    .filter((t) => /[\p{L}\p{N}]/u.test(t.text) && !seen.has(quote(t)) && seen.add(quote(t)));
+  const common = words.filter((t) => Number(r.value('SELECT count(*) FROM (SELECT 1 FROM forest_fts WHERE forest_fts MATCH ? LIMIT ?)', [quote(t), commonRows + 1]) ?? 0) > commonRows);
+  if (common.length === 0) return { expr: null, common: [] };
+  const rest = words.filter((t) => !common.includes(t));
+  return { expr: rest.length > 0 ? rest.map(quote).join(' AND ') : null, common: common.map((t) => `${t.text.trim()}${t.prefix ? '*' : ''}`) };
+}
+
+/**
+ * A tag is "rare" up to this many nodes: the rarest tag's node list then becomes an ephemeral
+ * `+rowid IN (…)` set that each match is tested against, instead of one correlated `EXISTS`
+ * b-tree lookup per match (a common word + a rare tag walks the word's whole doclist looking for
+ * tagged rows). Measured in docs/benchmarks.md (Forest).
+ */
+export const RARE_TAG_MAX = 4096;
+const TAG_EXISTS = ' AND EXISTS (SELECT 1 FROM forest_node_tags t WHERE t.tag = ? AND t.node_rid = forest_fts.rowid)';
+const TAG_IN = ' AND +forest_fts.rowid IN (SELECT node_rid FROM forest_node_tags WHERE tag = ?)';
+
+/** The tag filter as SQL over `forest_fts.rowid`; null when some tag is on no active node. */
+function tagFilter(r: Reader, tags: readonly string[], rareMax: number): { sql: string; bind: SqlValue[] } | null {
+  if (tags.length === 0) return { sql: '', bind: [] };
+  const counts = tags.map((t) => Number(r.value(
+    'SELECT count(*) FROM (SELECT 1 FROM forest_node_tags WHERE tag = ? LIMIT ?)', [t, rareMax + 1]) ?? 0));
+  if (counts.some((c) => c === 0)) return null;
+  const rarest = counts.indexOf(Math.min(...counts));
+  const drive = counts[rarest]! <= rareMax ? rarest : -1;
+  const rest = tags.filter((_, i) => i !== drive);
+  return { sql: (drive >= 0 ? TAG_IN : '') + rest.map(() => TAG_EXISTS).join(''), bind: drive >= 0 ? [tags[drive]!, ...rest] : rest };
+}
+
+/**
+ * The page's details (node row, highlight(), snippet()) for the page's rowids only. Default: one
+ * FTS5 scan over the page's rowid range, `+rowid IN (…)` kept away from FTS5 (one xFilter, one
+ * expression evaluation; a prefix longer than the prefix index would be merged again per seek).
+ * `seek`: one FTS5 rowid lookup per page row (`rowid IN (…)` offered to FTS5) — cheaper when the
+ * range holds many matches that are not on the page (a tag filter, an expensive phrase), unless a
+ * prefix term would re-merge its doclists for each row.
+ */
+function details(r: Reader, match: string, page: readonly Row[], seek: boolean): SearchHit[] {
   const rids = page.map((x) => Number(x['rid']));
-  // One FTS5 scan over the page's rowid range: `+rowid IN (…)` is not offered to FTS5 (one
-  // xFilter, one expression evaluation — a per-row rowid seek would redo a prefix merge per row),
-  // and it filters before highlight()/snippet() run.
+  if (rids.length === 0) return [];
   const detail = new Map<number, Row>();
-  if (rids.length > 0) {
-    const rows = r.all(
-      `SELECT forest_fts.rowid AS rid, n.id, n.title, n.tags, n.updated_at,
-              highlight(forest_fts, 0, '${SNIPPET_OPEN}', '${SNIPPET_CLOSE}') AS title_hl,
-              snippet(forest_fts, 1, '${SNIPPET_OPEN}', '${SNIPPET_CLOSE}', '…', 16) AS snip
-         FROM forest_fts CROSS JOIN forest_nodes n ON n.rid = forest_fts.rowid
-        WHERE forest_fts MATCH ? AND forest_fts.rowid BETWEEN ? AND ? AND +forest_fts.rowid IN (SELECT value FROM json_each(?))`,
-      [match, Math.min(...rids), Math.max(...rids), JSON.stringify(rids)]);
-    for (const row of rows) detail.set(Number(row['rid']), row);
-  }
-  const hits = page.flatMap((x): SearchHit[] => {
+  const where = seek && !match.includes('*')
+    ? 'forest_fts.rowid IN (SELECT value FROM json_each(?))'
+    : 'forest_fts.rowid BETWEEN ? AND ? AND +forest_fts.rowid IN (SELECT value FROM json_each(?))';
+  const rows = r.all(
+    `SELECT forest_fts.rowid AS rid, n.id, n.title, n.tags, n.updated_at,
+            highlight(forest_fts, 0, '${SNIPPET_OPEN}', '${SNIPPET_CLOSE}') AS title_hl,
+            snippet(forest_fts, 1, '${SNIPPET_OPEN}', '${SNIPPET_CLOSE}', '…', 16) AS snip
+       FROM forest_fts CROSS JOIN forest_nodes n ON n.rid = forest_fts.rowid
+      WHERE forest_fts MATCH ? AND ${where}`,
+    where.startsWith('forest_fts.rowid IN') ? [match, JSON.stringify(rids)] : [match, Math.min(...rids), Math.max(...rids), JSON.stringify(rids)]);
+  for (const row of rows) detail.set(Number(row['rid']), row);
+  return page.flatMap((x): SearchHit[] => {
     const row = detail.get(Number(x['rid']));
     if (!row) return [];
     const t = String(row['tags']);
@@ -201,15 +308,11 @@ export function search(r: Reader, p: SearchParams, cap: number = CANDIDATE_CAP):
       tags: t ? t.split(' ') : [], score: -Number(x['bm']), updatedAt: String(row['updated_at']),
     }];
   });
-  // Below the cap the window counted every match; above it, count on (stopping at TOTAL_CAP).
-  const total = n >= TOTAL_CAP ? TOTAL_CAP : !bounded ? n
-    : Number(r.value(`SELECT count(*) FROM (SELECT 1 FROM forest_fts WHERE forest_fts MATCH ?${tagSql} LIMIT ${TOTAL_CAP})`, [match, ...tags]) ?? 0);
-  return { hits, total, totalCapped: total >= TOTAL_CAP, ...base, ranking: bounded ? 'recent' : 'exact', rankedWithin: bounded ? cap : null };
 }
 
 export const searchQuery: QueryDefinition = {
   name: 'forest.search',
-  description: `Full-text search (bm25: title > tags > body) over active nodes; all \`tags\` must match. Words are ANDed; "quoted phrase", prefix*, -exclude are supported, anything else is literal text. Snippets mark matches with « ». Above ${CANDIDATE_CAP} matches only the newest ${CANDIDATE_CAP} are ranked (ranking: 'recent', rankedWithin).`,
+  description: `Full-text search (bm25: title > tags > body) over active nodes; all \`tags\` must match. Words are ANDed; "quoted phrase", prefix*, -exclude are supported, anything else is literal text. Snippets mark matches with « ». Above ${CANDIDATE_CAP} matches only the newest ${CANDIDATE_CAP} are ranked (ranking: 'recent', rankedWithin); words in more than ${COMMON_TERM_ROWS} nodes must match but do not rank (commonTerms; only such words: ranking 'newest', newest first).`,
   schema: searchParams,
   run: (r, p: SearchParams) => search(r, p),
 };

@@ -1,7 +1,7 @@
 /**
  * forest.search bounded ranking: above the candidate cap only the newest `cap` matches (after tag
  * filters) are ranked and the result says so; at or below it ranking is exact and unchanged.
- * The cap is injected through `search(reader, params, cap)` so the corpus stays small.
+ * The cap is injected through `search(reader, params, { cap })` so the corpus stays small.
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,7 +11,7 @@ import type { Kernel } from '../../helpers/kernel.ts';
 
 const CAP = 10;
 const capped = (k: Kernel, query: string, extra: Record<string, unknown> = {}, cap = CAP): SearchResult =>
-  search(k.sql, searchParams.parse({ query, ...extra }), cap);
+  search(k.sql, searchParams.parse({ query, ...extra }), { cap });
 const full = (k: Kernel, query: string, extra: Record<string, unknown> = {}) => k.query('forest.search', { query, ...extra }) as SearchResult;
 const ids = (r: SearchResult) => r.hits.map((h) => h.id);
 
