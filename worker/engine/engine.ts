@@ -34,6 +34,7 @@ import { plan, stepInput, type Outcome } from './sessions/plan.ts';
 import { nextWake, errorOf } from './sessions/support.ts';
 import { EngineLookups } from './lookups.ts';
 import { retrieve } from './retrieval.ts';
+import { ForestIndexMaintenance } from '../forest/maintenance.ts';
 import { sessionEvents } from './sessions/queries.ts';
 import type { StepErrorData } from './sessions/events.ts';
 
@@ -57,6 +58,8 @@ export class Engine {
   private readonly lookups: EngineLookups;
   private readonly learning: SessionLearning;
   private readonly journal = new JournalQueue();
+  /** Merges the Forest's full-text index while the engine is quiet. */
+  readonly forestIndex: ForestIndexMaintenance;
   private scheduled = false;
   private stopped = false;
   private flushing = false;
@@ -71,6 +74,7 @@ export class Engine {
     this.runners = options.runners instanceof RunnerRegistry ? options.runners
       : new RunnerRegistry(withAgentRunner(withForestRunners(options.runners ?? engineRunners(this.lookups, options.onProgress), kernel), kernel, this.lookups, (n) => this.runners.get(n), options.onProgress));
     this.learning = new SessionLearning(kernel, (err) => this.options.onError?.(err), () => this.schedule(), () => this.dirty.size > 0 || this.flushing); // summaries of ended sessions
+    this.forestIndex = new ForestIndexMaintenance(kernel, { busy: () => this.dirty.size > 0 || this.flushing || this.learning.busy, onError: (err) => this.options.onError?.(err) });
     const sub = kernel.subscribe((events) => this.onEvents(events));
     this.unsubscribe = () => sub.close();
     kernel.onClose(() => this.stop());
@@ -101,6 +105,7 @@ export class Engine {
     this.stopped = true;
     this.unsubscribe();
     this.learning.stop();
+    this.forestIndex.stop();
     for (const l of this.live.values()) this.dispose(l);
     this.live.clear();
     this.dirty.clear();
