@@ -19,12 +19,17 @@
  *    tag, the window is the list of the newest `cap` tagged matches and the ranked statement
  *    tests `+rowid IN (SELECT value FROM json_each(?))`, as forest.search does;
  *  - raw unbounded (informational): the ranked statement alone, bm25 over every match.
- * Recall of the bounded ranking: for the queries the module marks `ranking: 'recent'`, the share
- * of the exact top 10 (unbounded bm25) that is in the module's top 10.
+ * Recall of the approximate ranking: for the queries the module did not rank exactly (`ranking`
+ * 'recent' or 'newest', or common words left out of the ranking), the share of the exact top 10
+ * (unbounded bm25 with every word) that is in the module's top 10.
+ * The raw bounded baseline keeps the plain strategy (EXISTS tag filter, phrase ranked as a phrase);
+ * forest.search also drives rare tags from their node list and ranks a bounded phrase window by its
+ * words (docs/forest.md). Both run on the same forest_fts (with its prefix index).
  * Target: forest.search p95 ≤ 20 ms. Insert rate is informational.
  */
 import { openKernel } from '../../../worker/node.ts';
 import { compileQuery, BM25, CANDIDATE_CAP, type SearchResult } from '../../../worker/forest/search.ts';
+import { ForestIndexMaintenance, MERGE_PAGES } from '../../../worker/forest/maintenance.ts';
 import { mulberry32 } from '../../helpers/prng.ts';
 import { figure, type Figure } from './scenarios.ts';
 import { now, percentile, round } from './stats.ts';
@@ -118,6 +123,14 @@ export async function benchForest(opts: { nodes: number }, log: (m: string) => v
       insertMs += now() - t;
     }
     const rate = opts.nodes / (insertMs / 1000);
+    // What the app does when it is quiet after writes: merge the index in small steps (not counted
+    // in the insert rate; its time is reported).
+    const merging = now();
+    const maintenance = new ForestIndexMaintenance(k);
+    await maintenance.settle();
+    maintenance.stop();
+    const mergeMs = now() - merging;
+    log(`forest: index merged while quiet: ${maintenance.steps} steps of ${MERGE_PAGES} pages, ${round(mergeMs / 1000, 1)} s`);
     log(`forest: ${Math.round(rate).toLocaleString('en-US')} nodes/s (${Math.round(tokens / opts.nodes)} words/node; ${round(insertMs / 1000, 1)} s inserting, ${round(genMs / 1000, 1)} s generating text, not counted)`);
 
     const makeQueries = (word: () => string): BenchQuery[] => {
@@ -193,7 +206,7 @@ export async function benchForest(opts: { nodes: number }, log: (m: string) => v
         const exact = raw(q);
         rawMs.push(now() - t);
         boundedMs.push(time(() => rawBounded(q)));
-        if (r.ranking === 'recent') {
+        if (r.ranking !== 'exact' || r.commonTerms.length > 0) {
           // Recall (untimed): the exact top 10 by id vs the module's bounded top 10.
           const exactIds = exact.map((x) => String(k.sql.value('SELECT id FROM forest_nodes WHERE rid = ?', [Number(x['rowid'])])));
           const got = new Set(r.hits.slice(0, 10).map((h) => h.id));
@@ -210,7 +223,7 @@ export async function benchForest(opts: { nodes: number }, log: (m: string) => v
       };
       log(`forest: ${name}: search p50 ${m.p50.toFixed(3)} ms, p95 ${m.p95.toFixed(3)} ms — target p95 ≤ ${FOREST_SEARCH_P95_MS} ms ${m.p95 <= FOREST_SEARCH_P95_MS ? 'REACHED' : 'NOT reached'}`);
       log(`forest: ${name}: raw FTS5 bounded (same strategy, cap ${CANDIDATE_CAP}) p50 ${m.boundedP50.toFixed(3)}, p95 ${m.boundedP95.toFixed(3)} (module/raw p95 ${(m.p95 / m.boundedP95).toFixed(2)}); raw unbounded p50 ${m.rawP50.toFixed(3)}, p95 ${m.rawP95.toFixed(3)}`);
-      log(`forest: ${name}: ${recent} of ${qs.length} queries ranked within the newest ${CANDIDATE_CAP}; recall of the exact top 10 in their top 10: ${(m.recall * 100).toFixed(1)}% (${inTop}/${topN}); same best hit ${firstSame}/${recent}`);
+      log(`forest: ${name}: ${recent} of ${qs.length} queries ranked approximately (within the newest ${CANDIDATE_CAP}, or without their common words); recall of the exact top 10 in their top 10: ${(m.recall * 100).toFixed(1)}% (${inTop}/${topN}); same best hit ${firstSame}/${recent}`);
       log(`forest: ${name}: totals mean ${Math.round(m.meanTotal)}, ${capped} capped at 1001, ${empty} empty; p95 by kind: ${[...byKind].map(([kd, xs]) => `${kd} ${percentile(xs, 95).toFixed(2)} ms`).join(', ')}`);
       return m;
     };
@@ -219,7 +232,7 @@ export async function benchForest(opts: { nodes: number }, log: (m: string) => v
     const content = measure('content words', contentQueries);
     const { p50, p95, boundedP50, boundedP95, kernelMs, boundedMs } = all;
     const extra = {
-      nodes: opts.nodes, queries: QUERIES, mix, vocabulary: VOCAB, zipfS: ZIPF_S, meanWordsPerNode: Math.round(tokens / opts.nodes), meanTotalHits: all.meanTotal, cappedTotals: all.capped, emptyResults: all.empty, insertMs: round(insertMs, 1),
+      nodes: opts.nodes, queries: QUERIES, mix, vocabulary: VOCAB, zipfS: ZIPF_S, meanWordsPerNode: Math.round(tokens / opts.nodes), meanTotalHits: all.meanTotal, cappedTotals: all.capped, emptyResults: all.empty, insertMs: round(insertMs, 1), mergeMs: round(mergeMs, 1),
       candidateCap: CANDIDATE_CAP, boundedQueries: all.recent, recallTop10: all.recall, sameBestHit: all.firstSame, rawUnboundedP50: round(all.rawP50), rawUnboundedP95: round(all.rawP95),
     };
     const contentExtra = {
