@@ -44,28 +44,8 @@ export async function benchLlmOverhead(dir: string, calls: number, log: (m: stri
       });
       await res.json();
     };
-    const step = (n: number): Promise<void> => new Promise((resolve, reject) => {
-      let id = '';
-      const sub = k.subscribe((events) => {
-        if (events.some((e) => e.stream === `session:${id}` && (e.type === 'session.succeeded' || e.type === 'session.failed'))) {
-          sub.close();
-          const status = k.query('session.get', { sessionId: id }) as { status: string };
-          if (status.status === 'succeeded') resolve(); else reject(new Error(`session ${id} ${status.status}`));
-        }
-      });
-      id = (k.command({ type: 'session.start', payload: { source, inputs: { n } }, idempotencyKey: `bench-${n}` }).value as { sessionId: string }).sessionId;
-    });
-    for (let i = 0; i < 20; i++) { await raw(-i); await step(-i - 1); } // warm up both paths
-    const rawMs: number[] = [];
-    const stepMs: number[] = [];
-    for (let i = 0; i < calls; i++) {
-      let t = now();
-      await raw(i);
-      rawMs.push(now() - t);
-      t = now();
-      await step(i);
-      stepMs.push(now() - t);
-    }
+    const step = (n: number): Promise<void> => untilEnded(k, (k.command({ type: 'session.start', payload: { source, inputs: { n } }, idempotencyKey: `bench-${n}` }).value as { sessionId: string }).sessionId);
+    const { rawMs, subjectMs: stepMs } = await alternate(calls, 20, raw, step);
     const agent = await agentTurns(k, fake.url, Math.max(10, Math.floor(calls / 4)));
     const overhead = median(stepMs) - median(rawMs);
     log(`llm-overhead: step ${round(median(stepMs))} ms, raw fetch ${round(median(rawMs))} ms → overhead ${round(overhead)} ms over ${calls} calls`);
@@ -98,17 +78,7 @@ async function agentTurns(k: Kernel, url: string, runs: number): Promise<Figure>
     }
   };
   const run = (n: number): Promise<void> => untilEnded(k, (k.command({ type: 'session.start', payload: { source, inputs: { n } }, idempotencyKey: `bench-agent-${n}` }).value as { sessionId: string }).sessionId);
-  for (let i = 0; i < 5; i++) { await raw(-i); await run(-i - 1); }
-  const rawMs: number[] = [];
-  const agentMs: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    let t = now();
-    await raw(i);
-    rawMs.push(now() - t);
-    t = now();
-    await run(i);
-    agentMs.push(now() - t);
-  }
+  const { rawMs, subjectMs: agentMs } = await alternate(runs, 5, raw, run);
   const perTurn = (median(agentMs) - median(rawMs)) / 3;
   return figure({
     id: 'agent-turn-overhead', storage: 'node-file', title: `agent loop overhead per turn (3 turns, 2 tool calls, all committed), median of ${runs}`, unit: 'ms',
@@ -117,6 +87,22 @@ async function agentTurns(k: Kernel, url: string, runs: number): Promise<Figure>
     samples: { kernel: agentMs.map((x) => round(x)), baseline: rawMs.map((x) => round(x)) },
     extra: { agentMedianMs: round(median(agentMs)) },
   });
+}
+
+/** Warm both paths up, then time them alternately (same conditions for each pair of samples). */
+async function alternate(runs: number, warmup: number, raw: (n: number) => Promise<void>, subject: (n: number) => Promise<void>): Promise<{ rawMs: number[]; subjectMs: number[] }> {
+  for (let i = 0; i < warmup; i++) { await raw(-i); await subject(-i - 1); }
+  const rawMs: number[] = [];
+  const subjectMs: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    let t = now();
+    await raw(i);
+    rawMs.push(now() - t);
+    t = now();
+    await subject(i);
+    subjectMs.push(now() - t);
+  }
+  return { rawMs, subjectMs };
 }
 
 /** Resolves when the session ends (rejects when it did not succeed). */
