@@ -14,7 +14,8 @@
  * 2. A note is written only while its attempt still runs with the same execution; otherwise it is
  *    dropped and the runner's promise rejects `aborted`.
  * 3. Secret values are redacted from notes before they are written, as from inputs and outputs.
- * 4. `append` resolves only after the note's transaction committed.
+ * 4. `append` resolves only after the note's transaction committed, with the note as recorded
+ *    (redacted), so what the runner passes on is exactly what the log holds.
  */
 import type { Json } from '../kernel/errors.ts';
 import { RunnerError, type JournalEntry } from './runners/types.ts';
@@ -29,7 +30,8 @@ interface Pending {
   readonly owner: object;
   readonly type: JournalEntry['type'];
   readonly payload: { [key: string]: Json };
-  readonly resolve: () => void;
+  recorded?: { [key: string]: Json };
+  readonly resolve: (entry: JournalEntry) => void;
   readonly reject: (err: unknown) => void;
 }
 
@@ -40,7 +42,7 @@ export class JournalQueue {
   private written: Pending[] = [];
 
   /** Queue a note of the attempt `attempt` of step `key`, run by `owner` (the engine's execution). */
-  add(sessionId: string, key: string, attempt: number, owner: object, entry: JournalEntry): Promise<void> {
+  add(sessionId: string, key: string, attempt: number, owner: object, entry: JournalEntry): Promise<JournalEntry> {
     const payload: { [key: string]: Json } = { ...entry.payload, step: key, attempt };
     const schema = SCHEMAS.get(entry.type);
     const checked = schema?.safeParse(payload);
@@ -48,7 +50,7 @@ export class JournalQueue {
       const why = checked?.error.issues.slice(0, 3).map((i) => `${i.path.join('.') || '$'}: ${i.message}`).join('; ') ?? `unknown note type ${String(entry.type)}`;
       return Promise.reject(new RunnerError('runner_error', `The runner recorded an invalid ${String(entry.type)} note: ${why}`, false));
     }
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<JournalEntry>((resolve, reject) => {
       const list = this.pending.get(sessionId) ?? [];
       list.push({ sessionId, key, attempt, owner, type: entry.type, payload, resolve, reject });
       this.pending.set(sessionId, list);
@@ -77,6 +79,7 @@ export class JournalQueue {
       const payload = redactSecrets(n.payload, secrets) as { [key: string]: Json };
       applyEvent(state, { type: n.type, payload, at: now, streamSeq: state.version + 1, seq: state.lastSeq });
       events.push({ type: n.type, payload });
+      n.recorded = payload;
       this.written.push(n);
     }
     return events;
@@ -87,7 +90,7 @@ export class JournalQueue {
     const done = this.written;
     this.written = [];
     for (const n of done) {
-      if (current(n.sessionId, n.key, n.owner)) n.resolve();
+      if (current(n.sessionId, n.key, n.owner)) n.resolve({ type: n.type, payload: n.recorded ?? n.payload });
       else n.reject(aborted());
     }
   }

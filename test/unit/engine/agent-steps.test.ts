@@ -162,6 +162,42 @@ describe('agent steps: the loop', () => {
     }
   });
 
+  test('a secret in the http tool\'s headers reaches the server, never the model or the log', async () => {
+    const h = await openAgent();
+    fake.reset();
+    fx.reset();
+    const token = 'tok-9f8e7d6c5b4a';
+    h.cmd('secret.set', { name: 'API_TOKEN', value: token });
+    fake.push(
+      { toolCalls: [{ name: 'http_request', arguments: { url: `${fx.url}/echo` } }] },
+      { text: 'done' },
+    );
+    try {
+      const id = h.start(`
+name: with-secret
+version: 1.0.0
+steps:
+  - id: call
+    type: agent
+    model: fake-model
+    prompt: Call the echo service.
+    tools:
+      - http: { allow: ["${fx.url}/"], headers: { x-api-token: "{{ secrets.API_TOKEN }}" } }
+`);
+      const s = await settled(h, id);
+      assert.equal(s.status, 'succeeded', JSON.stringify(s.error));
+      assert.equal(fx.requests('/echo'), 1);
+      const seen = JSON.stringify(fake.requests.map((r) => r.body));
+      assert.ok(!seen.includes(token), 'the model never saw the token');
+      assert.match(seen, /\[secret:API_TOKEN\]/, 'the echoed header reached the model redacted');
+      const log = JSON.stringify(h.k.sql.all("SELECT payload FROM events WHERE stream = ?", [`session:${id}`]));
+      assert.ok(!log.includes(token), 'nor the log');
+      assert.match(h.payloads<{ content: string }>(id, 'agent.observation')[0]!.content, /x-api-token.*\[secret:API_TOKEN\]/);
+    } finally {
+      await h.close();
+    }
+  });
+
   test('an outputSchema that is not an object is wrapped as { answer } for the providers and unwrapped', async () => {
     const h = await openAgent();
     fake.reset();

@@ -83,9 +83,8 @@ async function runAgent(request: RunRequest, options: AgentRunnerOptions, resolv
   const schema = input.outputSchema;
   const offered: LlmTool[] = [...tools.map((t) => t.tool), ...(schema ? [finalAnswerTool(schema)] : [])];
   const journal = request.journal;
-  const append = async (entry: JournalEntry): Promise<void> => {
-    if (journal) await journal.append(entry);
-  };
+  /** Record a note; what comes back (redacted) is what the conversation goes on with. */
+  const append = async (entry: JournalEntry): Promise<JournalEntry> => (journal ? journal.append(entry) : entry);
 
   const { turns, observations } = replay(journal?.entries ?? []);
   const messages: LlmMessage[] = [{ role: 'user', content: input.prompt }];
@@ -114,7 +113,7 @@ async function runAgent(request: RunRequest, options: AgentRunnerOptions, resolv
         now: request.now,
       });
       turn = { turn: n, text: response.text, toolCalls: [...(response.toolCalls ?? [])], usage: response.usage, latencyMs: response.latencyMs, finishReason: response.finishReason, model: response.model, provider: response.provider };
-      await append({ type: 'agent.turn', payload: turn as unknown as { [k: string]: Json } });
+      turn = (await append({ type: 'agent.turn', payload: turn as unknown as { [k: string]: Json } })).payload as unknown as Turn;
       turns.push(turn);
     }
     messages.push({ role: 'assistant', content: turn.text, ...(turn.toolCalls.length > 0 ? { toolCalls: turn.toolCalls } : {}) });
@@ -131,8 +130,8 @@ async function runAgent(request: RunRequest, options: AgentRunnerOptions, resolv
         const result: ToolResult = tool
           ? await tool.run(call.input, { request, key: `${request.idempotencyKey}/turn-${n}/${i}` })
           : failure(new RunnerError('unknown_tool', `there is no tool named ${call.name}; the tools are ${offered.map((t) => t.name).join(', ')}.`, false), Infinity);
-        obs = { callId: call.id, ...result };
-        await append({ type: 'agent.observation', payload: observationPayload(n, call, obs, Math.max(0, request.now() - started)) });
+        const recorded = await append({ type: 'agent.observation', payload: observationPayload(n, call, { callId: call.id, ...result }, Math.max(0, request.now() - started)) });
+        obs = { callId: call.id, ...result, content: String(recorded.payload['content'] ?? result.content) };
       }
       for (const id of obs.read ?? []) read.add(id);
       for (const id of obs.wrote ?? []) wrote.add(id);

@@ -59,13 +59,14 @@ export interface JournalEntry {
 
 /**
  * The journal of a running attempt. `entries` are the notes recorded by earlier executions of the
- * same attempt (after a crash or restart), in order; `append` resolves once the note is committed to
+ * same attempt (after a crash or restart), in order; `append` resolves with the note as recorded
+ * (secret values redacted: what a runner passes on, e.g. to a model, should be that) once it is committed to
  * the log, and rejects (`aborted`) when the attempt no longer runs. A runner that resumes from
  * `entries` must not repeat the work they record.
  */
 export interface RunJournal {
   readonly entries: readonly JournalEntry[];
-  append(entry: JournalEntry): Promise<void>;
+  append(entry: JournalEntry): Promise<JournalEntry>;
 }
 
 export interface Runner {
