@@ -18,7 +18,7 @@ import type { Step, Workflow } from '../workflow/types.ts';
 import type { StepErrorData } from './events.ts';
 import { stepOf, TERMINAL_STEP, type SessionState, type StepState } from './fold.ts';
 import { childFrame, dependencies, derivedId, errorOf, keyOf, rootFrame, type Frame } from './support.ts';
-import { agentInput, contextTexts, llmInput, message, PlannerBase, type Retrieved, type PlanContext, type PlanOutput } from './planner-base.ts';
+import { contextTexts, message, PlannerBase, runnerFields, type Retrieved, type PlanContext, type PlanOutput } from './planner-base.ts';
 
 export { ARTIFACT_THRESHOLD, type ChildStart, type Outcome, type PlanContext, type PlanOutput, type Retrieved } from './planner-base.ts';
 
@@ -162,11 +162,12 @@ class Planner extends PlannerBase {
       switch (step.type) {
         case 'task':
         case 'llm':
-        case 'agent': {
-          const fields: { [k: string]: Json } = step.type === 'task' ? step.with : step.type === 'llm' ? llmInput(step) : agentInput(step);
-          const retrieved = step.type !== 'task' && step.context ? this.redact(this.retrieve(step.context, scope) as unknown as Json) as unknown as { [name: string]: Retrieved } : undefined;
+        case 'agent':
+        case 'forest': {
+          const fields = runnerFields(step);
+          const retrieved = (step.type === 'llm' || step.type === 'agent') && step.context ? this.redact(this.retrieve(step.context, scope) as unknown as Json) as unknown as { [name: string]: Retrieved } : undefined;
           const input = renderDeep(fields, { ...scope, ...(retrieved ? { context: contextTexts(retrieved) } : {}), secrets: this.secretScope() }) as { [k: string]: Json };
-          this.emit('step.started', { ...base, runner: step.type === 'task' ? step.runner : step.type, input: this.redact(input), ...(retrieved ? { context: retrieved as unknown as Json } : {}), ...deadline });
+          this.emit('step.started', { ...base, runner: step.type === 'task' ? step.runner : step.type === 'forest' ? 'forest.search' : step.type, input: this.redact(input), ...(retrieved ? { context: retrieved as unknown as Json } : {}), ...deadline });
           if (step.hooks?.onStart) this.startHook(`${key}@onStart`, step.hooks.onStart, scope);
           return;
         }
@@ -232,6 +233,7 @@ class Planner extends PlannerBase {
       case 'task':
       case 'llm':
       case 'agent':
+      case 'forest':
         if (timedOut) this.attemptFailed(key, step, st, errorOf('timeout', `Attempt ${st.attempt} ran past its timeout of ${step.timeout} ms.`, true));
         return;
       case 'wait':

@@ -157,10 +157,8 @@ export abstract class PlannerBase {
       return renderDeep(fields, { ...scope, ...extra }) as { [k: string]: Json };
     }
     const step = found.step!;
-    if (step.type === 'task') return renderDeep(step.with, scope) as { [k: string]: Json };
-    if (step.type === 'llm') return renderDeep(llmInput(step), scope) as { [k: string]: Json };
-    if (step.type === 'agent') return renderDeep(agentInput(step), scope) as { [k: string]: Json };
-    return undefined;
+    const fields = step.type === 'task' || step.type === 'llm' || step.type === 'agent' || step.type === 'forest' ? runnerFields(step) : undefined;
+    return fields && renderDeep(fields, scope) as { [k: string]: Json };
   }
 
   protected outputFields(key: string, attempt: number, output: Json, st: StepState): { output?: Json; artifact?: { hash: string; size: number } } {
@@ -298,6 +296,16 @@ function findIn(list: readonly Step[], id: string): { step: Step; list: readonly
 
 export function llmInput(f: { model: string; prompt: string; system?: string; outputSchema?: { [k: string]: Json }; temperature?: number; maxTokens?: number }): { [k: string]: Json } {
   return JSON.parse(JSON.stringify({ model: f.model, prompt: f.prompt, system: f.system, outputSchema: f.outputSchema, temperature: f.temperature, maxTokens: f.maxTokens })) as { [k: string]: Json };
+}
+
+/** The (unrendered) runner input of a step that calls a runner. */
+export function runnerFields(step: Extract<Step, { type: 'task' | 'llm' | 'agent' | 'forest' }>): { [k: string]: Json } {
+  switch (step.type) {
+    case 'task': return step.with;
+    case 'llm': return llmInput(step);
+    case 'agent': return agentInput(step);
+    case 'forest': return JSON.parse(JSON.stringify({ query: step.query, tags: step.tags, topK: step.topK, budget: step.budget })) as { [k: string]: Json };
+  }
 }
 
 /** `{{ context.<name> }}` reads the retrieved text. */

@@ -65,7 +65,7 @@ export function checkReferences(graph: Graph, raw: unknown): RawIssue[] {
     expression(r['if'], [...p, 'if'], base, graph, out);
     if (step.type === 'loop') expression(r['over'], [...p, 'over'], base, graph, out);
     const context = isObject(r['context']) ? Object.keys(r['context']) : undefined;
-    for (const field of ['with', 'prompt', 'system', 'model', 'approvers', 'inputs', 'until', 'tools', 'context']) {
+    for (const field of ['with', 'prompt', 'system', 'model', 'approvers', 'inputs', 'until', 'tools', 'context', 'query', 'tags']) {
       if (field === 'inputs' && step.type !== 'workflow') continue;
       const reads = context && (field === 'prompt' || field === 'system') ? { ...base, roots: new Set([...base.roots, 'context']), context } : base;
       templates(r[field], [...p, field], reads, graph, out);

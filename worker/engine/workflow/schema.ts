@@ -202,6 +202,14 @@ const agentStep = z.strictObject({
     seen.add(name);
   });
 });
+const forestStep = z.strictObject({
+  ...guarded,
+  type: z.literal('forest'),
+  query: doc(template.min(1), { description: 'What to search the Forest for (words are ANDed; "phrases", prefix*, -exclude).' }),
+  tags: z.array(template.min(1)).max(20).optional(),
+  topK: z.number().int().min(1).max(50).default(5),
+  budget: doc(z.number().int().min(100).max(200_000).default(4000), { description: 'Characters of output.text at most.' }),
+});
 const decisionStep = z.strictObject({
   ...common,
   type: z.literal('decision'),
@@ -254,7 +262,7 @@ const workflowStep = z.strictObject({
 });
 
 export const stepSchema: z.ZodType<Step> = doc(
-  z.discriminatedUnion('type', [taskStep, llmStep, agentStep, decisionStep, parallelStep, loopStep, waitStep, approvalStep, workflowStep, raceStep]),
+  z.discriminatedUnion('type', [taskStep, llmStep, agentStep, forestStep, decisionStep, parallelStep, loopStep, waitStep, approvalStep, workflowStep, raceStep]),
   { id: 'Step', description: 'One step; `type` selects its fields.' },
 ) as unknown as z.ZodType<Step>;
 

@@ -9,7 +9,7 @@
  */
 import type { Json } from '../../kernel/errors.ts';
 
-export const STEP_TYPES = ['task', 'llm', 'agent', 'decision', 'parallel', 'loop', 'wait', 'approval', 'workflow', 'race'] as const;
+export const STEP_TYPES = ['task', 'llm', 'agent', 'forest', 'decision', 'parallel', 'loop', 'wait', 'approval', 'workflow', 'race'] as const;
 export type StepType = (typeof STEP_TYPES)[number];
 
 export const INPUT_TYPES = ['string', 'number', 'boolean', 'object', 'array'] as const;
@@ -139,6 +139,16 @@ export interface AgentStep extends StepBase, Guarded, LlmFields {
   maxTurns: number;
 }
 
+/** Forest retrieval as a step (the forest.search runner): output `{ hits, total, text, read }`. */
+export interface ForestStep extends StepBase, Guarded {
+  type: 'forest';
+  query: string;
+  tags?: string[];
+  topK: number;
+  /** Characters of `output.text` at most. */
+  budget: number;
+}
+
 export interface DecisionStep extends StepBase {
   type: 'decision';
   /** The condition: truthy runs `then`, falsy runs `else`. */
@@ -183,4 +193,4 @@ export interface WorkflowStep extends StepBase, Guarded {
   inputs: { [name: string]: Json };
 }
 
-export type Step = TaskStep | LlmStep | AgentStep | DecisionStep | ParallelStep | RaceStep | LoopStep | WaitStep | ApprovalStep | WorkflowStep;
+export type Step = TaskStep | LlmStep | AgentStep | ForestStep | DecisionStep | ParallelStep | RaceStep | LoopStep | WaitStep | ApprovalStep | WorkflowStep;

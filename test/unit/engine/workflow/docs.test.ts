@@ -29,7 +29,7 @@ test('the JSON Schema is strict and lists every step type', () => {
   assert.deepEqual(schema.required, ['name', 'version', 'steps']);
   const step = schema.$defs['Step'];
   assert.ok(step?.oneOf);
-  assert.deepEqual(step.oneOf.map((o) => o.properties.type.const).sort(), ['agent', 'approval', 'decision', 'llm', 'loop', 'parallel', 'race', 'task', 'wait', 'workflow']);
+  assert.deepEqual(step.oneOf.map((o) => o.properties.type.const).sort(), ['agent', 'approval', 'decision', 'forest', 'llm', 'loop', 'parallel', 'race', 'task', 'wait', 'workflow']);
   for (const o of step.oneOf) assert.equal(o.additionalProperties, false);
 });
 

@@ -110,6 +110,16 @@ describe('valid fixtures', () => {
     }
   });
 
+  test('forest: the query fields, with topK and budget defaults filled in', () => {
+    const { workflow } = valid(fixtureText('forest.yaml'));
+    assert.deepEqual(step(workflow.steps, 'runbooks'), { id: 'runbooks', type: 'forest', dependsOn: [], join: 'all', query: '{{ inputs.service }} rollback', tags: ['runbook'], topK: 3, budget: 2000 });
+    const bare = valid('name: a\nversion: 1.0.0\nsteps:\n  - id: x\n    type: forest\n    query: deploy\n').workflow.steps[0]!;
+    assert.deepEqual(bare.type === 'forest' && [bare.topK, bare.budget], [5, 4000]);
+    const bad = parseWorkflow('name: a\nversion: 1.0.0\nsteps:\n  - id: x\n    type: forest\n    query: "{{ inputs.nope }}"\n    topK: 0\n');
+    assert.equal(bad.ok, false);
+    assert.deepEqual(bad.ok ? [] : bad.errors.map((e) => e.code).sort(), ['out_of_range', 'undeclared_input']);
+  });
+
   test('approval: prompt, approvers, timeout and onTimeout are kept', () => {
     const { workflow } = valid(fixtureText('approval.yaml'));
     assert.deepEqual(step(workflow.steps, 'sign_off'), {
@@ -177,7 +187,7 @@ describe('valid fixtures', () => {
 const VALID = [
   'http-task.yaml', 'transform.yaml', 'decision.yaml', 'parallel.yaml', 'race.yaml', 'loop-with-concurrency.yaml', 'wait-duration.yaml',
   'wait-until.yaml', 'approval.yaml', 'child-workflow.yaml', 'gate-and-onfailure.yaml', 'retry-policies.yaml', 'hooks.yaml', 'inputs-all-types.yaml',
-  'agent.yaml',
+  'agent.yaml', 'forest.yaml',
 ];
 
 /** Each invalid fixture: its one issue, exactly (the message is matched by a fragment). */

@@ -99,7 +99,7 @@ test('schema issues and graph issues are reported together', () => {
 
 test('a missing required key names the key and what to write', () => {
   const list = issues('name: t\nversion: 1.0.0\nsteps:\n  - { id: a }\n');
-  assert.deepEqual(list.map((i) => [i.path, i.code, i.message]), [['steps[0].type', 'missing_key', 'missing required key "type"; add type: task | llm | agent | decision | parallel | loop | wait | approval | workflow | race']]);
+  assert.deepEqual(list.map((i) => [i.path, i.code, i.message]), [['steps[0].type', 'missing_key', 'missing required key "type"; add type: task | llm | agent | forest | decision | parallel | loop | wait | approval | workflow | race']]);
   assert.match(only(issues('version: 1.0.0\nsteps: []\n'), 'missing_key').message, /missing required key "name"/);
 });
 
