@@ -32,6 +32,7 @@ import { startEffectServer, type EffectServer } from '../../helpers/effect-serve
 import { withTempDir } from '../../helpers/kernel.ts';
 import { mulberry32 } from '../../helpers/prng.ts';
 import { listenOnLoopback } from '../../helpers/listen.ts';
+import { watchChild } from '../../helpers/child-lines.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const CHILD = fileURLToPath(new URL('../../helpers/engine-crash-child.ts', import.meta.url));
@@ -229,7 +230,6 @@ function runChild(file: string, workflowFile: string, plan: Plan): Promise<Child
     let done: ChildRun['done'] = null;
     let sessionId: string | null = null;
     let requests = 0;
-    let pending = '';
     let stderr = '';
     let delayTimer: ReturnType<typeof setTimeout> | undefined;
     const kill = (): void => {
@@ -250,24 +250,14 @@ function runChild(file: string, workflowFile: string, plan: Plan): Promise<Child
       }
       return killed;
     };
-    child.stdout.setEncoding('utf8');
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (d: string) => { stderr += d; });
-    child.stdout.on('data', (chunk: string) => {
-      pending += chunk;
-      let nl: number;
-      while ((nl = pending.indexOf('\n')) >= 0) {
-        const text = pending.slice(0, nl);
-        pending = pending.slice(nl + 1);
-        const msg = JSON.parse(text) as { ready?: boolean; sessionId?: string; done?: boolean; status?: string; output?: unknown };
-        if (msg.ready) {
-          ready = true;
-          sessionId = msg.sessionId ?? null;
-          if (plan.kind === 'delay') delayTimer = setTimeout(kill, plan.ms);
-        }
-        if (msg.done) done = { status: String(msg.status), output: msg.output };
+    watchChild<{ ready?: boolean; sessionId?: string; done?: boolean; status?: string; output?: unknown }>(child, (msg) => {
+      if (msg.ready) {
+        ready = true;
+        sessionId = msg.sessionId ?? null;
+        if (plan.kind === 'delay') delayTimer = setTimeout(kill, plan.ms);
       }
-    });
+      if (msg.done) done = { status: String(msg.status), output: msg.output };
+    }, (d) => { stderr += d; });
     child.on('error', (err) => {
       clearTimeout(guard);
       clearTimeout(delayTimer);

@@ -21,6 +21,7 @@ import { openKernel } from '../../../worker/node.ts';
 import type { CommandInput } from '../../../worker/kernel/commands/envelope.ts';
 import { withTempDir } from '../../helpers/kernel.ts';
 import { mulberry32 } from '../../helpers/prng.ts';
+import { watchChild } from '../../helpers/child-lines.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const CHILD = fileURLToPath(new URL('../../helpers/kernel-crash-child.ts', import.meta.url));
@@ -52,7 +53,6 @@ function runChild(file: string, seed: number, round: number, killAt: 'spawn' | '
     let lastIntent: Intent | null = null;
     let killed = false;
     let done = false;
-    let pending = '';
     let stderr = '';
     const kill = () => {
       if (!killed) {
@@ -61,28 +61,16 @@ function runChild(file: string, seed: number, round: number, killAt: 'spawn' | '
       }
     };
     if (killAt === 'spawn') kill();
-    child.stdout.setEncoding('utf8');
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (d: string) => {
-      stderr += d;
-    });
-    child.stdout.on('data', (chunk: string) => {
-      pending += chunk;
-      let nl: number;
-      while ((nl = pending.indexOf('\n')) >= 0) {
-        const text = pending.slice(0, nl);
-        pending = pending.slice(nl + 1);
-        const msg = JSON.parse(text) as Partial<Ack & Intent & { ready: boolean; done: boolean }>;
-        if (msg.ready && killAt === 'ready') kill();
-        if (msg.intent !== undefined) lastIntent = msg as Intent;
-        if (msg.ack !== undefined) {
-          acks.push(msg as Ack);
-          if (typeof killAt === 'number' && acks.length >= killAt) kill();
-        }
-        if (msg.done) done = true;
+    // A partial last line (the process died mid-write) is not an acknowledgement: never delivered.
+    watchChild<Partial<Ack & Intent & { ready: boolean; done: boolean }>>(child, (msg) => {
+      if (msg.ready && killAt === 'ready') kill();
+      if (msg.intent !== undefined) lastIntent = msg as Intent;
+      if (msg.ack !== undefined) {
+        acks.push(msg as Ack);
+        if (typeof killAt === 'number' && acks.length >= killAt) kill();
       }
-      // A partial last line (the process died mid-write) is not an acknowledgement: ignored.
-    });
+      if (msg.done) done = true;
+    }, (d) => { stderr += d; });
     child.on('error', reject);
     child.on('close', (exitCode) => {
       const inFlight = lastIntent && !acks.some((a) => a.ack === lastIntent!.intent) ? lastIntent : null;
