@@ -201,11 +201,12 @@ export function search(r: Reader, p: SearchParams, limits: SearchLimits = {}): S
   const filter = tagFilter(r, tags, limits.rareTagMax ?? RARE_TAG_MAX);
   if (filter === null) return none;
   const ranked = rankWords(r, p.query, limits.commonRows ?? COMMON_TERM_ROWS);
-  const words = ranked.common.length > 0 ? ranked.expr : wordsExpression(p.query);
+  // What ranks: the query itself, or the phrase's words, or the words that are not common (null: none).
+  const ranks = ranked.common.length > 0 ? ranked.expr : wordsExpression(p.query) ?? match;
   let n: number;
   let rank: { sql: string; bind: SqlValue[]; match: string | null };
   let page: Row[] | undefined;
-  if (tags.length === 0 && words === null && ranked.common.length === 0) {
+  if (tags.length === 0 && ranks === match) {
     const win = r.get(
       `SELECT count(*) AS n, min(rid) AS lo FROM (SELECT forest_fts.rowid AS rid FROM forest_fts WHERE forest_fts MATCH ?
         ORDER BY forest_fts.rowid DESC LIMIT ?)`, [match, cap + 1]);
@@ -219,8 +220,7 @@ export function search(r: Reader, p: SearchParams, limits: SearchLimits = {}): S
     const win = r.all(`SELECT forest_fts.rowid AS rid FROM forest_fts WHERE forest_fts MATCH ?${filter.sql} ORDER BY forest_fts.rowid DESC LIMIT ?`, [match, ...filter.bind, cap + 1]);
     n = win.length;
     const ids = win.slice(0, cap).map((x) => Number(x['rid']));
-    rank = { sql: ' AND forest_fts.rowid >= ? AND +forest_fts.rowid IN (SELECT value FROM json_each(?))', bind: [ids[ids.length - 1] ?? 0, JSON.stringify(ids)],
-      match: ranked.common.length > 0 ? ranked.expr : words ?? match };
+    rank = { sql: ' AND forest_fts.rowid >= ? AND +forest_fts.rowid IN (SELECT value FROM json_each(?))', bind: [ids[ids.length - 1] ?? 0, JSON.stringify(ids)], match: ranks };
     // Every word common: nothing to rank with — the window is already newest first.
     if (rank.match === null) page = ids.slice(p.offset, p.offset + p.limit).map((rid) => ({ rid, bm: 0 }));
   }
@@ -229,7 +229,7 @@ export function search(r: Reader, p: SearchParams, limits: SearchLimits = {}): S
   page ??= r.all(
     `SELECT forest_fts.rowid AS rid, ${BM25} AS bm FROM forest_fts WHERE forest_fts MATCH ?${rank.sql}
       ORDER BY bm, rid LIMIT ? OFFSET ?`, [rank.match, ...rank.bind, p.limit, p.offset]);
-  const hits = details(r, match, page, tags.length > 0 || words !== null || ranked.common.length > 0);
+  const hits = details(r, match, page, tags.length > 0 || ranks !== match);
   // Below the cap the window counted every match; above it, count on (stopping at TOTAL_CAP).
   const total = n >= TOTAL_CAP ? TOTAL_CAP : !bounded ? n
     : Number(r.value(`SELECT count(*) FROM (SELECT 1 FROM forest_fts WHERE forest_fts MATCH ?${filter.sql} LIMIT ${TOTAL_CAP})`, [match, ...filter.bind]) ?? 0);
