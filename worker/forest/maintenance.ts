@@ -79,7 +79,8 @@ export class ForestIndexMaintenance {
           this.stop(); // a kernel without the Forest module
           return false;
         }
-        sql.exec("INSERT INTO forest_fts(forest_fts, rank) VALUES('usermerge', 2)");
+        // A config row, written once per database (not on every start).
+        if (sql.value("SELECT v FROM forest_fts_config WHERE k = 'usermerge'") !== 2) sql.exec("INSERT INTO forest_fts(forest_fts, rank) VALUES('usermerge', 2)");
         this.configured = true;
       }
       const before = Number(sql.value('SELECT total_changes()'));
