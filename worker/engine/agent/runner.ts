@@ -130,8 +130,8 @@ async function runAgent(request: RunRequest, options: AgentRunnerOptions, resolv
         const result: ToolResult = tool
           ? await tool.run(call.input, { request, key: `${request.idempotencyKey}/turn-${n}/${i}` })
           : failure(new RunnerError('unknown_tool', `there is no tool named ${call.name}; the tools are ${offered.map((t) => t.name).join(', ')}.`, false), Infinity);
-        const recorded = await append({ type: 'agent.observation', payload: observationPayload(n, call, { callId: call.id, ...result }, Math.max(0, request.now() - started)) });
-        obs = { callId: call.id, ...result, content: String(recorded.payload['content'] ?? result.content) };
+        // Fresh or replayed, an observation is what the journal holds.
+        obs = (await append({ type: 'agent.observation', payload: observationPayload(n, call, { callId: call.id, ...result }, Math.max(0, request.now() - started)) })).payload as unknown as Observation;
       }
       for (const id of obs.read ?? []) read.add(id);
       for (const id of obs.wrote ?? []) wrote.add(id);
