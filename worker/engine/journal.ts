@@ -57,10 +57,6 @@ export class JournalQueue {
     });
   }
 
-  has(sessionId: string): boolean {
-    return this.pending.has(sessionId);
-  }
-
   /**
    * Apply the session's queued notes to its state (those whose execution still runs) and return
    * them as events to write; the others are rejected.
