@@ -4,10 +4,10 @@
  *   <!-- BEGIN GENERATED: issue-codes -->      the WorkflowIssue code catalogue
  *   <!-- BEGIN GENERATED: example <name> -->   test/fixtures/workflows/<name>.yaml, verbatim
  * Text outside the markers is left as written. Run: `npx tsx scripts/gen-workflow-schema.ts`
- * (test/unit/engine/workflow/docs.test.ts fails when the file is stale).
+ * (test/unit/workflow/docs.test.ts fails when the file is stale).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { WORKFLOW_ISSUE_CODES, workflowJsonSchema } from '../worker/engine/workflow/index.ts';
+import { WORKFLOW_ISSUE_CODES, workflowJsonSchema } from '../worker/workflow/index.ts';
 
 export const DOC_PATH = 'docs/workflows.md';
 const FIXTURE_DIR = 'test/fixtures/workflows';

@@ -2,7 +2,7 @@
 import type { CommandInput } from '../kernel/commands/envelope.ts';
 import type { Json } from '../kernel/errors.ts';
 import type { Sql } from '../kernel/db/sql.ts';
-import type { Workflow } from './workflow/index.ts';
+import type { Workflow } from '../workflow/index.ts';
 import type { Outcome } from './sessions/plan.ts';
 import type { SessionState } from './sessions/fold.ts';
 

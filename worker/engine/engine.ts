@@ -19,7 +19,7 @@ import type { Kernel } from '../kernel/kernel.ts';
 import type { CommandInput } from '../kernel/commands/envelope.ts';
 import type { EventEnvelope } from '../kernel/log/envelope.ts';
 import { KernelError, type Json } from '../kernel/errors.ts';
-import { parseWorkflow, type Workflow } from './workflow/index.ts';
+import { parseWorkflow, type Workflow } from '../workflow/index.ts';
 import { RunnerRegistry, type Runner } from './runners/index.ts';
 import { toStepError, type JournalEntry, type RunJournal } from './runners/types.ts';
 import { JournalQueue } from './journal.ts';

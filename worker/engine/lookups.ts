@@ -4,7 +4,7 @@
  */
 import type { Json } from '../kernel/errors.ts';
 import type { Reader } from '../kernel/module.ts';
-import { parseWorkflow, validateInputs } from './workflow/index.ts';
+import { parseWorkflow, validateInputs } from '../workflow/index.ts';
 import { readSecrets } from './secrets/module.ts';
 import { resolveWorkflowSource } from './sessions/commands.ts';
 import type { StepErrorData } from './sessions/events.ts';

@@ -14,7 +14,7 @@
 import { forestSearch, nodesText, type ForestAccess } from './forest-runners.ts';
 import type { SessionState } from './sessions/fold.ts';
 import type { Retrieved } from './sessions/planner-base.ts';
-import type { Retrieval } from './workflow/types.ts';
+import type { Retrieval } from '../workflow/types.ts';
 
 interface Listed { id: string; title: string; tags: string[]; excerpt: string }
 

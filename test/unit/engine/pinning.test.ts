@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { openKernel } from '../../../worker/node.ts';
 import { Engine } from '../../../worker/engine/engine.ts';
 import { ManualClock } from '../../../worker/engine/clock.ts';
-import { parseWorkflow } from '../../../worker/engine/workflow/index.ts';
+import { parseWorkflow } from '../../../worker/workflow/index.ts';
 
 const V1 = 'name: pin\nversion: 1.0.0\ninputs:\n  n: { type: number, default: 2 }\nsteps:\n  - { id: nap, type: wait, duration: 1m }\n  - { id: out, type: task, runner: transform, dependsOn: [nap], with: { value: "v1:{{ inputs.n }}" } }\noutputs:\n  result: "{{ steps.out.output }}"\n';
 const V2 = V1.replace('version: 1.0.0', 'version: 2.0.0').replace('"v1:', '"v2:');

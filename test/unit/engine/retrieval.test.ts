@@ -7,7 +7,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { summaryNodeId } from '../../../worker/engine/learning.ts';
-import { parseWorkflow } from '../../../worker/engine/workflow/index.ts';
+import { parseWorkflow } from '../../../worker/workflow/index.ts';
 import { startFakeOpenAI, type FakeLlmServer } from '../../helpers/fake-openai.ts';
 import { Harness, type SessionView } from './sessions/helpers.ts';
 

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EXAMPLES } from '../../../src/lib/examples.ts';
 import { fieldsOf, initialValues, parseValues } from '../../../src/lib/workflows/inputs.ts';
-import { parseWorkflow, validateInputs, type Hook, type Hooks, type Step, type Workflow } from '../../../worker/engine/workflow/index.ts';
+import { parseWorkflow, validateInputs, type Hook, type Hooks, type Step, type Workflow } from '../../../worker/workflow/index.ts';
 import { defaultRunners, MAX_SLEEP_MS } from '../../../worker/engine/runners/index.ts';
 
 const BUILT_IN = new Set(['http', 'transform', 'noop', 'demo.sleep', 'demo.flaky', 'demo.fail']);

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fieldsOf, initialValues, parseJson, parseValues, type Field, type FieldValues, type Parsed } from '../../../src/lib/workflows/inputs.ts';
 import type { InputSpec } from '../../../src/lib/workflows/types.ts';
-import { parseWorkflow, validateInputs, type Workflow } from '../../../worker/engine/workflow/index.ts';
+import { parseWorkflow, validateInputs, type Workflow } from '../../../worker/workflow/index.ts';
 import type { Json } from '../../../worker/api.ts';
 
 function field(name: string, spec: InputSpec): Field {

@@ -26,7 +26,7 @@ import { connectModel, createProviderResolver, parseLlmInput } from '../llm/runn
 import type { LlmMessage, LlmProvider, LlmTool, LlmToolCall } from '../llm/types.ts';
 import { formatSchemaErrors, validateJson, type SchemaError } from '../llm/validate.ts';
 import { RunnerError, type JournalEntry, type RunRequest, type Runner } from '../runners/types.ts';
-import type { AgentTool } from '../workflow/types.ts';
+import type { AgentTool } from '../../workflow/types.ts';
 import { bindTools, DEFAULT_MAX_OBSERVATION_CHARS, failure, FINAL_ANSWER, finalAnswerTool, finalValue, type BoundTool, type ToolResult, type WorkflowTools } from './tools.ts';
 
 export interface AgentRunnerOptions {

@@ -21,7 +21,7 @@
 import type { Json } from '../../kernel/errors.ts';
 import type { LlmTool } from '../llm/types.ts';
 import { RunnerError, toStepError, type RunRequest, type Runner, type StepError } from '../runners/types.ts';
-import type { AgentTool } from '../workflow/types.ts';
+import type { AgentTool } from '../../workflow/types.ts';
 
 export const FINAL_ANSWER = 'final_answer';
 export const DEFAULT_MAX_OBSERVATION_CHARS = 8000;

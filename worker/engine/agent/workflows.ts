@@ -18,7 +18,7 @@ import { RunnerError } from '../runners/types.ts';
 import { resolveWorkflowSource } from '../sessions/commands.ts';
 import { derivedId } from '../sessions/support.ts';
 import { sessionStream } from '../sessions/events.ts';
-import { parseWorkflow, validateInputs, type Workflow } from '../workflow/index.ts';
+import { parseWorkflow, validateInputs, type Workflow } from '../../workflow/index.ts';
 import type { ToolCallContext, WorkflowTools } from './tools.ts';
 
 const ENDED = new Set(['succeeded', 'failed', 'cancelled']);

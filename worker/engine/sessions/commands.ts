@@ -6,7 +6,7 @@ import { z } from 'zod';
 import type { CommandDefinition, Decision, Reader } from '../../kernel/module.ts';
 import { KernelError, type Json } from '../../kernel/errors.ts';
 import { sha256Hex } from '../../kernel/log/hash.ts';
-import { parseWorkflow, validateInputs, type Workflow } from '../workflow/index.ts';
+import { parseWorkflow, validateInputs, type Workflow } from '../../workflow/index.ts';
 import { SESSION_EVENT_TYPES, sessionStream, workflowStream, type CarriedStep, type SessionEventType } from './events.ts';
 import { downstream } from './support.ts';
 import { ACTIVE_STEP } from './projection.ts';

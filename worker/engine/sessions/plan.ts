@@ -11,10 +11,10 @@
  */
 import type { Json } from '../../kernel/errors.ts';
 import { sha256Hex } from '../../kernel/log/hash.ts';
-import { evaluateSource, isTruthy } from '../expr/index.ts';
-import { renderDeep, renderTemplate } from '../templates.ts';
-import { parseInstant } from '../workflow/duration.ts';
-import type { Step, Workflow } from '../workflow/types.ts';
+import { evaluateSource, isTruthy } from '../../workflow/expr/index.ts';
+import { renderDeep, renderTemplate } from '../../workflow/templates.ts';
+import { parseInstant } from '../../workflow/duration.ts';
+import type { Step, Workflow } from '../../workflow/types.ts';
 import type { StepErrorData } from './events.ts';
 import { stepOf, TERMINAL_STEP, type SessionState, type StepState } from './fold.ts';
 import { childFrame, dependencies, derivedId, errorOf, keyOf, rootFrame, type Frame } from './support.ts';

@@ -6,9 +6,9 @@
 import type { Json } from '../../kernel/errors.ts';
 import { canonicalJson } from '../../kernel/log/canonical.ts';
 import { sha256Hex } from '../../kernel/log/hash.ts';
-import { evaluateSource, isTruthy } from '../expr/index.ts';
-import { renderDeep, renderTemplate } from '../templates.ts';
-import type { AgentStep, Hook, Retrieval, Step, Workflow } from '../workflow/types.ts';
+import { evaluateSource, isTruthy } from '../../workflow/expr/index.ts';
+import { renderDeep, renderTemplate } from '../../workflow/templates.ts';
+import type { AgentStep, Hook, Retrieval, Step, Workflow } from '../../workflow/types.ts';
 import { redactSecrets } from '../secrets/redact.ts';
 import type { CarriedStep, SessionEventInput, SessionEventType, StepErrorData } from './events.ts';
 import { applyEvent, stepOf, TERMINAL_STEP, type SessionState, type StepState } from './fold.ts';

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import type { QueryDefinition, Reader } from '../../kernel/module.ts';
 import type { Json } from '../../kernel/errors.ts';
-import { parseWorkflow, workflowJsonSchema } from '../workflow/index.ts';
+import { parseWorkflow, workflowJsonSchema } from '../../workflow/index.ts';
 import { foldSession, stateToJson, type FoldEvent } from './fold.ts';
 import { sessionStream } from './events.ts';
 

@@ -3,7 +3,7 @@
  * delays, downstream sets for onFailure routes and forks, and the next time a session must wake.
  */
 import type { Json } from '../../kernel/errors.ts';
-import type { RetryPolicy, Step, Workflow } from '../workflow/types.ts';
+import type { RetryPolicy, Step, Workflow } from '../../workflow/types.ts';
 import type { StepErrorData } from './events.ts';
 import type { SessionState, StepState } from './fold.ts';
 import { TERMINAL_STEP } from './fold.ts';

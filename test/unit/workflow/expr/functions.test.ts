@@ -1,5 +1,5 @@
 /**
- * The whitelisted functions (worker/engine/expr/functions.ts).
+ * The whitelisted functions (worker/workflow/expr/functions.ts).
  *
  * Invariants checked:
  * 1. Each function returns what docs/expressions.md says for valid arguments.
@@ -8,7 +8,7 @@
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { evaluateSource } from '../../../../worker/engine/expr/index.ts';
+import { evaluateSource } from '../../../../worker/workflow/expr/index.ts';
 import { expectExprError } from './helpers.ts';
 
 const scope = {

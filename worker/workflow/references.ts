@@ -20,8 +20,8 @@
  *    is evaluated.
  * 2. Never throws: any error from the expression module becomes an issue.
  */
-import { ExpressionError } from '../expr/index.ts';
-import { expressionReferences, templateReferences } from '../templates.ts';
+import { ExpressionError } from './expr/index.ts';
+import { expressionReferences, templateReferences } from './templates.ts';
 import type { Graph } from './graph.ts';
 import type { Path, RawIssue } from './issues.ts';
 import { isObject, label, type Scope, type StepNode } from './model.ts';

@@ -6,8 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
-import { renderWorkflowDocs } from '../../../../scripts/gen-workflow-schema.ts';
-import { WORKFLOW_ISSUE_CODES, workflowJsonSchema } from '../../../../worker/engine/workflow/index.ts';
+import { renderWorkflowDocs } from '../../../scripts/gen-workflow-schema.ts';
+import { WORKFLOW_ISSUE_CODES, workflowJsonSchema } from '../../../worker/workflow/index.ts';
 import { FIXTURES } from './helpers.ts';
 
 const DOC = readFileSync('docs/workflows.md', 'utf8');

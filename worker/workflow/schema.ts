@@ -10,9 +10,9 @@
  * 3. Every schema carrying an `id` or `description` is registered in `workflowRegistry` only (not
  *    zod's global registry), so other modules' schema ids cannot collide with ours.
  */
-import '../../kernel/zod-setup.ts';
+import '../kernel/zod-setup.ts';
 import { z } from 'zod';
-import type { Json } from '../../kernel/errors.ts';
+import type { Json } from '../kernel/errors.ts';
 import { DURATION_HINT, DURATION_PATTERN, MAX_DURATION_MS, formatDuration, parseDuration, parseInstant } from './duration.ts';
 import { checkInputSpec } from './input-values.ts';
 import { BACKOFFS, HTTP_METHODS, INPUT_TYPES, type AgentTool, type Step, type Workflow } from './types.ts';

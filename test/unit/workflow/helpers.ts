@@ -3,9 +3,9 @@
  */
 import { readFileSync } from 'node:fs';
 import assert from 'node:assert/strict';
-import { parseWorkflow, type Workflow, type WorkflowIssue } from '../../../../worker/engine/workflow/index.ts';
+import { parseWorkflow, type Workflow, type WorkflowIssue } from '../../../worker/workflow/index.ts';
 
-export const FIXTURES = new URL('../../../fixtures/workflows/', import.meta.url);
+export const FIXTURES = new URL('../../fixtures/workflows/', import.meta.url);
 
 export function fixtureText(name: string): string {
   return readFileSync(new URL(name, FIXTURES), 'utf8');

@@ -12,8 +12,8 @@
  *    comments, key order, anchors and short forms do not change it; any semantic change does.
  * 3. Pure: no clock, no randomness, no I/O; the same text gives the same answer.
  */
-import { canonicalJson } from '../../kernel/log/canonical.ts';
-import { sha256Hex } from '../../kernel/log/hash.ts';
+import { canonicalJson } from '../kernel/log/canonical.ts';
+import { sha256Hex } from '../kernel/log/hash.ts';
 import { analyseGraph } from './graph.ts';
 import { finishIssues, formatPath, type RawIssue, type WorkflowIssue } from './issues.ts';
 import { checkReferences } from './references.ts';

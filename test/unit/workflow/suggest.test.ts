@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { suggest } from '../../../../worker/engine/workflow/suggest.ts';
+import { suggest } from '../../../worker/workflow/suggest.ts';
 
 const STEP_KEYS = ['id', 'name', 'type', 'dependsOn', 'join', 'if', 'retry', 'timeout', 'hooks', 'gate', 'onFailure', 'outputs', 'runner', 'with'];
 

@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import fc from 'fast-check';
 import { stringify } from 'yaml';
-import { parseWorkflow, WORKFLOW_ISSUE_CODES } from '../../../../worker/engine/workflow/index.ts';
+import { parseWorkflow, WORKFLOW_ISSUE_CODES } from '../../../worker/workflow/index.ts';
 import { FIXTURES, fixtureText } from './helpers.ts';
 
 const CORPUS = readdirSync(FIXTURES).filter((f) => f.endsWith('.yaml')).sort().map(fixtureText);

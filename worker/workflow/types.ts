@@ -7,7 +7,7 @@
  *    `then`, `else` and `gate` are arrays, `retry` has every field, `wait.until` literals are UTC.
  * 3. Step ids are unique across the whole workflow, nested steps included.
  */
-import type { Json } from '../../kernel/errors.ts';
+import type { Json } from '../kernel/errors.ts';
 
 export const STEP_TYPES = ['task', 'llm', 'agent', 'forest', 'decision', 'parallel', 'loop', 'wait', 'approval', 'workflow', 'race'] as const;
 export type StepType = (typeof STEP_TYPES)[number];

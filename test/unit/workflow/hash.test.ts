@@ -3,9 +3,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { canonicalJson } from '../../../../worker/kernel/log/canonical.ts';
-import { sha256Hex } from '../../../../worker/kernel/log/hash.ts';
-import { workflowHash } from '../../../../worker/engine/workflow/index.ts';
+import { canonicalJson } from '../../../worker/kernel/log/canonical.ts';
+import { sha256Hex } from '../../../worker/kernel/log/hash.ts';
+import { workflowHash } from '../../../worker/workflow/index.ts';
 import { fixtureText, valid } from './helpers.ts';
 
 const block = 'name: t\nversion: 1.0.0\nsteps:\n  - id: a\n    type: task\n    runner: http\n    timeout: 1m\n    dependsOn: []\n';

@@ -17,8 +17,8 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { ExpressionError, evaluateSource, parseExpression } from '../../../../worker/engine/expr/index.ts';
-import { renderTemplate } from '../../../../worker/engine/templates.ts';
+import { ExpressionError, evaluateSource, parseExpression } from '../../../../worker/workflow/expr/index.ts';
+import { renderTemplate } from '../../../../worker/workflow/templates.ts';
 
 const HOSTILE = ['__proto__', 'constructor', 'prototype', 'toString', 'valueOf', 'hasOwnProperty', '__defineGetter__',
   'isPrototypeOf', 'call', 'apply', 'bind', 'globalThis', 'process', 'Function', 'eval', 'this', 'new', 'window', 'require'];

@@ -5,7 +5,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
-import { parseWorkflow, type Step } from '../../../../worker/engine/workflow/index.ts';
+import { parseWorkflow, type Step } from '../../../worker/workflow/index.ts';
 import { FIXTURES, fixtureText, valid } from './helpers.ts';
 
 function step(steps: readonly Step[], id: string): Step {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { validateInputs } from '../../../../worker/engine/workflow/index.ts';
+import { validateInputs } from '../../../worker/workflow/index.ts';
 import { fixtureText, issues, only, valid, wf } from './helpers.ts';
 
 const { workflow } = valid(fixtureText('inputs-all-types.yaml'));

@@ -1,5 +1,5 @@
 /**
- * Templates (worker/engine/templates.ts).
+ * Templates (worker/workflow/templates.ts).
  *
  * Invariants checked:
  * 1. A template that is exactly one placeholder keeps the value's type; mixed text stringifies.
@@ -9,7 +9,7 @@
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { expressionReferences, renderDeep, renderTemplate, templateReferences } from '../../../worker/engine/templates.ts';
+import { expressionReferences, renderDeep, renderTemplate, templateReferences } from '../../../worker/workflow/templates.ts';
 import { expectExprError } from './expr/helpers.ts';
 
 const scope = {

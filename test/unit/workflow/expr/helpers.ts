@@ -6,7 +6,7 @@
  *    when given) whose message names that position.
  */
 import assert from 'node:assert/strict';
-import { ExpressionError, type ExpressionErrorCode } from '../../../../worker/engine/expr/index.ts';
+import { ExpressionError, type ExpressionErrorCode } from '../../../../worker/workflow/expr/index.ts';
 
 export function expectExprError(fn: () => unknown, code: ExpressionErrorCode, position?: number, messagePart?: string | RegExp): ExpressionError {
   let caught: unknown;

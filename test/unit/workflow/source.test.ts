@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseWorkflow, MAX_SOURCE_BYTES } from '../../../../worker/engine/workflow/index.ts';
+import { parseWorkflow, MAX_SOURCE_BYTES } from '../../../worker/workflow/index.ts';
 import { issues, only, valid, wf } from './helpers.ts';
 
 const task = (id: string, more = ''): string => `  - { id: ${id}, type: task, runner: http${more ? `, ${more}` : ''} }\n`;

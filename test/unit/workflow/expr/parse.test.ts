@@ -1,5 +1,5 @@
 /**
- * The parser (worker/engine/expr/lower.ts, parse.ts): accepted grammar, every refusal with its
+ * The parser (worker/workflow/expr/lower.ts, parse.ts): accepted grammar, every refusal with its
  * code and position, and the limits.
  *
  * Invariants checked:
@@ -11,7 +11,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import jsep from 'jsep';
-import { evaluateSource, parseExpression } from '../../../../worker/engine/expr/index.ts';
+import { evaluateSource, parseExpression } from '../../../../worker/workflow/expr/index.ts';
 import { expectExprError } from './helpers.ts';
 
 describe('parseExpression: accepted grammar', () => {

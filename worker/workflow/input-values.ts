@@ -9,7 +9,7 @@
  *    (they are copied), and rejects keys the workflow does not declare.
  * 3. The returned value is plain JSON with own keys only (a `__proto__` key is refused, never set).
  */
-import type { Json } from '../../kernel/errors.ts';
+import type { Json } from '../kernel/errors.ts';
 import { suggest } from './suggest.ts';
 import type { InputSpec, InputType, Workflow } from './types.ts';
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatDuration, MAX_DURATION_MS, parseDuration, parseInstant } from '../../../../worker/engine/workflow/duration.ts';
+import { formatDuration, MAX_DURATION_MS, parseDuration, parseInstant } from '../../../worker/workflow/duration.ts';
 
 function ms(v: unknown): number {
   const r = parseDuration(v);

@@ -1,5 +1,5 @@
 /**
- * The interpreter (worker/engine/expr/evaluate.ts): operator semantics, short-circuiting, member
+ * The interpreter (worker/workflow/expr/evaluate.ts): operator semantics, short-circuiting, member
  * access rules, the step budget and the no-prototype rules.
  *
  * Invariants checked:
@@ -11,7 +11,7 @@
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { evaluate, evaluateSource, isTruthy, parseExpression, type Expr } from '../../../../worker/engine/expr/index.ts';
+import { evaluate, evaluateSource, isTruthy, parseExpression, type Expr } from '../../../../worker/workflow/expr/index.ts';
 import { expectExprError } from './helpers.ts';
 
 const scope = {
