@@ -3,9 +3,9 @@
  */
 import type { KernelModule } from './kernel/module.ts';
 import { workspacesModule } from './domains/workspaces/index.ts';
-import { sessionsModule } from './engine/sessions/index.ts';
-import { secretsModule } from './engine/secrets/module.ts';
-import { forestModule } from './forest/index.ts';
-import { providersModule } from './engine/providers/module.ts';
+import { sessionsModule } from './domains/sessions/index.ts';
+import { secretsModule } from './domains/secrets/index.ts';
+import { forestModule } from './domains/forest/index.ts';
+import { providersModule } from './domains/providers/index.ts';
 
 export const DEFAULT_MODULES: readonly KernelModule[] = [workspacesModule, sessionsModule, secretsModule, providersModule, forestModule];

@@ -1,6 +1,6 @@
 /**
  * An agent step's loop as a conversation: the step's journal (`agent.turn` and `agent.observation`
- * records of its current attempt, see worker/engine/sessions/fold.ts) grouped into turns, each
+ * records of its current attempt, see worker/domains/sessions/fold.ts) grouped into turns, each
  * tool call with its observation. Pure functions, no state; tolerant of malformed records (the
  * state arrives as plain JSON from the `session.state` query).
  *

@@ -3,8 +3,8 @@ import type { CommandInput } from '../kernel/commands/envelope.ts';
 import type { Json } from '../kernel/errors.ts';
 import type { Sql } from '../kernel/db/sql.ts';
 import type { Workflow } from '../workflow/index.ts';
-import type { Outcome } from './sessions/plan.ts';
-import type { SessionState } from './sessions/fold.ts';
+import type { Outcome } from './planner/plan.ts';
+import type { SessionState } from '../domains/sessions/fold.ts';
 
 
 export function recordCommand(sessionId: string, version: number, events: Json[], blobs: { hash: string; mediaType: string; data: string }[] = []): CommandInput {

@@ -29,14 +29,14 @@ import { engineRunners, withAgentRunner } from './engine-runners.ts';
 import { SessionLearning, withForestRunners } from './learning.ts';
 import type { StepProgress } from './progress.ts';
 import { systemClock, soon, type Clock } from './clock.ts';
-import { applyEvent, foldSession, TERMINAL_SESSION, type SessionState } from './sessions/fold.ts';
-import { plan, stepInput, type Outcome } from './sessions/plan.ts';
-import { nextWake, errorOf } from './sessions/support.ts';
+import { applyEvent, foldSession, TERMINAL_SESSION, type SessionState } from '../domains/sessions/fold.ts';
+import { plan, stepInput, type Outcome } from './planner/plan.ts';
+import { nextWake, errorOf } from '../domains/sessions/support.ts';
 import { EngineLookups } from './lookups.ts';
 import { retrieve } from './retrieval.ts';
-import { ForestIndexMaintenance } from '../forest/maintenance.ts';
-import { sessionEvents } from './sessions/queries.ts';
-import type { StepErrorData } from './sessions/events.ts';
+import { ForestIndexMaintenance } from '../domains/forest/maintenance.ts';
+import { sessionEvents } from '../domains/sessions/queries.ts';
+import type { StepErrorData } from '../domains/sessions/events.ts';
 
 export interface EngineOptions {
   readonly clock?: Clock;

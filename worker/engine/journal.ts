@@ -19,9 +19,9 @@
  */
 import type { Json } from '../kernel/errors.ts';
 import { RunnerError, type JournalEntry } from './runners/types.ts';
-import { SESSION_EVENTS } from './sessions/events.ts';
-import { applyEvent, type SessionState } from './sessions/fold.ts';
-import { redactSecrets } from './secrets/redact.ts';
+import { SESSION_EVENTS } from '../domains/sessions/events.ts';
+import { applyEvent, type SessionState } from '../domains/sessions/fold.ts';
+import { redactSecrets } from './redact.ts';
 
 interface Pending {
   readonly sessionId: string;

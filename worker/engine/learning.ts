@@ -23,9 +23,9 @@ import type { Reader } from '../kernel/module.ts';
 import type { EventEnvelope } from '../kernel/log/envelope.ts';
 import { sha256Hex } from '../kernel/log/hash.ts';
 import { canonicalJson } from '../kernel/log/canonical.ts';
-import { foldSession, type SessionState, type StepState } from './sessions/fold.ts';
-import { sessionEvents } from './sessions/queries.ts';
-import { derivedId } from './sessions/support.ts';
+import { foldSession, type SessionState, type StepState } from '../domains/sessions/fold.ts';
+import { sessionEvents } from '../domains/sessions/queries.ts';
+import { derivedId } from '../domains/sessions/support.ts';
 import { cut, sessionField, type ForestAccess } from './forest-runners.ts';
 
 export { withForestRunners } from './forest-runners.ts';

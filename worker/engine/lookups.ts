@@ -5,10 +5,10 @@
 import type { Json } from '../kernel/errors.ts';
 import type { Reader } from '../kernel/module.ts';
 import { parseWorkflow, validateInputs } from '../workflow/index.ts';
-import { readSecrets } from './secrets/module.ts';
-import { resolveWorkflowSource } from './sessions/commands.ts';
-import type { StepErrorData } from './sessions/events.ts';
-import { readProviders } from './providers/module.ts';
+import { readSecrets } from '../domains/secrets/index.ts';
+import { resolveWorkflowSource } from '../domains/sessions/commands.ts';
+import type { StepErrorData } from '../domains/sessions/events.ts';
+import { readProviders } from '../domains/providers/index.ts';
 import type { LlmProvider } from './llm/types.ts';
 
 export class EngineLookups {

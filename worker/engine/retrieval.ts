@@ -12,8 +12,8 @@
  * Invariants: bounded (topK ≤ 50 nodes, `budget` characters of text); never writes.
  */
 import { forestSearch, nodesText, type ForestAccess } from './forest-runners.ts';
-import type { SessionState } from './sessions/fold.ts';
-import type { Retrieved } from './sessions/planner-base.ts';
+import type { SessionState } from '../domains/sessions/fold.ts';
+import type { Retrieved } from './planner/planner-base.ts';
 import type { Retrieval } from '../workflow/types.ts';
 
 interface Listed { id: string; title: string; tags: string[]; excerpt: string }

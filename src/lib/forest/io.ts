@@ -8,7 +8,7 @@
  * 2. A batch failure lands in `kernel.lastError` under the caller's scope, like `kernel.run`.
  */
 import type { CommandInput, CommandResult } from '../../../worker/api.ts';
-import { exportMarkdown, importMarkdown, type ImportPlan, type MarkdownFile } from '../../../worker/forest/markdown.ts';
+import { exportMarkdown, importMarkdown, type ImportPlan, type MarkdownFile } from '../../../worker/domains/forest/markdown.ts';
 import { kernel } from '../kernel.svelte.ts';
 import { fromKernel, fromThrown } from '../ui-error.ts';
 import type { NodeDetail, NodeSummary } from './types.ts';

@@ -1,5 +1,5 @@
 /**
- * Search snippets are plain text with matches between « and » (worker/forest/search.ts). They are
+ * Search snippets are plain text with matches between « and » (worker/domains/forest/search.ts). They are
  * split here into runs that a template renders as text, the `hit` runs inside <mark>: no HTML is
  * ever parsed from user text.
  */

@@ -1,10 +1,10 @@
 /**
  * Shapes of the Forest queries as the UI reads them (type-only re-exports of the worker's).
  */
-export type { ForestNode, ForestLink, NodeSummary, TraverseResult } from '../../../worker/forest/queries.ts';
-export type { SearchHit, SearchResult } from '../../../worker/forest/search.ts';
+export type { ForestNode, ForestLink, NodeSummary, TraverseResult } from '../../../worker/domains/forest/queries.ts';
+export type { SearchHit, SearchResult } from '../../../worker/domains/forest/search.ts';
 
-import type { ForestNode, ForestLink } from '../../../worker/forest/queries.ts';
+import type { ForestNode, ForestLink } from '../../../worker/domains/forest/queries.ts';
 
 export interface NodeDetail {
   readonly node: ForestNode;

@@ -1,5 +1,5 @@
 /**
- * The shapes the workflow and session queries answer with (see worker/engine/sessions/queries.ts
+ * The shapes the workflow and session queries answer with (see worker/domains/sessions/queries.ts
  * and fold.ts), as the UI reads them. Plain JSON: times in the folded state are epoch ms.
  */
 import type { Json } from '../../../worker/api.ts';

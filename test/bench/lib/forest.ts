@@ -28,8 +28,8 @@
  * Target: forest.search p95 ≤ 20 ms. Insert rate is informational.
  */
 import { openKernel } from '../../../worker/node.ts';
-import { compileQuery, BM25, CANDIDATE_CAP, type SearchResult } from '../../../worker/forest/search.ts';
-import { ForestIndexMaintenance, MERGE_PAGES } from '../../../worker/forest/maintenance.ts';
+import { compileQuery, BM25, CANDIDATE_CAP, type SearchResult } from '../../../worker/domains/forest/search.ts';
+import { ForestIndexMaintenance, MERGE_PAGES } from '../../../worker/domains/forest/maintenance.ts';
 import { mulberry32 } from '../../helpers/prng.ts';
 import { figure, type Figure } from './scenarios.ts';
 import { now, percentile, round } from './stats.ts';

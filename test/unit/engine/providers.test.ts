@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openKernel } from '../../../worker/node.ts';
 import { KernelError } from '../../../worker/kernel/errors.ts';
-import { pickProvider, type ProviderConfig } from '../../../worker/engine/providers/module.ts';
+import { pickProvider, type ProviderConfig } from '../../../worker/domains/providers/index.ts';
 
 test('a provider is set, listed with whether its key secret exists, replaced and deleted', async () => {
   const k = await openKernel();

@@ -15,9 +15,9 @@ import type { Kernel } from '../../kernel/kernel.ts';
 import type { Json } from '../../kernel/errors.ts';
 import { sha256Hex } from '../../kernel/log/hash.ts';
 import { RunnerError } from '../runners/types.ts';
-import { resolveWorkflowSource } from '../sessions/commands.ts';
-import { derivedId } from '../sessions/support.ts';
-import { sessionStream } from '../sessions/events.ts';
+import { resolveWorkflowSource } from '../../domains/sessions/commands.ts';
+import { derivedId } from '../../domains/sessions/support.ts';
+import { sessionStream } from '../../domains/sessions/events.ts';
 import { parseWorkflow, validateInputs, type Workflow } from '../../workflow/index.ts';
 import type { ToolCallContext, WorkflowTools } from './tools.ts';
 

@@ -9,10 +9,10 @@ import { sha256Hex } from '../../kernel/log/hash.ts';
 import { evaluateSource, isTruthy } from '../../workflow/expr/index.ts';
 import { renderDeep, renderTemplate } from '../../workflow/templates.ts';
 import type { AgentStep, Hook, Retrieval, Step, Workflow } from '../../workflow/types.ts';
-import { redactSecrets } from '../secrets/redact.ts';
-import type { CarriedStep, SessionEventInput, SessionEventType, StepErrorData } from './events.ts';
-import { applyEvent, stepOf, TERMINAL_STEP, type SessionState, type StepState } from './fold.ts';
-import { childFrame, downstream, errorOf, keyOf, keysUnder, retryDelay, rootFrame, scopeFor, type Frame } from './support.ts';
+import { redactSecrets } from '../redact.ts';
+import type { CarriedStep, SessionEventInput, SessionEventType, StepErrorData } from '../../domains/sessions/events.ts';
+import { applyEvent, stepOf, TERMINAL_STEP, type SessionState, type StepState } from '../../domains/sessions/fold.ts';
+import { childFrame, downstream, errorOf, keyOf, keysUnder, retryDelay, rootFrame, scopeFor, type Frame } from '../../domains/sessions/support.ts';
 
 /** Outputs larger than this (canonical JSON, bytes of UTF-16 text) become artifacts. */
 export const ARTIFACT_THRESHOLD = 16 * 1024;

@@ -2,7 +2,7 @@
  * The Forest: a knowledge graph of markdown nodes and typed links, with FTS5 search.
  * See docs/forest.md.
  */
-import type { KernelModule } from '../kernel/module.ts';
+import type { KernelModule } from '../../kernel/module.ts';
 import * as s from './schemas.ts';
 import { commands } from './commands.ts';
 import { forestLinksProjection, forestNodesProjection } from './projection.ts';

@@ -3,8 +3,8 @@
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ForestLink, ForestNode, NodeSummary, TraverseResult } from '../../../worker/forest/index.ts';
-import { eventCount, newKey } from '../../helpers/kernel.ts';
+import type { ForestLink, ForestNode, NodeSummary, TraverseResult } from '../../../../worker/domains/forest/index.ts';
+import { eventCount, newKey } from '../../../helpers/kernel.ts';
 import { cmd, createNode, expectCode, link, withMem } from './helpers.ts';
 
 type Got = { node: ForestNode; outgoing: ForestLink[]; incoming: ForestLink[] } | null;

@@ -7,7 +7,7 @@
  * 2. Bodies are measured in UTF-8 bytes (≤ 1 MiB), as SQLite stores them.
  */
 import { z } from 'zod';
-import { isWellFormed } from '../kernel/commands/envelope.ts';
+import { isWellFormed } from '../../kernel/commands/envelope.ts';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 export const MAX_TAGS = 64;

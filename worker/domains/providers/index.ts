@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import type { KernelModule, Reader } from '../../kernel/module.ts';
 import { KernelError } from '../../kernel/errors.ts';
-import { SECRET_NAME } from '../secrets/module.ts';
+import { SECRET_NAME } from '../secrets/index.ts';
 
 export const PROVIDER_ID = /^[a-z][a-z0-9_-]{0,39}$/;
 

@@ -14,7 +14,7 @@
  *    stay own data properties); numbers, booleans, null and other objects are kept as they are. It
  *    never mutates its input. Two keys that redact to the same text collapse into one (the last).
  */
-import type { StepError } from '../runners/types.ts';
+import type { StepError } from './runners/types.ts';
 
 export const MIN_SECRET_LENGTH = 4;
 

@@ -1,5 +1,5 @@
 /**
- * Secret redaction (worker/engine/secrets/redact.ts).
+ * Secret redaction (worker/engine/redact.ts).
  *
  * Invariants checked:
  * 1. Every occurrence in nested strings and object keys becomes [secret:NAME]; other scalars stay.
@@ -11,7 +11,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { containsSecret, MIN_SECRET_LENGTH, redactError, redactSecrets } from '../../../../worker/engine/secrets/redact.ts';
+import { containsSecret, MIN_SECRET_LENGTH, redactError, redactSecrets } from '../../../worker/engine/redact.ts';
 
 const secrets = new Map([
   ['TOKEN', 'tok-12345'],

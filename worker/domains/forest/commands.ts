@@ -10,8 +10,8 @@
  *    nothing and answers `{ created: false }` (its metadata is left as it was).
  * 4. Commands that change nothing (an update with identical fields) append nothing.
  */
-import type { CommandDefinition, Decision, Reader } from '../kernel/module.ts';
-import { KernelError, type Json } from '../kernel/errors.ts';
+import type { CommandDefinition, Decision, Reader } from '../../kernel/module.ts';
+import { KernelError, type Json } from '../../kernel/errors.ts';
 import * as s from './schemas.ts';
 
 export const nodeStream = (nodeId: string) => `forest:node:${nodeId}`;

@@ -3,10 +3,10 @@
  * traversals, tag counts or search; `forest.node.get` still answers for them (status 'archived').
  */
 import { z } from 'zod';
-import type { QueryDefinition, Reader } from '../kernel/module.ts';
-import type { Row } from '../kernel/db/sql.ts';
+import type { QueryDefinition, Reader } from '../../kernel/module.ts';
+import type { Row } from '../../kernel/db/sql.ts';
 import type { SqlValue } from '@sqlite.org/sqlite-wasm';
-import { KernelError, type Json } from '../kernel/errors.ts';
+import { KernelError, type Json } from '../../kernel/errors.ts';
 import { direction, id, linkType, MAX_DEPTH, tag } from './schemas.ts';
 import { searchQuery } from './search.ts';
 import type { NodeState } from './commands.ts';

@@ -1,13 +1,13 @@
 /**
- * ForestIndexMaintenance (worker/forest/maintenance.ts): merging the FTS5 index in quiet-time
+ * ForestIndexMaintenance (worker/domains/forest/maintenance.ts): merging the FTS5 index in quiet-time
  * steps leaves fewer segments, the same search answers, the same projection digests and a sound
  * index; it starts with the engine, and a database without the Forest index stops it silently.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ForestIndexMaintenance } from '../../../worker/forest/maintenance.ts';
-import { Engine } from '../../../worker/engine/engine.ts';
-import { memKernel } from '../../helpers/kernel.ts';
+import { ForestIndexMaintenance } from '../../../../worker/domains/forest/maintenance.ts';
+import { Engine } from '../../../../worker/engine/engine.ts';
+import { memKernel } from '../../../helpers/kernel.ts';
 import { cmd, createNode, withMem } from './helpers.ts';
 
 const segments = (k: { sql: { value(sql: string): unknown } }): number => Number(k.sql.value('SELECT count(DISTINCT segid) FROM forest_fts_idx'));

@@ -16,10 +16,10 @@
  * 4. `importMarkdownInto` runs everything as ONE commandBatch: all files land or none do.
  */
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import type { CommandInput } from '../kernel/commands/envelope.ts';
-import type { Kernel } from '../kernel/kernel.ts';
-import type { Json } from '../kernel/errors.ts';
-import { sha256Hex } from '../kernel/log/hash.ts';
+import type { CommandInput } from '../../kernel/commands/envelope.ts';
+import type { Kernel } from '../../kernel/kernel.ts';
+import type { Json } from '../../kernel/errors.ts';
+import { sha256Hex } from '../../kernel/log/hash.ts';
 import { normaliseTags } from './schemas.ts';
 
 export const LINKS_MARKER = '<!-- forest:links -->';

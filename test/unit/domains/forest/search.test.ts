@@ -4,9 +4,9 @@
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { compileQuery, snippetParts, type SearchResult } from '../../../worker/forest/index.ts';
+import { compileQuery, snippetParts, type SearchResult } from '../../../../worker/domains/forest/index.ts';
 import { cmd, createNode, withMem } from './helpers.ts';
-import type { Kernel } from '../../helpers/kernel.ts';
+import type { Kernel } from '../../../helpers/kernel.ts';
 
 const search = (k: Kernel, query: string, extra: Record<string, unknown> = {}) => k.query('forest.search', { query, ...extra }) as SearchResult;
 

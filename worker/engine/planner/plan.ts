@@ -15,9 +15,9 @@ import { evaluateSource, isTruthy } from '../../workflow/expr/index.ts';
 import { renderDeep, renderTemplate } from '../../workflow/templates.ts';
 import { parseInstant } from '../../workflow/duration.ts';
 import type { Step, Workflow } from '../../workflow/types.ts';
-import type { StepErrorData } from './events.ts';
-import { stepOf, TERMINAL_STEP, type SessionState, type StepState } from './fold.ts';
-import { childFrame, dependencies, derivedId, errorOf, keyOf, rootFrame, type Frame } from './support.ts';
+import type { StepErrorData } from '../../domains/sessions/events.ts';
+import { stepOf, TERMINAL_STEP, type SessionState, type StepState } from '../../domains/sessions/fold.ts';
+import { childFrame, dependencies, derivedId, errorOf, keyOf, rootFrame, type Frame } from '../../domains/sessions/support.ts';
 import { contextTexts, message, PlannerBase, runnerFields, type Retrieved, type PlanContext, type PlanOutput } from './planner-base.ts';
 
 export { ARTIFACT_THRESHOLD, type ChildStart, type Outcome, type PlanContext, type PlanOutput, type Retrieved } from './planner-base.ts';

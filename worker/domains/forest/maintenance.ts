@@ -16,7 +16,7 @@
  *    timer, skipped (and retried later) while `busy()` says other work waits.
  * 3. Runs only where the engine runs (the one writer); stops when the kernel closes.
  */
-import type { Kernel } from '../kernel/kernel.ts';
+import type { Kernel } from '../../kernel/kernel.ts';
 
 /** Pages of merge work per step: keeps one step to a few milliseconds. */
 export const MERGE_PAGES = 64;

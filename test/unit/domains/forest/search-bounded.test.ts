@@ -5,9 +5,9 @@
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { CANDIDATE_CAP, search, searchParams, type SearchResult } from '../../../worker/forest/search.ts';
+import { CANDIDATE_CAP, search, searchParams, type SearchResult } from '../../../../worker/domains/forest/search.ts';
 import { createNode, withMem } from './helpers.ts';
-import type { Kernel } from '../../helpers/kernel.ts';
+import type { Kernel } from '../../../helpers/kernel.ts';
 
 const CAP = 10;
 const capped = (k: Kernel, query: string, extra: Record<string, unknown> = {}, cap = CAP): SearchResult =>

@@ -1,7 +1,7 @@
 /** Shared helpers for the Forest tests. */
 import assert from 'node:assert/strict';
-import { KernelError } from '../../../worker/kernel/errors.ts';
-import { catchError, FIXED_MS, memKernel, newKey, type Kernel } from '../../helpers/kernel.ts';
+import { KernelError } from '../../../../worker/kernel/errors.ts';
+import { catchError, FIXED_MS, memKernel, newKey, type Kernel } from '../../../helpers/kernel.ts';
 
 export async function withMem<T>(fn: (k: Kernel) => T | Promise<T>): Promise<T> {
   let ms = FIXED_MS;

@@ -1,11 +1,11 @@
 /**
- * Markdown import/export (worker/forest/markdown.ts).
+ * Markdown import/export (worker/domains/forest/markdown.ts).
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ForestLink, ForestNode } from '../../../worker/forest/index.ts';
-import { exportMarkdown, importMarkdown, importMarkdownInto, type MarkdownFile } from '../../../worker/forest/markdown.ts';
-import { eventCount, type Kernel } from '../../helpers/kernel.ts';
+import type { ForestLink, ForestNode } from '../../../../worker/domains/forest/index.ts';
+import { exportMarkdown, importMarkdown, importMarkdownInto, type MarkdownFile } from '../../../../worker/domains/forest/markdown.ts';
+import { eventCount, type Kernel } from '../../../helpers/kernel.ts';
 import { withMem } from './helpers.ts';
 
 const folder: MarkdownFile[] = [
@@ -69,7 +69,7 @@ describe('forest markdown', () => {
       assert.match(files[0]!.text, /^---\nid: /);
       assert.match(files[0]!.text, /- derived_from: \[\[plain\]\]/);
 
-      const { memKernel } = await import('../../helpers/kernel.ts');
+      const { memKernel } = await import('../../../helpers/kernel.ts');
       const k2 = await memKernel();
       try {
         const r = importMarkdownInto(k2, files);

@@ -16,8 +16,8 @@
  * 4. `forest_links` keeps links to archived nodes; queries hide them (join on active nodes), so a
  *    node delete needs no cascade and stays a single event.
  */
-import type { Projection, Writer } from '../kernel/module.ts';
-import type { EventEnvelope } from '../kernel/log/envelope.ts';
+import type { Projection, Writer } from '../../kernel/module.ts';
+import type { EventEnvelope } from '../../kernel/log/envelope.ts';
 
 type P = Record<string, unknown>;
 

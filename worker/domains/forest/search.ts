@@ -26,8 +26,8 @@
  *    'newest'`). bm25 would pay a full pass over such a word's doclist for a near-zero weight.
  */
 import { z } from 'zod';
-import type { QueryDefinition, Reader } from '../kernel/module.ts';
-import type { Row } from '../kernel/db/sql.ts';
+import type { QueryDefinition, Reader } from '../../kernel/module.ts';
+import type { Row } from '../../kernel/db/sql.ts';
 import type { SqlValue } from '@sqlite.org/sqlite-wasm';
 import { tag } from './schemas.ts';
 

@@ -6,9 +6,9 @@
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { BM25, search, searchParams, wordsExpression, type SearchResult } from '../../../worker/forest/search.ts';
+import { BM25, search, searchParams, wordsExpression, type SearchResult } from '../../../../worker/domains/forest/search.ts';
 import { createNode, withMem } from './helpers.ts';
-import type { Kernel } from '../../helpers/kernel.ts';
+import type { Kernel } from '../../../helpers/kernel.ts';
 
 const run = (k: Kernel, query: string, extra: Record<string, unknown> = {}, cap = 2000, rareTagMax?: number): SearchResult =>
   search(k.sql, searchParams.parse({ query, ...extra }), { cap, rareTagMax });
