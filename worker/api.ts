@@ -1,6 +1,6 @@
 /**
  * The one typed surface of the kernel: the UI reaches it through Comlink, Node code through
- * `openKingdom()` (worker/node.ts). Both get exactly this interface.
+ * `openKingdom()` (worker/node/index.ts). Both get exactly this interface.
  *
  * Invariants:
  * 1. Every method resolves with a `Result` (plain data): failures are `{ ok: false, error }` with a

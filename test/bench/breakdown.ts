@@ -6,7 +6,7 @@
  *   npx tsx test/bench/breakdown.ts [--n 5000]
  */
 import '../../worker/kernel/zod-setup.ts';
-import { openKernel } from '../../worker/node.ts';
+import { openKernel } from '../../worker/node/index.ts';
 import { commandEnvelopeSchema } from '../../worker/kernel/commands/envelope.ts';
 import { canonicalJson } from '../../worker/kernel/log/canonical.ts';
 import { sha256Hex } from '../../worker/kernel/log/hash.ts';

@@ -17,7 +17,7 @@
  * 2. An engine bug reported through `onError` ends the child with exit 3 (stderr has it).
  */
 import { readFileSync, writeSync } from 'node:fs';
-import { openKernel } from '../../worker/node.ts';
+import { openKernel } from '../../worker/node/index.ts';
 import { Engine } from '../../worker/engine/engine.ts';
 
 const [file, base, workflowFile] = process.argv.slice(2);

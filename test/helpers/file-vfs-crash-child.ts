@@ -14,7 +14,7 @@
  */
 import { writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { fileAdapter } from '../../worker/kernel/db/file-adapter.ts';
+import { fileAdapter } from '../../worker/node/file-adapter.ts';
 
 const [dbPath, maxRowsArg] = process.argv.slice(2);
 if (!dbPath) {

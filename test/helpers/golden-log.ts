@@ -14,7 +14,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { openKernel } from '../../worker/node.ts';
+import { openKernel } from '../../worker/node/index.ts';
 import type { Kernel } from '../../worker/kernel/kernel.ts';
 import type { StorageAdapter } from '../../worker/kernel/db/adapter.ts';
 import { memoryAdapter } from '../../worker/kernel/db/memory-adapter.ts';

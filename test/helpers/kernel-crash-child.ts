@@ -20,7 +20,7 @@
  */
 import { writeSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
-import { openKernel } from '../../worker/node.ts';
+import { openKernel } from '../../worker/node/index.ts';
 import type { CommandInput } from '../../worker/kernel/commands/envelope.ts';
 import { mulberry32 } from './prng.ts';
 

@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { openKernel, type OpenKingdomOptions } from '../../worker/node.ts';
+import { openKernel, type OpenKingdomOptions } from '../../worker/node/index.ts';
 import type { Kernel } from '../../worker/kernel/kernel.ts';
 import { canonicalJson } from '../../worker/kernel/log/canonical.ts';
 import { sha256Hex } from '../../worker/kernel/log/hash.ts';

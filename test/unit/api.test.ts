@@ -1,5 +1,5 @@
 /**
- * The public API (worker/api.ts via worker/node.ts `openKingdom()`).
+ * The public API (worker/api.ts via worker/node/index.ts `openKingdom()`).
  *
  * Invariants checked:
  * 1. Every method resolves with a plain-data Result; failures carry a catalogued code and survive
@@ -9,7 +9,7 @@
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { openKingdom, ERROR_CODES, type EventEnvelope } from '../../worker/node.ts';
+import { openKingdom, ERROR_CODES, type EventEnvelope } from '../../worker/node/index.ts';
 import { newKey, settle } from '../helpers/kernel.ts';
 
 describe('openKingdom', () => {

@@ -27,7 +27,7 @@
  * words (docs/forest.md). Both run on the same forest_fts (with its prefix index).
  * Target: forest.search p95 ≤ 20 ms. Insert rate is informational.
  */
-import { openKernel } from '../../../worker/node.ts';
+import { openKernel } from '../../../worker/node/index.ts';
 import { compileQuery, BM25, CANDIDATE_CAP, type SearchResult } from '../../../worker/domains/forest/search.ts';
 import { ForestIndexMaintenance, MERGE_PAGES } from '../../../worker/domains/forest/maintenance.ts';
 import { mulberry32 } from '../../helpers/prng.ts';

@@ -11,7 +11,7 @@
  * (median(agent) − median(3 fetches)) / 3, against the same 5 ms target as one llm call.
  */
 import { join } from 'node:path';
-import { openKernel } from '../../../worker/node.ts';
+import { openKernel } from '../../../worker/node/index.ts';
 import type { Kernel } from '../../../worker/kernel/kernel.ts';
 import { Engine } from '../../../worker/engine/engine.ts';
 import { startFakeOpenAI } from '../../helpers/fake-openai.ts';

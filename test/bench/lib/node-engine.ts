@@ -8,7 +8,7 @@
  */
 import { copyFileSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { openKernel } from '../../../worker/node.ts';
+import { openKernel } from '../../../worker/node/index.ts';
 import { Engine } from '../../../worker/engine/engine.ts';
 import { fileEnv } from './node-env.ts';
 import { sleepWorkflow, startCommands, type EngineEnv } from './engine.ts';

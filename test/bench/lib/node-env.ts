@@ -6,9 +6,9 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { openKernel } from '../../../worker/node.ts';
+import { openKernel } from '../../../worker/node/index.ts';
 import { loadSqlite3 } from '../../../worker/kernel/db/memory-adapter.ts';
-import { fileAdapter } from '../../../worker/kernel/db/file-adapter.ts';
+import { fileAdapter } from '../../../worker/node/file-adapter.ts';
 import { MEMORY_PRAGMAS } from '../../../worker/kernel/db/adapter.ts';
 import { BENCH_MODULES, type Env } from './scenarios.ts';
 

@@ -1,5 +1,5 @@
 /**
- * The Node file VFS (worker/kernel/db/node-file-vfs.ts) and the file/memory adapters.
+ * The Node file VFS (worker/node/file-vfs.ts) and the file/memory adapters.
  *
  * Run: node --import tsx --test test/unit/db/file-vfs.test.ts
  *
@@ -18,7 +18,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { fileAdapter } from '../../../worker/kernel/db/file-adapter.ts';
+import { fileAdapter } from '../../../worker/node/file-adapter.ts';
 import { memoryAdapter } from '../../../worker/kernel/db/memory-adapter.ts';
 import { KernelError } from '../../../worker/kernel/errors.ts';
 

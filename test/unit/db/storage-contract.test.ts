@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { runContract, storageContract, type ContractOptions } from '../../contract/storage-contract.ts';
 import type { OpenedDatabase, StorageAdapter } from '../../../worker/kernel/db/adapter.ts';
 import { memoryAdapter } from '../../../worker/kernel/db/memory-adapter.ts';
-import { fileAdapter } from '../../../worker/kernel/db/file-adapter.ts';
+import { fileAdapter } from '../../../worker/node/file-adapter.ts';
 
 describe('storage contract: memoryAdapter()', () => {
   for (const c of storageContract(() => memoryAdapter(), { durable: false, reopen: false })) {

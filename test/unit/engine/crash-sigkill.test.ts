@@ -27,7 +27,7 @@ import { createServer, request as httpRequest, type IncomingHttpHeaders, type Se
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { openKernel } from '../../../worker/node.ts';
+import { openKernel } from '../../../worker/node/index.ts';
 import { startEffectServer, type EffectServer } from '../../helpers/effect-server.ts';
 import { withTempDir } from '../../helpers/kernel.ts';
 import { mulberry32 } from '../../helpers/prng.ts';

@@ -12,7 +12,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { openKernel } from '../../../worker/node.ts';
+import { openKernel } from '../../../worker/node/index.ts';
 import { Engine } from '../../../worker/engine/engine.ts';
 import type { Kernel } from '../../../worker/kernel/kernel.ts';
 import { startEffectServer, type EffectServer } from '../../helpers/effect-server.ts';

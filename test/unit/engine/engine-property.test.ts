@@ -11,7 +11,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openKernel } from '../../../worker/node.ts';
+import { openKernel } from '../../../worker/node/index.ts';
 import { Engine } from '../../../worker/engine/engine.ts';
 import { ManualClock } from '../../../worker/engine/clock.ts';
 import { mulberry32 } from '../../helpers/prng.ts';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { Json } from '../../../worker/kernel/errors.ts';
 import type { Kernel } from '../../../worker/kernel/kernel.ts';
-import { openKernel } from '../../../worker/node.ts';
+import { openKernel } from '../../../worker/node/index.ts';
 import { createForestRunners } from '../../../worker/engine/forest-runners.ts';
 import { learnFromSession, summaryNodeId } from '../../../worker/engine/learning.ts';
 import type { RunRequest } from '../../../worker/engine/runners/types.ts';

@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openKingdom, type StepProgress } from '../../../worker/node.ts';
+import { openKingdom, type StepProgress } from '../../../worker/node/index.ts';
 import { startFakeOpenAI } from '../../helpers/fake-openai.ts';
 
 test('tokens of a running llm step reach watchers in order; the answer is recorded once', async () => {

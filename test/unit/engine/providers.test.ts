@@ -3,7 +3,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openKernel } from '../../../worker/node.ts';
+import { openKernel } from '../../../worker/node/index.ts';
 import { KernelError } from '../../../worker/kernel/errors.ts';
 import { pickProvider, type ProviderConfig } from '../../../worker/domains/providers/index.ts';
 

@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openKernel } from '../../../worker/node.ts';
+import { openKernel } from '../../../worker/node/index.ts';
 import { Engine } from '../../../worker/engine/engine.ts';
 import type { Clock } from '../../../worker/engine/clock.ts';
 

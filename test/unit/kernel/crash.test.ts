@@ -17,7 +17,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { openKernel } from '../../../worker/node.ts';
+import { openKernel } from '../../../worker/node/index.ts';
 import type { CommandInput } from '../../../worker/kernel/commands/envelope.ts';
 import { withTempDir } from '../../helpers/kernel.ts';
 import { mulberry32 } from '../../helpers/prng.ts';

@@ -15,7 +15,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { openKernel } from '../../../worker/node.ts';
+import { openKernel } from '../../../worker/node/index.ts';
 import { createLocalApi, type KingdomApi } from '../../../worker/api.ts';
 import { ERROR_CODES, type Result } from '../../../worker/kernel/errors.ts';
 import { commands as workspaceCommands } from '../../../worker/domains/workspaces/commands.ts';

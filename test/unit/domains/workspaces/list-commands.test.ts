@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openKingdom } from '../../../../worker/node.ts';
+import { openKingdom } from '../../../../worker/node/index.ts';
 
 test('workspace.list and project.list as commands answer like the queries and append nothing', async () => {
   const k = await openKingdom();

@@ -9,7 +9,7 @@
  * - `test.count` `{ value? }`: resolves `{ calls, input }` (calls so far for this step key).
  */
 import { randomUUID } from 'node:crypto';
-import { openKernel } from '../../../../worker/node.ts';
+import { openKernel } from '../../../../worker/node/index.ts';
 import type { Kernel } from '../../../../worker/kernel/kernel.ts';
 import type { Json } from '../../../../worker/kernel/errors.ts';
 import { Engine } from '../../../../worker/engine/engine.ts';

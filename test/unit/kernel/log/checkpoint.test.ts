@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import { createPublicKey, verify as nodeVerify } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { openKernel } from '../../../../worker/node.ts';
+import { openKernel } from '../../../../worker/node/index.ts';
 import { checkpointMessage, CHECKPOINT_DOMAIN, type Checkpoint } from '../../../../worker/kernel/log/checkpoint.ts';
 import { canonicalJson } from '../../../../worker/kernel/log/canonical.ts';
 import { createWorkspace, memKernel, withTempDir, type Kernel } from '../../../helpers/kernel.ts';

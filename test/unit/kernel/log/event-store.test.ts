@@ -12,7 +12,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { openKernel } from '../../../../worker/node.ts';
+import { openKernel } from '../../../../worker/node/index.ts';
 import { KernelError } from '../../../../worker/kernel/errors.ts';
 import type { EventEnvelope } from '../../../../worker/kernel/log/envelope.ts';
 import { catchErrorAsync, catchError, newKey, settle, tableSha, withTempDir, type Kernel } from '../../../helpers/kernel.ts';

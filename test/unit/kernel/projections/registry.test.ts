@@ -12,7 +12,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { openKernel } from '../../../../worker/node.ts';
+import { openKernel } from '../../../../worker/node/index.ts';
 import { createProject, createWorkspace, memKernel, newKey, tableSha, withTempDir, type Kernel } from '../../../helpers/kernel.ts';
 import { CommandDriver, opsArb } from '../../../helpers/command-model.ts';
 import { THING_COMMAND, thingsProjection, v2Module } from '../../../helpers/thing-modules.ts';

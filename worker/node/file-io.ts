@@ -10,8 +10,8 @@
  */
 import { closeSync, fstatSync, fsyncSync, ftruncateSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import type { Sqlite3Static, sqlite3_io_methods } from '@sqlite.org/sqlite-wasm';
-import { errnoOf } from './node-file-errors.ts';
-import { releaseLock } from './node-file-lock.ts';
+import { errnoOf } from './file-errors.ts';
+import { releaseLock } from './file-lock.ts';
 
 const SECTOR_SIZE = 4096;
 

@@ -5,24 +5,24 @@
  *   const k = await openKingdom({ storage: 'memory' });
  *   const r = await k.command({ type: 'workspace.create', payload: { name: 'Acme' }, idempotencyKey: crypto.randomUUID() });
  */
-import { Kernel, type KernelOptions } from './kernel/kernel.ts';
-import { createLocalApi, type KingdomApi } from './api.ts';
-import { memoryAdapter } from './kernel/db/memory-adapter.ts';
-import { fileAdapter } from './kernel/db/file-adapter.ts';
-import { fileKeyStore } from './node/file-keystore.ts';
-import { memoryKeyStore } from './kernel/log/keys.ts';
-import { DEFAULT_MODULES } from './modules.ts';
-import { Engine, type EngineOptions } from './engine/engine.ts';
-import type { Clock } from './engine/clock.ts';
-import { ProgressHub } from './engine/progress.ts';
-import type { StorageAdapter } from './kernel/db/adapter.ts';
-import type { KernelModule } from './kernel/module.ts';
+import { Kernel, type KernelOptions } from '../kernel/kernel.ts';
+import { createLocalApi, type KingdomApi } from '../api.ts';
+import { memoryAdapter } from '../kernel/db/memory-adapter.ts';
+import { fileAdapter } from './file-adapter.ts';
+import { fileKeyStore } from './file-keystore.ts';
+import { memoryKeyStore } from '../kernel/log/keys.ts';
+import { DEFAULT_MODULES } from '../modules.ts';
+import { Engine, type EngineOptions } from '../engine/engine.ts';
+import type { Clock } from '../engine/clock.ts';
+import { ProgressHub } from '../engine/progress.ts';
+import type { StorageAdapter } from '../kernel/db/adapter.ts';
+import type { KernelModule } from '../kernel/module.ts';
 
-export * from './api.ts';
-export { Kernel } from './kernel/kernel.ts';
-export { KernelError, ERROR_CODES } from './kernel/errors.ts';
-export { Engine, type EngineOptions } from './engine/engine.ts';
-export { ManualClock, systemClock, type Clock } from './engine/clock.ts';
+export * from '../api.ts';
+export { Kernel } from '../kernel/kernel.ts';
+export { KernelError, ERROR_CODES } from '../kernel/errors.ts';
+export { Engine, type EngineOptions } from '../engine/engine.ts';
+export { ManualClock, systemClock, type Clock } from '../engine/clock.ts';
 export { memoryAdapter, fileAdapter, fileKeyStore, memoryKeyStore, DEFAULT_MODULES };
 
 export interface OpenKingdomOptions {

@@ -48,13 +48,13 @@ import { randomBytes, randomFillSync } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Sqlite3Static, sqlite3_vfs } from '@sqlite.org/sqlite-wasm';
-import { describeVfsError, errnoOf, sqliteCodeFor, type NodeFileVfsError } from './node-file-errors.ts';
-import { createNodeFileIo, type OpenFile } from './node-file-io.ts';
-import { acquireLock, canonicalPath, LockHeldError, releaseLock } from './node-file-lock.ts';
+import { describeVfsError, errnoOf, sqliteCodeFor, type NodeFileVfsError } from './file-errors.ts';
+import { createNodeFileIo, type OpenFile } from './file-io.ts';
+import { acquireLock, canonicalPath, LockHeldError, releaseLock } from './file-lock.ts';
 
 // The lock file and error record live in sibling modules; this one stays their public entry point.
-export type { NodeFileVfsError } from './node-file-errors.ts';
-export { isNodeFileLockHeld, LOCK_SUFFIX, nodeFileLockHolder } from './node-file-lock.ts';
+export type { NodeFileVfsError } from './file-errors.ts';
+export { isNodeFileLockHeld, LOCK_SUFFIX, nodeFileLockHolder } from './file-lock.ts';
 
 export const NODE_FILE_VFS_NAME = 'kingdom-nodefs';
 

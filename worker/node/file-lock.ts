@@ -10,7 +10,7 @@
  */
 import { closeSync, openSync, readFileSync, realpathSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { errnoOf } from './node-file-errors.ts';
+import { errnoOf } from './file-errors.ts';
 
 /** Suffix of the advisory lock file that sits next to every open main database. */
 export const LOCK_SUFFIX = '.lock';

@@ -13,10 +13,10 @@
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Database, Sqlite3Static } from '@sqlite.org/sqlite-wasm';
-import { KernelError } from '../errors.ts';
-import { DURABLE_PRAGMAS, type OpenedDatabase, type StorageAdapter, type OpenOptions } from './adapter.ts';
-import { loadSqlite3 } from './memory-adapter.ts';
-import { installNodeFileVfs, nodeFileLockHolder, takeNodeFileVfsError } from './node-file-vfs.ts';
+import { KernelError } from '../kernel/errors.ts';
+import { DURABLE_PRAGMAS, type OpenedDatabase, type StorageAdapter, type OpenOptions } from '../kernel/db/adapter.ts';
+import { loadSqlite3 } from '../kernel/db/memory-adapter.ts';
+import { installNodeFileVfs, nodeFileLockHolder, takeNodeFileVfsError } from './file-vfs.ts';
 
 function fileSize(path: string): number {
   try {
