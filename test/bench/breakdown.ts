@@ -77,12 +77,12 @@ export async function breakdown(n = N): Promise<Stage[]> {
   add('uuidv7()', timeIt(n, () => uuidv7(Date.now())));
   add('new Date().toISOString()', timeIt(n, () => new Date(Date.now()).toISOString()));
   const body = {
-    id: uuidv7(), seq: 1, stream: 'item:x', streamSeq: 1, type: 'bench.item_added', v: 1,
+    id: uuidv7(), deviceSeq: 1, hlc: '0190a8c400000000', stream: 'item:x', type: 'bench.item_added', v: 1,
     at: new Date().toISOString(), actor: 'user', device: 'dev-0190a8c4-0000-7000-8000-000000000000', prev: '0'.repeat(64),
   };
   add('event hash: canonical body + sha256', timeIt(n, (i) => {
     const payloadJson = canonicalJson(cmds[i % cmds.length]!.payload);
-    hashEventWithPayloadJson({ ...body, seq: i + 1 }, payloadJson);
+    hashEventWithPayloadJson({ ...body, deviceSeq: i + 1 }, payloadJson);
   }));
   // Statements, through the kernel's Sql wrapper (oo1 bind/step/reset), inside one transaction.
   const before = k.store.committedHead.seq;

@@ -162,19 +162,19 @@ export function storageContract(makeAdapter: () => StorageAdapter, opts: Contrac
       },
     },
     {
-      name: 'migrations create schema version 2 and are idempotent',
+      name: 'migrations create schema version 3 and are idempotent',
       run: async () => {
         await withOpen(makeAdapter(), (o) => {
           assert.equal(Number(o.db.selectValue('PRAGMA user_version')), 0, 'a fresh database is at version 0');
           assert.equal(migrate(o.db, 'contract'), 0, 'migrate() reports the version it found');
-          assert.equal(SCHEMA_VERSION, 2, 'this suite was written for schema version 2');
-          assert.equal(Number(o.db.selectValue('PRAGMA user_version')), 2, 'user_version after migrate');
-          assert.equal(String(o.db.selectValue("SELECT value FROM meta WHERE key = 'schema_version'")), '2', 'meta.schema_version');
+          assert.equal(SCHEMA_VERSION, 3, 'this suite was written for schema version 3');
+          assert.equal(Number(o.db.selectValue('PRAGMA user_version')), 3, 'user_version after migrate');
+          assert.equal(String(o.db.selectValue("SELECT value FROM meta WHERE key = 'schema_version'")), '3', 'meta.schema_version');
           const tables = tableNames(o);
-          for (const t of ['meta', 'events', 'idempotency', 'audit', 'checkpoints', 'projections', 'blobs', 'secrets']) {
+          for (const t of ['meta', 'events', 'idempotency', 'audit', 'checkpoints', 'projections', 'blobs', 'secrets', 'quarantine', 'ingest_parked']) {
             assert.ok(tables.includes(t), `table ${t} exists (have ${tables.join(', ')})`);
           }
-          assert.equal(migrate(o.db, 'contract'), 2, 'a second migrate() finds version 2');
+          assert.equal(migrate(o.db, 'contract'), 3, 'a second migrate() finds version 3');
           assert.deepEqual(tableNames(o), tables, 'a second migrate() changes nothing');
         });
       },
@@ -184,7 +184,7 @@ export function storageContract(makeAdapter: () => StorageAdapter, opts: Contrac
       run: async () => {
         await withKernel(makeAdapter(), memoryKeyStore(), async (k) => {
           const st = k.status();
-          assert.equal(st.schemaVersion, 2, 'status().schemaVersion');
+          assert.equal(st.schemaVersion, 3, 'status().schemaVersion');
           const id = createWorkspace(k, 'Contract');
           const key = newKey('proj');
           const created = k.command({ type: 'project.create', payload: { workspaceId: id, name: 'P1' }, idempotencyKey: key });

@@ -38,6 +38,8 @@ export const unhashedEnvelope: fc.Arbitrary<UnhashedEnvelope> = fc.record({
   at: fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
   actor: anyString,
   device: anyString,
+  deviceSeq: fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }),
+  hlc: fc.stringMatching(/^[0-9a-f]{16}$/),
   payload: fc.jsonValue() as fc.Arbitrary<Json>,
   prev: hex64,
 });

@@ -18,7 +18,7 @@ import { openKernel } from '../../worker/node/index.ts';
 import type { Kernel } from '../../worker/kernel/kernel.ts';
 import type { StorageAdapter } from '../../worker/kernel/db/adapter.ts';
 import { memoryAdapter } from '../../worker/kernel/db/memory-adapter.ts';
-import { migrate } from '../../worker/kernel/db/migrations.ts';
+import { MIGRATIONS, migrate } from '../../worker/kernel/db/migrations.ts';
 import { canonicalJson } from '../../worker/kernel/log/canonical.ts';
 import type { EventEnvelope } from '../../worker/kernel/log/envelope.ts';
 
@@ -40,7 +40,8 @@ export function readGoldenLog(name: string): { events: EventEnvelope[]; expected
 /** Open a kernel whose database already holds `events` (inserted raw, as another device wrote them). */
 export async function kernelFromLog(events: readonly EventEnvelope[]): Promise<Kernel> {
   const opened = await memoryAdapter().open();
-  migrate(opened.db, 'golden');
+  // Golden logs are format 1 (schema 2): written as stored then, upgraded on open like any old database.
+  migrate(opened.db, 'golden', MIGRATIONS.filter((m) => m.version <= 2));
   opened.db.transaction(() => {
     for (const e of events) {
       opened.db.exec({

@@ -3,7 +3,7 @@
  * structured clone (idb-keyval). The private key cannot be read by script, only used to sign.
  */
 import { get, set } from 'idb-keyval';
-import { generateKeyPair, keyIdOf, publicKeyHexOf, type DeviceKeyPair, type KeyStore } from '../kernel/log/keys.ts';
+import { generateKeyPair, keyIdOf, publicKeyHexOf, type Anchor, type DeviceKeyPair, type KeyStore } from '../kernel/log/keys.ts';
 
 interface StoredKey {
   readonly privateKey: CryptoKey;
@@ -14,6 +14,12 @@ export function idbKeyStore(): KeyStore {
   const keyName = (deviceId: string) => `kingdom:device-key:${deviceId}`;
   return {
     kind: 'indexeddb',
+    async loadAnchor(deviceId) {
+      return (await get<Anchor>(`kingdom:checkpoint-anchor:${deviceId}`)) ?? null;
+    },
+    async saveAnchor(deviceId, anchor) {
+      await set(`kingdom:checkpoint-anchor:${deviceId}`, anchor);
+    },
     async load(deviceId) {
       const stored = await get<StoredKey>(keyName(deviceId));
       if (!stored) return null;

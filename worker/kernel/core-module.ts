@@ -6,6 +6,7 @@ import type { KernelModule } from './module.ts';
 
 export const KEY_REGISTER_COMMAND = 'device.key.register';
 export const REBUILT_COMMAND = 'kernel.projections.record_rebuild';
+export const LOG_UPGRADE_COMMAND = 'kernel.log.record_upgrade';
 
 const hex = (len: number) => z.string().regex(new RegExp(`^[0-9a-f]{${len}}$`), `expected ${len} lowercase hex characters`);
 
@@ -14,6 +15,15 @@ const keyRegistered = z.strictObject({
   keyId: hex(16),
   publicKey: hex(64),
   algorithm: z.literal('Ed25519'),
+});
+
+const head = z.strictObject({ device: z.string().min(1), deviceSeq: z.number().int().min(1), hash: hex(64) });
+const logUpgraded = z.strictObject({
+  fromFormat: z.literal(1),
+  toFormat: z.literal(2),
+  events: z.number().int().min(1),
+  legacyHead: z.strictObject({ seq: z.number().int().min(1), hash: hex(64) }),
+  head,
 });
 
 const rebuilt = z.strictObject({
@@ -56,8 +66,25 @@ export const coreModule: KernelModule = {
         value: null,
       }),
     },
+    {
+      type: LOG_UPGRADE_COMMAND,
+      description: 'Record that the log was re-chained from format 1 (one chain per database) to per-device chains (audited; signed by the next checkpoint).',
+      schema: logUpgraded,
+      mutates: true,
+      internal: true,
+      audit: 'kernel.log_upgraded',
+      target: () => 'kernel',
+      decide: (_s, p: z.infer<typeof logUpgraded>) => ({
+        events: [{ stream: 'kernel', type: 'kernel.log_upgraded', payload: p }],
+        value: null,
+      }),
+    },
   ],
   events: [
+    {
+      type: 'kernel.log_upgraded', version: 1, schema: logUpgraded,
+      description: 'The log was re-chained from format 1 to per-device chains; legacyHead is the last format-1 head (its hash still verifies by the old rules), head the same event under the new rules.',
+    },
     { type: 'device.key_registered', version: 1, description: 'A device signing key (public half) was registered.', schema: keyRegistered },
     { type: 'kernel.projections_rebuilt', version: 1, description: 'Projections were rebuilt from the log.', schema: rebuilt },
   ],

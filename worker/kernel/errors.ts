@@ -32,6 +32,9 @@ export const ERROR_CODES = {
   kernel_closed: 'The kernel was closed; open it again to continue.',
   not_leader: 'This tab does not own the database and no owner answered in time.',
   integrity_error: 'The log failed verification (hash chain, audit chain or checkpoint signature).',
+  invalid_events: 'Events offered to ingest are malformed (not a list of well-formed envelopes); nothing was applied.',
+  chain_refused: "Another device's chain did not verify (forged, reordered, truncated or rewritten); it was quarantined and not applied.",
+  read_only: 'The database failed its integrity check at open and is in recovery mode: verify, export and repair work, changes do not.',
   upcast_failed: 'An event could not be lifted to the current schema version.',
   internal: 'An unexpected internal failure (a bug); the transaction was rolled back.',
 } as const;

@@ -18,9 +18,10 @@ import type { OpenedDatabase, StorageAdapter } from './db/adapter.ts';
 import { Sql } from './db/sql.ts';
 import { assertSchemaSupported, migrate, SCHEMA_VERSION } from './db/migrations.ts';
 import { EventStore, type EventFilter } from './log/event-store.ts';
-import type { EventEnvelope } from './log/envelope.ts';
+import type { EventEnvelope, WireEvent } from './log/envelope.ts';
+import { parseIngest, planIngest, type Refusal } from './log/ingest.ts';
 import { AuditLog, type AuditEntry } from './log/audit.ts';
-import { listCheckpoints, type Checkpoint } from './log/checkpoint.ts';
+import { insertCheckpoint, listCheckpoints, type Checkpoint } from './log/checkpoint.ts';
 import { Checkpointer } from './log/checkpointer.ts';
 import { memoryKeyStore, type DeviceKeyPair, type KeyStore } from './log/keys.ts';
 import { advisory, verifyLog, type VerifyReport } from './log/verify.ts';
@@ -31,7 +32,7 @@ import { checkVersion, prepareCommand, reusedKey, type Prepared } from './comman
 import type { CommandDefinition, DecideContext, KernelModule, QueryDefinition } from './module.ts';
 import { builtinQueries } from './builtin-queries.ts';
 import { collectRegistries, ensureDeviceId, register } from './setup.ts';
-import { coreModule, KEY_REGISTER_COMMAND, REBUILT_COMMAND } from './core-module.ts';
+import { coreModule, KEY_REGISTER_COMMAND, LOG_UPGRADE_COMMAND, REBUILT_COMMAND } from './core-module.ts';
 
 export const KERNEL_VERSION = '0.1.0';
 
@@ -59,10 +60,32 @@ export interface KernelStatus {
   readonly headSeq: number;
   readonly headHash: string;
   readonly auditSeq: number;
+  /** Position in this device's chain of its newest checkpoint. */
   readonly lastCheckpointSeq: number;
+  /** This device's position in its own chain. */
+  readonly deviceSeq: number;
+  /** Devices whose events are here (this one included), with their chain heads. */
+  readonly devices: readonly { device: string; deviceSeq: number; hash: string }[];
   readonly projections: readonly ProjectionStatus[];
   readonly openedAt: string;
   readonly bootMs: number;
+}
+
+export interface IngestReport {
+  /** Events of other devices applied now (parked ones whose gap filled included). */
+  readonly applied: number;
+  /** Events already here (sent again): nothing changed for them. */
+  readonly duplicates: number;
+  /** Events that verified but wait for an earlier event of their chain. */
+  readonly parked: number;
+  /** Signed checkpoints of other devices verified and stored. */
+  readonly checkpoints: number;
+  /** Chains refused and quarantined (code `chain_refused`), never applied. */
+  readonly refused: readonly Refusal[];
+  /** True when an applied event sorted before events already here (projections were re-derived). */
+  readonly reordered: boolean;
+  readonly headSeq: number;
+  readonly durationMs: number;
 }
 
 export interface RebuildReport {
@@ -89,10 +112,12 @@ export class Kernel {
     private readonly options: Required<Pick<KernelOptions, 'clock' | 'actor' | 'checkpointEvery' | 'appVersion'>>,
     readonly deviceId: string,
     private readonly key: DeviceKeyPair,
+    private readonly keys: KeyStore,
     private readonly openedAt: string,
     private bootMs: number,
   ) {
-    this.checkpointer = new Checkpointer(sql, key, deviceId, options.clock, options.checkpointEvery);
+    this.checkpointer = new Checkpointer(sql, key, deviceId, options.clock, options.checkpointEvery, () => audit.committedHead,
+      (a) => keys.saveAnchor(deviceId, a));
   }
 
   /**
@@ -115,21 +140,22 @@ export class Kernel {
     try {
       const sql = new Sql(opened.db, opened.sqlite3);
       migrate(opened.db, opts.appVersion);
-      const store = new EventStore(sql, events);
+      const deviceId = ensureDeviceId(sql);
+      const store = new EventStore(sql, events, deviceId, clock);
       const audit = new AuditLog(sql);
       for (const q of builtinQueries(store, audit, sql)) register(queries, q.name, q, 'kernel');
       const projections = new ProjectionRegistry(sql, modules.flatMap((m) => m.projections ?? []));
       projections.ensure(store);
-      const deviceId = ensureDeviceId(sql);
       const keys = options.keys ?? memoryKeyStore();
       const key = (await keys.load(deviceId)) ?? (await keys.create(deviceId));
       const subs = new Subscriptions(store, (err) => console.warn('kingdom: a subscriber failed and was removed', err));
       const kernel = new Kernel(
         opened, options.storage, sql, store, audit, projections, subs,
-        commands, queries, opts, deviceId, key, new Date(clock()).toISOString(), 0,
+        commands, queries, opts, deviceId, key, keys, new Date(clock()).toISOString(), 0,
       );
       kernel.ensureKeyRegistered();
-      kernel.checkpointer.maybeSign(kernel.store.committedHead);
+      kernel.recordLogUpgrade();
+      kernel.checkpointer.maybeSign(kernel.ownHead);
       kernel.bootMs = performance.now() - started;
       return kernel;
     } catch (err) {
@@ -207,9 +233,89 @@ export class Kernel {
     if (checkpoint) this.checkpointer.written(checkpoint);
     if (published.length > 0) {
       this.subscriptions.publish(published);
-      this.checkpointer.maybeSign(this.store.committedHead);
+      this.checkpointer.maybeSign(this.ownHead);
     }
     return results;
+  }
+
+  /**
+   * Take in events (and signed checkpoints) written by other devices, as they arrive from a
+   * relay: verify each device's chain, apply what extends it in one transaction, park what
+   * arrives ahead of a gap, refuse and quarantine a chain that does not verify. Projections end
+   * equal to a rebuild in merge order (hlc, device, hash), also when an event sorts before events
+   * already applied. Throws `invalid_events` for a malformed batch (nothing applied).
+   */
+  async ingest(input: unknown): Promise<IngestReport> {
+    this.assertOpen();
+    const started = performance.now();
+    const { events, checkpoints } = parseIngest(input);
+    const plan = await planIngest(this.sql, this.store, this.deviceId, this.options.clock(), events, checkpoints);
+    this.assertOpen();
+    const accept = [...plan.accept].sort((a, b) => (a.hlc < b.hlc ? -1 : a.hlc > b.hlc ? 1 : a.device < b.device ? -1 : a.device > b.device ? 1 : a.hash < b.hash ? -1 : 1));
+    const published: EventEnvelope[] = [];
+    const maxOrdBefore = this.store.maxOrd;
+    let reordered = false;
+    const now = new Date(this.options.clock()).toISOString();
+    try {
+      this.sql.transaction(() => {
+        for (const r of plan.refused) {
+          this.sql.run('INSERT INTO quarantine (device, device_seq, reason, message, event, at) VALUES (?,?,?,?,?,?)',
+            [r.device, r.deviceSeq, r.reason, r.message, JSON.stringify(r.event), now]);
+        }
+        for (const e of plan.park) {
+          this.sql.run('INSERT OR IGNORE INTO ingest_parked (device, device_seq, event) VALUES (?,?,?)', [e.device, e.deviceSeq, JSON.stringify(e)]);
+        }
+        for (const u of plan.unpark) this.sql.run('DELETE FROM ingest_parked WHERE device = ? AND device_seq = ?', [u.device, u.deviceSeq]);
+        for (const e of accept) published.push(this.store.insertForeign(e as WireEvent));
+        reordered = published.length > 0 && published.some((e) => `${e.hlc}|${e.device}|${e.hash}` < maxOrdBefore);
+        if (reordered) {
+          // Roll the projections back to before the earliest affected position and re-apply in
+          // merge order: re-derived from the log, so they equal a fresh rebuild.
+          this.projections.rebuild(this.store);
+        } else {
+          for (const e of published) this.projections.apply(e);
+        }
+        for (const c of plan.checkpoints) insertCheckpoint(this.sql, c);
+        if (published.length > 0) this.projections.setHead(this.store.currentHead.seq);
+      });
+    } catch (err) {
+      this.store.discardPending();
+      throw KernelError.from(err);
+    }
+    this.store.commitHead();
+    if (published.length > 0) this.subscriptions.publish(published);
+    return {
+      applied: published.length, duplicates: plan.duplicates, parked: plan.park.length, checkpoints: plan.checkpoints.length,
+      refused: plan.refused.map(({ event: _e, ...r }) => r), reordered,
+      headSeq: this.store.committedHead.seq, durationMs: Math.round(performance.now() - started),
+    };
+  }
+
+  /** This device's events and checkpoints after its chain position `afterDeviceSeq` (what a relay sends). */
+  exportChain(device: string, afterDeviceSeq = 0, limit = 10_000): { events: WireEvent[]; checkpoints: Omit<Checkpoint, 'seq'>[] } {
+    this.assertOpen();
+    const rows = this.sql.all('SELECT seq FROM events WHERE device = ? AND device_seq > ? ORDER BY device_seq LIMIT ?', [device, afterDeviceSeq, limit]);
+    const events = rows.map((r) => {
+      const { seq: _s, streamSeq: _ss, ...w } = this.store.readStored(Number(r['seq']))!;
+      return w;
+    });
+    const last = events.length > 0 ? events[events.length - 1]!.deviceSeq : afterDeviceSeq;
+    const checkpoints = listCheckpoints(this.sql, 0, 100_000)
+      .filter((c) => c.device === device && c.format === 2 && c.deviceSeq > afterDeviceSeq && c.deviceSeq <= last)
+      .map(({ seq: _s, ...c }) => c);
+    return { events, checkpoints };
+  }
+
+  /** Chains refused by ingest, oldest first. */
+  quarantined(): (Refusal & { at: string })[] {
+    return this.sql.all('SELECT device, device_seq, reason, message, at FROM quarantine ORDER BY id').map((r) => ({
+      device: String(r['device']), deviceSeq: Number(r['device_seq']), reason: String(r['reason']), message: String(r['message']), at: String(r['at']),
+    }));
+  }
+
+  /** This device's own chain head. */
+  get ownHead() {
+    return this.store.chainHead(this.deviceId);
   }
 
   /** Run a registered query against the projections. Throws `unknown_query` / `invalid_query`. */
@@ -237,7 +343,8 @@ export class Kernel {
   async verify(onProgress?: (checked: number, total: number) => void): Promise<VerifyReport> {
     this.assertOpen();
     await this.checkpointer.settle();
-    return verifyLog(this.sql, onProgress && advisory(onProgress));
+    const anchor = await this.keys.loadAnchor(this.deviceId);
+    return verifyLog(this.sql, { device: this.deviceId, anchor, ...(onProgress ? { onProgress: advisory(onProgress) } : {}) });
   }
 
   /**
@@ -281,7 +388,8 @@ export class Kernel {
   /** Sign a checkpoint at the current head now (if the head moved since the last one). */
   async checkpoint(): Promise<Checkpoint | null> {
     this.assertOpen();
-    return this.checkpointer.now(this.store.committedHead);
+    const c = await this.checkpointer.now(this.ownHead);
+    return c && (listCheckpoints(this.sql, 0, 1_000_000).find((x) => x.device === c.device && x.deviceSeq === c.deviceSeq && x.format === 2) ?? null);
   }
 
   status(): KernelStatus {
@@ -297,6 +405,8 @@ export class Kernel {
       headHash: head.hash,
       auditSeq: this.audit.headSeq,
       lastCheckpointSeq: this.checkpointer.lastSeq,
+      deviceSeq: this.ownHead.deviceSeq,
+      devices: [...this.store.chainHeads()].map(([device, h]) => ({ device, deviceSeq: h.deviceSeq, hash: h.hash })),
       projections: this.projections.status(),
       openedAt: this.openedAt,
       bootMs: Math.round(this.bootMs * 100) / 100,
@@ -312,6 +422,8 @@ export class Kernel {
   async close(): Promise<void> {
     if (this.closed) return;
     for (const fn of this.closeHooks.splice(0)) fn();
+    // Sign the tail: at rest, every event of this device's chain is covered by a checkpoint.
+    await this.checkpointer.now(this.ownHead).catch((err: unknown) => console.warn('kingdom: signing the tail at close failed', err));
     await this.checkpointer.settle();
     this.checkpointer.stop();
     this.closed = true;
@@ -343,7 +455,7 @@ export class Kernel {
       if (!checked.success) throw zodError('internal', `${def.type} produced an invalid ${ne.type}`, 'payload', checked.error);
       const e = this.store.append({
         id: ctx.newId(), stream: ne.stream, type: ne.type, v: edef.version, at: ctx.now,
-        actor: p.actor, device: this.deviceId, payload: ne.payload,
+        actor: p.actor, payload: ne.payload,
       });
       this.projections.apply(e);
       if (def.audit) this.audit.append(def.audit, e, ctx.newId());
@@ -380,6 +492,18 @@ export class Kernel {
       type: KEY_REGISTER_COMMAND,
       payload: { device: this.deviceId, keyId: this.key.keyId, publicKey: this.key.publicKeyHex, algorithm: 'Ed25519' },
       idempotencyKey: `device-key:${this.key.keyId}`,
+      actor: 'system',
+    }]);
+  }
+
+  /** After an upgrade from format 1: record the re-chaining once, as an audited event. */
+  private recordLogUpgrade(): void {
+    const raw = this.sql.value("SELECT value FROM meta WHERE key = 'log_upgrade'");
+    if (typeof raw !== 'string') return;
+    this.systemBatch([{
+      type: LOG_UPGRADE_COMMAND,
+      payload: JSON.parse(raw) as Record<string, unknown>,
+      idempotencyKey: `log-upgrade:${(JSON.parse(raw) as { legacyHead: { hash: string } }).legacyHead.hash}`,
       actor: 'system',
     }]);
   }

@@ -4,7 +4,7 @@
  * exported once to disk and re-imported as non-extractable for use.
  */
 import { readFileSync, writeFileSync, existsSync, renameSync } from 'node:fs';
-import { generateKeyPair, keyIdOf, publicKeyHexOf, type DeviceKeyPair, type KeyStore } from '../kernel/log/keys.ts';
+import { generateKeyPair, keyIdOf, publicKeyHexOf, type Anchor, type DeviceKeyPair, type KeyStore } from '../kernel/log/keys.ts';
 
 interface KeyFile {
   readonly deviceId: string;
@@ -15,6 +15,18 @@ interface KeyFile {
 export function fileKeyStore(path: string): KeyStore {
   return {
     kind: 'file',
+    // The anchor lives in its own small file beside the key (written atomically by rename).
+    async loadAnchor(deviceId) {
+      const file = `${path}.anchor.json`;
+      if (!existsSync(file)) return null;
+      const a = JSON.parse(readFileSync(file, 'utf8')) as Anchor & { deviceId: string };
+      return a.deviceId === deviceId ? { deviceSeq: a.deviceSeq, headHash: a.headHash } : null;
+    },
+    async saveAnchor(deviceId, anchor) {
+      const file = `${path}.anchor.json`;
+      writeFileSync(`${file}.tmp`, JSON.stringify({ deviceId, ...anchor }));
+      renameSync(`${file}.tmp`, file);
+    },
     async load(deviceId) {
       if (!existsSync(path)) return null;
       const f = JSON.parse(readFileSync(path, 'utf8')) as KeyFile;

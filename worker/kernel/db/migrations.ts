@@ -7,15 +7,19 @@
  * 2. Migrations run in one transaction each; a failure leaves the previous version intact.
  * 3. A database whose version is above `SCHEMA_VERSION` is refused (`schema_too_new`) before
  *    anything is written to it.
- * 4. `events` and `audit` are append-only: triggers abort any UPDATE or DELETE.
+ * 4. `events`, `audit` and `checkpoints` are append-only: triggers abort any UPDATE or DELETE.
+ * 5. A migration with an `up` step runs it after its SQL in the same transaction (schema 3
+ *    re-chains format-1 events per device, see upgradeLogFormat).
  */
 import type { Database } from '@sqlite.org/sqlite-wasm';
 import { KernelError } from '../errors.ts';
+import { upgradeLogFormat } from './upgrade-log.ts';
 
 export interface Migration {
   readonly version: number;
   readonly description: string;
   readonly sql: string;
+  readonly up?: (db: Database) => void;
 }
 
 export const MIGRATIONS: readonly Migration[] = [
@@ -113,6 +117,31 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 3,
+    description: 'per-device hash chains (format 2): device_seq, hlc and merge order; checkpoints per device, append-only; ingest quarantine',
+    sql: `
+      -- Another device's chain that did not verify: kept here, visible, never applied.
+      CREATE TABLE quarantine (
+        id         INTEGER PRIMARY KEY,
+        device     TEXT NOT NULL,
+        device_seq INTEGER NOT NULL,
+        reason     TEXT NOT NULL,
+        message    TEXT NOT NULL,
+        event      TEXT NOT NULL,
+        at         TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX quarantine_device ON quarantine (device);
+      -- Events that verified on their own but arrived before an earlier event of their chain.
+      CREATE TABLE ingest_parked (
+        device     TEXT NOT NULL,
+        device_seq INTEGER NOT NULL,
+        event      TEXT NOT NULL,
+        PRIMARY KEY (device, device_seq)
+      ) STRICT;
+    `,
+    up: upgradeLogFormat,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
@@ -146,7 +175,8 @@ export function migrate(db: Database, appVersion: string, migrations: readonly M
     if (m.version <= found) continue;
     try {
       db.transaction((tx) => {
-        tx.exec(m.sql);
+        if (m.sql) tx.exec(m.sql);
+        m.up?.(tx);
         tx.exec({
           sql: `INSERT INTO meta (key, value) VALUES ('schema_version', ?1), ('app_version', ?2)
                 ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
@@ -155,6 +185,7 @@ export function migrate(db: Database, appVersion: string, migrations: readonly M
         tx.exec(`PRAGMA user_version = ${m.version}`);
       });
     } catch (err) {
+      if (err instanceof KernelError && err.code === 'integrity_error') throw err;
       throw new KernelError(
         'migration_failed',
         `Migration ${m.version} (${m.description}) failed: ${err instanceof Error ? err.message : String(err)}. ` +

@@ -61,6 +61,11 @@ export class AuditLog {
     return { ...body, hash };
   }
 
+  /** The newest committed audit entry (seq 0 and GENESIS when none). */
+  get committedHead(): { seq: number; hash: string } {
+    return this.head;
+  }
+
   /** Seq of the newest committed audit entry (0 when none). */
   get headSeq(): number {
     return this.head.seq;

@@ -10,18 +10,24 @@
  *    head is signed again later (nothing is lost: checkpoints only attest, the log is the truth).
  */
 import type { Sql } from '../db/sql.ts';
-import type { Head } from './event-store.ts';
-import { checkpointMessage, insertCheckpoint, lastCheckpointSeq, type Checkpoint } from './checkpoint.ts';
-import { sign, type DeviceKeyPair } from './keys.ts';
+import type { ChainHead } from './event-store.ts';
+import { checkpointMessage, insertCheckpoint, lastCheckpointDeviceSeq, type Checkpoint } from './checkpoint.ts';
+import { sign, type Anchor, type DeviceKeyPair } from './keys.ts';
+
+type NewCheckpoint = Omit<Checkpoint, 'seq'>;
+
+/** What a checkpoint signs besides the chain head: this database's audit head. */
+export type AuditHead = () => { seq: number; hash: string };
 
 const FLUSH_AFTER_MS = 1000;
 
 export class Checkpointer {
   private inFlight: Promise<void> | null = null;
-  private pending: Checkpoint | null = null;
+  private pending: NewCheckpoint | null = null;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private last: number;
   private stopped = false;
+  private anchorWrites: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly sql: Sql,
@@ -29,19 +35,22 @@ export class Checkpointer {
     private readonly deviceId: string,
     private readonly clock: () => number,
     private readonly every: number,
+    private readonly auditHead: AuditHead,
+    /** Remember the newest checkpoint outside the database (the key store's anchor). */
+    private readonly saveAnchor: (a: Anchor) => Promise<void> = async () => {},
   ) {
-    this.last = lastCheckpointSeq(sql);
+    this.last = lastCheckpointDeviceSeq(sql, deviceId);
   }
 
-  /** Seq of the newest written checkpoint. */
+  /** Position in this device's chain of the newest written checkpoint. */
   get lastSeq(): number {
     return this.last;
   }
 
   /** After a commit: start signing when `every` events have passed since the last checkpoint. */
-  maybeSign(head: Head): void {
+  maybeSign(head: ChainHead): void {
     if (this.inFlight || this.pending || this.stopped) return;
-    if (head.seq - this.last < this.every) return;
+    if (head.deviceSeq - this.last < this.every) return;
     this.inFlight = this.sign(head)
       .then((c) => {
         if (!c || this.stopped) return;
@@ -55,18 +64,23 @@ export class Checkpointer {
   }
 
   /** The signed checkpoint the next write transaction should insert (see `written`). */
-  get pendingCheckpoint(): Checkpoint | null {
+  get pendingCheckpoint(): NewCheckpoint | null {
     return this.pending;
   }
 
   /** Insert a checkpoint inside the caller's transaction. */
-  insert(c: Checkpoint): void {
+  insert(c: NewCheckpoint): void {
     insertCheckpoint(this.sql, c);
   }
 
   /** After COMMIT of a transaction that inserted `c`. */
-  written(c: Checkpoint): void {
-    this.last = Math.max(this.last, c.seq);
+  written(c: NewCheckpoint): void {
+    if (c.deviceSeq > this.last) {
+      const anchor = { deviceSeq: c.deviceSeq, headHash: c.headHash };
+      this.anchorWrites = this.anchorWrites.then(() => this.saveAnchor(anchor))
+        .catch((err: unknown) => console.warn('kingdom: saving the checkpoint anchor failed', err));
+    }
+    this.last = Math.max(this.last, c.deviceSeq);
     if (this.pending === c) this.pending = null;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
@@ -76,10 +90,11 @@ export class Checkpointer {
   async settle(): Promise<void> {
     await this.inFlight?.catch(() => {});
     this.flush();
+    await this.anchorWrites;
   }
 
   /** Sign the head now and write it (explicit `kernel.checkpoint()`). */
-  async now(head: Head): Promise<Checkpoint | null> {
+  async now(head: ChainHead): Promise<NewCheckpoint | null> {
     await this.settle();
     const c = await this.sign(head);
     if (!c) return null;
@@ -95,11 +110,15 @@ export class Checkpointer {
     this.timer = null;
   }
 
-  private async sign(head: Head): Promise<Checkpoint | null> {
-    if (head.seq === 0 || head.seq <= Math.max(this.last, this.pending?.seq ?? 0)) return null;
-    const base = { seq: head.seq, headHash: head.hash, device: this.deviceId, keyId: this.key.keyId };
+  private async sign(head: ChainHead): Promise<NewCheckpoint | null> {
+    if (head.deviceSeq === 0 || head.deviceSeq <= Math.max(this.last, this.pending?.deviceSeq ?? 0)) return null;
+    const audit = this.auditHead();
+    const base = {
+      device: this.deviceId, deviceSeq: head.deviceSeq, headHash: head.hash,
+      audit: audit.seq > 0 ? audit : null, keyId: this.key.keyId,
+    };
     const signature = await sign(this.key.privateKey, checkpointMessage(base));
-    return { ...base, signature, at: new Date(this.clock()).toISOString() };
+    return { ...base, signature, at: new Date(this.clock()).toISOString(), format: 2 };
   }
 
   private flush(): void {

@@ -4,11 +4,15 @@
  * Invariants:
  * 1. `append` must run inside the caller's write transaction; the in-memory head only moves in
  *    `commitHead()`, called after COMMIT, so a rolled-back append leaves the cache untouched.
- * 2. seq is gapless from 1, streamSeq gapless per stream, prev = hash of seq - 1.
+ * 2. seq (arrival order here) is gapless from 1, streamSeq gapless per stream; every device's
+ *    events form one chain: deviceSeq gapless, prev = hash of the device's previous event, hlc
+ *    strictly increasing. This device's own appends always sort last in merge order (its clock
+ *    has observed every hlc in the log).
  * 3. Reads return events at their current schema version (stored form is never rewritten).
  */
 import type { Sql, Row } from '../db/sql.ts';
-import { type EventEnvelope, hashEventWithPayloadJson, type UnhashedEnvelope } from './envelope.ts';
+import { type EventEnvelope, hashEventWithPayloadJson, mergeKey, type WireEvent } from './envelope.ts';
+import { HybridClock } from './hlc.ts';
 import { canonicalJson } from './canonical.ts';
 import { GENESIS } from './hash.ts';
 import { KernelError, type Json } from '../errors.ts';
@@ -17,6 +21,13 @@ import type { EventDefinition } from '../module.ts';
 export interface Head {
   readonly seq: number;
   readonly hash: string;
+}
+
+/** The newest event of one device's chain. */
+export interface ChainHead {
+  readonly deviceSeq: number;
+  readonly hash: string;
+  readonly hlc: string;
 }
 
 export interface EventFilter {
@@ -33,25 +44,37 @@ export interface PendingEvent {
   readonly v: number;
   readonly at: string;
   readonly actor: string;
-  readonly device: string;
   readonly payload: Json;
 }
 
 const STREAM_CACHE_LIMIT = 50_000;
-const SELECT_COLUMNS = 'seq, id, stream, stream_seq, type, v, at, actor, device, payload, prev, hash';
+const SELECT_COLUMNS = 'seq, id, device, device_seq, hlc, stream, stream_seq, type, v, at, actor, payload, prev, hash';
+const INSERT_SQL = `INSERT INTO events (seq, id, device, device_seq, hlc, ord, stream, stream_seq, type, v, at, actor, payload, prev, hash)
+  VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`;
+const NO_CHAIN: ChainHead = { deviceSeq: 0, hash: GENESIS, hlc: '' };
 
 export class EventStore {
   private head: Head = { seq: 0, hash: GENESIS };
   private pendingHead: Head | null = null;
   private readonly streamVersions = new Map<string, number>();
   private pendingStreams = new Map<string, number>();
+  private readonly chains = new Map<string, ChainHead>();
+  private pendingChains = new Map<string, ChainHead>();
+  private lastOrd = '';
+  private pendingOrd: string | null = null;
+  private reordered = false;
+  private pendingReordered = false;
+  readonly clock: HybridClock;
 
   constructor(
     private readonly sql: Sql,
     private readonly events: ReadonlyMap<string, EventDefinition>,
+    /** The device this database belongs to: the chain `append` extends. */
+    readonly device: string,
+    now: () => number,
   ) {
-    const row = sql.get('SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1');
-    if (row) this.head = { seq: Number(row['seq']), hash: String(row['hash']) };
+    this.clock = new HybridClock(now);
+    this.reloadHead();
   }
 
   definition(type: string): EventDefinition | undefined {
@@ -77,33 +100,81 @@ export class EventStore {
     return v;
   }
 
-  /** Seal and insert one event at the head. Call inside a write transaction. */
+  /** The newest event of `device`'s chain here, including the open transaction's appends. */
+  chainHead(device: string): ChainHead {
+    const pending = this.pendingChains.get(device);
+    if (pending) return pending;
+    const cached = this.chains.get(device);
+    if (cached) return cached;
+    const row = this.sql.get('SELECT device_seq, hash, hlc FROM events WHERE device = ? ORDER BY device_seq DESC LIMIT 1', [device]);
+    const head = row ? { deviceSeq: Number(row['device_seq']), hash: String(row['hash']), hlc: String(row['hlc']) } : NO_CHAIN;
+    this.chains.set(device, head);
+    return head;
+  }
+
+  /** Every device with events here and its chain head (committed). */
+  chainHeads(): Map<string, ChainHead> {
+    const out = new Map<string, ChainHead>();
+    for (const r of this.sql.all(`SELECT device, MAX(device_seq) AS n FROM events GROUP BY device`)) {
+      out.set(String(r['device']), this.chainHead(String(r['device'])));
+    }
+    return out;
+  }
+
+  /** The greatest merge key applied (including the open transaction). */
+  get maxOrd(): string {
+    return this.pendingOrd ?? this.lastOrd;
+  }
+
+  /** Seal this device's next event and insert it at the head. Call inside a write transaction. */
   append(e: PendingEvent): EventEnvelope {
-    const head = this.currentHead;
-    const streamSeq = this.streamVersion(e.stream) + 1;
+    const chain = this.chainHead(this.device);
     const payloadJson = canonicalJson(e.payload);
-    const body: Omit<UnhashedEnvelope, 'payload'> = {
-      id: e.id, seq: head.seq + 1, stream: e.stream, streamSeq, type: e.type, v: e.v,
-      at: e.at, actor: e.actor, device: e.device, prev: head.hash,
+    const wire: Omit<WireEvent, 'payload' | 'hash'> = {
+      id: e.id, device: this.device, deviceSeq: chain.deviceSeq + 1, hlc: this.clock.tick(), prev: chain.hash,
+      stream: e.stream, type: e.type, v: e.v, at: e.at, actor: e.actor,
     };
-    const hash = hashEventWithPayloadJson(body, payloadJson);
-    this.sql.run(
-      'INSERT INTO events (seq, id, stream, stream_seq, type, v, at, actor, device, payload, prev, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)',
-      [body.seq, body.id, body.stream, streamSeq, body.type, body.v, body.at, body.actor, body.device, payloadJson, body.prev, hash],
-    );
-    this.pendingHead = { seq: body.seq, hash };
-    this.pendingStreams.set(e.stream, streamSeq);
+    return this.insert(wire, payloadJson, hashEventWithPayloadJson(wire, payloadJson));
+  }
+
+  /**
+   * Insert another device's event, already verified by the caller (ingest): it extends that
+   * device's chain here and takes the next local seq. Call inside a write transaction.
+   */
+  insertForeign(e: WireEvent): EventEnvelope {
+    this.clock.observe(e.hlc);
+    return this.insert(e, canonicalJson(e.payload), e.hash);
+  }
+
+  private insert(w: Omit<WireEvent, 'payload' | 'hash'>, payloadJson: string, hash: string): EventEnvelope {
+    const seq = this.currentHead.seq + 1;
+    const streamSeq = this.streamVersion(w.stream) + 1;
+    const ord = mergeKey(w.hlc, w.device, hash);
+    this.sql.run(INSERT_SQL, [seq, w.id, w.device, w.deviceSeq, w.hlc, ord, w.stream, streamSeq, w.type, w.v, w.at, w.actor, payloadJson, w.prev, hash]);
+    this.pendingHead = { seq, hash };
+    this.pendingStreams.set(w.stream, streamSeq);
+    this.pendingChains.set(w.device, { deviceSeq: w.deviceSeq, hash, hlc: w.hlc });
+    if (ord > this.maxOrd) this.pendingOrd = ord;
+    else if (this.inArrivalOrder) {
+      // The first event that sorts before events already here: from now on the merge order is
+      // not the arrival order, and replays go by merge key (projections/registry.ts).
+      this.sql.run("INSERT INTO meta (key, value) VALUES ('merge_order', 'reordered') ON CONFLICT (key) DO UPDATE SET value = excluded.value");
+      this.pendingReordered = true;
+    }
     // Hand on the payload exactly as stored (canonical key order), so live projections and
     // subscribers see what a rebuild or a later read sees.
-    return { ...body, payload: JSON.parse(payloadJson) as Json, hash };
+    return { ...w, seq, streamSeq, payload: JSON.parse(payloadJson) as Json, hash };
   }
 
   /** After COMMIT: make the transaction's appends the committed head. */
   commitHead(): void {
     if (this.pendingHead) this.head = this.pendingHead;
+    if (this.pendingOrd !== null) this.lastOrd = this.pendingOrd;
+    if (this.pendingReordered) this.reordered = true;
     // Bounded: a cache, not an index (one entry per stream would grow with every session ever run).
     if (this.streamVersions.size > STREAM_CACHE_LIMIT) this.streamVersions.clear();
     for (const [s, v] of this.pendingStreams) this.streamVersions.set(s, v);
+    for (const [d, h] of this.pendingChains) this.chains.set(d, h);
     this.discardPending();
   }
 
@@ -111,14 +182,41 @@ export class EventStore {
   discardPending(): void {
     this.pendingHead = null;
     this.pendingStreams = new Map();
+    this.pendingChains = new Map();
+    this.pendingOrd = null;
+    this.pendingReordered = false;
+  }
+
+  /**
+   * True while every event here was inserted at the end of the merge order (always, until another
+   * device's event arrived that sorts before events already here): then merge positions equal
+   * `seq`/`streamSeq` and a replay by seq is a replay in merge order.
+   */
+  get inArrivalOrder(): boolean {
+    return !this.reordered && !this.pendingReordered;
   }
 
   /** Forget cached heads (after the tables changed underneath, e.g. in tests that tamper). */
   reloadHead(): void {
     this.streamVersions.clear();
+    this.chains.clear();
     this.discardPending();
     const row = this.sql.get('SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1');
     this.head = row ? { seq: Number(row['seq']), hash: String(row['hash']) } : { seq: 0, hash: GENESIS };
+    this.lastOrd = String(this.sql.value('SELECT MAX(ord) FROM events') ?? '');
+    this.reordered = this.sql.value("SELECT value FROM meta WHERE key = 'merge_order'") === 'reordered';
+    const hlc = this.sql.value('SELECT MAX(hlc) FROM events');
+    if (typeof hlc === 'string') this.clock.observe(hlc);
+  }
+
+  /** Events in merge order after `afterOrd` (exclusive), at most `limit`, upcast. */
+  readMerged(afterOrd: string, limit: number, filter: EventFilter = {}): (EventEnvelope & { ord: string })[] {
+    const { where, bind } = filterClause(filter);
+    const rows = this.sql.all(
+      `SELECT ${SELECT_COLUMNS}, ord FROM events WHERE ord > ? ${where} ORDER BY ord ASC LIMIT ?`,
+      [afterOrd, ...bind, limit],
+    );
+    return rows.map((r) => ({ ...this.upcast(rowToEnvelope(r)), ord: String(r['ord']) }));
   }
 
   /** Events with seq > afterSeq, ascending, at most `limit`, upcast to current versions. */
@@ -139,6 +237,12 @@ export class EventStore {
       [beforeSeq, ...bind, limit],
     );
     return rows.map((r) => this.upcast(rowToEnvelope(r)));
+  }
+
+  /** One event exactly as stored (not upcast): the form its hash covers, as sent to other devices. */
+  readStored(seq: number): EventEnvelope | undefined {
+    const row = this.sql.get(`SELECT ${SELECT_COLUMNS} FROM events WHERE seq = ?`, [seq]);
+    return row ? rowToEnvelope(row) : undefined;
   }
 
   readOne(seq: number): EventEnvelope | undefined {
@@ -185,6 +289,8 @@ export function rowToEnvelope(r: Row): EventEnvelope {
     at: String(r['at']),
     actor: String(r['actor']),
     device: String(r['device']),
+    deviceSeq: Number(r['device_seq']),
+    hlc: String(r['hlc']),
     payload: JSON.parse(String(r['payload'])) as Json,
     prev: String(r['prev']),
     hash: String(r['hash']),

@@ -16,12 +16,24 @@ export interface DeviceKeyPair {
   readonly keyId: string;
 }
 
-/** Persists a device's key pair between opens. */
+/**
+ * The newest checkpoint a device signed, remembered OUTSIDE the database (beside its key): an
+ * attacker who deletes checkpoints from the database file and re-hashes the history after them
+ * cannot also take this back, so verify names the missing checkpoint.
+ */
+export interface Anchor {
+  readonly deviceSeq: number;
+  readonly headHash: string;
+}
+
+/** Persists a device's key pair (and its checkpoint anchor) between opens. */
 export interface KeyStore {
   readonly kind: string;
   load(deviceId: string): Promise<DeviceKeyPair | null>;
   /** Create, persist and return a new key pair for the device. */
   create(deviceId: string): Promise<DeviceKeyPair>;
+  loadAnchor(deviceId: string): Promise<Anchor | null>;
+  saveAnchor(deviceId: string, anchor: Anchor): Promise<void>;
 }
 
 export const SIGNATURE_ALGORITHM = 'Ed25519';
@@ -56,8 +68,15 @@ export async function verifySignature(publicKeyHex: string, signatureHex: string
 /** Keys held in memory for the life of the process (tests, benchmarks, in-memory fallback). */
 export function memoryKeyStore(): KeyStore {
   const keys = new Map<string, DeviceKeyPair>();
+  const anchors = new Map<string, Anchor>();
   return {
     kind: 'memory',
+    async loadAnchor(deviceId) {
+      return anchors.get(deviceId) ?? null;
+    },
+    async saveAnchor(deviceId, anchor) {
+      anchors.set(deviceId, anchor);
+    },
     async load(deviceId) {
       return keys.get(deviceId) ?? null;
     },

@@ -8,6 +8,10 @@
  *    from the log; one behind the log (added later) catches up from its head.
  * 3. `digest()` is a SHA-256 over each owned table's schema and rows in a total order; a rebuild
  *    from the same log yields the same digest.
+ * 4. Projections see events in MERGE order (hlc, device, hash), with `seq`/`streamSeq` replaced by
+ *    the event's merge positions, so every device holding the same events derives the same
+ *    tables. While the log is in arrival order (store.inArrivalOrder) those equal the stored
+ *    values and replays go by seq; otherwise they go by merge key.
  */
 import type { Sql } from '../db/sql.ts';
 import type { Projection } from '../module.ts';
@@ -68,6 +72,9 @@ export class ProjectionRegistry {
       if (!row || row.version !== p.version) {
         this.rebuildOne(p, store);
         rebuilt.push(p.name);
+      } else if (row.head < head && !store.inArrivalOrder) {
+        this.rebuildOne(p, store);
+        rebuilt.push(p.name);
       } else if (row.head < head) {
         this.sql.transaction(() => {
           this.replayInto(p, store, row.head);
@@ -100,7 +107,13 @@ export class ProjectionRegistry {
   rebuild(store: EventStore, names?: readonly string[]): void {
     const selected = this.select(names);
     this.sql.transaction(() => {
-      for (const p of selected) this.rebuildOne(p, store);
+      if (store.inArrivalOrder) {
+        for (const p of selected) this.rebuildOne(p, store);
+        return;
+      }
+      for (const p of selected) this.recreate(p);
+      this.replayMerged(selected, store);
+      for (const p of selected) this.recordHead(p, store);
     });
   }
 
@@ -132,16 +145,48 @@ export class ProjectionRegistry {
 
   private rebuildOne(p: Projection, store: EventStore): void {
     this.sql.transaction(() => {
-      for (const t of p.tables) this.sql.exec(`DROP TABLE IF EXISTS "${t}"`);
-      this.sql.clearCache(); // statements on dropped tables are invalid now
-      this.sql.exec(p.createSql);
-      this.replayInto(p, store, 0);
-      this.sql.run(
-        `INSERT INTO projections (name, version, head_seq) VALUES (?, ?, ?)
-         ON CONFLICT (name) DO UPDATE SET version = excluded.version, head_seq = excluded.head_seq`,
-        [p.name, p.version, store.committedHead.seq],
-      );
+      this.recreate(p);
+      if (store.inArrivalOrder) this.replayInto(p, store, 0);
+      else this.replayMerged([p], store);
+      this.recordHead(p, store);
     });
+  }
+
+  private recreate(p: Projection): void {
+    for (const t of p.tables) this.sql.exec(`DROP TABLE IF EXISTS "${t}"`);
+    this.sql.clearCache(); // statements on dropped tables are invalid now
+    this.sql.exec(p.createSql);
+  }
+
+  private recordHead(p: Projection, store: EventStore): void {
+    this.sql.run(
+      `INSERT INTO projections (name, version, head_seq) VALUES (?, ?, ?)
+       ON CONFLICT (name) DO UPDATE SET version = excluded.version, head_seq = excluded.head_seq`,
+      [p.name, p.version, store.currentHead.seq],
+    );
+  }
+
+  /**
+   * Replay every event in merge order into `selected`, each with its merge positions as `seq` and
+   * `streamSeq` (rank among all events, rank within its stream).
+   */
+  private replayMerged(selected: readonly Projection[], store: EventStore): void {
+    const wants = (p: Projection, type: string) => !p.eventTypes || p.eventTypes.includes(type);
+    const streams = new Map<string, number>();
+    let pos = 0;
+    let cursor = '';
+    for (;;) {
+      const page = store.readMerged(cursor, REPLAY_PAGE);
+      for (const { ord: _ord, ...e } of page) {
+        pos++;
+        const streamSeq = (streams.get(e.stream) ?? 0) + 1;
+        streams.set(e.stream, streamSeq);
+        const at = { ...e, seq: pos, streamSeq };
+        for (const p of selected) if (wants(p, e.type)) p.apply(at, this.sql);
+      }
+      if (page.length < REPLAY_PAGE) break;
+      cursor = page[page.length - 1]!.ord;
+    }
   }
 
   private replayInto(p: Projection, store: EventStore, afterSeq: number): void {

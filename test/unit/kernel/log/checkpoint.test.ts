@@ -3,7 +3,7 @@
  *
  * Invariants checked:
  * 1. With `checkpointEvery: N`, a checkpoint is written once N events were appended since the last.
- * 2. A checkpoint signs (device, headHash, keyId, seq) of an existing event with Ed25519, and the
+ * 2. A checkpoint signs (audit head, device, deviceSeq, headHash, keyId) of an event of the device's own chain with Ed25519, and the
  *    signature verifies with the public key from the `device.key_registered` event (checked here
  *    with node:crypto, independently of the kernel's WebCrypto code).
  * 3. `kernel.checkpoint()` forces one at the current head (null when the head did not move).
@@ -44,9 +44,10 @@ function assertCheckpointValid(k: Kernel, c: Checkpoint): void {
   assert.ok(key.seq <= c.seq, 'registered before the checkpoint');
   assert.equal(key.device, c.device);
   const msg = checkpointMessage(c);
-  assert.equal(msg, CHECKPOINT_DOMAIN + canonicalJson({ device: c.device, headHash: c.headHash, keyId: c.keyId, seq: c.seq }));
+  assert.equal(e.deviceSeq, c.deviceSeq);
+  assert.equal(msg, CHECKPOINT_DOMAIN + canonicalJson({ audit: c.audit, device: c.device, deviceSeq: c.deviceSeq, headHash: c.headHash, keyId: c.keyId }));
   assert.ok(nodeVerifies(key.publicKey, c.signature, msg), `checkpoint ${c.seq} signature verifies`);
-  assert.equal(nodeVerifies(key.publicKey, c.signature, msg.replace(`"seq":${c.seq}`, `"seq":${c.seq + 1}`)), false, 'and only for its own message');
+  assert.equal(nodeVerifies(key.publicKey, c.signature, msg.replace(`"deviceSeq":${c.deviceSeq}`, `"deviceSeq":${c.deviceSeq + 1}`)), false, 'and only for its own message');
 }
 
 describe('checkpoints', () => {

@@ -15,14 +15,15 @@
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { hashEventWithPayloadJson } from '../../../../worker/kernel/log/envelope.ts';
+import { hashEventWithPayloadJson, mergeKey } from '../../../../worker/kernel/log/envelope.ts';
 import { hashAudit, rowToAudit } from '../../../../worker/kernel/log/audit.ts';
 import { checkpointMessage } from '../../../../worker/kernel/log/checkpoint.ts';
 import { generateKeyPair, keyIdOf, publicKeyHexOf, sign } from '../../../../worker/kernel/log/keys.ts';
 import type { VerifyReport } from '../../../../worker/kernel/log/verify.ts';
 import { createWorkspace, memKernel, newKey, type Kernel } from '../../../helpers/kernel.ts';
 
-const TRIGGERS = ['events_append_only_update', 'events_append_only_delete', 'audit_append_only_update', 'audit_append_only_delete'];
+const TRIGGERS = ['events_append_only_update', 'events_append_only_delete', 'audit_append_only_update', 'audit_append_only_delete',
+  'checkpoints_append_only_update', 'checkpoints_append_only_delete'];
 
 /** A kernel with 22 events, 4 audit entries and checkpoints at 10, 20 and the head (22). */
 async function seeded(): Promise<Kernel> {
@@ -67,12 +68,13 @@ function eventRow(k: Kernel, seq: number): Row {
 function rewriteEvent(k: Kernel, seq: number, changes: Partial<Row>): string {
   const r = { ...eventRow(k, seq), ...changes };
   const hash = hashEventWithPayloadJson({
-    id: String(r['id']), seq: Number(r['seq']), stream: String(r['stream']), streamSeq: Number(r['stream_seq']),
-    type: String(r['type']), v: Number(r['v']), at: String(r['at']), actor: String(r['actor']),
-    device: String(r['device']), prev: String(r['prev']),
+    id: String(r['id']), device: String(r['device']), deviceSeq: Number(r['device_seq']), hlc: String(r['hlc']),
+    stream: String(r['stream']), type: String(r['type']), v: Number(r['v']), at: String(r['at']), actor: String(r['actor']),
+    prev: String(r['prev']),
   }, String(r['payload']));
-  k.sql.run('UPDATE events SET payload = ?, prev = ?, stream_seq = ?, hash = ? WHERE seq = ?',
-    [r['payload']!, r['prev']!, r['stream_seq']!, hash, seq]);
+  // A careful attacker keeps the merge key consistent too.
+  k.sql.run('UPDATE events SET payload = ?, prev = ?, stream_seq = ?, hash = ?, ord = ? WHERE seq = ?',
+    [r['payload']!, r['prev']!, r['stream_seq']!, hash, mergeKey(String(r['hlc']), String(r['device']), hash), seq]);
   return hash;
 }
 
@@ -134,13 +136,13 @@ describe('verify', () => {
 
   test('changing any stored column other than hash and prev is hash_mismatch at that seq', () =>
     withSeeded(async (k) => {
-      for (const [col, value] of [['id', crypto.randomUUID()], ['type', 'workspace.renamed'], ['at', '2000-01-01T00:00:00.000Z'], ['actor', 'mallory'], ['device', 'dev-x'], ['v', 2], ['stream', 'workspace:other']] as const) {
+      for (const [col, value] of [['id', crypto.randomUUID()], ['type', 'workspace.renamed'], ['at', '2000-01-01T00:00:00.000Z'], ['actor', 'mallory'], ['v', 2], ['stream', 'workspace:other']] as const) {
         const original = eventRow(k, 6)[col]!;
         const r = await tamperAndVerify(k, () => k.sql.run(`UPDATE events SET ${col} = ? WHERE seq = 6`, [value]));
         expectBroken(r, 'events', 6, 'hash_mismatch');
         k.sql.run(`UPDATE events SET ${col} = ? WHERE seq = 6`, [original]);
         assert.equal((await k.verify()).ok, true, `restoring ${col} repairs the chain`);
-        for (const t of TRIGGERS) k.sql.exec(`CREATE TRIGGER IF NOT EXISTS ${t} BEFORE ${t.endsWith('update') ? 'UPDATE' : 'DELETE'} ON ${t.startsWith('events') ? 'events' : 'audit'} BEGIN SELECT RAISE(ABORT, 'append-only'); END`);
+        for (const t of TRIGGERS) k.sql.exec(`CREATE TRIGGER IF NOT EXISTS ${t} BEFORE ${t.endsWith('update') ? 'UPDATE' : 'DELETE'} ON ${t.split('_append')[0]} BEGIN SELECT RAISE(ABORT, 'append-only'); END`);
       }
     }));
 
@@ -154,7 +156,9 @@ describe('verify', () => {
     withSeeded(async (k) => {
       const head = k.status().headSeq;
       const r = await tamperAndVerify(k, () => k.sql.run('DELETE FROM events WHERE seq = ?', [head]));
-      expectBroken(r, 'checkpoints', head, 'checkpoint_hash_mismatch');
+      // The signed event is gone from this database (seq 0); the link names its chain position.
+      expectBroken(r, 'checkpoints', 0, 'checkpoint_hash_mismatch');
+      assert.equal(r.broken!.deviceSeq, head);
     }));
 
   test('swapping the contents of two adjacent events is broken at the first of them', () =>
@@ -162,10 +166,10 @@ describe('verify', () => {
       const r = await tamperAndVerify(k, () => {
         const a = eventRow(k, 8);
         const b = eventRow(k, 9);
-        const cols = ['id', 'stream', 'stream_seq', 'type', 'v', 'at', 'actor', 'device', 'payload', 'prev', 'hash'];
+        const cols = ['id', 'device_seq', 'hlc', 'ord', 'stream', 'stream_seq', 'type', 'v', 'at', 'actor', 'device', 'payload', 'prev', 'hash'];
         const set = cols.map((c) => `${c} = ?`).join(', ');
         // Park row 8 on placeholder unique values first (id and (stream, stream_seq) are UNIQUE).
-        k.sql.run("UPDATE events SET id = 'tmp', stream = 'tmp' WHERE seq = 8");
+        k.sql.run("UPDATE events SET id = 'tmp', stream = 'tmp', device_seq = -1, ord = 'tmp', hash = 'tmp' WHERE seq = 8");
         k.sql.run(`UPDATE events SET ${set} WHERE seq = 9`, [...cols.map((c) => a[c]!)]);
         k.sql.run(`UPDATE events SET ${set} WHERE seq = 8`, [...cols.map((c) => b[c]!)]);
       });
@@ -227,28 +231,28 @@ describe('verify', () => {
       const c = k.checkpoints()[0]!;
       const other = await generateKeyPair(false);
       const forged = await sign(other.privateKey, checkpointMessage(c));
-      const r = await tamperAndVerify(k, () => k.sql.run('UPDATE checkpoints SET signature = ? WHERE seq = ?', [forged, c.seq]));
+      const r = await tamperAndVerify(k, () => k.sql.run('UPDATE checkpoints SET signature = ? WHERE device_seq = ?', [forged, c.deviceSeq]));
       expectBroken(r, 'checkpoints', c.seq, 'checkpoint_bad_signature');
     }));
 
   test('a malformed checkpoint signature is checkpoint_bad_signature, not a crash', () =>
     withSeeded(async (k) => {
       const c = k.checkpoints()[0]!;
-      const r = await tamperAndVerify(k, () => k.sql.run("UPDATE checkpoints SET signature = 'zz' WHERE seq = ?", [c.seq]));
+      const r = await tamperAndVerify(k, () => k.sql.run("UPDATE checkpoints SET signature = 'zz' WHERE device_seq = ?", [c.deviceSeq]));
       expectBroken(r, 'checkpoints', c.seq, 'checkpoint_bad_signature');
     }));
 
   test('a checkpoint whose head hash was changed is checkpoint_hash_mismatch', () =>
     withSeeded(async (k) => {
       const c = k.checkpoints()[1]!;
-      const r = await tamperAndVerify(k, () => k.sql.run('UPDATE checkpoints SET head_hash = ? WHERE seq = ?', ['0'.repeat(64), c.seq]));
+      const r = await tamperAndVerify(k, () => k.sql.run('UPDATE checkpoints SET head_hash = ? WHERE device_seq = ?', ['0'.repeat(64), c.deviceSeq]));
       expectBroken(r, 'checkpoints', c.seq, 'checkpoint_hash_mismatch');
     }));
 
   test('a checkpoint moved to another seq is checkpoint_hash_mismatch', () =>
     withSeeded(async (k) => {
       const c = k.checkpoints()[0]!;
-      const r = await tamperAndVerify(k, () => k.sql.run('UPDATE checkpoints SET seq = ? WHERE seq = ?', [c.seq - 1, c.seq]));
+      const r = await tamperAndVerify(k, () => k.sql.run('UPDATE checkpoints SET device_seq = ? WHERE device_seq = ?', [c.deviceSeq - 1, c.deviceSeq]));
       expectBroken(r, 'checkpoints', c.seq - 1, 'checkpoint_hash_mismatch');
     }));
 
@@ -257,11 +261,12 @@ describe('verify', () => {
       const head = k.status();
       const pair = await generateKeyPair(false);
       const keyId = keyIdOf(await publicKeyHexOf(pair.publicKey));
-      const base = { seq: head.headSeq - 1, headHash: String(eventRow(k, head.headSeq - 1)['hash']), device: k.deviceId, keyId };
+      const row = eventRow(k, head.headSeq - 1);
+      const base = { seq: head.headSeq - 1, deviceSeq: Number(row['device_seq']), headHash: String(row['hash']), device: k.deviceId, keyId, audit: null };
       const signature = await sign(pair.privateKey, checkpointMessage(base));
       const r = await tamperAndVerify(k, () =>
-        k.sql.run('INSERT INTO checkpoints (seq, head_hash, device, key_id, signature, at) VALUES (?,?,?,?,?,?)',
-          [base.seq, base.headHash, base.device, keyId, signature, new Date(0).toISOString()]));
+        k.sql.run('INSERT INTO checkpoints (device_seq, head_hash, device, key_id, signature, at, format) VALUES (?,?,?,?,?,?,2)',
+          [base.deviceSeq, base.headHash, base.device, keyId, signature, new Date(0).toISOString()]));
       expectBroken(r, 'checkpoints', base.seq, 'checkpoint_unknown_key');
     }));
 

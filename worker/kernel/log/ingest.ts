@@ -1,0 +1,245 @@
+/**
+ * Ingest: take in events other devices wrote (as they arrive from a relay), verify each device's
+ * chain and its signed checkpoints, and decide what may be applied.
+ *
+ * Invariants:
+ * 1. An event is applied only when it extends its device's chain here: the next deviceSeq, prev =
+ *    the chain's head hash, its hash recomputed from its fields, its hlc after its predecessor's.
+ *    One that arrives ahead of a missing predecessor is parked (verified on its own, applied when
+ *    the gap fills); a repeat of an event already here is a duplicate and changes nothing.
+ * 2. A chain that does not verify (a changed field, a broken link, a different event at a position
+ *    already here, a clock that runs backwards or too far ahead, a checkpoint whose signature or
+ *    head does not match, events claiming to be this device) is refused: the offending event is
+ *    quarantined with the reason, nothing more of that device is applied, now or later.
+ * 3. Planning reads and decides only; the kernel applies the plan in one transaction.
+ */
+import { z } from 'zod';
+import type { Sql } from '../db/sql.ts';
+import { KernelError, type Json } from '../errors.ts';
+import { canonicalJson } from './canonical.ts';
+import { hashEventWithPayloadJson, type WireEvent } from './envelope.ts';
+import { HLC_PATTERN, hlcMillis } from './hlc.ts';
+import type { ChainHead, EventStore } from './event-store.ts';
+import { checkpointMessage, type Checkpoint } from './checkpoint.ts';
+import { verifySignature } from './keys.ts';
+import { KEY_REGISTERED } from './verify.ts';
+
+/** How far ahead of this device's clock another device's clock may be. */
+export const MAX_CLOCK_AHEAD_MS = 24 * 3600_000;
+
+const hex64 = z.string().regex(/^[0-9a-f]{64}$/);
+const json: z.ZodType<Json> = z.lazy(() => z.union([z.null(), z.boolean(), z.number(), z.string(), z.array(json), z.record(z.string(), json)]));
+
+export const wireEventSchema = z.object({
+  id: z.string().min(1).max(200),
+  device: z.string().min(1).max(200),
+  deviceSeq: z.number().int().min(1),
+  hlc: z.string().regex(HLC_PATTERN),
+  prev: hex64,
+  stream: z.string().min(1).max(2000),
+  type: z.string().min(1).max(200),
+  v: z.number().int().min(1),
+  at: z.string().min(1).max(100),
+  actor: z.string().max(2000),
+  payload: json,
+  hash: hex64,
+  // Local positions of the sending database are accepted (readEvents returns them) and ignored.
+  seq: z.number().int().optional(),
+  streamSeq: z.number().int().optional(),
+}).strict();
+
+export const wireCheckpointSchema = z.object({
+  device: z.string().min(1).max(200),
+  deviceSeq: z.number().int().min(1),
+  headHash: hex64,
+  audit: z.object({ seq: z.number().int().min(1), hash: hex64 }).strict().nullable(),
+  keyId: z.string().regex(/^[0-9a-f]{16}$/),
+  signature: z.string().regex(/^[0-9a-f]{128}$/),
+  at: z.string().min(1).max(100),
+  format: z.literal(2),
+  seq: z.number().int().optional(),
+}).strict();
+
+export const ingestSchema = z.object({
+  events: z.array(wireEventSchema).max(100_000),
+  checkpoints: z.array(wireCheckpointSchema).max(100_000).optional(),
+}).strict();
+
+export type IngestInput = z.input<typeof ingestSchema>;
+export type WireCheckpoint = Omit<Checkpoint, 'seq'>;
+
+export interface Refusal {
+  readonly device: string;
+  readonly deviceSeq: number;
+  readonly reason: string;
+  readonly message: string;
+}
+
+export interface IngestPlan {
+  /** Verified events to insert, each device's in chain order. */
+  readonly accept: WireEvent[];
+  readonly checkpoints: WireCheckpoint[];
+  readonly park: WireEvent[];
+  /** Parked events the plan takes out of the parking table (they are in `accept`). */
+  readonly unpark: { device: string; deviceSeq: number }[];
+  readonly duplicates: number;
+  readonly refused: (Refusal & { event: Json })[];
+}
+
+export function parseIngest(input: unknown): { events: WireEvent[]; checkpoints: WireCheckpoint[] } {
+  const parsed = ingestSchema.safeParse(input);
+  if (!parsed.success) {
+    const first = parsed.error.issues[0];
+    throw new KernelError('invalid_events',
+      `ingest: the batch is not a list of event envelopes (${first ? `${first.path.join('.')}: ${first.message}` : 'malformed'}); nothing was applied.`,
+      { issues: parsed.error.issues.slice(0, 10).map((i) => ({ path: i.path.join('.'), message: i.message })) });
+  }
+  const events = parsed.data.events.map(({ seq: _s, streamSeq: _ss, ...e }) => e as WireEvent);
+  const checkpoints = (parsed.data.checkpoints ?? []).map(({ seq: _s, ...c }) => c as WireCheckpoint);
+  return { events, checkpoints };
+}
+
+export async function planIngest(
+  sql: Sql, store: EventStore, self: string, nowMs: number,
+  events: readonly WireEvent[], checkpoints: readonly WireCheckpoint[],
+): Promise<IngestPlan> {
+  const plan: { accept: WireEvent[]; checkpoints: WireCheckpoint[]; park: WireEvent[]; unpark: { device: string; deviceSeq: number }[]; duplicates: number; refused: (Refusal & { event: Json })[] } =
+    { accept: [], checkpoints: [], park: [], unpark: [], duplicates: 0, refused: [] };
+  const byDevice = new Map<string, WireEvent[]>();
+  for (const e of events) (byDevice.get(e.device) ?? byDevice.set(e.device, []).get(e.device)!).push(e);
+  for (const c of checkpoints) if (!byDevice.has(c.device)) byDevice.set(c.device, []);
+
+  for (const device of [...byDevice.keys()].sort()) {
+    const offered = byDevice.get(device)!;
+    const refuse = (e: WireEvent | WireCheckpoint, deviceSeq: number, reason: string, message: string) => {
+      plan.refused.push({ device, deviceSeq, reason, message, event: e as unknown as Json });
+    };
+    if (device !== self && sql.value('SELECT 1 FROM quarantine WHERE device = ? LIMIT 1', [device]) !== undefined) {
+      const first = offered[0];
+      if (first) refuse(first, first.deviceSeq, 'quarantined', `Device ${device}'s chain was refused earlier; nothing more of it is applied.`);
+      continue;
+    }
+    // Parked events of this device join the offer (they verified on their own when they came).
+    const parked = sql.all('SELECT event FROM ingest_parked WHERE device = ? ORDER BY device_seq', [device])
+      .map((r) => JSON.parse(String(r['event'])) as WireEvent);
+    const all = [...offered, ...parked].sort((a, b) => a.deviceSeq - b.deviceSeq);
+    const parkedSeqs = new Set(parked.map((e) => e.deviceSeq));
+
+    let head: ChainHead = store.chainHead(device);
+    const accepted: WireEvent[] = [];
+    const keys = new Map<string, string>();
+    let refusedHere = false;
+    const seenAt = new Map<number, string>();
+    for (const e of all) {
+      const own = seenAt.get(e.deviceSeq);
+      if (own !== undefined) {
+        if (own !== e.hash) {
+          refuse(e, e.deviceSeq, 'fork', `Device ${device} offered two different events at position ${e.deviceSeq} of its chain.`);
+          refusedHere = true;
+          break;
+        }
+        plan.duplicates++;
+        continue;
+      }
+      seenAt.set(e.deviceSeq, e.hash);
+      if (e.deviceSeq <= head.deviceSeq) {
+        // Already here (a relay sends again what it has): the same hash is a duplicate.
+        if (sql.value('SELECT hash FROM events WHERE device = ? AND device_seq = ?', [device, e.deviceSeq]) === e.hash) {
+          plan.duplicates++;
+          continue;
+        }
+        refuse(e, e.deviceSeq, device === self ? 'own_device' : 'fork',
+          device === self
+            ? `An offered event claims position ${e.deviceSeq} of this device's own chain but differs from it: only this device writes its chain.`
+            : `Device ${device}'s event at position ${e.deviceSeq} differs from the one already here: the chain was rewritten.`);
+        refusedHere = true;
+        break;
+      }
+      const problem = checkEvent(e, device, self, nowMs);
+      if (problem) {
+        refuse(e, e.deviceSeq, problem.reason, problem.message);
+        refusedHere = true;
+        break;
+      }
+      if (e.deviceSeq > head.deviceSeq + 1) {
+        if (!parkedSeqs.has(e.deviceSeq)) plan.park.push(e);
+        continue;
+      }
+      if (e.prev !== head.hash) {
+        refuse(e, e.deviceSeq, 'prev_mismatch', `Device ${device}'s event at position ${e.deviceSeq} does not link to the previous one (prev mismatch): events were reordered, removed or replaced.`);
+        refusedHere = true;
+        break;
+      }
+      if (e.hlc <= head.hlc) {
+        refuse(e, e.deviceSeq, 'hlc_not_increasing', `Device ${device}'s clock runs backwards at position ${e.deviceSeq}.`);
+        refusedHere = true;
+        break;
+      }
+      if (sql.value('SELECT 1 FROM events WHERE id = ?', [e.id]) !== undefined || accepted.some((a) => a.id === e.id)) {
+        refuse(e, e.deviceSeq, 'duplicate_id', `Device ${device}'s event at position ${e.deviceSeq} reuses the id of another event (${e.id}): a replay under a new position.`);
+        refusedHere = true;
+        break;
+      }
+      if (e.type === KEY_REGISTERED) {
+        const p = e.payload as { device?: string; keyId?: string; publicKey?: string };
+        if (p.device === device && p.keyId && p.publicKey) keys.set(p.keyId, p.publicKey);
+      }
+      accepted.push(e);
+      if (parkedSeqs.has(e.deviceSeq)) plan.unpark.push({ device, deviceSeq: e.deviceSeq });
+      head = { deviceSeq: e.deviceSeq, hash: e.hash, hlc: e.hlc };
+    }
+    if (refusedHere) continue;
+
+    // Signed checkpoints of this device: against its registered key and its chain.
+    const deviceCheckpoints = checkpoints.filter((c) => c.device === device);
+    let badCheckpoint = false;
+    for (const c of deviceCheckpoints) {
+      const target = accepted.find((a) => a.deviceSeq === c.deviceSeq)?.hash
+        ?? (sql.value('SELECT hash FROM events WHERE device = ? AND device_seq = ?', [device, c.deviceSeq]) as string | undefined);
+      if (target === undefined) continue; // its events have not arrived yet: it comes again with them
+      const publicKey = keys.get(c.keyId) ?? registeredKey(sql, device, c.keyId);
+      const why = target !== c.headHash
+        ? `the checkpoint at position ${c.deviceSeq} signs a head hash that is not that event's hash`
+        : !publicKey ? `the checkpoint at position ${c.deviceSeq} is signed by key ${c.keyId}, which the device never registered`
+        : !(await verifySignature(publicKey, c.signature, checkpointMessage(c))) ? `the checkpoint at position ${c.deviceSeq} has a signature that does not verify`
+        : null;
+      if (why) {
+        refuse(c, c.deviceSeq, 'checkpoint_invalid', `Device ${device}'s chain was refused: ${why}.`);
+        badCheckpoint = true;
+        break;
+      }
+      plan.checkpoints.push(c);
+    }
+    if (badCheckpoint) continue;
+    plan.accept.push(...accepted);
+  }
+  return plan;
+}
+
+function checkEvent(e: WireEvent, device: string, self: string, nowMs: number): { reason: string; message: string } | null {
+  if (device === self) {
+    return { reason: 'own_device', message: `An offered event claims to be from this device (${self}) but is not in its chain here: only this device writes its chain.` };
+  }
+  let payloadJson: string;
+  try {
+    payloadJson = canonicalJson(e.payload);
+  } catch {
+    return { reason: 'hash_mismatch', message: `Device ${device}'s event at position ${e.deviceSeq} has a payload that is not canonical JSON.` };
+  }
+  const { hash: _h, payload: _p, ...identity } = e;
+  if (hashEventWithPayloadJson(identity, payloadJson) !== e.hash) {
+    return { reason: 'hash_mismatch', message: `Device ${device}'s event at position ${e.deviceSeq} does not match its hash: it was changed after it was written.` };
+  }
+  if (hlcMillis(e.hlc) > nowMs + MAX_CLOCK_AHEAD_MS) {
+    return { reason: 'clock_ahead', message: `Device ${device}'s event at position ${e.deviceSeq} is dated more than a day ahead of this device's clock.` };
+  }
+  return null;
+}
+
+function registeredKey(sql: Sql, device: string, keyId: string): string | undefined {
+  const row = sql.get(
+    "SELECT payload FROM events WHERE device = ? AND type = ? AND json_extract(payload, '$.keyId') = ? AND json_extract(payload, '$.device') = ? LIMIT 1",
+    [device, KEY_REGISTERED, keyId, device],
+  );
+  return row ? String((JSON.parse(String(row['payload'])) as { publicKey: string }).publicKey) : undefined;
+}
