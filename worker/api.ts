@@ -80,8 +80,14 @@ export function createLocalApi(kernel: Kernel, info: RuntimeInfo, progress: Prog
     }
   };
   return {
-    command: (cmd) => guard(() => kernel.command(cmd)),
-    commandBatch: (cmds) => guard(() => kernel.commandBatch(cmds)),
+    command: (cmd) => guard(async () => {
+      await kernel.checkpointDue();
+      return kernel.command(cmd);
+    }),
+    commandBatch: (cmds) => guard(async () => {
+      await kernel.checkpointDue();
+      return kernel.commandBatch(cmds);
+    }),
     query: <T>(name: string, params?: unknown) => guard(() => kernel.query(name, params) as T),
     subscribe: (listener, req = {}) =>
       guard(() => {

@@ -7,6 +7,7 @@ import type { KernelModule } from './module.ts';
 export const KEY_REGISTER_COMMAND = 'device.key.register';
 export const REBUILT_COMMAND = 'kernel.projections.record_rebuild';
 export const LOG_UPGRADE_COMMAND = 'kernel.log.record_upgrade';
+export const LOG_REPAIR_COMMAND = 'kernel.log.record_repair';
 
 const hex = (len: number) => z.string().regex(new RegExp(`^[0-9a-f]{${len}}$`), `expected ${len} lowercase hex characters`);
 
@@ -24,6 +25,14 @@ const logUpgraded = z.strictObject({
   events: z.number().int().min(1),
   legacyHead: z.strictObject({ seq: z.number().int().min(1), hash: hex(64) }),
   head,
+});
+
+const logRepaired = z.strictObject({
+  action: z.enum(['rebuild', 'cut']),
+  repairId: z.string().min(1),
+  problem: z.string().nullable(),
+  cut: z.strictObject({ events: z.number().int().min(0), audit: z.number().int().min(0), checkpoints: z.number().int().min(0) }),
+  previousDevice: z.string().nullable(),
 });
 
 const rebuilt = z.strictObject({
@@ -79,8 +88,25 @@ export const coreModule: KernelModule = {
         value: null,
       }),
     },
+    {
+      type: LOG_REPAIR_COMMAND,
+      description: 'Record an explicit repair of a log that failed verification: projections rebuilt, or the log cut back to its last verified event (what was cut is kept aside and returned first). Audited.',
+      schema: logRepaired,
+      mutates: true,
+      internal: true,
+      audit: 'kernel.log_repaired',
+      target: () => 'kernel',
+      decide: (_s, p: z.infer<typeof logRepaired>) => ({
+        events: [{ stream: 'kernel', type: 'kernel.log_repaired', payload: p }],
+        value: null,
+      }),
+    },
   ],
   events: [
+    {
+      type: 'kernel.log_repaired', version: 1, schema: logRepaired,
+      description: 'The log was repaired after it failed verification (rebuild or cut); a cut continues under a new device chain, previousDevice.',
+    },
     {
       type: 'kernel.log_upgraded', version: 1, schema: logUpgraded,
       description: 'The log was re-chained from format 1 to per-device chains; legacyHead is the last format-1 head (its hash still verifies by the old rules), head the same event under the new rules.',

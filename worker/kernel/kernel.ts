@@ -13,7 +13,7 @@
  */
 import './zod-setup.ts';
 import { uuidv7 } from './ids.ts';
-import { KernelError } from './errors.ts';
+import { KernelError, type Json } from './errors.ts';
 import type { OpenedDatabase, StorageAdapter } from './db/adapter.ts';
 import { Sql } from './db/sql.ts';
 import { assertSchemaSupported, migrate, SCHEMA_VERSION } from './db/migrations.ts';
@@ -32,7 +32,11 @@ import { checkVersion, prepareCommand, reusedKey, type Prepared } from './comman
 import type { CommandDefinition, DecideContext, KernelModule, QueryDefinition } from './module.ts';
 import { builtinQueries } from './builtin-queries.ts';
 import { collectRegistries, ensureDeviceId, register } from './setup.ts';
-import { coreModule, KEY_REGISTER_COMMAND, LOG_UPGRADE_COMMAND, REBUILT_COMMAND } from './core-module.ts';
+import { coreModule, KEY_REGISTER_COMMAND, LOG_REPAIR_COMMAND, LOG_UPGRADE_COMMAND, REBUILT_COMMAND } from './core-module.ts';
+import { checkAtOpen } from './log/open-check.ts';
+import { cutLog, restoreAppendOnly } from './log/repair.ts';
+import type { KernelErrorData } from './errors.ts';
+import type { Row } from './db/sql.ts';
 
 export const KERNEL_VERSION = '0.1.0';
 
@@ -69,6 +73,8 @@ export interface KernelStatus {
   readonly projections: readonly ProjectionStatus[];
   readonly openedAt: string;
   readonly bootMs: number;
+  /** Set when the database failed its integrity check at open: read-only until repaired. */
+  readonly recovery: KernelErrorData | null;
 }
 
 export interface IngestReport {
@@ -88,6 +94,29 @@ export interface IngestReport {
   readonly durationMs: number;
 }
 
+export interface RepairReport {
+  readonly action: 'rebuild' | 'cut';
+  /** True when the log verifies and the kernel accepts commands again. */
+  readonly recovered: boolean;
+  /** The problem that is left (null when recovered). */
+  readonly recovery: KernelErrorData | null;
+  /** What was cut off the log, exactly as it was stored (kept aside in *_cut tables too). */
+  readonly cut: { readonly events: Row[]; readonly audit: Row[]; readonly checkpoints: Row[] };
+  /** A cut continues this device under a new chain (other devices may hold the cut events). */
+  readonly device: string;
+  readonly previousDevice: string | null;
+}
+
+/** Everything the database holds, as stored: what recovery mode lets a person take away. */
+export interface LogExport {
+  readonly format: 'kingdom.log/2';
+  readonly exportedAt: string;
+  readonly device: string;
+  readonly events: EventEnvelope[];
+  readonly audit: AuditEntry[];
+  readonly checkpoints: Checkpoint[];
+}
+
 export interface RebuildReport {
   readonly projections: readonly { name: string; before: string; after: string; identical: boolean }[];
   readonly events: number;
@@ -96,7 +125,8 @@ export interface RebuildReport {
 
 export class Kernel {
   private closed = false;
-  private readonly checkpointer: Checkpointer;
+  private checkpointer: Checkpointer;
+  private recoveryError: KernelError | null = null;
   private readonly closeHooks: (() => void)[] = [];
 
   private constructor(
@@ -110,20 +140,33 @@ export class Kernel {
     private readonly commands: ReadonlyMap<string, CommandDefinition>,
     private readonly queries: ReadonlyMap<string, QueryDefinition>,
     private readonly options: Required<Pick<KernelOptions, 'clock' | 'actor' | 'checkpointEvery' | 'appVersion'>>,
-    readonly deviceId: string,
-    private readonly key: DeviceKeyPair,
+    private device: string,
+    private key: DeviceKeyPair,
     private readonly keys: KeyStore,
     private readonly openedAt: string,
     private bootMs: number,
   ) {
-    this.checkpointer = new Checkpointer(sql, key, deviceId, options.clock, options.checkpointEvery, () => audit.committedHead,
-      (a) => keys.saveAnchor(deviceId, a));
+    this.checkpointer = this.makeCheckpointer();
+  }
+
+  /** This database's device: the chain its commands extend. */
+  get deviceId(): string {
+    return this.device;
+  }
+
+  private makeCheckpointer(): Checkpointer {
+    const device = this.device;
+    return new Checkpointer(this.sql, this.key, device, this.options.clock, this.options.checkpointEvery, () => this.audit.committedHead,
+      (a) => this.keys.saveAnchor(device, a));
   }
 
   /**
    * Open (creating or migrating) the database behind `options.storage`, bring projections to the
    * log head and make sure this device has a registered signing key.
-   * Throws `schema_too_new`, `migration_failed`, `storage_*` or `integrity_error`.
+   * Throws `schema_too_new`, `migration_failed`, `storage_*`, or `integrity_error` for a format-1
+   * log that does not verify (left unchanged). A database that fails its integrity check at open
+   * (anchor, unsigned tail, projections that cannot reach the log head) opens in RECOVERY mode:
+   * read-only (`read_only`), while verify, export and an explicit `repair()` work.
    */
   static async open(options: KernelOptions): Promise<Kernel> {
     const started = performance.now();
@@ -145,7 +188,6 @@ export class Kernel {
       const audit = new AuditLog(sql);
       for (const q of builtinQueries(store, audit, sql)) register(queries, q.name, q, 'kernel');
       const projections = new ProjectionRegistry(sql, modules.flatMap((m) => m.projections ?? []));
-      projections.ensure(store);
       const keys = options.keys ?? memoryKeyStore();
       const key = (await keys.load(deviceId)) ?? (await keys.create(deviceId));
       const subs = new Subscriptions(store, (err) => console.warn('kingdom: a subscriber failed and was removed', err));
@@ -153,9 +195,9 @@ export class Kernel {
         opened, options.storage, sql, store, audit, projections, subs,
         commands, queries, opts, deviceId, key, keys, new Date(clock()).toISOString(), 0,
       );
-      kernel.ensureKeyRegistered();
-      kernel.recordLogUpgrade();
-      kernel.checkpointer.maybeSign(kernel.ownHead);
+      kernel.recoveryError = await kernel.integrityAtOpen();
+      if (!kernel.recoveryError) kernel.startWriting();
+      else console.warn('kingdom: the database failed its integrity check and opened read-only (recovery mode)', kernel.recoveryError);
       kernel.bootMs = performance.now() - started;
       return kernel;
     } catch (err) {
@@ -191,6 +233,7 @@ export class Kernel {
 
   private run(inputs: readonly CommandInput[], internal: boolean): CommandResult[] {
     this.assertOpen();
+    this.assertWritable();
     let prepared: Prepared[];
     try {
       if (!Array.isArray(inputs)) throw new KernelError('invalid_command', 'commandBatch: expected an array of commands.');
@@ -247,6 +290,7 @@ export class Kernel {
    */
   async ingest(input: unknown): Promise<IngestReport> {
     this.assertOpen();
+    this.assertWritable();
     const started = performance.now();
     const { events, checkpoints } = parseIngest(input);
     const plan = await planIngest(this.sql, this.store, this.deviceId, this.options.clock(), events, checkpoints);
@@ -313,6 +357,16 @@ export class Kernel {
     }));
   }
 
+  /**
+   * For callers that can wait (the API): resolves when a checkpoint that is overdue has been
+   * written, so commands sent back to back still get one every `checkpointEvery` or so; null when
+   * nothing is overdue (the common case: no await, no cost).
+   */
+  checkpointDue(): Promise<void> | null {
+    if (this.closed || this.recoveryError) return null;
+    return this.checkpointer.overdue(this.ownHead);
+  }
+
   /** This device's own chain head. */
   get ownHead() {
     return this.store.chainHead(this.deviceId);
@@ -344,7 +398,15 @@ export class Kernel {
     this.assertOpen();
     await this.checkpointer.settle();
     const anchor = await this.keys.loadAnchor(this.deviceId);
-    return verifyLog(this.sql, { device: this.deviceId, anchor, ...(onProgress ? { onProgress: advisory(onProgress) } : {}) });
+    const report = await verifyLog(this.sql, { device: this.deviceId, anchor, ...(onProgress ? { onProgress: advisory(onProgress) } : {}) });
+    if (!report.ok && !this.recoveryError && !this.closed) {
+      // Writing on would sign what failed: stop accepting changes until it is repaired.
+      this.recoveryError = new KernelError('integrity_error',
+        `The log failed verification: ${report.broken!.message} It is read-only now: export everything, then repair.`,
+        { ...report.broken! });
+      this.checkpointer.stop();
+    }
+    return report;
   }
 
   /**
@@ -353,6 +415,9 @@ export class Kernel {
    */
   rebuild(names?: readonly string[]): RebuildReport {
     this.assertOpen();
+    if (this.recoveryError) {
+      throw new KernelError('read_only', 'The database is in recovery mode: rebuild through repair("rebuild"), which records the repair.', { problem: this.recoveryError.toJSON() as unknown as Json });
+    }
     const started = performance.now();
     const before = this.projections.digest(names);
     try {
@@ -410,6 +475,7 @@ export class Kernel {
       projections: this.projections.status(),
       openedAt: this.openedAt,
       bootMs: Math.round(this.bootMs * 100) / 100,
+      recovery: this.recoveryError ? this.recoveryError.toJSON() : null,
     };
   }
 
@@ -422,8 +488,9 @@ export class Kernel {
   async close(): Promise<void> {
     if (this.closed) return;
     for (const fn of this.closeHooks.splice(0)) fn();
-    // Sign the tail: at rest, every event of this device's chain is covered by a checkpoint.
-    await this.checkpointer.now(this.ownHead).catch((err: unknown) => console.warn('kingdom: signing the tail at close failed', err));
+    // Sign the tail: at rest, every event of this device's chain is covered by a checkpoint
+    // (never in recovery mode: that would sign what failed the check).
+    if (!this.recoveryError) await this.checkpointer.now(this.ownHead).catch((err: unknown) => console.warn('kingdom: signing the tail at close failed', err));
     await this.checkpointer.settle();
     this.checkpointer.stop();
     this.closed = true;
@@ -490,10 +557,152 @@ export class Kernel {
     if (known) return;
     this.systemBatch([{
       type: KEY_REGISTER_COMMAND,
-      payload: { device: this.deviceId, keyId: this.key.keyId, publicKey: this.key.publicKeyHex, algorithm: 'Ed25519' },
+      payload: { device: this.device, keyId: this.key.keyId, publicKey: this.key.publicKeyHex, algorithm: 'Ed25519' },
       idempotencyKey: `device-key:${this.key.keyId}`,
       actor: 'system',
     }]);
+  }
+
+  /** True while the database is in recovery mode (read-only until repaired). */
+  get recovery(): KernelErrorData | null {
+    return this.recoveryError ? this.recoveryError.toJSON() : null;
+  }
+
+  /**
+   * Everything the database holds, as stored (events with their hashes, audit, checkpoints), for
+   * a person to keep before a repair or at any time. Works in recovery mode.
+   */
+  exportLog(): LogExport {
+    this.assertOpen();
+    const events: EventEnvelope[] = [];
+    for (let cursor = 0; ;) {
+      const page = this.sql.all('SELECT seq FROM events WHERE seq > ? ORDER BY seq LIMIT 5000', [cursor]);
+      if (page.length === 0) break;
+      for (const r of page) events.push(this.store.readStored(Number(r['seq']))!);
+      cursor = Number(page[page.length - 1]!['seq']);
+    }
+    return {
+      format: 'kingdom.log/2', exportedAt: new Date(this.options.clock()).toISOString(), device: this.device,
+      events, audit: this.audit.list(0, Number.MAX_SAFE_INTEGER), checkpoints: listCheckpoints(this.sql, -1, Number.MAX_SAFE_INTEGER),
+    };
+  }
+
+  /**
+   * Repair a log that failed verification, explicitly and audited; nothing is deleted silently.
+   * `rebuild`: re-derive every projection from the log (a projection table that was damaged or
+   * cannot reach the log head). `cut`: cut the log back to its last verified event: the events
+   * from the first broken one on, the audit entries and checkpoints that go with them, are moved
+   * aside (tables *_cut) and returned first, projections are rebuilt, and this device continues
+   * under a new device chain (other devices may hold the cut events; a new chain never forks
+   * theirs). Either way a `kernel.log_repaired` event records it. Leaves recovery mode when the
+   * database then passes its checks.
+   */
+  async repair(action: 'rebuild' | 'cut'): Promise<RepairReport> {
+    this.assertOpen();
+    if (action !== 'rebuild' && action !== 'cut') {
+      throw new KernelError('invalid_command', `repair: unknown action "${String(action)}"; use "rebuild" or "cut".`, { action: String(action) });
+    }
+    await this.checkpointer.settle();
+    const problem = this.recoveryError?.message ?? null;
+    const repairId = `repair-${this.newId()}`;
+    const cut: { events: Row[]; audit: Row[]; checkpoints: Row[] } = { events: [], audit: [], checkpoints: [] };
+    let previousDevice: string | null = null;
+    if (action === 'rebuild') {
+      try {
+        this.sql.transaction(() => {
+          restoreAppendOnly(this.sql);
+          this.projections.rebuild(this.store);
+        });
+      } catch (err) {
+        throw new KernelError('integrity_error',
+          `Rebuilding the projections failed (${KernelError.from(err).message}): the log itself is damaged. Export it, then repair with "cut".`,
+          { action });
+      }
+    } else {
+      let anchor = await this.keys.loadAnchor(this.device);
+      for (let round = 0; round < 1000; round++) {
+        const report = await verifyLog(this.sql, { device: this.device, anchor });
+        if (report.ok) break;
+        const b = report.broken!;
+        if (b.reason === 'checkpoint_missing') {
+          anchor = null; // what the anchor signed is gone: the new chain starts without one
+          continue;
+        }
+        const plan = b.chain === 'events' ? { fromSeq: b.seq, fromAudit: null, checkpointIds: [] }
+          : b.chain === 'audit' ? { fromSeq: null, fromAudit: b.seq, checkpointIds: [] }
+          : { fromSeq: null, fromAudit: null, checkpointIds: this.sql.all('SELECT id FROM checkpoints WHERE device = ? AND device_seq = ?', [b.device ?? '', b.deviceSeq ?? 0]).map((r) => Number(r['id'])) };
+        const moved = this.sql.transaction(() => cutLog(this.sql, repairId, plan));
+        cut.events.push(...moved.events);
+        cut.audit.push(...moved.audit);
+        cut.checkpoints.push(...moved.checkpoints);
+        this.store.reloadHead();
+        this.audit.reload();
+      }
+      this.sql.transaction(() => {
+        restoreAppendOnly(this.sql);
+        this.projections.rebuild(this.store);
+      });
+      previousDevice = this.device;
+      await this.rotateDevice();
+    }
+    this.store.reloadHead();
+    this.audit.reload();
+    const still = await this.integrityAtOpen();
+    this.recoveryError = still;
+    if (!still) {
+      this.checkpointer.stop();
+      this.checkpointer = this.makeCheckpointer();
+      this.startWriting();
+      this.systemBatch([{
+        type: LOG_REPAIR_COMMAND,
+        payload: { action, repairId, problem, cut: { events: cut.events.length, audit: cut.audit.length, checkpoints: cut.checkpoints.length }, previousDevice },
+        idempotencyKey: repairId,
+        actor: 'system',
+      }]);
+      await this.checkpointer.now(this.ownHead);
+      await this.checkpointer.settle();
+    }
+    return { action, recovered: !still, recovery: still ? still.toJSON() : null, cut, device: this.device, previousDevice };
+  }
+
+  /** The open-time integrity check (anchor, unsigned tail, projections at the log head). */
+  private async integrityAtOpen(): Promise<KernelError | null> {
+    const anchor = await this.keys.loadAnchor(this.device);
+    const broken = checkAtOpen(this.sql, this.device, anchor);
+    if (broken) {
+      return new KernelError('integrity_error',
+        `The database failed its integrity check: ${broken.message} It is open read-only: verify it, export everything, then repair.`,
+        { ...broken });
+    }
+    try {
+      this.projections.ensure(this.store);
+    } catch (err) {
+      const e = KernelError.from(err);
+      // A missing upcaster is this code's problem, not the database's: refuse to open, unchanged.
+      if (e.code === 'upcast_failed') throw e;
+      return new KernelError('integrity_error',
+        `The projections cannot be brought to the end of the log (${e.message}). It is open read-only: verify, export, then repair (rebuild, or cut the log back).`,
+        { cause: e.code });
+    }
+    return null;
+  }
+
+  /** Normal mode: this device's key is in its chain, an upgrade is recorded, the head gets signed. */
+  private startWriting(): void {
+    this.ensureKeyRegistered();
+    this.recordLogUpgrade();
+    this.checkpointer.maybeSign(this.ownHead);
+  }
+
+  /** Continue under a new device id and key (after a cut). */
+  private async rotateDevice(): Promise<void> {
+    const id = `dev-${this.newId()}`;
+    this.sql.transaction(() => this.sql.run("UPDATE meta SET value = ? WHERE key = 'device_id'", [id]));
+    this.checkpointer.stop();
+    this.device = id;
+    this.store.switchDevice(id);
+    this.key = (await this.keys.load(id)) ?? (await this.keys.create(id));
+    this.checkpointer = this.makeCheckpointer();
   }
 
   /** After an upgrade from format 1: record the re-chaining once, as an audited event. */
@@ -506,6 +715,14 @@ export class Kernel {
       idempotencyKey: `log-upgrade:${(JSON.parse(raw) as { legacyHead: { hash: string } }).legacyHead.hash}`,
       actor: 'system',
     }]);
+  }
+
+  private assertWritable(): void {
+    if (this.recoveryError) {
+      throw new KernelError('read_only',
+        `The database is in recovery mode and accepts no changes: ${this.recoveryError.message}`,
+        { problem: this.recoveryError.toJSON() as unknown as Json });
+    }
   }
 
   private assertOpen(): void {

@@ -132,6 +132,11 @@ export const MIGRATIONS: readonly Migration[] = [
         at         TEXT NOT NULL
       ) STRICT;
       CREATE INDEX quarantine_device ON quarantine (device);
+      -- What an explicit repair cut off the log (never deleted): the rows as they were, with the
+      -- repair that moved them (kernel.repair('cut')).
+      CREATE TABLE events_cut (repair TEXT NOT NULL, row TEXT NOT NULL) STRICT;
+      CREATE TABLE audit_cut (repair TEXT NOT NULL, row TEXT NOT NULL) STRICT;
+      CREATE TABLE checkpoints_cut (repair TEXT NOT NULL, row TEXT NOT NULL) STRICT;
       -- Events that verified on their own but arrived before an earlier event of their chain.
       CREATE TABLE ingest_parked (
         device     TEXT NOT NULL,

@@ -63,6 +63,17 @@ export class Checkpointer {
       });
   }
 
+  /**
+   * Back-pressure: when the chain ran twice `every` past the last checkpoint (commands back to
+   * back never gave the signature a turn of the event loop), a promise that resolves once the
+   * signature in flight is written; null when not overdue.
+   */
+  overdue(head: ChainHead): Promise<void> | null {
+    if (this.stopped || head.deviceSeq - this.last < 2 * this.every) return null;
+    this.maybeSign(head);
+    return this.settle();
+  }
+
   /** The signed checkpoint the next write transaction should insert (see `written`). */
   get pendingCheckpoint(): NewCheckpoint | null {
     return this.pending;

@@ -70,7 +70,7 @@ export class EventStore {
     private readonly sql: Sql,
     private readonly events: ReadonlyMap<string, EventDefinition>,
     /** The device this database belongs to: the chain `append` extends. */
-    readonly device: string,
+    private ownDevice: string,
     now: () => number,
   ) {
     this.clock = new HybridClock(now);
@@ -98,6 +98,16 @@ export class EventStore {
     const v = Number(this.sql.value('SELECT COALESCE(MAX(stream_seq), 0) FROM events WHERE stream = ?', [stream]) ?? 0);
     this.streamVersions.set(stream, v);
     return v;
+  }
+
+  /** The device whose chain `append` extends. */
+  get device(): string {
+    return this.ownDevice;
+  }
+
+  /** Continue as a new device chain (after a repair cut this device's chain back). */
+  switchDevice(device: string): void {
+    this.ownDevice = device;
   }
 
   /** The newest event of `device`'s chain here, including the open transaction's appends. */

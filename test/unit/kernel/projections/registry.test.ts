@@ -209,12 +209,18 @@ describe('projections across reopen', () => {
       }
     }));
 
-  test('a projection head beyond the log head is refused with integrity_error on open', () =>
+  test('a projection head beyond the log head opens read-only with integrity_error (recovery mode)', () =>
     withTempDir(async (dir) => {
       const file = join(dir, 'k.db');
       const k1 = await openKernel({ storage: { file } });
       k1.sql.exec('UPDATE projections SET head_seq = head_seq + 5');
       await k1.close();
-      await assert.rejects(openKernel({ storage: { file } }), (err: { code?: string }) => err.code === 'integrity_error');
+      const k2 = await openKernel({ storage: { file } });
+      try {
+        assert.equal(k2.recovery?.code, 'integrity_error');
+        assert.match(k2.recovery!.message, /projections/);
+      } finally {
+        await k2.close();
+      }
     }));
 });
