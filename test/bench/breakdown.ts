@@ -88,9 +88,9 @@ export async function breakdown(n = N): Promise<Stage[]> {
   const before = k.store.committedHead.seq;
   inTx('SQL: idempotency lookup (miss)', (i) => sql.get('SELECT command_type, request_hash, result FROM idempotency WHERE key = ?', [`nokey-${i}`]));
   inTx('SQL: stream version lookup (miss)', (i) => sql.value('SELECT COALESCE(MAX(stream_seq), 0) FROM events WHERE stream = ?', [`item:none-${i}`]));
-  inTx('SQL: events INSERT (12 params)', (i) => sql.run(
-    'INSERT INTO events (seq, id, stream, stream_seq, type, v, at, actor, device, payload, prev, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)',
-    [before + 1 + i, `id-${i}`, `item:s-${i}`, 1, 'bench.item_added', 1, body.at, 'user', body.device, `{"itemId":"it-${i}","value":"value ${i} of run: lorem ipsum dolor"}`, body.prev, body.prev],
+  inTx('SQL: events INSERT (15 params)', (i) => sql.run(
+    'INSERT INTO events (seq, id, device, device_seq, hlc, ord, stream, stream_seq, type, v, at, actor, payload, prev, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)',
+    [before + 1 + i, `id-${i}`, body.device, 100_000 + i, body.hlc, `ord-${i}`, `item:s-${i}`, 1, 'bench.item_added', 1, body.at, 'user', `{"itemId":"it-${i}","value":"value ${i} of run: lorem ipsum dolor"}`, body.prev, `h-${i}`],
   ));
   inTx('SQL: projection INSERT (3 params)', (i) => sql.run('INSERT INTO bench_items (id, value, seq) VALUES (?, ?, ?)', [`b-${i}`, `value ${i} of run: lorem ipsum dolor`, i]));
   inTx('SQL: idempotency INSERT (5 params)', (i) => sql.run(
@@ -100,8 +100,8 @@ export async function breakdown(n = N): Promise<Stage[]> {
   // The same events INSERT through a bare oo1 statement and through the C API.
   const evRows: RawRow[] = [];
   for (let i = 0; i < total; i++) {
-    evRows.push([before + 1 + i, `id-${i}`, `item:s-${i}`, 1, 'bench.item_added', 1, body.at, 'user', body.device,
-      `{"itemId":"it-${i}","value":"value ${i} of run: lorem ipsum dolor"}`, body.prev, body.prev]);
+    evRows.push([before + 1 + i, `id-${i}`, body.device, 200_000 + i, body.hlc, `ord-${i}`, `item:s-${i}`, 1, 'bench.item_added', 1, body.at, 'user',
+      `{"itemId":"it-${i}","value":"value ${i} of run: lorem ipsum dolor"}`, body.prev, `h-${i}`]);
   }
   const sqlEv = insertSql('events', EVENT_COLUMNS);
   {

@@ -12,7 +12,7 @@
 import type { Kernel } from '../../../worker/kernel/kernel.ts';
 import type { Engine } from '../../../worker/engine/engine.ts';
 import type { CommandInput } from '../../../worker/kernel/commands/envelope.ts';
-import { createKernelSchema, EVENT_COLUMNS, insertSql, oo1Inserter, type RawRow } from './raw.ts';
+import { createKernelSchema, EVENT_COLUMNS, insertSql, oo1Inserter, syntheticEventRow, type RawRow } from './raw.ts';
 import { figure, type Env, type Figure } from './scenarios.ts';
 import { median, now, round, yieldToLoop } from './stats.ts';
 
@@ -72,12 +72,9 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 /** Rows shaped like kernel events, for the raw single-row commit baseline. */
 function rawRows(n: number): RawRow[] {
   const tag = Math.floor(Math.random() * 1e9).toString(36);
-  const hex = (i: number, salt: number) => ((i * 2654435761 + salt) >>> 0).toString(16).padStart(8, '0').repeat(8);
-  return Array.from({ length: n }, (_, i) => [
-    i + 1, `0190a8c4-0000-7000-8000-${(i + 1).toString(16).padStart(12, '0')}`, `session:s-${tag}-${i}`, 1, 'step.started', 1,
-    new Date(1_700_000_000_000 + i).toISOString(), 'engine', 'dev-0190a8c4-0000-7000-8000-000000000000',
-    JSON.stringify({ step: `s${(i % 10) + 1}`, attempt: 1, runner: 'noop' }), hex(i, 1), hex(i, 2),
-  ]);
+  return Array.from({ length: n }, (_, i) => syntheticEventRow(i, {
+    stream: `session:s-${tag}-${i}`, type: 'step.started', actor: 'engine', payload: JSON.stringify({ step: `s${(i % 10) + 1}`, attempt: 1, runner: 'noop' }),
+  }));
 }
 
 /** Raw baseline: `n` single-row INSERTs, each its own durable autocommit transaction. */

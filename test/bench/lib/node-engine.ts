@@ -15,7 +15,7 @@ import { sleepWorkflow, startCommands, type EngineEnv } from './engine.ts';
 import { figure, type Figure } from './scenarios.ts';
 import { median, now, round } from './stats.ts';
 
-const SUFFIXES = ['', '-wal', '-journal', '.lock', '.device-key.json'] as const;
+const SUFFIXES = ['', '-wal', '-journal', '.lock', '.device-key.json', '.device-key.json.anchor.json'] as const;
 
 export function nodeEngineEnv(dir: string, log: (m: string) => void): EngineEnv & { path(name: string): string } {
   const base = fileEnv(dir, log);

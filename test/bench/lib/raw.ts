@@ -9,11 +9,29 @@ import { MIGRATIONS } from '../../../worker/kernel/db/migrations.ts';
 
 export type RawRow = readonly SqlValue[];
 
-export const EVENT_COLUMNS = ['seq', 'id', 'stream', 'stream_seq', 'type', 'v', 'at', 'actor', 'device', 'payload', 'prev', 'hash'] as const;
+export const EVENT_COLUMNS = ['seq', 'id', 'device', 'device_seq', 'hlc', 'ord', 'stream', 'stream_seq', 'type', 'v', 'at', 'actor', 'payload', 'prev', 'hash'] as const;
+
+/**
+ * A synthetic event row in EVENT_COLUMNS order (one device's chain, position i + 1): the raw
+ * baselines insert rows shaped exactly like the kernel's.
+ */
+export function syntheticEventRow(i: number, e: { stream: string; type: string; actor: string; payload: string }): RawRow {
+  const hex = (salt: number) => ((i * 2654435761 + salt) >>> 0).toString(16).padStart(8, '0').repeat(8);
+  const hlc = (1_700_000_000_000 + i).toString(16).padStart(12, '0') + '0000';
+  const device = 'dev-0190a8c4-0000-7000-8000-000000000000';
+  const hash = hex(2);
+  return [
+    i + 1, `0190a8c4-0000-7000-8000-${(i + 1).toString(16).padStart(12, '0')}`, device, i + 1, hlc, `${hlc}|${device}|${hash}`,
+    e.stream, 1, e.type, 1, new Date(1_700_000_000_000 + i).toISOString(), e.actor, e.payload, hex(1), hash,
+  ];
+}
 
 /** The kernel's own schema (events with the same indexes and append-only triggers). */
 export function createKernelSchema(db: Database): void {
-  for (const m of MIGRATIONS) db.exec(m.sql);
+  for (const m of MIGRATIONS) {
+    if (m.sql) db.exec(m.sql);
+    m.up?.(db);
+  }
 }
 
 export function insertSql(table: string, columns: readonly string[]): string {

@@ -9,7 +9,7 @@ import type { Database, Sqlite3Static } from '@sqlite.org/sqlite-wasm';
 import type { Kernel } from '../../../worker/kernel/kernel.ts';
 import type { CommandInput } from '../../../worker/kernel/commands/envelope.ts';
 import { BENCH_COMMAND, benchCommands, benchModule, createWorkspaces, projectCommands } from './workload.ts';
-import { capiInserter, createKernelSchema, EVENT_COLUMNS, insertSql, oo1Inserter, readRows, type Inserter, type RawRow } from './raw.ts';
+import { capiInserter, createKernelSchema, EVENT_COLUMNS, insertSql, oo1Inserter, readRows, syntheticEventRow, type Inserter, type RawRow } from './raw.ts';
 import { median, now, percentile, round, yieldToLoop } from './stats.ts';
 
 export interface RawDb {
@@ -338,27 +338,11 @@ export interface SingleOptions {
 
 /** Rows shaped like bench events (same columns, similar sizes) for the raw single-row baseline. */
 function syntheticEventRows(n: number): RawRow[] {
-  const hex = (i: number, salt: number) => ((i * 2654435761 + salt) >>> 0).toString(16).padStart(8, '0').repeat(8);
-  const rows: RawRow[] = [];
   const tag = Math.floor(Math.random() * 1e9).toString(36);
-  for (let i = 0; i < n; i++) {
+  return Array.from({ length: n }, (_, i) => {
     const itemId = `it-${tag}-${i}`;
-    rows.push([
-      i + 1,
-      `0190a8c4-0000-7000-8000-${(i + 1).toString(16).padStart(12, '0')}`,
-      `item:${itemId}`,
-      1,
-      'bench.item_added',
-      1,
-      new Date(1_700_000_000_000 + i).toISOString(),
-      'user',
-      'dev-0190a8c4-0000-7000-8000-000000000000',
-      JSON.stringify({ itemId, value: `value ${i} of run ${tag}: lorem ipsum dolor` }),
-      hex(i, 1),
-      hex(i, 2),
-    ]);
-  }
-  return rows;
+    return syntheticEventRow(i, { stream: `item:${itemId}`, type: 'bench.item_added', actor: 'user', payload: JSON.stringify({ itemId, value: `value ${i} of run ${tag}: lorem ipsum dolor` }) });
+  });
 }
 
 export async function benchSingle(env: Env, o: SingleOptions): Promise<Figure[]> {
