@@ -25,9 +25,9 @@ export function commandsMarkdown(): string {
   for (const m of [coreModule, ...DEFAULT_MODULES]) {
     out += `## Module \`${m.name}\`\n\n`;
     if (m.commands?.length) {
-      out += '### Commands\n\n| type | changes state | audited | payload (JSON Schema) | description |\n|---|---|---|---|---|\n';
+      out += '### Commands\n\n| type | changes state | audited | payload (JSON Schema) | description | on two devices at once |\n|---|---|---|---|---|---|\n';
       for (const c of m.commands) {
-        out += `| \`${c.type}\` | ${c.mutates ? 'yes (idempotencyKey required)' : 'no'} | ${c.audit ? `\`${c.audit}\`` : ''} | \`${schemaOf(c.schema)}\` | ${c.description} |\n`;
+        out += `| \`${c.type}\` | ${c.mutates ? 'yes (idempotencyKey required)' : 'no'} | ${c.audit ? `\`${c.audit}\`` : ''} | \`${schemaOf(c.schema)}\` | ${c.description} | ${c.concurrent ?? ''} |\n`;
       }
       out += '\n';
     }
@@ -42,7 +42,8 @@ export function commandsMarkdown(): string {
       out += '\n';
     }
   }
-  out += '## Kernel queries\n\n`events.list`, `events.get`, `events.types`, `audit.list`, `checkpoints.list` (see worker/kernel/builtin-queries.ts).\n';
+  out += '## Kernel queries\n\n`events.list`, `events.get`, `events.types`, `audit.list`, `checkpoints.list` (see worker/kernel/builtin-queries.ts),\n';
+  out += '`conflicts.list` (events written concurrently on two devices and how the merge resolved them; worker/kernel/projections/conflicts.ts).\n';
   return out;
 }
 

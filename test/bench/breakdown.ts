@@ -77,7 +77,7 @@ export async function breakdown(n = N): Promise<Stage[]> {
   add('uuidv7()', timeIt(n, () => uuidv7(Date.now())));
   add('new Date().toISOString()', timeIt(n, () => new Date(Date.now()).toISOString()));
   const body = {
-    id: uuidv7(), deviceSeq: 1, hlc: '0190a8c400000000', stream: 'item:x', type: 'bench.item_added', v: 1,
+    id: uuidv7(), deviceSeq: 1, hlc: '0190a8c400000000', stream: 'item:x', streamBase: 0, type: 'bench.item_added', v: 1,
     at: new Date().toISOString(), actor: 'user', device: 'dev-0190a8c4-0000-7000-8000-000000000000', prev: '0'.repeat(64),
   };
   add('event hash: canonical body + sha256', timeIt(n, (i) => {
@@ -88,9 +88,9 @@ export async function breakdown(n = N): Promise<Stage[]> {
   const before = k.store.committedHead.seq;
   inTx('SQL: idempotency lookup (miss)', (i) => sql.get('SELECT command_type, request_hash, result FROM idempotency WHERE key = ?', [`nokey-${i}`]));
   inTx('SQL: stream version lookup (miss)', (i) => sql.value('SELECT COALESCE(MAX(stream_seq), 0) FROM events WHERE stream = ?', [`item:none-${i}`]));
-  inTx('SQL: events INSERT (15 params)', (i) => sql.run(
-    'INSERT INTO events (seq, id, device, device_seq, hlc, ord, stream, stream_seq, type, v, at, actor, payload, prev, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)',
-    [before + 1 + i, `id-${i}`, body.device, 100_000 + i, body.hlc, `ord-${i}`, `item:s-${i}`, 1, 'bench.item_added', 1, body.at, 'user', `{"itemId":"it-${i}","value":"value ${i} of run: lorem ipsum dolor"}`, body.prev, `h-${i}`],
+  inTx('SQL: events INSERT (16 params)', (i) => sql.run(
+    'INSERT INTO events (seq, id, device, device_seq, hlc, ord, stream, stream_seq, stream_base, type, v, at, actor, payload, prev, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)',
+    [before + 1 + i, `id-${i}`, body.device, 100_000 + i, body.hlc, `ord-${i}`, `item:s-${i}`, 1, 0, 'bench.item_added', 1, body.at, 'user', `{"itemId":"it-${i}","value":"value ${i} of run: lorem ipsum dolor"}`, body.prev, `h-${i}`],
   ));
   inTx('SQL: projection INSERT (3 params)', (i) => sql.run('INSERT INTO bench_items (id, value, seq) VALUES (?, ?, ?)', [`b-${i}`, `value ${i} of run: lorem ipsum dolor`, i]));
   inTx('SQL: idempotency INSERT (5 params)', (i) => sql.run(
@@ -100,7 +100,7 @@ export async function breakdown(n = N): Promise<Stage[]> {
   // The same events INSERT through a bare oo1 statement and through the C API.
   const evRows: RawRow[] = [];
   for (let i = 0; i < total; i++) {
-    evRows.push([before + 1 + i, `id-${i}`, body.device, 200_000 + i, body.hlc, `ord-${i}`, `item:s-${i}`, 1, 'bench.item_added', 1, body.at, 'user',
+    evRows.push([before + 1 + i, `id-${i}`, body.device, 200_000 + i, body.hlc, `ord-${i}`, `item:s-${i}`, 1, 0, 'bench.item_added', 1, body.at, 'user',
       `{"itemId":"it-${i}","value":"value ${i} of run: lorem ipsum dolor"}`, body.prev, `h-${i}`]);
   }
   const sqlEv = insertSql('events', EVENT_COLUMNS);

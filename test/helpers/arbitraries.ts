@@ -40,6 +40,7 @@ export const unhashedEnvelope: fc.Arbitrary<UnhashedEnvelope> = fc.record({
   device: anyString,
   deviceSeq: fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }),
   hlc: fc.stringMatching(/^[0-9a-f]{16}$/),
+  streamBase: fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
   payload: fc.jsonValue() as fc.Arbitrary<Json>,
   prev: hex64,
 });

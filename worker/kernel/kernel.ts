@@ -19,7 +19,7 @@ import { Sql } from './db/sql.ts';
 import { assertSchemaSupported, migrate, SCHEMA_VERSION } from './db/migrations.ts';
 import { EventStore, type EventFilter } from './log/event-store.ts';
 import type { EventEnvelope, WireEvent } from './log/envelope.ts';
-import { parseIngest, planIngest, type Refusal } from './log/ingest.ts';
+import { parseIngest, planIngest, type Refusal, type WireCheckpoint } from './log/ingest.ts';
 import { AuditLog, type AuditEntry } from './log/audit.ts';
 import { insertCheckpoint, listCheckpoints, type Checkpoint } from './log/checkpoint.ts';
 import { Checkpointer } from './log/checkpointer.ts';
@@ -34,6 +34,7 @@ import { builtinQueries } from './builtin-queries.ts';
 import { collectRegistries, ensureDeviceId, register } from './setup.ts';
 import { coreModule, KEY_REGISTER_COMMAND, LOG_REPAIR_COMMAND, LOG_UPGRADE_COMMAND, REBUILT_COMMAND } from './core-module.ts';
 import { checkAtOpen } from './log/open-check.ts';
+import { conflictsProjection, conflictsQuery } from './projections/conflicts.ts';
 import { cutLog, restoreAppendOnly } from './log/repair.ts';
 import type { KernelErrorData } from './errors.ts';
 import type { Row } from './db/sql.ts';
@@ -186,8 +187,8 @@ export class Kernel {
       const deviceId = ensureDeviceId(sql);
       const store = new EventStore(sql, events, deviceId, clock);
       const audit = new AuditLog(sql);
-      for (const q of builtinQueries(store, audit, sql)) register(queries, q.name, q, 'kernel');
-      const projections = new ProjectionRegistry(sql, modules.flatMap((m) => m.projections ?? []));
+      for (const q of [...builtinQueries(store, audit, sql), conflictsQuery]) register(queries, q.name, q, 'kernel');
+      const projections = new ProjectionRegistry(sql, [conflictsProjection(events), ...modules.flatMap((m) => m.projections ?? [])]);
       const keys = options.keys ?? memoryKeyStore();
       const key = (await keys.load(deviceId)) ?? (await keys.create(deviceId));
       const subs = new Subscriptions(store, (err) => console.warn('kingdom: a subscriber failed and was removed', err));
@@ -336,7 +337,7 @@ export class Kernel {
   }
 
   /** This device's events and checkpoints after its chain position `afterDeviceSeq` (what a relay sends). */
-  exportChain(device: string, afterDeviceSeq = 0, limit = 10_000): { events: WireEvent[]; checkpoints: Omit<Checkpoint, 'seq'>[] } {
+  exportChain(device: string, afterDeviceSeq = 0, limit = 10_000): { events: WireEvent[]; checkpoints: WireCheckpoint[] } {
     this.assertOpen();
     const rows = this.sql.all('SELECT seq FROM events WHERE device = ? AND device_seq > ? ORDER BY device_seq LIMIT ?', [device, afterDeviceSeq, limit]);
     const events = rows.map((r) => {
@@ -345,8 +346,8 @@ export class Kernel {
     });
     const last = events.length > 0 ? events[events.length - 1]!.deviceSeq : afterDeviceSeq;
     const checkpoints = listCheckpoints(this.sql, 0, 100_000)
-      .filter((c) => c.device === device && c.format === 2 && c.deviceSeq > afterDeviceSeq && c.deviceSeq <= last)
-      .map(({ seq: _s, ...c }) => c);
+      .filter((c) => c.device === device && c.deviceSeq > afterDeviceSeq && c.deviceSeq <= last)
+      .flatMap(({ seq: _s, format, ...c }) => (format === 2 ? [{ ...c, format }] : []));
     return { events, checkpoints };
   }
 

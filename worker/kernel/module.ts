@@ -63,6 +63,11 @@ export interface CommandDefinition<P = any, S = any> {
   readonly internal?: boolean;
   /** Privileged commands write an audit entry per event, with this action name. */
   readonly audit?: string;
+  /**
+   * What happens when two devices issue this command concurrently (each without having seen the
+   * other's event), e.g. "two renames: the later in merge order wins". Documented in commands.md.
+   */
+  readonly concurrent?: string;
 }
 
 export interface Upcaster {
@@ -78,6 +83,11 @@ export interface EventDefinition<P = any> {
   /** Schema of the current version's payload; appended payloads are checked against it. */
   readonly schema: z.ZodType<P>;
   readonly upcasters?: readonly Upcaster[];
+  /**
+   * How projections resolve this event when its writer had not seen an earlier event of its
+   * stream (a concurrent write): recorded with the conflict for the UI to show.
+   */
+  readonly concurrent?: string;
 }
 
 export interface Projection {

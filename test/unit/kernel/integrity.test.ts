@@ -19,6 +19,7 @@ import { openKernel, openKingdom } from '../../../worker/node/index.ts';
 import { fileAdapter } from '../../../worker/node/file-adapter.ts';
 import { KernelError } from '../../../worker/kernel/errors.ts';
 import { hashEventWithPayloadJson, mergeKey } from '../../../worker/kernel/log/envelope.ts';
+import { rowIdentity } from '../../../worker/kernel/log/event-store.ts';
 import { createWorkspace, newKey, withTempDir, type Kernel } from '../../helpers/kernel.ts';
 
 /** Raw SQL on the database file while no kernel holds it (the attacker's access). */
@@ -108,7 +109,7 @@ describe('integrity under a hostile look', () => {
         let prev = String(rows[0]!['prev']);
         for (const r of rows) {
           const payload = Number(r['seq']) === 15 ? String(r['payload']).replace('W', 'Z') : String(r['payload']);
-          const id = { id: String(r['id']), device: String(r['device']), deviceSeq: Number(r['device_seq']), hlc: String(r['hlc']), prev, stream: String(r['stream']), type: String(r['type']), v: Number(r['v']), at: String(r['at']), actor: String(r['actor']) };
+          const id = { ...rowIdentity(r as never), prev };
           const hash = hashEventWithPayloadJson(id, payload);
           run('UPDATE events SET payload = ?, prev = ?, hash = ?, ord = ? WHERE seq = ?', [payload, prev, hash, mergeKey(id.hlc, id.device, hash), r['seq']]);
           prev = hash;
@@ -150,9 +151,9 @@ describe('integrity under a hostile look', () => {
         const last = (run('SELECT * FROM events ORDER BY seq DESC LIMIT 1') as Record<string, string | number>[])[0]!;
         // A copy of the newest workspace.created under fresh unique columns, projections behind it.
         const src = (run("SELECT * FROM events WHERE type = 'workspace.created' ORDER BY seq DESC LIMIT 1") as Record<string, string | number>[])[0]!;
-        run(`INSERT INTO events (seq, id, device, device_seq, hlc, ord, stream, stream_seq, type, v, at, actor, payload, prev, hash)
-             VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
-          [Number(last['seq']) + 1, 'dup-id', src['device'], Number(last['device_seq']) + 1, 'ffffffffffff0000', 'dup-ord', src['stream'], 999, src['type'], src['v'], src['at'], src['actor'], src['payload'], last['hash'], 'dup-hash']);
+        run(`INSERT INTO events (seq, id, device, device_seq, hlc, ord, stream, stream_seq, stream_base, type, v, at, actor, payload, prev, hash)
+             VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+          [Number(last['seq']) + 1, 'dup-id', src['device'], Number(last['device_seq']) + 1, 'ffffffffffff0000', 'dup-ord', src['stream'], 999, 0, src['type'], src['v'], src['at'], src['actor'], src['payload'], last['hash'], 'dup-hash']);
       });
       const k = await openKernel({ storage: { file } });
       try {

@@ -203,4 +203,33 @@ describe('ingest', () => {
       await b.close();
     }
   });
+
+  test('two devices renaming one workspace concurrently: the later in merge order wins on both, and the conflict is recorded', async () => {
+    const a = await memKernel({ clock: () => Date.UTC(2026, 0, 1, 10) });
+    const b = await memKernel({ clock: () => Date.UTC(2026, 0, 1, 11) });
+    try {
+      const id = createWorkspace(a, 'Shared');
+      await b.ingest(a.exportChain(a.deviceId));
+      a.command({ type: 'workspace.rename', payload: { workspaceId: id, name: 'From A' }, idempotencyKey: newKey() });
+      b.command({ type: 'workspace.rename', payload: { workspaceId: id, name: 'From B' }, idempotencyKey: newKey() });
+      await a.ingest(b.exportChain(b.deviceId));
+      await b.ingest(a.exportChain(a.deviceId));
+      for (const k of [a, b]) {
+        assert.deepEqual(names(k), ['From B'], 'B wrote later (its clock is ahead): its rename wins everywhere');
+        const conflicts = k.query('conflicts.list', {}) as { stream: string; type: string; device: string; unseen: number }[];
+        assert.equal(conflicts.length, 1);
+        assert.equal(conflicts[0]!.stream, `workspace:${id}`);
+        assert.equal(conflicts[0]!.device, b.deviceId);
+        assert.equal(conflicts[0]!.unseen, 1);
+      }
+      assert.deepEqual(a.digest(), b.digest());
+      // A rename that had seen the other one is no conflict.
+      a.command({ type: 'workspace.rename', payload: { workspaceId: id, name: 'Settled' }, idempotencyKey: newKey() });
+      await b.ingest(a.exportChain(a.deviceId));
+      assert.equal((b.query('conflicts.list', {}) as unknown[]).length, 1);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
 });

@@ -30,6 +30,7 @@ export const EVENTS_TABLE_V3 = `
     ord         TEXT NOT NULL UNIQUE,
     stream      TEXT NOT NULL,
     stream_seq  INTEGER NOT NULL,
+    stream_base INTEGER NOT NULL,
     type        TEXT NOT NULL,
     v           INTEGER NOT NULL,
     at          TEXT NOT NULL,
@@ -117,13 +118,13 @@ export function upgradeLogFormat(db: Database): void {
       const deviceSeq = chain.deviceSeq + 1;
       const identity = {
         id: old.id, device: old.device, deviceSeq, hlc, prev: chain.hash,
-        stream: old.stream, type: old.type, v: old.v, at: old.at, actor: old.actor,
+        stream: old.stream, streamBase: old.streamSeq - 1, type: old.type, v: old.v, at: old.at, actor: old.actor,
       };
       const hash = hashEventWithPayloadJson(identity, payload);
       db.exec({
-        sql: `INSERT INTO events (seq, id, device, device_seq, hlc, ord, stream, stream_seq, type, v, at, actor, payload, prev, hash, legacy_hash)
-              VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
-        bind: [seq, old.id, old.device, deviceSeq, hlc, mergeKey(hlc, old.device, hash), old.stream, old.streamSeq, old.type, old.v,
+        sql: `INSERT INTO events (seq, id, device, device_seq, hlc, ord, stream, stream_seq, stream_base, type, v, at, actor, payload, prev, hash, legacy_hash)
+              VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+        bind: [seq, old.id, old.device, deviceSeq, hlc, mergeKey(hlc, old.device, hash), old.stream, old.streamSeq, old.streamSeq - 1, old.type, old.v,
           old.at, old.actor, payload, chain.hash, hash, legacyPrev],
       });
       const parsed = { wall: parseInt(hlc.slice(0, 12), 16), counter: parseInt(hlc.slice(12), 16) };

@@ -7,7 +7,7 @@
  * Invariants:
  * 1. `hash = sha256("kingdom.event/2\n" + canonicalJson(identity fields))`, where the identity
  *    fields are the ones that are the same on every device: id, device, deviceSeq, hlc, prev,
- *    stream, type, v, at, actor, payload. `seq` and `streamSeq` are this database's positions and
+ *    stream, streamBase, type, v, at, actor, payload. `seq` and `streamSeq` are this database's positions and
  *    are not hashed.
  * 2. `prev` is the hash of the same device's event at `deviceSeq - 1` (GENESIS for 1): one chain
  *    per device; `deviceSeq` is gapless from 1 and `hlc` strictly increases along a chain.
@@ -29,6 +29,12 @@ export interface EventEnvelope<P = Json> {
   readonly stream: string;
   /** Position within the stream in this database, 1-based, gapless (not hashed). */
   readonly streamSeq: number;
+  /**
+   * How many events of its stream its writer held when it wrote it (the version it decided
+   * against). An event whose merge position in its stream is later than `streamBase + 1` was
+   * written without seeing an earlier one: a concurrent write (kernel `conflicts`).
+   */
+  readonly streamBase: number;
   /** Past-tense event type, e.g. `workspace.created`. */
   readonly type: string;
   /** Schema version of `payload` as stored (after upcasting when read through the kernel). */
@@ -78,7 +84,7 @@ export function canonicalEventBody(e: Identity, payloadJson: string): string {
   const s = JSON.stringify;
   return `{"actor":${s(e.actor)},"at":${s(e.at)},"device":${s(e.device)},"deviceSeq":${num(e.deviceSeq)},` +
     `"hlc":${s(e.hlc)},"id":${s(e.id)},"payload":${payloadJson},"prev":${s(e.prev)},` +
-    `"stream":${s(e.stream)},"type":${s(e.type)},"v":${num(e.v)}}`;
+    `"stream":${s(e.stream)},"streamBase":${num(e.streamBase)},"type":${s(e.type)},"v":${num(e.v)}}`;
 }
 
 export function sealEvent(e: UnhashedEnvelope): EventEnvelope {

@@ -48,9 +48,9 @@ export interface PendingEvent {
 }
 
 const STREAM_CACHE_LIMIT = 50_000;
-const SELECT_COLUMNS = 'seq, id, device, device_seq, hlc, stream, stream_seq, type, v, at, actor, payload, prev, hash';
-const INSERT_SQL = `INSERT INTO events (seq, id, device, device_seq, hlc, ord, stream, stream_seq, type, v, at, actor, payload, prev, hash)
-  VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`;
+const SELECT_COLUMNS = 'seq, id, device, device_seq, hlc, stream, stream_seq, stream_base, type, v, at, actor, payload, prev, hash';
+const INSERT_SQL = `INSERT INTO events (seq, id, device, device_seq, hlc, ord, stream, stream_seq, stream_base, type, v, at, actor, payload, prev, hash)
+  VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`;
 const NO_CHAIN: ChainHead = { deviceSeq: 0, hash: GENESIS, hlc: '' };
 
 export class EventStore {
@@ -142,7 +142,7 @@ export class EventStore {
     const payloadJson = canonicalJson(e.payload);
     const wire: Omit<WireEvent, 'payload' | 'hash'> = {
       id: e.id, device: this.device, deviceSeq: chain.deviceSeq + 1, hlc: this.clock.tick(), prev: chain.hash,
-      stream: e.stream, type: e.type, v: e.v, at: e.at, actor: e.actor,
+      stream: e.stream, streamBase: this.streamVersion(e.stream), type: e.type, v: e.v, at: e.at, actor: e.actor,
     };
     return this.insert(wire, payloadJson, hashEventWithPayloadJson(wire, payloadJson));
   }
@@ -160,7 +160,7 @@ export class EventStore {
     const seq = this.currentHead.seq + 1;
     const streamSeq = this.streamVersion(w.stream) + 1;
     const ord = mergeKey(w.hlc, w.device, hash);
-    this.sql.run(INSERT_SQL, [seq, w.id, w.device, w.deviceSeq, w.hlc, ord, w.stream, streamSeq, w.type, w.v, w.at, w.actor, payloadJson, w.prev, hash]);
+    this.sql.run(INSERT_SQL, [seq, w.id, w.device, w.deviceSeq, w.hlc, ord, w.stream, streamSeq, w.streamBase, w.type, w.v, w.at, w.actor, payloadJson, w.prev, hash]);
     this.pendingHead = { seq, hash };
     this.pendingStreams.set(w.stream, streamSeq);
     this.pendingChains.set(w.device, { deviceSeq: w.deviceSeq, hash, hlc: w.hlc });
@@ -301,9 +301,19 @@ export function rowToEnvelope(r: Row): EventEnvelope {
     device: String(r['device']),
     deviceSeq: Number(r['device_seq']),
     hlc: String(r['hlc']),
+    streamBase: Number(r['stream_base']),
     payload: JSON.parse(String(r['payload'])) as Json,
     prev: String(r['prev']),
     hash: String(r['hash']),
+  };
+}
+
+/** The hashed fields of a stored row (everything but payload and hash), as verify recomputes them. */
+export function rowIdentity(r: Row): Omit<WireEvent, 'payload' | 'hash'> {
+  return {
+    id: String(r['id']), device: String(r['device']), deviceSeq: Number(r['device_seq']), hlc: String(r['hlc']),
+    prev: String(r['prev']), stream: String(r['stream']), streamBase: Number(r['stream_base']),
+    type: String(r['type']), v: Number(r['v']), at: String(r['at']), actor: String(r['actor']),
   };
 }
 

@@ -37,6 +37,7 @@ export const wireEventSchema = z.object({
   hlc: z.string().regex(HLC_PATTERN),
   prev: hex64,
   stream: z.string().min(1).max(2000),
+  streamBase: z.number().int().min(0),
   type: z.string().min(1).max(200),
   v: z.number().int().min(1),
   at: z.string().min(1).max(100),
@@ -66,7 +67,7 @@ export const ingestSchema = z.object({
 }).strict();
 
 export type IngestInput = z.input<typeof ingestSchema>;
-export type WireCheckpoint = Omit<Checkpoint, 'seq'>;
+export type WireCheckpoint = Omit<Checkpoint, 'seq' | 'format'> & { readonly format: 2 };
 
 export interface Refusal {
   readonly device: string;

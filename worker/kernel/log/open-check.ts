@@ -16,6 +16,7 @@ import { hashEventWithPayloadJson } from './envelope.ts';
 import { GENESIS } from './hash.ts';
 import type { Anchor } from './keys.ts';
 import type { BrokenLink } from './verify.ts';
+import { rowIdentity } from './event-store.ts';
 
 export function checkAtOpen(sql: Sql, device: string, anchor: Anchor | null): BrokenLink | null {
   let from = 0;
@@ -39,10 +40,7 @@ export function checkAtOpen(sql: Sql, device: string, anchor: Anchor | null): Br
     const seq = Number(r['seq']);
     const deviceSeq = Number(r['device_seq']);
     const at = { chain: 'events' as const, seq, device, deviceSeq };
-    const identity = {
-      id: String(r['id']), device, deviceSeq, hlc: String(r['hlc']), prev: String(r['prev']), stream: String(r['stream']),
-      type: String(r['type']), v: Number(r['v']), at: String(r['at']), actor: String(r['actor']),
-    };
+    const identity = rowIdentity(r);
     if (deviceSeq !== expected) return { ...at, reason: 'device_seq_gap', message: `Position ${expected} of this device's chain is missing (event ${seq} is at ${deviceSeq}).` };
     if (identity.prev !== prev) return { ...at, reason: 'prev_mismatch', message: `Event ${seq}'s prev does not match the hash of this device's previous event.` };
     if (hashEventWithPayloadJson(identity, String(r['payload'])) !== String(r['hash'])) {

@@ -17,6 +17,7 @@ import type { Sql } from '../db/sql.ts';
 import { hashEventWithPayloadJson, legacyHash, mergeKey } from './envelope.ts';
 import { GENESIS } from './hash.ts';
 import { hashAudit, rowToAudit } from './audit.ts';
+import { rowIdentity } from './event-store.ts';
 import { checkpointMessage, legacyCheckpointMessage, rowToCheckpoint, type Checkpoint } from './checkpoint.ts';
 import { verifySignature, type Anchor } from './keys.ts';
 
@@ -107,10 +108,7 @@ export async function verifyLog(sql: Sql, opts: VerifyOptions = {}): Promise<Ver
       const streamSeq = Number(r['stream_seq']);
       const hash = String(r['hash']);
       const payloadJson = String(r['payload']);
-      const identity = {
-        id: String(r['id']), device, deviceSeq, hlc: String(r['hlc']), prev: String(r['prev']), stream,
-        type: String(r['type']), v: Number(r['v']), at: String(r['at']), actor: String(r['actor']),
-      };
+      const identity = rowIdentity(r);
       const chain = chains.get(device) ?? { deviceSeq: 0, hash: GENESIS, hlc: '' };
       if (deviceSeq <= chain.deviceSeq) {
         broken = link('events', at, 'duplicate_event', `Event ${seq} repeats position ${deviceSeq} of device ${device}'s chain (already at ${chain.deviceSeq}).`);

@@ -32,6 +32,7 @@ const sample: UnhashedEnvelope = {
   payload: { workspaceId: 'w', name: 'New', nested: { z: [1, { b: 2, a: 1 }], a: null } },
   deviceSeq: 3,
   hlc: '0190a6b200000001',
+  streamBase: 1,
   prev: 'ab'.repeat(32),
 };
 
@@ -85,13 +86,13 @@ describe('event envelope hashing', () => {
     assert.match(hashEvent(sample), /^[0-9a-f]{64}$/);
   });
 
-  const fields = ['id', 'deviceSeq', 'hlc', 'stream', 'type', 'v', 'at', 'actor', 'device', 'payload', 'prev'] as const;
+  const fields = ['id', 'deviceSeq', 'hlc', 'streamBase', 'stream', 'type', 'v', 'at', 'actor', 'device', 'payload', 'prev'] as const;
 
   test('changing any single field changes the hash (property)', () => {
     const changed: fc.Arbitrary<[UnhashedEnvelope, (typeof fields)[number], unknown]> = unhashedEnvelope.chain((e) =>
       fc.constantFrom(...fields).chain((field) => {
         const alt: fc.Arbitrary<unknown> =
-          field === 'deviceSeq' || field === 'v'
+          field === 'deviceSeq' || field === 'streamBase' || field === 'v'
             ? fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER })
             : field === 'payload'
               ? fc.jsonValue()

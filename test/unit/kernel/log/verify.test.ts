@@ -16,6 +16,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { hashEventWithPayloadJson, mergeKey } from '../../../../worker/kernel/log/envelope.ts';
+import { rowIdentity } from '../../../../worker/kernel/log/event-store.ts';
 import { hashAudit, rowToAudit } from '../../../../worker/kernel/log/audit.ts';
 import { checkpointMessage } from '../../../../worker/kernel/log/checkpoint.ts';
 import { generateKeyPair, keyIdOf, publicKeyHexOf, sign } from '../../../../worker/kernel/log/keys.ts';
@@ -67,11 +68,7 @@ function eventRow(k: Kernel, seq: number): Row {
 /** Rewrite event `seq` with `changes` and a recomputed, self-consistent hash. Returns the new hash. */
 function rewriteEvent(k: Kernel, seq: number, changes: Partial<Row>): string {
   const r = { ...eventRow(k, seq), ...changes };
-  const hash = hashEventWithPayloadJson({
-    id: String(r['id']), device: String(r['device']), deviceSeq: Number(r['device_seq']), hlc: String(r['hlc']),
-    stream: String(r['stream']), type: String(r['type']), v: Number(r['v']), at: String(r['at']), actor: String(r['actor']),
-    prev: String(r['prev']),
-  }, String(r['payload']));
+  const hash = hashEventWithPayloadJson(rowIdentity(r as never), String(r["payload"]));
   // A careful attacker keeps the merge key consistent too.
   k.sql.run('UPDATE events SET payload = ?, prev = ?, stream_seq = ?, hash = ?, ord = ? WHERE seq = ?',
     [r['payload']!, r['prev']!, r['stream_seq']!, hash, mergeKey(String(r['hlc']), String(r['device']), hash), seq]);
@@ -166,7 +163,7 @@ describe('verify', () => {
       const r = await tamperAndVerify(k, () => {
         const a = eventRow(k, 8);
         const b = eventRow(k, 9);
-        const cols = ['id', 'device_seq', 'hlc', 'ord', 'stream', 'stream_seq', 'type', 'v', 'at', 'actor', 'device', 'payload', 'prev', 'hash'];
+        const cols = ['id', 'device_seq', 'hlc', 'ord', 'stream', 'stream_seq', 'stream_base', 'type', 'v', 'at', 'actor', 'device', 'payload', 'prev', 'hash'];
         const set = cols.map((c) => `${c} = ?`).join(', ');
         // Park row 8 on placeholder unique values first (id and (stream, stream_seq) are UNIQUE).
         k.sql.run("UPDATE events SET id = 'tmp', stream = 'tmp', device_seq = -1, ord = 'tmp', hash = 'tmp' WHERE seq = 8");

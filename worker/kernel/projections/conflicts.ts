@@ -1,0 +1,69 @@
+/**
+ * Conflicts: events written concurrently on two devices. An event carries `streamBase`, how many
+ * events of its stream its writer held when it wrote it; in merge order its stream position is
+ * `streamSeq`. When `streamSeq - 1 > streamBase` its writer had not seen at least one earlier event
+ * of that stream: the projections resolve it by the event type's rule (EventDefinition.concurrent)
+ * and this projection records that it happened, for the UI to show.
+ *
+ * Invariants:
+ * 1. Deterministic like every projection: rows come from the event and the registry's texts only.
+ * 2. One row per concurrent event; a stream written by one device at a time never has any.
+ */
+import { z } from 'zod';
+import type { EventDefinition, Projection, QueryDefinition } from '../module.ts';
+
+export const CONFLICTS_PROJECTION = 'kernel_conflicts';
+
+export function conflictsProjection(events: ReadonlyMap<string, EventDefinition>): Projection {
+  return {
+    name: CONFLICTS_PROJECTION,
+    version: 1,
+    tables: ['kernel_conflicts'],
+    createSql: `CREATE TABLE kernel_conflicts (
+      pos        INTEGER PRIMARY KEY,
+      stream     TEXT NOT NULL,
+      stream_pos INTEGER NOT NULL,
+      unseen     INTEGER NOT NULL,
+      event_id   TEXT NOT NULL,
+      type       TEXT NOT NULL,
+      device     TEXT NOT NULL,
+      at         TEXT NOT NULL,
+      resolution TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX kernel_conflicts_stream ON kernel_conflicts (stream, pos);`,
+    apply(e, w) {
+      const unseen = e.streamSeq - 1 - e.streamBase;
+      if (unseen <= 0) return;
+      const resolution = events.get(e.type)?.concurrent ?? 'Applied in merge order (hlc, device, hash): its changes come after the earlier ones.';
+      w.run('INSERT INTO kernel_conflicts (pos, stream, stream_pos, unseen, event_id, type, device, at, resolution) VALUES (?,?,?,?,?,?,?,?,?)',
+        [e.seq, e.stream, e.streamSeq, unseen, e.id, e.type, e.device, e.at, resolution]);
+    },
+  };
+}
+
+export const conflictsQuery: QueryDefinition = {
+  name: 'conflicts.list',
+  description: 'Events written concurrently on two devices (their writer had not seen an earlier event of the stream), newest first, with how the merge resolved them.',
+  schema: z.strictObject({
+    stream: z.string().min(1).optional(),
+    streamPrefix: z.string().min(1).optional(),
+    limit: z.number().int().min(1).max(1000).default(100),
+  }),
+  run: (r, p: { stream?: string; streamPrefix?: string; limit: number }) => {
+    let where = '1=1';
+    const bind: (string | number)[] = [];
+    if (p.stream) {
+      where += ' AND stream = ?';
+      bind.push(p.stream);
+    }
+    if (p.streamPrefix) {
+      where += ' AND substr(stream, 1, ?) = ?';
+      bind.push(p.streamPrefix.length, p.streamPrefix);
+    }
+    return r.all(`SELECT * FROM kernel_conflicts WHERE ${where} ORDER BY pos DESC LIMIT ?`, [...bind, p.limit]).map((row) => ({
+      pos: Number(row['pos']), stream: String(row['stream']), streamPos: Number(row['stream_pos']), unseen: Number(row['unseen']),
+      eventId: String(row['event_id']), type: String(row['type']), device: String(row['device']), at: String(row['at']),
+      resolution: String(row['resolution']),
+    }));
+  },
+};
