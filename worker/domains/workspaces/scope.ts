@@ -17,8 +17,10 @@ import type { Json } from '../../kernel/errors.ts';
 import { KernelError } from '../../kernel/errors.ts';
 import type { Reader, Upcaster } from '../../kernel/module.ts';
 
+import { DEFAULT_WORKSPACE_ID } from './default-id.ts';
+
 /** The id of the workspace every install starts with, and where pre-workspace data lives. */
-export const DEFAULT_WORKSPACE_ID = '00000000-0000-4000-8000-000000000000';
+export { DEFAULT_WORKSPACE_ID };
 export const DEFAULT_WORKSPACE_NAME = 'Default';
 /** `created_at` of the default workspace's row (it has no creation event). */
 export const DEFAULT_WORKSPACE_CREATED_AT = '1970-01-01T00:00:00.000Z';
