@@ -15,7 +15,7 @@
 import type { CommandDefinition, Decision, Reader } from '../../kernel/module.ts';
 import { KernelError, type Json } from '../../kernel/errors.ts';
 import * as s from './schemas.ts';
-import { assertActiveWorkspace, workspaceStatus, type WorkspaceStatus } from '../workspaces/scope.ts';
+import { assertActiveWorkspace, assertProjectIn, projectRef, workspaceStatus, type ProjectRef, type WorkspaceStatus } from '../workspaces/scope.ts';
 
 export const nodeStream = (nodeId: string) => `forest:node:${nodeId}`;
 
@@ -54,18 +54,23 @@ const session = (p: { sessionId?: string | undefined }): string | null => p.sess
 export const commands: CommandDefinition[] = [
   {
     type: 'forest.node.create',
-    description: 'Create a knowledge node in a workspace (title 1–300 chars, markdown body ≤ 1 MiB, tags normalised to lower-case, metadata JSON object). Answers { nodeId }.',
+    description: 'Create a knowledge node in a workspace, optionally filed under one of its projects (title 1–300 chars, markdown body ≤ 1 MiB, tags normalised to lower-case, metadata JSON object). Answers { nodeId }.',
     schema: s.nodeCreate,
     mutates: true,
     target: (p: s.NodeCreate) => (p.nodeId ? nodeStream(p.nodeId) : null),
-    load: (r, p: s.NodeCreate) => ({ existing: p.nodeId ? nodeStatus(r, p.nodeId) : undefined, workspace: workspaceStatus(r, p.workspaceId) }),
-    decide: ({ existing, workspace }: { existing?: string; workspace: WorkspaceStatus }, p: s.NodeCreate, ctx): Decision => {
+    load: (r, p: s.NodeCreate) => ({
+      existing: p.nodeId ? nodeStatus(r, p.nodeId) : undefined,
+      workspace: workspaceStatus(r, p.workspaceId),
+      project: p.projectId ? projectRef(r, p.projectId) : undefined,
+    }),
+    decide: ({ existing, workspace, project }: { existing?: string; workspace: WorkspaceStatus; project?: ProjectRef }, p: s.NodeCreate, ctx): Decision => {
       assertActiveWorkspace(workspace, p.workspaceId);
+      if (p.projectId) assertProjectIn(project, p.projectId, p.workspaceId);
       if (existing) {
         throw new KernelError('already_exists', `payload.nodeId: a node with id ${p.nodeId} already exists; omit nodeId to get a new one.`, { field: 'payload.nodeId', id: p.nodeId! });
       }
       const nodeId = p.nodeId ?? ctx.newId();
-      const payload = { nodeId, workspaceId: p.workspaceId, title: p.title, body: p.body ?? '', tags: s.normaliseTags(p.tags), metadata: p.metadata ?? {}, sessionId: session(p) };
+      const payload = { nodeId, workspaceId: p.workspaceId, ...(p.projectId ? { projectId: p.projectId } : {}), title: p.title, body: p.body ?? '', tags: s.normaliseTags(p.tags), metadata: p.metadata ?? {}, sessionId: session(p) };
       return { events: [{ stream: nodeStream(nodeId), type: 'forest.node_created', payload }], value: { nodeId } };
     },
   },

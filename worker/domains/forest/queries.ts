@@ -17,6 +17,7 @@ import { workspaceField, workspaceIdSchema } from '../workspaces/scope.ts';
 /** A node as queries answer it: the state commands decide on, plus who, when and its version. */
 export interface ForestNode extends NodeState {
   readonly workspaceId: string;
+  readonly projectId: string | null;
   readonly createdBy: string;
   readonly updatedBy: string;
   readonly sessionId: string | null;
@@ -40,7 +41,7 @@ export interface ForestLink {
   readonly other: { readonly id: string; readonly title: string };
 }
 
-const NODE_COLS = 'n.id, n.workspace_id, n.title, n.tags, n.metadata, n.status, n.created_by, n.updated_by, n.session_id, n.created_at, n.updated_at, n.version';
+const NODE_COLS = 'n.id, n.workspace_id, n.project_id, n.title, n.tags, n.metadata, n.status, n.created_by, n.updated_by, n.session_id, n.created_at, n.updated_at, n.version';
 
 export function toNode(r: Row): ForestNode {
   return { ...toSummaryBase(r), body: String(r['body']) };
@@ -49,7 +50,7 @@ export function toNode(r: Row): ForestNode {
 function toSummaryBase(r: Row): Omit<ForestNode, 'body'> {
   const tags = String(r['tags']);
   return {
-    id: String(r['id']), workspaceId: String(r['workspace_id']), title: String(r['title']), tags: tags ? tags.split(' ') : [],
+    id: String(r['id']), workspaceId: String(r['workspace_id']), projectId: r['project_id'] == null ? null : String(r['project_id']), title: String(r['title']), tags: tags ? tags.split(' ') : [],
     metadata: JSON.parse(String(r['metadata'])) as { [k: string]: Json },
     status: r['status'] === 'archived' ? 'archived' : 'active',
     createdBy: String(r['created_by']), updatedBy: String(r['updated_by']),
@@ -85,6 +86,7 @@ const inWorkspace = workspaceIdSchema.optional();
 
 const listParams = z.strictObject({
   workspaceId: workspaceField,
+  projectId: id.optional(),
   tag: tag.optional(),
   sessionId: id.optional(),
   limit: z.number().int().min(1).max(500).default(50),
@@ -166,13 +168,14 @@ export const queries: QueryDefinition[] = [
   },
   {
     name: 'forest.node.list',
-    description: "A workspace's active nodes, most recently updated first, optionally with a tag or from a workflow session; bodies are cut to a 200-character excerpt. Answers { nodes, total }.",
+    description: "A workspace's active nodes, most recently updated first, optionally with a tag, of a project or from a workflow session; bodies are cut to a 200-character excerpt. Answers { nodes, total }.",
     schema: listParams,
     run: (r, p: z.infer<typeof listParams>) => {
       const where = ['n.workspace_id = ?', "n.status = 'active'"];
       const bind: SqlValue[] = [p.workspaceId];
       if (p.tag) { where.push('n.rid IN (SELECT node_rid FROM forest_node_tags WHERE tag = ?)'); bind.push(p.tag.trim().toLowerCase().replace(/\s+/g, '-')); }
       if (p.sessionId) { where.push('n.session_id = ?'); bind.push(p.sessionId); }
+      if (p.projectId) { where.push('n.project_id = ?'); bind.push(p.projectId); }
       const w = where.join(' AND ');
       const nodes = r.all(`SELECT ${NODE_COLS}, substr(n.body, 1, 200) AS excerpt FROM forest_nodes n WHERE ${w}
                            ORDER BY n.updated_at DESC, n.rid DESC LIMIT ? OFFSET ?`, [...bind, p.limit, p.offset])

@@ -50,6 +50,8 @@ export const direction = z.enum(['out', 'in', 'both']);
 export const nodeCreate = z.strictObject({
   /** The workspace the node belongs to (default: the default workspace); its links stay inside it. */
   workspaceId: workspaceField,
+  /** A project of that workspace the node is filed under (optional). */
+  projectId: id.optional(),
   nodeId: id.optional(),
   title,
   body: body.optional(),
@@ -71,7 +73,7 @@ export const linkRef = z.strictObject({ from: id, to: id, type: linkType, sessio
 
 // Events (current versions).
 const sessionField = id.nullable();
-export const nodeCreated = z.strictObject({ nodeId: id, workspaceId: workspaceIdSchema, title, body: z.string(), tags: z.array(z.string()), metadata: z.record(z.string(), z.json()), sessionId: sessionField });
+export const nodeCreated = z.strictObject({ nodeId: id, workspaceId: workspaceIdSchema, projectId: id.optional(), title, body: z.string(), tags: z.array(z.string()), metadata: z.record(z.string(), z.json()), sessionId: sessionField });
 export const nodeUpdated = z.strictObject({
   nodeId: id,
   title: title.optional(),

@@ -10,7 +10,7 @@ import { parseWorkflow, validateInputs, type Workflow } from '../../workflow/ind
 import { SESSION_EVENT_TYPES, sessionStream, workflowStream, type CarriedStep, type SessionEventType } from './events.ts';
 import { downstream } from './support.ts';
 import { ACTIVE_STEP } from './projection.ts';
-import { assertActiveWorkspace, workspaceField, workspaceStatus, type WorkspaceStatus } from '../workspaces/scope.ts';
+import { assertActiveWorkspace, assertProjectIn, projectRef, workspaceField, workspaceStatus, type ProjectRef, type WorkspaceStatus } from '../workspaces/scope.ts';
 
 const sessionId = z.string().min(1).max(200);
 const jsonRecord = z.record(z.string(), z.json());
@@ -20,6 +20,8 @@ const schemas = {
   archive: z.strictObject({ workspaceId: workspaceField, name: z.string().min(1) }),
   start: z.strictObject({
     workspaceId: workspaceField,
+    /** File the session under a project of the workspace (optional). */
+    projectId: z.uuid().optional(),
     workflow: z.string().min(1).max(200).optional(),
     source: z.string().min(1).max(256 * 1024).optional(),
     inputs: jsonRecord.optional(),
@@ -42,12 +44,12 @@ const schemas = {
 };
 
 interface SessionRow {
-  id: string; workspace_id: string; status: string; source: string; inputs: string; workflow_name: string; workflow_hash: string; workflow_version: string;
+  id: string; workspace_id: string; project_id: string | null; status: string; source: string; inputs: string; workflow_name: string; workflow_hash: string; workflow_version: string;
 }
 interface StepRow { key: string; status: string; attempt: number; output: string | null; artifact: string | null; branch: string | null; child_id: string | null; approval: string | null }
 
 function sessionRow(r: Reader, id: string): SessionRow | undefined {
-  return r.get('SELECT id, workspace_id, status, source, inputs, workflow_name, workflow_hash, workflow_version FROM sessions WHERE id = ?', [id]) as SessionRow | undefined;
+  return r.get('SELECT id, workspace_id, project_id, status, source, inputs, workflow_name, workflow_hash, workflow_version FROM sessions WHERE id = ?', [id]) as SessionRow | undefined;
 }
 
 function stepRows(r: Reader, id: string, where = ''): StepRow[] {
@@ -159,18 +161,20 @@ export const commands: CommandDefinition[] = [
   },
   {
     type: 'session.start',
-    description: 'Start a session in a workspace, of a workflow saved there (`name` or `name@version`) or of an inline YAML source, with inputs.',
+    description: 'Start a session in a workspace (optionally filed under one of its projects), of a workflow saved there (`name` or `name@version`) or of an inline YAML source, with inputs.',
     schema: schemas.start, mutates: true,
     load: (r, p: z.infer<typeof schemas.start>) => ({
       found: p.workflow !== undefined ? resolveWorkflowSource(r, p.workspaceId, p.workflow) : undefined,
       workspace: workspaceStatus(r, p.workspaceId),
+      project: p.projectId !== undefined ? projectRef(r, p.projectId) : undefined,
     }),
-    decide: (st: { found?: { source: string }; workspace: WorkspaceStatus }, p: z.infer<typeof schemas.start>, ctx): Decision => {
+    decide: (st: { found?: { source: string }; workspace: WorkspaceStatus; project?: ProjectRef }, p: z.infer<typeof schemas.start>, ctx): Decision => {
       if ((p.workflow === undefined) === (p.source === undefined)) throw new KernelError('invalid_payload', 'session.start: give exactly one of workflow (a saved name) or source (YAML).', { field: 'workflow' });
       assertActiveWorkspace(st.workspace, p.workspaceId);
+      if (p.projectId !== undefined) assertProjectIn(st.project, p.projectId, p.workspaceId);
       const found = st.found;
       if (p.workflow !== undefined && !found) throw new KernelError('not_found', `There is no saved workflow ${p.workflow} in this workspace; save it first or pass source.`, { workflow: p.workflow, workspaceId: p.workspaceId });
-      return startDecision(ctx.newId(), p.workspaceId, found?.source ?? p.source!, p.inputs, p.env ?? {});
+      return startDecision(ctx.newId(), p.workspaceId, found?.source ?? p.source!, p.inputs, p.env ?? {}, p.projectId !== undefined ? { projectId: p.projectId } : {});
     },
   },
   {
@@ -184,7 +188,7 @@ export const commands: CommandDefinition[] = [
     decide: (st: { parent?: SessionRow; found?: { source: string } }, p: z.infer<typeof schemas.startChild>): Decision => {
       const parent = mustSession(st.parent, p.parent.sessionId);
       if (!st.found) throw new KernelError('not_found', `There is no saved workflow ${p.workflow} in the parent session's workspace.`, { workflow: p.workflow, workspaceId: parent.workspace_id });
-      return startDecision(p.sessionId, parent.workspace_id, st.found.source, p.inputs, p.env, { parent: p.parent });
+      return startDecision(p.sessionId, parent.workspace_id, st.found.source, p.inputs, p.env, { parent: p.parent, ...(parent.project_id ? { projectId: parent.project_id } : {}) });
     },
   },
   {
@@ -272,6 +276,7 @@ export const commands: CommandDefinition[] = [
       }
       const env = st.env ? (JSON.parse(st.env) as { [k: string]: Json }) : {};
       return startDecision(ctx.newId(), s.workspace_id, s.source, JSON.parse(s.inputs), env, {
+        ...(s.project_id ? { projectId: s.project_id } : {}),
         forkOf: { sessionId: s.id, fromStep: p.fromStep, atSeq: st.atSeq ?? 0 }, carried: carried as unknown as Json,
       });
     },

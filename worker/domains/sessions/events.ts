@@ -53,6 +53,8 @@ const payloads = {
     sessionId: z.string(),
     /** The workspace the session runs in: its secrets, providers, workflows and Forest. */
     workspaceId: workspaceIdSchema,
+    /** The project of that workspace the session is filed under, if any. */
+    projectId: z.string().optional(),
     workflow: workflowRef,
     /** The pinned definition: the exact YAML text whose canonical form hashes to workflow.hash. */
     source: z.string(),

@@ -65,6 +65,8 @@ export interface SessionState {
   readonly id: string;
   /** The workspace the session runs in (v1 logs: the default workspace). */
   readonly workspaceId: string;
+  /** The project of that workspace it is filed under, if any. */
+  readonly projectId?: string;
   workflow: { name: string; version: string; hash: string };
   source: string;
   inputs: { [name: string]: Json };
@@ -117,6 +119,7 @@ function startState(e: FoldEvent): SessionState {
     id: p.sessionId, workspaceId: (p as { workspaceId?: string }).workspaceId ?? DEFAULT_WORKSPACE_ID, workflow: p.workflow, source: p.source, inputs: p.inputs, env: p.env,
     status: 'running', paused: false, startedAt: ms(e.at), migrations: 0, version: e.streamSeq, lastSeq: e.seq, steps: new Map(),
     ...(p.parent ? { parent: p.parent } : {}), ...(p.forkOf ? { forkOf: p.forkOf } : {}),
+    ...(p.projectId ? { projectId: p.projectId } : {}),
   };
   for (const c of p.carried ?? []) carry(state, c, ms(e.at));
   return state;

@@ -28,6 +28,7 @@ const CREATE = `
   CREATE TABLE sessions (
     id               TEXT PRIMARY KEY,
     workspace_id     TEXT NOT NULL,
+    project_id       TEXT,
     workflow_name    TEXT NOT NULL,
     workflow_version TEXT NOT NULL,
     workflow_hash    TEXT NOT NULL,
@@ -54,6 +55,7 @@ const CREATE = `
   CREATE INDEX sessions_parent ON sessions (parent_id);
   CREATE INDEX sessions_workspace ON sessions (workspace_id, started_at);
   CREATE INDEX sessions_workspace_workflow ON sessions (workspace_id, workflow_name);
+  CREATE INDEX sessions_project ON sessions (project_id, started_at) WHERE project_id IS NOT NULL;
   CREATE TABLE session_steps (
     session_id  TEXT NOT NULL,
     key         TEXT NOT NULL,
@@ -79,7 +81,7 @@ const ACTIVE_STEP = "('scheduled','running','waiting','retrying')";
 
 export const sessionsProjection: Projection = {
   name: 'sessions',
-  // 2: workspace_id on workflows, workflow_names and sessions (workspace scope).
+  // 2: workspace_id on workflows, workflow_names and sessions (workspace scope); sessions.project_id.
   version: 2,
   tables: ['workflows', 'workflow_names', 'sessions', 'session_steps'],
   createSql: CREATE,
@@ -185,9 +187,9 @@ function saved(p: EventPayload<'workflow.saved'>, at: string, w: Writer): void {
 }
 
 function started(id: string, p: EventPayload<'session.started'>, e: EventEnvelope, w: Writer): void {
-  w.run(`INSERT INTO sessions (id, workspace_id, workflow_name, workflow_version, workflow_hash, source, status, inputs, parent_id, parent_step,
-           fork_of, fork_step, started_at, updated_at, first_seq, last_seq) VALUES (?,?,?,?,?,?,'running',?,?,?,?,?,?,?,?,?)`,
-    [id, p.workspaceId, p.workflow.name, p.workflow.version, p.workflow.hash, p.source, JSON.stringify(p.inputs), p.parent?.sessionId ?? null,
+  w.run(`INSERT INTO sessions (id, workspace_id, project_id, workflow_name, workflow_version, workflow_hash, source, status, inputs, parent_id, parent_step,
+           fork_of, fork_step, started_at, updated_at, first_seq, last_seq) VALUES (?,?,?,?,?,?,?,'running',?,?,?,?,?,?,?,?,?)`,
+    [id, p.workspaceId, p.projectId ?? null, p.workflow.name, p.workflow.version, p.workflow.hash, p.source, JSON.stringify(p.inputs), p.parent?.sessionId ?? null,
       p.parent?.step ?? null, p.forkOf?.sessionId ?? null, p.forkOf?.fromStep ?? null, e.at, e.at, e.seq, e.seq]);
   for (const c of p.carried ?? []) {
     w.run(`INSERT INTO session_steps (session_id, key, status, attempt, attempts, started_at, ended_at, output, artifact, branch, reason)

@@ -14,7 +14,7 @@ const parseJson = (v: unknown): Json => (typeof v === 'string' ? (JSON.parse(v) 
 
 function sessionSummary(row: Record<string, unknown>): Json {
   return {
-    id: String(row['id']), workspaceId: String(row['workspace_id']), workflow: { name: String(row['workflow_name']), version: String(row['workflow_version']), hash: String(row['workflow_hash']) },
+    id: String(row['id']), workspaceId: String(row['workspace_id']), projectId: (row['project_id'] as string | null) ?? null, workflow: { name: String(row['workflow_name']), version: String(row['workflow_version']), hash: String(row['workflow_hash']) },
     status: String(row['status']), inputs: parseJson(row['inputs']), output: parseJson(row['output']), error: parseJson(row['error']),
     failedStep: (row['failed_step'] as string | null) ?? null, parentId: (row['parent_id'] as string | null) ?? null,
     parentStep: (row['parent_step'] as string | null) ?? null, forkOf: (row['fork_of'] as string | null) ?? null, forkStep: (row['fork_step'] as string | null) ?? null,
@@ -23,7 +23,7 @@ function sessionSummary(row: Record<string, unknown>): Json {
   };
 }
 
-const SESSION_COLS = `id, workspace_id, workflow_name, workflow_version, workflow_hash, status, inputs, output, error, failed_step, parent_id, parent_step,
+const SESSION_COLS = `id, workspace_id, project_id, workflow_name, workflow_version, workflow_hash, status, inputs, output, error, failed_step, parent_id, parent_step,
   fork_of, fork_step, started_at, ended_at, updated_at, steps_done, waiting, first_seq, last_seq`;
 
 export function sessionEvents(r: Reader, id: string, uptoSeq?: number): (FoldEvent & { type: string; at: string })[] {
@@ -70,11 +70,12 @@ export const queries: QueryDefinition[] = [
   },
   {
     name: 'session.list',
-    description: "A workspace's sessions, newest first; filter by status, workflow name or parent session.",
-    schema: z.strictObject({ workspaceId: workspaceField, status: z.string().optional(), workflow: z.string().optional(), parentId: z.string().optional(), limit: z.number().int().min(1).max(1000).optional() }),
-    run: (r, p: { workspaceId: string; status?: string; workflow?: string; parentId?: string; limit?: number }) => {
+    description: "A workspace's sessions, newest first; filter by status, workflow name, project or parent session.",
+    schema: z.strictObject({ workspaceId: workspaceField, status: z.string().optional(), workflow: z.string().optional(), projectId: z.string().optional(), parentId: z.string().optional(), limit: z.number().int().min(1).max(1000).optional() }),
+    run: (r, p: { workspaceId: string; status?: string; workflow?: string; projectId?: string; parentId?: string; limit?: number }) => {
       const where: string[] = ['workspace_id = ?'];
       const args: (string | number)[] = [p.workspaceId];
+      if (p.projectId) { where.push('project_id = ?'); args.push(p.projectId); }
       if (p.status) { where.push('status = ?'); args.push(p.status); }
       if (p.workflow) { where.push('workflow_name = ?'); args.push(p.workflow); }
       if (p.parentId) { where.push('parent_id = ?'); args.push(p.parentId); }

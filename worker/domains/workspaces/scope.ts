@@ -43,6 +43,26 @@ export function workspaceStatus(r: Reader, workspaceId: string): WorkspaceStatus
   return v === 'active' || v === 'archived' ? v : undefined;
 }
 
+export interface ProjectRef {
+  readonly workspaceId: string;
+  readonly status: 'active' | 'archived';
+}
+
+/** A project's workspace and status (read by other slices' `load`, from the projects projection). */
+export function projectRef(r: Reader, projectId: string): ProjectRef | undefined {
+  const row = r.get('SELECT workspace_id, status FROM projects WHERE id = ?', [projectId]);
+  return row ? { workspaceId: String(row['workspace_id']), status: row['status'] === 'archived' ? 'archived' : 'active' } : undefined;
+}
+
+/** Throw unless the project exists, is active and belongs to `workspaceId`. */
+export function assertProjectIn(ref: ProjectRef | undefined, projectId: string, workspaceId: string): void {
+  if (!ref) throw new KernelError('not_found', `payload.projectId: no project ${projectId}; list the workspace's projects to pick one.`, { field: 'payload.projectId', projectId });
+  if (ref.workspaceId !== workspaceId) {
+    throw new KernelError('invalid_payload', `payload.projectId: project ${projectId} belongs to another workspace; a project groups things of its own workspace only.`, { field: 'payload.projectId', projectId, workspaceId });
+  }
+  if (ref.status === 'archived') throw new KernelError('archived', `payload.projectId: project ${projectId} is archived; nothing can be added to it.`, { field: 'payload.projectId', projectId });
+}
+
 /** Throw unless the workspace exists and is active (used in `decide`, on the loaded status). */
 export function assertActiveWorkspace(status: WorkspaceStatus, workspaceId: string): void {
   if (status === undefined) {

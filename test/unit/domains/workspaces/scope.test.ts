@@ -229,3 +229,37 @@ describe('workspace scope: the Forest', () => {
       assert.deepEqual((k.query('forest.node.list', { workspaceId: b }) as { nodes: { title: string }[] }).nodes.map((n) => n.title), ['Other renamed']);
     }));
 });
+
+describe('projects group sessions and Forest nodes inside a workspace', () => {
+  const project = (k: Kernel, workspaceId: string, name: string) => value<{ projectId: string }>(k, 'project.create', { workspaceId, name }).projectId;
+
+  test('sessions and nodes filed under a project are listed by it; children and reruns stay in it', () =>
+    withMem((k) => {
+      const p = project(k, DEFAULT_WORKSPACE_ID, 'Launch');
+      const inP = value<{ sessionId: string }>(k, 'session.start', { projectId: p, source: deploy('x') }).sessionId;
+      value<{ sessionId: string }>(k, 'session.start', { source: deploy('y') });
+      const list = (params: Record<string, unknown>) => (k.query('session.list', params) as { id: string; projectId: string | null }[]);
+      assert.deepEqual(list({ projectId: p }).map((s) => s.id), [inP]);
+      assert.equal(list({}).length, 2);
+      assert.equal(list({ projectId: p })[0]!.projectId, p);
+      const fork = value<{ sessionId: string }>(k, 'session.rerun', { sessionId: inP, fromStep: 'a' }).sessionId;
+      assert.equal((k.query('session.get', { sessionId: fork }) as { projectId: string }).projectId, p);
+      const n = value<{ nodeId: string }>(k, 'forest.node.create', { projectId: p, title: 'Plan' }).nodeId;
+      value<{ nodeId: string }>(k, 'forest.node.create', { title: 'Loose' });
+      const nodes = k.query('forest.node.list', { projectId: p }) as { nodes: { id: string; projectId: string }[]; total: number };
+      assert.deepEqual(nodes.nodes.map((x) => [x.id, x.projectId]), [[n, p]]);
+      assert.equal((k.query('forest.node.list', {}) as { total: number }).total, 2);
+    }));
+
+  test('a project of another workspace, an unknown or an archived one is refused', () =>
+    withMem((k) => {
+      const b = createWorkspace(k, 'B');
+      const pb = project(k, b, 'In B');
+      expectCode(() => cmd(k, 'session.start', { projectId: pb, source: deploy('x') }), 'invalid_payload');
+      expectCode(() => cmd(k, 'forest.node.create', { projectId: pb, title: 'T' }), 'invalid_payload');
+      expectCode(() => cmd(k, 'session.start', { projectId: crypto.randomUUID(), source: deploy('x') }), 'not_found');
+      cmd(k, 'project.archive', { projectId: pb });
+      expectCode(() => cmd(k, 'forest.node.create', { workspaceId: b, projectId: pb, title: 'T' }), 'archived');
+      cmd(k, 'session.start', { workspaceId: b, source: deploy('x') });
+    }));
+});
