@@ -8,6 +8,8 @@
  *    secrets are B's (empty); "Install examples" installs into B only.
  * 3. The open workspace is this device's choice: it survives a reload, and no event records it.
  * 4. Switching back to the default workspace shows the original data again.
+ * 5. A project groups sessions inside the workspace: a run filed under it is what the sessions
+ *    list shows when filtered by it.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -123,5 +125,22 @@ describe('workspaces in the app', () => {
     assert.match(await page.locator(sel('forest-results')).textContent() ?? '', /Default runbook/);
     await open('#/workflows');
     await page.locator(sel('secret-item', '[data-name="DEFAULT_ONLY"]')).waitFor({ timeout: UI_MS });
+  });
+
+  test('a project of the open workspace groups the sessions filed under it', async () => {
+    await open('#/workspaces');
+    await ui.createProject('Launch');
+    await open('#/workflows/only-in-default/run');
+    await page.locator(sel('run-project')).selectOption({ label: 'Launch' }, { timeout: UI_MS });
+    await page.locator(sel('run-start')).click({ timeout: UI_MS });
+    await page.waitForFunction(() => /^#\/sessions\/[^/]+$/.test(location.hash), undefined, { timeout: UI_MS });
+    const filed = await page.evaluate(() => decodeURIComponent(location.hash.split('/')[2]!));
+    const other = await api.command({ type: 'session.start', payload: { workflow: 'only-in-default' }, idempotencyKey: 'unfiled' });
+    assert.ok(other.ok);
+    await open('#/sessions');
+    await page.locator(sel('session-row')).nth(1).waitFor({ timeout: UI_MS });
+    await page.locator(sel('session-filter-project')).selectOption({ label: 'Launch' }, { timeout: UI_MS });
+    await page.locator(sel('session-row', `[data-id="${filed}"]`)).waitFor({ timeout: UI_MS });
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="session-row"]').length === 1, undefined, { timeout: UI_MS });
   });
 });
