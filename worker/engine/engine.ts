@@ -340,7 +340,7 @@ export class Engine {
     }
     let run: Promise<Json>;
     try {
-      run = runner.execute({ input, signal: controller.signal, idempotencyKey, sessionId: id, workspaceId: l.state.workspaceId, stepKey: key, attempt, tryNumber: attempt - runFrom + 1, now: () => this.clock.now(), journal });
+      run = runner.execute({ input, signal: controller.signal, idempotencyKey, sessionId: id, workspaceId: l.state.workspaceId, ...(l.state.projectId ? { projectId: l.state.projectId } : {}), stepKey: key, attempt, tryNumber: attempt - runFrom + 1, now: () => this.clock.now(), journal });
     } catch (err) {
       run = Promise.reject(err);
     }

@@ -18,7 +18,8 @@
  *    exist and are active): a bad input fails `invalid_input` having written nothing.
  * 3. Both run synchronously (no network); they only reject with RunnerErrors.
  * 4. Both stay in the request's workspace (the session's): search reads only its nodes, write
- *    creates the node there and links only to nodes there.
+ *    creates the node there (filed under the session's project while that is active) and links
+ *    only to nodes there.
  */
 import type { Json } from '../kernel/errors.ts';
 import type { CommandInput, CommandResult } from '../kernel/commands/envelope.ts';
@@ -125,8 +126,10 @@ export function forestWrite(access: ForestAccess, req: RunRequest): Json {
   const key = req.idempotencyKey;
   const run = (type: string, payload: { [k: string]: Json }, k: string): Json =>
     access.command({ type, payload: { ...payload, ...sessionField(req.sessionId) }, idempotencyKey: k, actor: 'engine' }).value as Json;
+  const project = req.projectId ? access.query('project.get', { projectId: req.projectId }) as { status: string } | null : null;
   const node = run('forest.node.create', {
     workspaceId,
+    ...(project?.status === 'active' ? { projectId: req.projectId! } : {}),
     title: title.trim(), ...(bodyText !== undefined ? { body: bodyText } : {}), ...(tags.length > 0 ? { tags } : {}), ...(metadata !== undefined ? { metadata } : {}),
   }, `${key}/node`) as { nodeId: string };
   const made = links.map((l, i) => {

@@ -165,4 +165,18 @@ steps:
       await h.close();
     }
   });
+
+  test('nodes a session filed under a project writes go into that project', async () => {
+    const { h, b } = await twoWorkspaces();
+    try {
+      const p = (h.cmd('project.create', { workspaceId: b, name: 'Launch' }) as { projectId: string }).projectId;
+      const flow = `name: note\nversion: 1.0.0\nsteps:\n  - id: w\n    type: task\n    runner: forest.write\n    with:\n      title: a note\n`;
+      const s = (h.cmd('session.start', { workspaceId: b, projectId: p, source: flow }) as { sessionId: string }).sessionId;
+      assert.equal((await h.ended(s)).status, 'succeeded');
+      const filed = h.k.query('forest.node.list', { workspaceId: b, projectId: p }) as { nodes: { title: string }[] };
+      assert.deepEqual(filed.nodes.map((n) => n.title).sort(), ['a note', `note run ${s.slice(-8)}: succeeded`]);
+    } finally {
+      await h.close();
+    }
+  });
 });

@@ -188,7 +188,7 @@ async function viaRunner(env: ToolEnvironment, name: string, input: { [k: string
   if (!runner) return failure(new RunnerError('runner_unavailable', `The ${name} runner is not available.`, false), env.maxChars);
   const r = call.request;
   try {
-    const out = await runner.execute({ input, signal: r.signal, idempotencyKey: call.key, sessionId: r.sessionId, ...(r.workspaceId ? { workspaceId: r.workspaceId } : {}), stepKey: r.stepKey, attempt: r.attempt, tryNumber: 1, now: r.now });
+    const out = await runner.execute({ input, signal: r.signal, idempotencyKey: call.key, sessionId: r.sessionId, ...(r.workspaceId ? { workspaceId: r.workspaceId } : {}), ...(r.projectId ? { projectId: r.projectId } : {}), stepKey: r.stepKey, attempt: r.attempt, tryNumber: 1, now: r.now });
     return ok(out, env.maxChars, view);
   } catch (err) {
     return settleError(err, env.maxChars);
