@@ -15,6 +15,8 @@
  *    kernel then answers with the first result if the first try did commit); success forgets it.
  * 6. Projections are re-queried after events that can change them, coalesced so a burst of
  *    batches costs one query per read model at a time.
+ * 7. The open workspace (`currentId`) is this device's choice (workspace-scope.ts): every scoped
+ *    command and query sent through here gets its workspaceId, and `switchWorkspace` changes it.
  */
 import * as Comlink from 'comlink';
 import type {
@@ -25,6 +27,7 @@ import { createKernelWorker } from './kernel-worker.ts';
 import { describe, fromKernel, fromThrown, GLOBAL_SCOPE, startupError, type UiError } from './ui-error.ts';
 import { newKey } from './idempotency.ts';
 import { Coalescer } from './coalesce.ts';
+import { DEFAULT_WORKSPACE_ID, scoped, storedWorkspace, storeWorkspace } from './workspace-scope.ts';
 
 /** Events kept in memory for the live log. */
 export const RECENT_LIMIT = 2000;
@@ -52,6 +55,8 @@ export class KernelClient {
   status = $state.raw<KernelStatus | null>(null);
   headSeq = $state.raw(0);
   workspaces = $state.raw<readonly Workspace[]>([]);
+  /** The open workspace's id: known before the list loads (this device's stored choice). */
+  currentId = $state.raw<string>(storedWorkspace());
   current = $state.raw<Workspace | null>(null);
   projects = $state.raw<readonly Project[]>([]);
   recent = $state.raw<readonly EventEnvelope[]>([]);
@@ -150,13 +155,28 @@ export class KernelClient {
 
   /** Send a command (with its key); a failure is recorded under `scope`. */
   async command(scope: string, cmd: CommandInput): Promise<CommandResult | null> {
-    const value = await this.#call(scope, (api) => api.command(cmd));
+    const value = await this.#call(scope, (api) => api.command(this.scoped(cmd)));
     if (value === null && this.lastError?.code === 'version_conflict') this.#refreshDomain();
     return value;
   }
 
   async query<T>(scope: string, name: string, params: unknown = {}): Promise<T | null> {
-    return (await this.#call(scope, (api) => api.query(name, params))) as T | null;
+    return (await this.#call(scope, (api) => api.query(name, scoped('query', name, params, this.currentId)))) as T | null;
+  }
+
+  /** `cmd` with the open workspace added when it is a scoped command that names none. */
+  scoped(cmd: CommandInput): CommandInput {
+    const payload = scoped('command', cmd.type, cmd.payload, this.currentId);
+    return payload === cmd.payload ? cmd : { ...cmd, payload };
+  }
+
+  /** Open another workspace on this device: every screen then shows that workspace's data. */
+  switchWorkspace(workspaceId: string): void {
+    if (workspaceId === this.currentId) return;
+    this.currentId = workspaceId;
+    storeWorkspace(workspaceId);
+    this.current = this.workspaces.find((w) => w.id === workspaceId) ?? null;
+    void this.refreshWorkspaces();
   }
 
   /**
@@ -200,11 +220,14 @@ export class KernelClient {
 
   async refreshWorkspaces(): Promise<void> {
     await this.#refreshing.run('workspaces', async () => {
-      const [list, current] = await Promise.all([
-        this.query<Workspace[]>(GLOBAL_SCOPE, 'workspace.list', { includeArchived: false }),
-        this.query<Workspace | null>(GLOBAL_SCOPE, 'workspace.current'),
-      ]);
+      const list = await this.query<Workspace[]>(GLOBAL_SCOPE, 'workspace.list', { includeArchived: false });
       if (list === null) return;
+      // The stored choice may name a workspace archived (or never synced) since: fall back to the default.
+      const current = list.find((w) => w.id === this.currentId) ?? list.find((w) => w.id === DEFAULT_WORKSPACE_ID) ?? list[0] ?? null;
+      if (current && current.id !== this.currentId) {
+        this.currentId = current.id;
+        storeWorkspace(current.id);
+      }
       const projects = current
         ? await this.query<Project[]>(GLOBAL_SCOPE, 'project.list', { workspaceId: current.id, includeArchived: false })
         : [];

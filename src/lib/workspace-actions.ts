@@ -19,23 +19,15 @@ export function entityScope(kind: EntityKind, id: string, action: 'open' | 'rena
 export const CREATE_WORKSPACE_SCOPE = 'workspace.create';
 export const CREATE_PROJECT_SCOPE = 'project.create';
 
-/** Create a workspace; when none is open yet, open the new one too (same action, same key). */
+/** Create a workspace (the open one stays open: switch with `openWorkspace`). */
 export async function createWorkspace(name: string): Promise<boolean> {
-  const scope = CREATE_WORKSPACE_SCOPE;
-  return kernel.act(scope, { type: 'workspace.create', name }, async (key) => {
-    const openAfter = kernel.current === null;
-    const created = await kernel.command(scope, { type: 'workspace.create', payload: { name }, idempotencyKey: key });
-    if (!created) return false;
-    if (!openAfter) return true;
-    const workspaceId = (created.value as { workspaceId: string }).workspaceId;
-    const opened = await kernel.command(scope, { type: 'workspace.open', payload: { workspaceId }, idempotencyKey: `${key}:open` });
-    return opened !== null;
-  });
+  const r = await kernel.run(CREATE_WORKSPACE_SCOPE, { type: 'workspace.create', payload: { name } });
+  return r !== null;
 }
 
-export async function openWorkspace(workspaceId: string): Promise<boolean> {
-  const r = await kernel.run(entityScope('workspace', workspaceId, 'open'), { type: 'workspace.open', payload: { workspaceId } });
-  return r !== null;
+/** Open a workspace on this device (client state, no command: docs/architecture.md). */
+export function openWorkspace(workspaceId: string): void {
+  kernel.switchWorkspace(workspaceId);
 }
 
 export async function rename(kind: EntityKind, id: string, name: string, expectedVersion: number): Promise<boolean> {

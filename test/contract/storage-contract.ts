@@ -15,6 +15,7 @@ import { migrate, SCHEMA_VERSION } from '../../worker/kernel/db/migrations.ts';
 import { Kernel } from '../../worker/kernel/kernel.ts';
 import { memoryKeyStore, type KeyStore } from '../../worker/kernel/log/keys.ts';
 import { DEFAULT_MODULES } from '../../worker/modules.ts';
+import { DEFAULT_WORKSPACE_ID } from '../../worker/domains/workspaces/scope.ts';
 
 export interface ContractOptions {
   /** Committed transactions survive a crash (WAL + exclusive locking expected). */
@@ -162,19 +163,19 @@ export function storageContract(makeAdapter: () => StorageAdapter, opts: Contrac
       },
     },
     {
-      name: 'migrations create schema version 3 and are idempotent',
+      name: 'migrations create schema version 4 and are idempotent',
       run: async () => {
         await withOpen(makeAdapter(), (o) => {
           assert.equal(Number(o.db.selectValue('PRAGMA user_version')), 0, 'a fresh database is at version 0');
           assert.equal(migrate(o.db, 'contract'), 0, 'migrate() reports the version it found');
-          assert.equal(SCHEMA_VERSION, 3, 'this suite was written for schema version 3');
-          assert.equal(Number(o.db.selectValue('PRAGMA user_version')), 3, 'user_version after migrate');
-          assert.equal(String(o.db.selectValue("SELECT value FROM meta WHERE key = 'schema_version'")), '3', 'meta.schema_version');
+          assert.equal(SCHEMA_VERSION, 4, 'this suite was written for schema version 4');
+          assert.equal(Number(o.db.selectValue('PRAGMA user_version')), 4, 'user_version after migrate');
+          assert.equal(String(o.db.selectValue("SELECT value FROM meta WHERE key = 'schema_version'")), '4', 'meta.schema_version');
           const tables = tableNames(o);
           for (const t of ['meta', 'events', 'idempotency', 'audit', 'checkpoints', 'projections', 'blobs', 'secrets', 'quarantine', 'ingest_parked']) {
             assert.ok(tables.includes(t), `table ${t} exists (have ${tables.join(', ')})`);
           }
-          assert.equal(migrate(o.db, 'contract'), 3, 'a second migrate() finds version 3');
+          assert.equal(migrate(o.db, 'contract'), 4, 'a second migrate() finds version 4');
           assert.deepEqual(tableNames(o), tables, 'a second migrate() changes nothing');
         });
       },
@@ -184,7 +185,7 @@ export function storageContract(makeAdapter: () => StorageAdapter, opts: Contrac
       run: async () => {
         await withKernel(makeAdapter(), memoryKeyStore(), async (k) => {
           const st = k.status();
-          assert.equal(st.schemaVersion, 3, 'status().schemaVersion');
+          assert.equal(st.schemaVersion, 4, 'status().schemaVersion');
           const id = createWorkspace(k, 'Contract');
           const key = newKey('proj');
           const created = k.command({ type: 'project.create', payload: { workspaceId: id, name: 'P1' }, idempotencyKey: key });
@@ -193,7 +194,7 @@ export function storageContract(makeAdapter: () => StorageAdapter, opts: Contrac
           assert.equal(again.replayed, true, 'same idempotency key replays');
           assert.deepEqual(again.events, created.events, 'replay returns the first events');
           const list = k.query('workspace.list') as { id: string; name: string; projectCount: number }[];
-          assert.deepEqual(list.map((w) => [w.id, w.name, w.projectCount]), [[id, 'Contract', 1]], 'workspace.list');
+          assert.deepEqual(list.map((w) => [w.id, w.name, w.projectCount]), [[DEFAULT_WORKSPACE_ID, 'Default', 0], [id, 'Contract', 1]], 'workspace.list');
           assert.equal(k.status().headSeq, st.headSeq + 2, 'two events appended');
           const report = await k.verify();
           assert.ok(report.ok, `verify() ok (broken: ${JSON.stringify(report.broken)})`);

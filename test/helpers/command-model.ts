@@ -84,8 +84,9 @@ export class CommandDriver {
         return id ? [{ type: 'workspace.rename', payload: { workspaceId: id, name: NAMES[op.name]! }, idempotencyKey: key }] : [];
       }
       case 'openWs': {
+        // Opening a workspace is client state now (no command): a project in it instead.
         const id = ws(op.ws);
-        return id ? [{ type: 'workspace.open', payload: { workspaceId: id }, idempotencyKey: key }] : [];
+        return id ? [{ type: 'project.create', payload: { workspaceId: id, name: NAMES[op.ws % NAMES.length]! }, idempotencyKey: key }] : [];
       }
       case 'archiveWs': {
         const id = ws(op.ws);
@@ -112,7 +113,7 @@ export class CommandDriver {
       case 'repeat':
         return this.last ? [this.last] : [];
       case 'ghost':
-        return [{ type: 'workspace.open', payload: { workspaceId: randomUUID() }, idempotencyKey: key }];
+        return [{ type: 'workspace.rename', payload: { workspaceId: randomUUID(), name: 'Ghost' }, idempotencyKey: key }];
     }
   }
 

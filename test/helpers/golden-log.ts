@@ -6,6 +6,15 @@
  *   node --import tsx test/helpers/golden-log.ts <name>
  *
  * and review the diff (add a new log rather than rewriting one whose events are still readable).
+ * When only the projections changed (the events still read, e.g. through upcasters), refresh just
+ * the expected tables of a committed log with
+ *
+ *   node --import tsx test/helpers/golden-log.ts --expected <name>
+ *
+ * Committed logs: `workspaces-v1` (workspace/project events, including the v1-only
+ * `workspace.opened`), `pre-workspaces-v1` (workflows, sessions, Forest, secrets and providers as
+ * written before workspaces scoped them, by commit 81d1840: every scoped event is version 1, so a
+ * replay lifts all of it into the default workspace).
  *
  * Invariants:
  * 1. A line is one stored event row (payload as JSON); importing re-encodes it canonically, so a
@@ -23,7 +32,7 @@ import { canonicalJson } from '../../worker/kernel/log/canonical.ts';
 import type { EventEnvelope } from '../../worker/kernel/log/envelope.ts';
 
 export const LOGS_DIR = fileURLToPath(new URL('../fixtures/logs/', import.meta.url));
-export const GOLDEN_PROJECTIONS = ['workspaces', 'projects'] as const;
+export const GOLDEN_PROJECTIONS = ['workspaces', 'projects', 'sessions', 'secret_names', 'llm_providers', 'forest_nodes', 'forest_links'] as const;
 
 export interface GoldenExpected {
   readonly events: number;
@@ -57,7 +66,7 @@ export async function kernelFromLog(events: readonly EventEnvelope[]): Promise<K
 export function projectionTables(k: Kernel): Record<string, Record<string, unknown>[]> {
   const out: Record<string, Record<string, unknown>[]> = {};
   for (const p of k.status().projections.filter((x) => (GOLDEN_PROJECTIONS as readonly string[]).includes(x.name))) {
-    for (const t of p.tables) out[t] = k.sql.all(`SELECT * FROM "${t}" ORDER BY 1`);
+    for (const t of p.tables) out[t] = k.sql.all(`SELECT * FROM "${t}" ORDER BY ${t === 'forest_fts' ? 'rowid' : '1, 2'}`);
   }
   return out;
 }
@@ -70,14 +79,12 @@ async function generate(name: string): Promise<void> {
     k.command({ type, payload, idempotencyKey: `golden-${type}-${now}` }).value as Record<string, string>;
   const acme = cmd('workspace.create', { name: 'Acme', description: 'Rockets and anvils' }).workspaceId!;
   const beta = cmd('workspace.create', { name: 'Beta' }).workspaceId!;
-  cmd('workspace.open', { workspaceId: acme });
   const launch = cmd('project.create', { workspaceId: acme, name: 'Launch', description: 'Q3' }).projectId!;
   const old = cmd('project.create', { workspaceId: acme, name: 'Old plan' }).projectId!;
   cmd('project.rename', { projectId: launch, name: 'Launch v2' });
   cmd('project.archive', { projectId: old });
   cmd('workspace.rename', { workspaceId: beta, name: 'Beta Labs' });
   cmd('project.create', { workspaceId: beta, name: 'Ünïcødé ✓ 项目' });
-  cmd('workspace.open', { workspaceId: beta });
   const gone = cmd('workspace.create', { name: 'Gone' }).workspaceId!;
   cmd('workspace.archive', { workspaceId: gone });
   cmd('workspace.create', { name: 'gone' });
@@ -94,6 +101,17 @@ async function generate(name: string): Promise<void> {
   process.stdout.write(`wrote ${events.length} events to ${LOGS_DIR}${name}.jsonl\n`);
 }
 
+/** Recompute `<name>.expected.json` from the committed `<name>.jsonl` (the events stay as they are). */
+async function refreshExpected(name: string): Promise<void> {
+  const { events } = readGoldenLog(name);
+  const k = await kernelFromLog(events);
+  const expected: GoldenExpected = { events: events.length, digests: k.digest([...GOLDEN_PROJECTIONS]), tables: projectionTables(k) };
+  await k.close();
+  writeFileSync(`${LOGS_DIR}${name}.expected.json`, JSON.stringify(expected, null, 2) + '\n');
+  process.stdout.write(`wrote ${LOGS_DIR}${name}.expected.json\n`);
+}
+
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  await generate(process.argv[2] ?? 'workspaces-v1');
+  if (process.argv[2] === '--expected') await refreshExpected(process.argv[3] ?? 'workspaces-v1');
+  else await generate(process.argv[2] ?? 'workspaces-v1');
 }

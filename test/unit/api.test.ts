@@ -37,7 +37,7 @@ describe('openKingdom', () => {
       await k.command({ type: 'workspace.create', payload: { name: 'Acme' }, idempotencyKey: newKey() });
       const list = await k.query<{ name: string }[]>('workspace.list', {});
       assert.ok(list.ok);
-      assert.deepEqual(list.value.map((w) => w.name), ['Acme']);
+      assert.deepEqual(list.value.map((w) => w.name), ['Default', 'Acme']);
       const status = await k.status();
       assert.ok(status.ok);
       assert.equal(status.value.storage.kind, 'memory');

@@ -10,9 +10,13 @@ import type { StepProgress } from './progress.ts';
 import type { Kernel } from '../kernel/kernel.ts';
 import { createAgentRunner } from './agent/runner.ts';
 import { kernelWorkflowTools } from './agent/workflows.ts';
+import { DEFAULT_WORKSPACE_ID } from '../domains/workspaces/scope.ts';
+
+/** Providers of the request's workspace (health, asked without one, reports the default workspace's). */
+const providersIn = (lookups: EngineLookups) => (workspaceId?: string) => lookups.llmProviders(workspaceId ?? DEFAULT_WORKSPACE_ID);
 
 export function engineRunners(lookups: EngineLookups, onProgress?: (p: StepProgress) => void): Runner[] {
-  const llm = createLlmRunner({ providers: () => lookups.llmProviders(), ...tokens(onProgress) });
+  const llm = createLlmRunner({ providers: providersIn(lookups), ...tokens(onProgress) });
   return [...defaultRunners().filter((r) => r.name !== 'llm'), llm];
 }
 
@@ -20,7 +24,7 @@ export function engineRunners(lookups: EngineLookups, onProgress?: (p: StepProgr
 export function withAgentRunner(runners: readonly Runner[], kernel: Kernel, lookups: EngineLookups, runner: (name: string) => Runner | undefined, onProgress?: (p: StepProgress) => void): Runner[] {
   if (runners.some((r) => r.name === 'agent')) return [...runners];
   const agent = createAgentRunner({
-    providers: () => lookups.llmProviders(),
+    providers: providersIn(lookups),
     runner,
     workflows: kernelWorkflowTools(kernel),
     ...tokens(onProgress),

@@ -236,14 +236,14 @@ export class Engine {
     if (!l.def) {
       return [recordCommand(s.id, version, [{ type: 'session.failed', payload: { error: errorOf('definition_invalid', `The pinned definition (${s.workflow.name} ${s.workflow.hash.slice(0, 12)}) no longer parses: ${l.defError}. Migrate the session with session.migrate, or start a new one.`, false) as Json } }])];
     }
-    const secrets = this.lookups.secretValues();
+    const secrets = this.lookups.secretValues(s.workspaceId);
     l.plannedAt = this.clock.now();
     const notes = this.journal.take(s, l.plannedAt, secrets, (key, owner) => l.executions.get(key) === owner);
     const out = plan({
       def: l.def, state: s, now: l.plannedAt, secrets, outcomes: l.outcomes,
       blob: (h) => this.lookups.blob(h),
       child: (id) => this.lookups.childStatus(id),
-      checkChild: (ref, inputs) => this.lookups.checkChild(ref, inputs),
+      checkChild: (ref, inputs) => this.lookups.checkChild(s.workspaceId, ref, inputs),
       retrieve: (spec, state) => retrieve(this.kernel, spec, state),
     });
     if (out.events.length === 0 && notes.length === 0) return [];
@@ -333,14 +333,14 @@ export class Engine {
     }
     let input: { [k: string]: Json };
     try {
-      input = stepInput(l.def!, l.state, key, this.lookups.secretValues(), (h) => this.lookups.blob(h));
+      input = stepInput(l.def!, l.state, key, this.lookups.secretValues(l.state.workspaceId), (h) => this.lookups.blob(h));
     } catch (err) {
       queueMicrotask(() => done({ attempt, ok: false, error: errorOf('template_error', err instanceof Error ? err.message : String(err)) }));
       return;
     }
     let run: Promise<Json>;
     try {
-      run = runner.execute({ input, signal: controller.signal, idempotencyKey, sessionId: id, stepKey: key, attempt, tryNumber: attempt - runFrom + 1, now: () => this.clock.now(), journal });
+      run = runner.execute({ input, signal: controller.signal, idempotencyKey, sessionId: id, workspaceId: l.state.workspaceId, ...(l.state.projectId ? { projectId: l.state.projectId } : {}), stepKey: key, attempt, tryNumber: attempt - runFrom + 1, now: () => this.clock.now(), journal });
     } catch (err) {
       run = Promise.reject(err);
     }

@@ -17,10 +17,14 @@
  * 2. Everything forest.write needs is checked before the first write (link types, link targets
  *    exist and are active): a bad input fails `invalid_input` having written nothing.
  * 3. Both run synchronously (no network); they only reject with RunnerErrors.
+ * 4. Both stay in the request's workspace (the session's): search reads only its nodes, write
+ *    creates the node there (filed under the session's project while that is active) and links
+ *    only to nodes there.
  */
 import type { Json } from '../kernel/errors.ts';
 import type { CommandInput, CommandResult } from '../kernel/commands/envelope.ts';
 import { RunnerError, type Runner, type RunRequest } from './runners/types.ts';
+import { DEFAULT_WORKSPACE_ID } from '../domains/workspaces/scope.ts';
 
 export interface ForestAccess {
   readonly command: (input: CommandInput) => CommandResult;
@@ -54,7 +58,7 @@ export function createForestRunners(access: ForestAccess): Runner[] {
       name: 'forest.search',
       capabilities: { pure: false, network: false, stepTypes: ['task'], description: 'Searches the Forest knowledge graph; output.text is the hits as markdown for a prompt.' },
       health,
-      execute: (req) => settle(req, () => forestSearch(access, req.input)),
+      execute: (req) => settle(req, () => forestSearch(access, req.input, req.workspaceId ?? DEFAULT_WORKSPACE_ID)),
     },
     {
       name: 'forest.write',
@@ -74,26 +78,26 @@ function settle(req: RunRequest, fn: () => Json): Promise<Json> {
   }
 }
 
-export function forestSearch(access: ForestAccess, input: { readonly [k: string]: Json }): Json {
+export function forestSearch(access: ForestAccess, input: { readonly [k: string]: Json }, workspaceId: string): Json {
   const query = opt(input, 'query');
   if (typeof query !== 'string') invalid('forest.search: "query" is required and must be a string');
   const tags = stringList(input, 'tags', 'forest.search');
   const topK = intIn(input, 'topK', DEFAULT_TOP_K, 1, MAX_TOP_K, 'forest.search');
   const budget = intIn(input, 'budget', DEFAULT_BUDGET, 1, MAX_BUDGET, 'forest.search');
-  const res = access.query('forest.search', { query: query.slice(0, 1000), limit: topK, ...(tags.length > 0 ? { tags } : {}) }) as { hits: Hit[]; total: number };
+  const res = access.query('forest.search', { workspaceId, query: query.slice(0, 1000), limit: topK, ...(tags.length > 0 ? { tags } : {}) }) as { hits: Hit[]; total: number };
   const hits: Hit[] = res.hits.map((h) => ({ id: h.id, title: h.title, snippet: h.snippet, tags: h.tags, score: Math.round(h.score * 1000) / 1000 }));
-  return { hits: hits as unknown as Json, total: res.total, text: nodesText(access, hits, budget), read: hits.map((h) => h.id) };
+  return { hits: hits as unknown as Json, total: res.total, text: nodesText(access, hits, budget, workspaceId), read: hits.map((h) => h.id) };
 }
 
 /**
  * Nodes as a compact markdown list for a prompt: `- **title** [tags] (node id)` and an excerpt of
  * the body, each entry sharing `budget` characters, the whole cut to `budget`.
  */
-export function nodesText(access: ForestAccess, nodes: readonly { id: string; title: string; tags: readonly string[]; snippet?: string }[], budget: number): string {
+export function nodesText(access: ForestAccess, nodes: readonly { id: string; title: string; tags: readonly string[]; snippet?: string }[], budget: number, workspaceId: string): string {
   const share = nodes.length > 0 ? Math.max(120, Math.floor(budget / nodes.length)) : budget;
   const entries = nodes.map((h) => {
     const head = `- **${oneLine(h.title)}**${h.tags.length > 0 ? ` [${h.tags.join(', ')}]` : ''} (node ${h.id})`;
-    const got = access.query('forest.node.get', { id: h.id }) as { node: { body: string } } | null;
+    const got = access.query('forest.node.get', { workspaceId, id: h.id }) as { node: { body: string } } | null;
     const body = oneLine(got?.node.body ?? '') || (h.snippet ?? '').replace(/[«»]/g, '');
     return body ? `${head}\n  ${cut(body, Math.max(40, share - head.length - 3))}` : head;
   });
@@ -102,6 +106,7 @@ export function nodesText(access: ForestAccess, nodes: readonly { id: string; ti
 
 export function forestWrite(access: ForestAccess, req: RunRequest): Json {
   const input = req.input;
+  const workspaceId = req.workspaceId ?? DEFAULT_WORKSPACE_ID;
   const title = opt(input, 'title');
   if (typeof title !== 'string' || title.trim() === '') invalid('forest.write: "title" is required and must be a non-empty string');
   const body = opt(input, 'body');
@@ -114,14 +119,17 @@ export function forestWrite(access: ForestAccess, req: RunRequest): Json {
   const links = rawLinks.map((l, i) => {
     const o = (typeof l === 'object' && l !== null && !Array.isArray(l) ? l : {}) as { [k: string]: Json };
     if (typeof o['to'] !== 'string' || typeof o['type'] !== 'string' || !LINK_TYPE.test(o['type'])) invalid(`forest.write: links[${i}] must be { to: <node id>, type: <lower_snake_case> }`);
-    const target = access.query('forest.node.get', { id: o['to'] }) as { node: { status: string } } | null;
-    if (target?.node.status !== 'active') invalid(`forest.write: links[${i}].to: no active node ${o['to']}`);
+    const target = access.query('forest.node.get', { workspaceId, id: o['to'] }) as { node: { status: string } } | null;
+    if (target?.node.status !== 'active') invalid(`forest.write: links[${i}].to: no active node ${o['to']} in this workspace`);
     return { to: o['to'], type: o['type'] };
   });
   const key = req.idempotencyKey;
   const run = (type: string, payload: { [k: string]: Json }, k: string): Json =>
     access.command({ type, payload: { ...payload, ...sessionField(req.sessionId) }, idempotencyKey: k, actor: 'engine' }).value as Json;
+  const project = req.projectId ? access.query('project.get', { projectId: req.projectId }) as { status: string } | null : null;
   const node = run('forest.node.create', {
+    workspaceId,
+    ...(project?.status === 'active' ? { projectId: req.projectId! } : {}),
     title: title.trim(), ...(bodyText !== undefined ? { body: bodyText } : {}), ...(tags.length > 0 ? { tags } : {}), ...(metadata !== undefined ? { metadata } : {}),
   }, `${key}/node`) as { nodeId: string };
   const made = links.map((l, i) => {

@@ -4,7 +4,7 @@
  * prompt. The summary links back to what the run used: a `read_by` link from every node the run
  * read (forest.search hits) and a `wrote` link to every node it wrote (forest.write).
  *
- * Summary node: title `<workflow> run <short id>: <outcome>`, a markdown body (inputs, outcome,
+ * Summary node (in the session's workspace, and its project while that is active): title `<workflow> run <short id>: <outcome>`, a markdown body (inputs, outcome,
  * error, outputs, steps with statuses and short outputs), tags `session`, `workflow:<name>`,
  * `<outcome>`, metadata `{ sessionId, workflow, version, outcome }`, sessionId.
  *
@@ -86,19 +86,26 @@ export function planSummary(k: LearningKernel, sessionId: string): SummaryPlan |
   const n = existing?.node;
   const same = n !== undefined && n.title === fields.title && n.body === fields.body && n.tags.join(' ') === fields.tags.join(' ') && canonicalJson(n.metadata) === canonicalJson(fields.metadata);
   const node: CommandInput | undefined = !existing
-    ? { type: 'forest.node.create', payload: { nodeId, ...fields }, idempotencyKey: `session-summary:${sessionId}`, actor: 'engine' }
+    ? { type: 'forest.node.create', payload: { nodeId, workspaceId: s.workspaceId, ...(projectOf(k, s.projectId) ? { projectId: s.projectId } : {}), ...fields }, idempotencyKey: `session-summary:${sessionId}`, actor: 'engine' }
     : same ? undefined : { type: 'forest.node.update', payload: { nodeId, ...fields }, idempotencyKey: `session-summary:${sessionId}/v${s.version}`, actor: 'engine' };
   const { read, wrote } = touched(s, blob);
   const links: CommandInput[] = [];
   const link = (from: string, to: string, type: 'read_by' | 'wrote', other: string): void => {
     if (other === nodeId) return;
-    const target = k.query('forest.node.get', { id: other }) as { node: { status: string } } | null;
-    if (target?.node.status !== 'active') return; // deleted since: nothing to link
+    const target = k.query('forest.node.get', { workspaceId: s.workspaceId, id: other }) as { node: { status: string } } | null;
+    if (target?.node.status !== 'active') return; // deleted since (or not in this workspace): nothing to link
     links.push({ type: 'forest.link.create', payload: { from, to, type, ...sessionField(sessionId) }, idempotencyKey: `session-summary:${sessionId}/${type}/${other}`, actor: 'engine' });
   };
   for (const id of read) link(id, nodeId, 'read_by', id);
   for (const id of wrote) link(nodeId, id, 'wrote', id);
   return { nodeId, created: !existing, read, wrote, node, links };
+}
+
+/** The session's project when it is still active (an archived project takes nothing new). */
+function projectOf(k: LearningKernel, projectId: string | undefined): boolean {
+  if (!projectId) return false;
+  const p = k.query('project.get', { projectId }) as { status: string } | null;
+  return p?.status === 'active';
 }
 
 /** Write (or refresh) the summary of a finished session, one command at a time; undefined when it is not succeeded/failed. */

@@ -1,6 +1,8 @@
 /**
- * What the engine reads from the kernel's tables while planning: secret values (cached until a
- * secret event), artifacts (small LRU-ish cache), child session outcomes and child workflow checks.
+ * What the engine reads from the kernel's tables while planning: secret values (cached per
+ * workspace until a secret event), artifacts (small LRU-ish cache), child session outcomes and
+ * child workflow checks. Secrets, providers and workflows are always read in one workspace: the
+ * session's.
  */
 import type { Json } from '../kernel/errors.ts';
 import type { Reader } from '../kernel/module.ts';
@@ -12,31 +14,40 @@ import { readProviders } from '../domains/providers/index.ts';
 import type { LlmProvider } from './llm/types.ts';
 
 export class EngineLookups {
-  private secrets: Map<string, string> | undefined;
+  private readonly secrets = new Map<string, Map<string, string>>();
+  private readonly providers = new Map<string, LlmProvider[]>();
   private readonly blobs = new Map<string, Json>();
 
   constructor(private readonly sql: Reader) {}
 
-  private providers: LlmProvider[] | undefined;
-
   /** Forget cached secret values and provider configs (a secret or a provider changed). */
   secretsChanged(): void {
-    this.secrets = undefined;
-    this.providers = undefined;
+    this.secrets.clear();
+    this.providers.clear();
   }
 
-  /** Configured LLM providers with their API keys read from the secrets store. */
-  llmProviders(): LlmProvider[] {
-    this.providers ??= readProviders(this.sql).map((p) => {
-      const apiKey = p.apiKeySecret ? this.secretValues().get(p.apiKeySecret) : undefined;
-      return { id: p.id, kind: p.kind, baseUrl: p.baseUrl, models: p.models, ...(apiKey ? { apiKey } : {}) };
-    });
-    return this.providers;
+  /** A workspace's LLM providers with their API keys read from that workspace's secrets. */
+  llmProviders(workspaceId: string): LlmProvider[] {
+    let list = this.providers.get(workspaceId);
+    if (!list) {
+      const secrets = this.secretValues(workspaceId);
+      list = readProviders(this.sql, workspaceId).map((p) => {
+        const apiKey = p.apiKeySecret ? secrets.get(p.apiKeySecret) : undefined;
+        return { id: p.id, kind: p.kind, baseUrl: p.baseUrl, models: p.models, ...(apiKey ? { apiKey } : {}) };
+      });
+      this.providers.set(workspaceId, list);
+    }
+    return list;
   }
 
-  secretValues(): Map<string, string> {
-    this.secrets ??= readSecrets(this.sql);
-    return this.secrets;
+  /** A workspace's secret values by name. */
+  secretValues(workspaceId: string): Map<string, string> {
+    let m = this.secrets.get(workspaceId);
+    if (!m) {
+      m = readSecrets(this.sql, workspaceId);
+      this.secrets.set(workspaceId, m);
+    }
+    return m;
   }
 
   blob(hash: string): Json | undefined {
@@ -61,9 +72,9 @@ export class EngineLookups {
     };
   }
 
-  checkChild(ref: string, inputs: { [k: string]: Json }): string | null {
-    const found = resolveWorkflowSource(this.sql, ref);
-    if (!found) return `There is no saved workflow ${ref}; save it in the library first.`;
+  checkChild(workspaceId: string, ref: string, inputs: { [k: string]: Json }): string | null {
+    const found = resolveWorkflowSource(this.sql, workspaceId, ref);
+    if (!found) return `There is no saved workflow ${ref} in this workspace; save it in the library first.`;
     const parsed = parseWorkflow(found.source);
     if (!parsed.ok) return `Workflow ${ref} does not parse: ${parsed.errors[0]!.message}`;
     const checked = validateInputs(parsed.workflow, inputs);

@@ -9,7 +9,8 @@
  *   workflow wrote (tag `workflow:<name>`; outcome `succeeded` / `failed` narrows them), newest
  *   first, or best first when a query is given. The session's own node never exists yet.
  *
- * Invariants: bounded (topK ≤ 50 nodes, `budget` characters of text); never writes.
+ * Invariants: bounded (topK ≤ 50 nodes, `budget` characters of text); never writes; reads only the
+ * session's workspace.
  */
 import { forestSearch, nodesText, type ForestAccess } from './forest-runners.ts';
 import type { SessionState } from '../domains/sessions/fold.ts';
@@ -21,17 +22,17 @@ interface Listed { id: string; title: string; tags: string[]; excerpt: string }
 export function retrieve(access: ForestAccess, spec: Retrieval, state: SessionState): Retrieved {
   if ('forest' in spec) {
     const f = spec.forest;
-    const out = forestSearch(access, { query: f.query, topK: f.topK, budget: f.budget, ...(f.tags ? { tags: f.tags } : {}) }) as { text: string; read: string[]; total: number };
+    const out = forestSearch(access, { query: f.query, topK: f.topK, budget: f.budget, ...(f.tags ? { tags: f.tags } : {}) }, state.workspaceId) as { text: string; read: string[]; total: number };
     return { text: out.text, read: out.read, total: out.total };
   }
   const h = spec.history;
   const tags = [`workflow:${state.workflow.name}`, ...(h.outcome === 'any' ? [] : [h.outcome])];
   if (h.query !== undefined) {
-    const out = forestSearch(access, { query: h.query, topK: h.topK, budget: h.budget, tags }) as { text: string; read: string[]; total: number };
+    const out = forestSearch(access, { query: h.query, topK: h.topK, budget: h.budget, tags }, state.workspaceId) as { text: string; read: string[]; total: number };
     return { text: out.text, read: out.read, total: out.total };
   }
   // Newest first; an outcome narrows the list (read a few more, then keep the ones with the tag).
-  const listed = access.query('forest.node.list', { tag: tags[0], limit: Math.min(200, h.topK * (tags.length > 1 ? 8 : 1)) }) as { nodes: Listed[]; total: number };
+  const listed = access.query('forest.node.list', { workspaceId: state.workspaceId, tag: tags[0], limit: Math.min(200, h.topK * (tags.length > 1 ? 8 : 1)) }) as { nodes: Listed[]; total: number };
   const nodes = listed.nodes.filter((n) => tags.every((t) => n.tags.includes(t))).slice(0, h.topK);
-  return { text: nodesText(access, nodes, h.budget), read: nodes.map((n) => n.id), total: tags.length > 1 ? nodes.length : listed.total };
+  return { text: nodesText(access, nodes, h.budget, state.workspaceId), read: nodes.map((n) => n.id), total: tags.length > 1 ? nodes.length : listed.total };
 }

@@ -26,7 +26,7 @@ export async function runBatch(scope: string, intent: unknown, build: (key: stri
       return false;
     }
     try {
-      const r = await api.commandBatch(build(key));
+      const r = await api.commandBatch(build(key).map((c) => kernel.scoped(c)));
       if (!r.ok) {
         kernel.lastError = fromKernel(scope, r.error);
         return false;

@@ -61,8 +61,9 @@ export class KingdomApiPage {
     return unwrap(await this.query<Workspace[]>('workspace.list', { includeArchived: true }), 'workspace.list');
   }
 
+  /** Names of the workspaces created so far (the default workspace, there from the start, left out). */
   async workspaceNames(): Promise<string[]> {
-    return (await this.workspaces()).map((w) => w.name).sort();
+    return (await this.workspaces()).filter((w) => !w.isDefault).map((w) => w.name).sort();
   }
 
   async statusOrThrow(): Promise<KernelStatus> {

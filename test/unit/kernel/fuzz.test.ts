@@ -52,7 +52,6 @@ function validPayload(type: string): Record<string, unknown> {
     case 'kernel.ping': return { echo: 'hi' };
     case 'workspace.create': return { name: 'Fuzzed', description: 'd' };
     case 'workspace.rename': return { workspaceId: ids.ws, name: 'Renamed' };
-    case 'workspace.open': return { workspaceId: ids.ws };
     case 'workspace.archive': return { workspaceId: ids.ws };
     case 'project.create': return { workspaceId: ids.ws, name: 'NewProject' };
     case 'project.rename': return { projectId: ids.pr, name: 'Renamed' };
@@ -62,7 +61,7 @@ function validPayload(type: string): Record<string, unknown> {
 }
 
 const REQUIRED: Record<string, string[]> = {
-  'workspace.create': ['name'], 'workspace.rename': ['workspaceId', 'name'], 'workspace.open': ['workspaceId'],
+  'workspace.create': ['name'], 'workspace.rename': ['workspaceId', 'name'],
   'workspace.archive': ['workspaceId'], 'project.create': ['workspaceId', 'name'], 'project.rename': ['projectId', 'name'],
   'project.archive': ['projectId'],
 };
@@ -294,7 +293,7 @@ describe('malformed commands', () => {
   test('random queries resolve without internal errors and change nothing (property)', async () => {
     const start = stateDigest(kernel);
     const arb = fc.record({
-      name: fc.oneof(fc.constantFrom('events.list', 'events.get', 'events.types', 'audit.list', 'checkpoints.list', 'workspace.list', 'workspace.get', 'workspace.current', 'project.list', 'project.get'), fc.string({ maxLength: 20 })),
+      name: fc.oneof(fc.constantFrom('events.list', 'events.get', 'events.types', 'audit.list', 'checkpoints.list', 'workspace.list', 'workspace.get', 'project.list', 'project.get'), fc.string({ maxLength: 20 })),
       params: fc.oneof(anything, fc.constantFrom({}, { order: 'asc' }, { limit: 5 }, { types: [] }, undefined, null)),
     });
     await fc.assert(fc.asyncProperty(arb, async ({ name, params }) => {

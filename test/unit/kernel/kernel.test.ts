@@ -70,7 +70,7 @@ describe('idempotency', () => {
       const key = newKey();
       const id = (k.command({ type: 'workspace.create', payload: { name: 'Acme' }, idempotencyKey: key }).value as { workspaceId: string }).workspaceId;
       const before = stateDigest(k);
-      const err = expectCode(() => k.command({ type: 'workspace.open', payload: { workspaceId: id }, idempotencyKey: key }), 'idempotency_key_reused');
+      const err = expectCode(() => k.command({ type: 'workspace.archive', payload: { workspaceId: id }, idempotencyKey: key }), 'idempotency_key_reused');
       assert.equal(err.details['firstType'], 'workspace.create');
       assert.deepEqual(stateDigest(k), before);
     }));

@@ -135,10 +135,10 @@ describe('subscriptions', () => {
       createWorkspace(k, 'Other');
       const seen: EventEnvelope[] = [];
       k.subscribe((b) => void seen.push(...b), { fromSeq: 1, filter: { stream: `workspace:${w}` } });
-      k.command({ type: 'workspace.open', payload: { workspaceId: w }, idempotencyKey: newKey() });
+      k.command({ type: 'workspace.rename', payload: { workspaceId: w, name: 'A2' }, idempotencyKey: newKey() });
       createWorkspace(k, 'Third');
       await settle();
-      assert.deepEqual(seen.map((e) => e.type), ['workspace.created', 'workspace.opened']);
+      assert.deepEqual(seen.map((e) => e.type), ['workspace.created', 'workspace.renamed']);
       assert.ok(seen.every((e) => e.stream === `workspace:${w}`));
     }));
 

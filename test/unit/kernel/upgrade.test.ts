@@ -35,7 +35,7 @@ describe('upgrade of a format-1 database', () => {
       const k = await openKernel({ storage: { file } });
       try {
         const st = k.status();
-        assert.equal(st.schemaVersion, 3);
+        assert.equal(st.schemaVersion, 4);
         const old = k.readEvents(0, 12);
         assert.equal(old.length, 12);
         assert.deepEqual(old.map((e) => e.deviceSeq), old.map((e) => e.seq), 'the old events are the device chain\'s first 12 positions');
@@ -49,11 +49,12 @@ describe('upgrade of a format-1 database', () => {
         assert.ok(k.auditEntries().some((a) => a.action === 'kernel.log_upgraded'), 'the upgrade is audited');
 
         const ws = k.query('workspace.list', { includeArchived: true }) as { name: string; status: string }[];
-        assert.deepEqual(ws.map((w) => `${w.name}:${w.status}`).sort(), ['Acme Corp:active', 'Old:archived']);
+        assert.deepEqual(ws.map((w) => `${w.name}:${w.status}`).sort(), ['Acme Corp:active', 'Default:active', 'Old:archived']);
         const nodes = k.query('forest.node.list', {}) as { nodes?: { title: string }[] } | { title: string }[];
         const titles = (Array.isArray(nodes) ? nodes : nodes.nodes ?? []).map((n) => n.title).sort();
         assert.deepEqual(titles, ['Incident 1', 'Runbook']);
-        assert.equal(k.sql.value("SELECT value FROM secrets WHERE name = 'API_TOKEN'"), 'golden-secret-value');
+        // Everything from before workspaces lives in the default workspace (schema 4).
+        assert.equal(k.sql.value("SELECT value FROM secrets WHERE name = 'API_TOKEN' AND workspace_id = '00000000-0000-4000-8000-000000000000'"), 'golden-secret-value');
         assert.equal(k.query('workflow.list', {}) !== null, true);
 
         const report = await k.verify();

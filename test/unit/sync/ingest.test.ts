@@ -215,7 +215,7 @@ describe('ingest', () => {
       await a.ingest(b.exportChain(b.deviceId));
       await b.ingest(a.exportChain(a.deviceId));
       for (const k of [a, b]) {
-        assert.deepEqual(names(k), ['From B'], 'B wrote later (its clock is ahead): its rename wins everywhere');
+        assert.deepEqual(names(k), ['Default', 'From B'], 'B wrote later (its clock is ahead): its rename wins everywhere');
         const conflicts = k.query('conflicts.list', {}) as { stream: string; type: string; device: string; unseen: number }[];
         assert.equal(conflicts.length, 1);
         assert.equal(conflicts[0]!.stream, `workspace:${id}`);

@@ -9,10 +9,13 @@
  * 3. `forest.link.create` is idempotent: a link (from, to, type) that already exists appends
  *    nothing and answers `{ created: false }` (its metadata is left as it was).
  * 4. Commands that change nothing (an update with identical fields) append nothing.
+ * 5. A node belongs to one workspace (set at creation, never changed); a link joins two nodes of
+ *    the same workspace (`invalid_payload` otherwise), so no read crosses workspaces.
  */
 import type { CommandDefinition, Decision, Reader } from '../../kernel/module.ts';
 import { KernelError, type Json } from '../../kernel/errors.ts';
 import * as s from './schemas.ts';
+import { assertActiveWorkspace, assertProjectIn, projectRef, workspaceStatus, type ProjectRef, type WorkspaceStatus } from '../workspaces/scope.ts';
 
 export const nodeStream = (nodeId: string) => `forest:node:${nodeId}`;
 
@@ -41,22 +44,33 @@ function nodeStatus(r: Reader, nodeId: string): 'active' | 'archived' | undefine
   return v === 'active' || v === 'archived' ? v : undefined;
 }
 
+function nodeWorkspace(r: Reader, nodeId: string): string | undefined {
+  const v = r.value('SELECT workspace_id FROM forest_nodes WHERE id = ?', [nodeId]);
+  return typeof v === 'string' ? v : undefined;
+}
+
 const session = (p: { sessionId?: string | undefined }): string | null => p.sessionId ?? null;
 
 export const commands: CommandDefinition[] = [
   {
     type: 'forest.node.create',
-    description: 'Create a knowledge node (title 1–300 chars, markdown body ≤ 1 MiB, tags normalised to lower-case, metadata JSON object). Answers { nodeId }.',
+    description: 'Create a knowledge node in a workspace, optionally filed under one of its projects (title 1–300 chars, markdown body ≤ 1 MiB, tags normalised to lower-case, metadata JSON object). Answers { nodeId }.',
     schema: s.nodeCreate,
     mutates: true,
     target: (p: s.NodeCreate) => (p.nodeId ? nodeStream(p.nodeId) : null),
-    load: (r, p: s.NodeCreate) => (p.nodeId ? nodeStatus(r, p.nodeId) : undefined),
-    decide: (existing: string | undefined, p: s.NodeCreate, ctx): Decision => {
+    load: (r, p: s.NodeCreate) => ({
+      existing: p.nodeId ? nodeStatus(r, p.nodeId) : undefined,
+      workspace: workspaceStatus(r, p.workspaceId),
+      project: p.projectId ? projectRef(r, p.projectId) : undefined,
+    }),
+    decide: ({ existing, workspace, project }: { existing?: string; workspace: WorkspaceStatus; project?: ProjectRef }, p: s.NodeCreate, ctx): Decision => {
+      assertActiveWorkspace(workspace, p.workspaceId);
+      if (p.projectId) assertProjectIn(project, p.projectId, p.workspaceId);
       if (existing) {
         throw new KernelError('already_exists', `payload.nodeId: a node with id ${p.nodeId} already exists; omit nodeId to get a new one.`, { field: 'payload.nodeId', id: p.nodeId! });
       }
       const nodeId = p.nodeId ?? ctx.newId();
-      const payload = { nodeId, title: p.title, body: p.body ?? '', tags: s.normaliseTags(p.tags), metadata: p.metadata ?? {}, sessionId: session(p) };
+      const payload = { nodeId, workspaceId: p.workspaceId, ...(p.projectId ? { projectId: p.projectId } : {}), title: p.title, body: p.body ?? '', tags: s.normaliseTags(p.tags), metadata: p.metadata ?? {}, sessionId: session(p) };
       return { events: [{ stream: nodeStream(nodeId), type: 'forest.node_created', payload }], value: { nodeId } };
     },
   },
@@ -98,19 +112,21 @@ export const commands: CommandDefinition[] = [
   },
   {
     type: 'forest.link.create',
-    description: 'Link two active nodes with a typed edge (relates_to, derived_from, mentions, read_by, wrote, …). Idempotent: an existing (from, to, type) appends nothing and answers created: false.',
+    description: 'Link two active nodes of the same workspace with a typed edge (relates_to, derived_from, mentions, read_by, wrote, …). Idempotent: an existing (from, to, type) appends nothing and answers created: false.',
     schema: s.linkCreate,
     mutates: true,
     target: (p: s.LinkCreate) => nodeStream(p.from),
     load: (r, p: s.LinkCreate) => ({
       from: nodeStatus(r, p.from),
       to: nodeStatus(r, p.to),
+      sameWorkspace: nodeWorkspace(r, p.from) === nodeWorkspace(r, p.to),
       exists: r.value('SELECT 1 FROM forest_links WHERE from_id = ? AND to_id = ? AND type = ?', [p.from, p.to, p.type]) != null,
     }),
-    decide: (st: { from?: 'active' | 'archived'; to?: 'active' | 'archived'; exists: boolean }, p: s.LinkCreate): Decision => {
+    decide: (st: { from?: 'active' | 'archived'; to?: 'active' | 'archived'; sameWorkspace: boolean; exists: boolean }, p: s.LinkCreate): Decision => {
       if (p.from === p.to) throw new KernelError('invalid_payload', 'payload.to: a node cannot link to itself; pick another target.', { field: 'payload.to', id: p.to });
       activeStatus(st.from, p.from, 'payload.from');
       activeStatus(st.to, p.to, 'payload.to');
+      if (!st.sameWorkspace) throw new KernelError('invalid_payload', `payload.to: node ${p.to} is in another workspace than ${p.from}; links stay inside one workspace.`, { field: 'payload.to', id: p.to });
       const value = { from: p.from, to: p.to, type: p.type };
       if (st.exists) return { events: [], value: { ...value, created: false } };
       return {

@@ -7,6 +7,7 @@ import * as s from './schemas.ts';
 import { commands } from './commands.ts';
 import { forestLinksProjection, forestNodesProjection } from './projection.ts';
 import { queries } from './queries.ts';
+import { toDefaultWorkspace } from '../workspaces/scope.ts';
 
 export type { ForestNode, ForestLink, NodeSummary, TraverseResult } from './queries.ts';
 export type { SearchHit, SearchResult } from './search.ts';
@@ -18,7 +19,9 @@ export const forestModule: KernelModule = {
   queries,
   projections: [forestNodesProjection, forestLinksProjection],
   events: [
-    { type: 'forest.node_created', version: 1, description: 'A knowledge node was created.', schema: s.nodeCreated },
+    // v2: workspaceId (v1 nodes are lifted into the default workspace); a node's other events and
+    // its links belong to the node's workspace.
+    { type: 'forest.node_created', version: 2, description: 'A knowledge node was created in a workspace.', schema: s.nodeCreated, upcasters: [toDefaultWorkspace] },
     { type: 'forest.node_updated', version: 1, description: 'Some fields of a node changed (only the changed ones are in the payload).', schema: s.nodeUpdated },
     { type: 'forest.node_deleted', version: 1, description: 'A node was archived (soft delete).', schema: s.nodeDeleted },
     { type: 'forest.link_created', version: 1, description: 'A typed link between two nodes was created.', schema: s.linkCreated },

@@ -24,13 +24,16 @@ type P = Record<string, unknown>;
 export const forestNodesProjection: Projection = {
   name: 'forest_nodes',
   // 2: forest_fts got a prefix index (prefix = '3 4'); a stored version 1 is rebuilt from the log.
-  version: 2,
+  // 3: workspace_id and project_id (workspace scope).
+  version: 3,
   tables: ['forest_fts', 'forest_node_tags', 'forest_nodes'],
   eventTypes: ['forest.node_created', 'forest.node_updated', 'forest.node_deleted', 'forest.link_created', 'forest.link_deleted'],
   createSql: `
     CREATE TABLE forest_nodes (
       rid         INTEGER PRIMARY KEY,
       id          TEXT NOT NULL UNIQUE,
+      workspace_id TEXT NOT NULL,
+      project_id  TEXT,
       title       TEXT NOT NULL,
       body        TEXT NOT NULL,
       tags        TEXT NOT NULL,
@@ -45,6 +48,7 @@ export const forestNodesProjection: Projection = {
     ) STRICT;
     CREATE INDEX forest_nodes_title ON forest_nodes (title COLLATE NOCASE) WHERE status = 'active';
     CREATE INDEX forest_nodes_session ON forest_nodes (session_id, rid) WHERE session_id IS NOT NULL;
+    CREATE INDEX forest_nodes_workspace ON forest_nodes (workspace_id, status, updated_at);
     CREATE TABLE forest_node_tags (
       tag      TEXT NOT NULL,
       node_rid INTEGER NOT NULL,
@@ -70,9 +74,9 @@ export const forestNodesProjection: Projection = {
       case 'forest.node_created': {
         const tags = p['tags'] as string[];
         const tagText = tags.join(' ');
-        w.run(`INSERT INTO forest_nodes (rid, id, title, body, tags, metadata, status, created_by, updated_by, session_id, created_at, updated_at, version)
-               VALUES (?, ?, ?, ?, ?, ?, 'active', ?, ?, ?, ?, ?, ?)`,
-          [e.seq, nodeId, String(p['title']), String(p['body']), tagText, JSON.stringify(p['metadata']), e.actor, e.actor, session, e.at, e.at, e.streamSeq]);
+        w.run(`INSERT INTO forest_nodes (rid, id, workspace_id, project_id, title, body, tags, metadata, status, created_by, updated_by, session_id, created_at, updated_at, version)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, ?, ?, ?, ?)`,
+          [e.seq, nodeId, String(p['workspaceId']), p['projectId'] == null ? null : String(p['projectId']), String(p['title']), String(p['body']), tagText, JSON.stringify(p['metadata']), e.actor, e.actor, session, e.at, e.at, e.streamSeq]);
         w.run('INSERT INTO forest_fts (rowid, title, body, tags) VALUES (?, ?, ?, ?)', [e.seq, String(p['title']), String(p['body']), tagText]);
         for (const t of tags) w.run('INSERT INTO forest_node_tags (tag, node_rid) VALUES (?, ?)', [t, e.seq]);
         break;

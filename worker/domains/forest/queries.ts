@@ -1,6 +1,8 @@
 /**
  * Reads of the Forest, over its own tables only. Archived nodes never appear in lists, links,
  * traversals, tag counts or search; `forest.node.get` still answers for them (status 'archived').
+ * Lists, tags and search read one workspace (`workspaceId`, default: the default workspace); reads
+ * by node id take an optional `workspaceId` and then answer nothing for a node of another one.
  */
 import { z } from 'zod';
 import type { QueryDefinition, Reader } from '../../kernel/module.ts';
@@ -10,9 +12,12 @@ import { KernelError, type Json } from '../../kernel/errors.ts';
 import { direction, id, linkType, MAX_DEPTH, tag } from './schemas.ts';
 import { searchQuery } from './search.ts';
 import type { NodeState } from './commands.ts';
+import { workspaceField, workspaceIdSchema } from '../workspaces/scope.ts';
 
 /** A node as queries answer it: the state commands decide on, plus who, when and its version. */
 export interface ForestNode extends NodeState {
+  readonly workspaceId: string;
+  readonly projectId: string | null;
   readonly createdBy: string;
   readonly updatedBy: string;
   readonly sessionId: string | null;
@@ -36,7 +41,7 @@ export interface ForestLink {
   readonly other: { readonly id: string; readonly title: string };
 }
 
-const NODE_COLS = 'n.id, n.title, n.tags, n.metadata, n.status, n.created_by, n.updated_by, n.session_id, n.created_at, n.updated_at, n.version';
+const NODE_COLS = 'n.id, n.workspace_id, n.project_id, n.title, n.tags, n.metadata, n.status, n.created_by, n.updated_by, n.session_id, n.created_at, n.updated_at, n.version';
 
 export function toNode(r: Row): ForestNode {
   return { ...toSummaryBase(r), body: String(r['body']) };
@@ -45,7 +50,7 @@ export function toNode(r: Row): ForestNode {
 function toSummaryBase(r: Row): Omit<ForestNode, 'body'> {
   const tags = String(r['tags']);
   return {
-    id: String(r['id']), title: String(r['title']), tags: tags ? tags.split(' ') : [],
+    id: String(r['id']), workspaceId: String(r['workspace_id']), projectId: r['project_id'] == null ? null : String(r['project_id']), title: String(r['title']), tags: tags ? tags.split(' ') : [],
     metadata: JSON.parse(String(r['metadata'])) as { [k: string]: Json },
     status: r['status'] === 'archived' ? 'archived' : 'active',
     createdBy: String(r['created_by']), updatedBy: String(r['updated_by']),
@@ -72,17 +77,23 @@ export function linksOf(r: Reader, nodeId: string, dir: 'out' | 'in', type?: str
       WHERE l.${self} = ?${type ? ' AND l.type = ?' : ''} ORDER BY l.seq`, type ? [nodeId, type] : [nodeId]).map(toLink);
 }
 
-function isActive(r: Reader, nodeId: string): boolean {
-  return r.value("SELECT 1 FROM forest_nodes WHERE id = ? AND status = 'active'", [nodeId]) != null;
+function isActive(r: Reader, nodeId: string, workspaceId?: string): boolean {
+  return r.value(`SELECT 1 FROM forest_nodes WHERE id = ? AND status = 'active'${workspaceId ? ' AND workspace_id = ?' : ''}`, workspaceId ? [nodeId, workspaceId] : [nodeId]) != null;
 }
 
+/** Optional on reads by id: when given, a node of another workspace is not found. */
+const inWorkspace = workspaceIdSchema.optional();
+
 const listParams = z.strictObject({
+  workspaceId: workspaceField,
+  projectId: id.optional(),
   tag: tag.optional(),
   sessionId: id.optional(),
   limit: z.number().int().min(1).max(500).default(50),
   offset: z.number().int().min(0).default(0),
 });
 const traverseParams = z.strictObject({
+  workspaceId: inWorkspace,
   from: id,
   depth: z.number().int().min(0).max(MAX_DEPTH).default(2),
   types: z.array(linkType).max(32).optional(),
@@ -100,7 +111,7 @@ export interface TraverseResult {
 
 /** Breadth-first walk over active nodes; each node is visited once (cycles end there). */
 export function traverse(r: Reader, p: TraverseParams): TraverseResult {
-  const start = r.get("SELECT id, title, tags FROM forest_nodes WHERE id = ? AND status = 'active'", [p.from]);
+  const start = r.get(`SELECT id, title, tags FROM forest_nodes WHERE id = ? AND status = 'active'${p.workspaceId ? ' AND workspace_id = ?' : ''}`, p.workspaceId ? [p.from, p.workspaceId] : [p.from]);
   if (!start) throw new KernelError('not_found', `params.from: no active node ${p.from}.`, { field: 'params.from', id: p.from });
   const nodes = new Map<string, { id: string; title: string; tags: string[]; depth: number }>();
   const add = (row: Row, depth: number) => {
@@ -145,10 +156,10 @@ export const queries: QueryDefinition[] = [
   searchQuery,
   {
     name: 'forest.node.get',
-    description: 'One node by id with its outgoing links and backlinks (incoming), or null. Links to archived nodes are hidden.',
-    schema: z.strictObject({ id }),
-    run: (r, p: { id: string }) => {
-      const row = r.get(`SELECT ${NODE_COLS}, n.body FROM forest_nodes n WHERE n.id = ?`, [p.id]);
+    description: 'One node by id with its outgoing links and backlinks (incoming), or null (also when workspaceId is given and the node is in another workspace). Links to archived nodes are hidden.',
+    schema: z.strictObject({ workspaceId: inWorkspace, id }),
+    run: (r, p: { workspaceId?: string; id: string }) => {
+      const row = r.get(`SELECT ${NODE_COLS}, n.body FROM forest_nodes n WHERE n.id = ?${p.workspaceId ? ' AND n.workspace_id = ?' : ''}`, p.workspaceId ? [p.id, p.workspaceId] : [p.id]);
       if (!row) return null;
       const node = toNode(row);
       const active = node.status === 'active';
@@ -157,13 +168,14 @@ export const queries: QueryDefinition[] = [
   },
   {
     name: 'forest.node.list',
-    description: 'Active nodes, most recently updated first, optionally with a tag or from a workflow session; bodies are cut to a 200-character excerpt. Answers { nodes, total }.',
+    description: "A workspace's active nodes, most recently updated first, optionally with a tag, of a project or from a workflow session; bodies are cut to a 200-character excerpt. Answers { nodes, total }.",
     schema: listParams,
     run: (r, p: z.infer<typeof listParams>) => {
-      const where = ["n.status = 'active'"];
-      const bind: SqlValue[] = [];
+      const where = ['n.workspace_id = ?', "n.status = 'active'"];
+      const bind: SqlValue[] = [p.workspaceId];
       if (p.tag) { where.push('n.rid IN (SELECT node_rid FROM forest_node_tags WHERE tag = ?)'); bind.push(p.tag.trim().toLowerCase().replace(/\s+/g, '-')); }
       if (p.sessionId) { where.push('n.session_id = ?'); bind.push(p.sessionId); }
+      if (p.projectId) { where.push('n.project_id = ?'); bind.push(p.projectId); }
       const w = where.join(' AND ');
       const nodes = r.all(`SELECT ${NODE_COLS}, substr(n.body, 1, 200) AS excerpt FROM forest_nodes n WHERE ${w}
                            ORDER BY n.updated_at DESC, n.rid DESC LIMIT ? OFFSET ?`, [...bind, p.limit, p.offset])
@@ -175,9 +187,9 @@ export const queries: QueryDefinition[] = [
   {
     name: 'forest.links',
     description: 'Links of a node (direction out, in or both; optionally one type) whose other end is active.',
-    schema: z.strictObject({ id, direction: direction.default('both'), type: linkType.optional() }),
-    run: (r, p: { id: string; direction: 'out' | 'in' | 'both'; type?: string }) => {
-      if (!isActive(r, p.id)) return [];
+    schema: z.strictObject({ workspaceId: inWorkspace, id, direction: direction.default('both'), type: linkType.optional() }),
+    run: (r, p: { workspaceId?: string; id: string; direction: 'out' | 'in' | 'both'; type?: string }) => {
+      if (!isActive(r, p.id, p.workspaceId)) return [];
       const out = p.direction === 'in' ? [] : linksOf(r, p.id, 'out', p.type).map((l) => ({ ...l, direction: 'out' as const }));
       const inc = p.direction === 'out' ? [] : linksOf(r, p.id, 'in', p.type).map((l) => ({ ...l, direction: 'in' as const }));
       return [...out, ...inc];
@@ -191,10 +203,10 @@ export const queries: QueryDefinition[] = [
   },
   {
     name: 'forest.tags',
-    description: 'Every tag on active nodes with its node count, most used first.',
-    schema: z.strictObject({}),
-    run: (r) => r.all(`SELECT t.tag AS tag, COUNT(*) AS count FROM forest_node_tags t
-                         JOIN forest_nodes n ON n.rid = t.node_rid AND n.status = 'active'
-                        GROUP BY t.tag ORDER BY count DESC, t.tag`).map((x) => ({ tag: String(x['tag']), count: Number(x['count']) })),
+    description: "Every tag on a workspace's active nodes with its node count, most used first.",
+    schema: z.strictObject({ workspaceId: workspaceField }),
+    run: (r, p: { workspaceId: string }) => r.all(`SELECT t.tag AS tag, COUNT(*) AS count FROM forest_node_tags t
+                         JOIN forest_nodes n ON n.rid = t.node_rid AND n.status = 'active' AND n.workspace_id = ?
+                        GROUP BY t.tag ORDER BY count DESC, t.tag`, [p.workspaceId]).map((x) => ({ tag: String(x['tag']), count: Number(x['count']) })),
   },
 ];

@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import { isWellFormed } from '../../kernel/commands/envelope.ts';
+import { workspaceField, workspaceIdSchema } from '../workspaces/scope.ts';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 export const MAX_TAGS = 64;
@@ -47,6 +48,10 @@ export const linkType = z
 export const direction = z.enum(['out', 'in', 'both']);
 
 export const nodeCreate = z.strictObject({
+  /** The workspace the node belongs to (default: the default workspace); its links stay inside it. */
+  workspaceId: workspaceField,
+  /** A project of that workspace the node is filed under (optional). */
+  projectId: id.optional(),
   nodeId: id.optional(),
   title,
   body: body.optional(),
@@ -68,7 +73,7 @@ export const linkRef = z.strictObject({ from: id, to: id, type: linkType, sessio
 
 // Events (current versions).
 const sessionField = id.nullable();
-export const nodeCreated = z.strictObject({ nodeId: id, title, body: z.string(), tags: z.array(z.string()), metadata: z.record(z.string(), z.json()), sessionId: sessionField });
+export const nodeCreated = z.strictObject({ nodeId: id, workspaceId: workspaceIdSchema, projectId: id.optional(), title, body: z.string(), tags: z.array(z.string()), metadata: z.record(z.string(), z.json()), sessionId: sessionField });
 export const nodeUpdated = z.strictObject({
   nodeId: id,
   title: title.optional(),

@@ -24,12 +24,17 @@
  * 6. Common words: a word or prefix in more than COMMON_TERM_ROWS nodes must match but does not
  *    rank (`commonTerms`); when every word is common, matches come newest first (`ranking:
  *    'newest'`). bm25 would pay a full pass over such a word's doclist for a near-zero weight.
+ * 7. Workspace scope: only nodes of `workspaceId` match. The index is shared by all workspaces, so
+ *    the workspace is a filter like a tag (one rowid lookup in forest_nodes per candidate), applied
+ *    only when some other workspace has nodes at all (two index seeks decide): a single-workspace
+ *    Forest searches exactly as before. Which words are common (6) is counted over all workspaces.
  */
 import { z } from 'zod';
 import type { QueryDefinition, Reader } from '../../kernel/module.ts';
 import type { Row } from '../../kernel/db/sql.ts';
 import type { SqlValue } from '@sqlite.org/sqlite-wasm';
 import { tag } from './schemas.ts';
+import { workspaceField } from '../workspaces/scope.ts';
 
 export const SNIPPET_OPEN = '«';
 export const SNIPPET_CLOSE = '»';
@@ -165,6 +170,7 @@ export interface SearchLimits {
 }
 
 export const searchParams = z.strictObject({
+  workspaceId: workspaceField,
   query: z.string().max(1000, 'a search query is at most 1000 characters'),
   tags: z.array(tag).max(16).optional(),
   limit: z.number().int().min(1).max(100).default(10),
@@ -198,15 +204,16 @@ export function search(r: Reader, p: SearchParams, limits: SearchLimits = {}): S
   const none: SearchResult = { hits: [], total: 0, totalCapped: false, ...base, ranking: 'exact', rankedWithin: null, commonTerms: [] };
   if (match === null) return none;
   const tags = [...new Set((p.tags ?? []).map((t) => t.trim().toLowerCase().replace(/\s+/g, '-')))];
-  const filter = tagFilter(r, tags, limits.rareTagMax ?? RARE_TAG_MAX);
-  if (filter === null) return none;
+  const tagged = tagFilter(r, tags, limits.rareTagMax ?? RARE_TAG_MAX);
+  if (tagged === null) return none;
+  const filter = othersHaveNodes(r, p.workspaceId) ? { sql: tagged.sql + IN_WORKSPACE, bind: [...tagged.bind, p.workspaceId] } : tagged;
   const ranked = rankWords(r, p.query, limits.commonRows ?? COMMON_TERM_ROWS);
   // What ranks: the query itself, or the phrase's words, or the words that are not common (null: none).
   const ranks = ranked.common.length > 0 ? ranked.expr : wordsExpression(p.query) ?? match;
   let n: number;
   let rank: { sql: string; bind: SqlValue[]; match: string | null };
   let page: Row[] | undefined;
-  if (tags.length === 0 && ranks === match) {
+  if (filter.sql === '' && ranks === match) {
     const win = r.get(
       `SELECT count(*) AS n, min(rid) AS lo FROM (SELECT forest_fts.rowid AS rid FROM forest_fts WHERE forest_fts MATCH ?
         ORDER BY forest_fts.rowid DESC LIMIT ?)`, [match, cap + 1]);
@@ -229,7 +236,7 @@ export function search(r: Reader, p: SearchParams, limits: SearchLimits = {}): S
   page ??= r.all(
     `SELECT forest_fts.rowid AS rid, ${BM25} AS bm FROM forest_fts WHERE forest_fts MATCH ?${rank.sql}
       ORDER BY bm, rid LIMIT ? OFFSET ?`, [rank.match, ...rank.bind, p.limit, p.offset]);
-  const hits = details(r, match, page, tags.length > 0 || ranks !== match);
+  const hits = details(r, match, page, filter.sql !== '' || ranks !== match);
   // Below the cap the window counted every match; above it, count on (stopping at TOTAL_CAP).
   const total = n >= TOTAL_CAP ? TOTAL_CAP : !bounded ? n
     : Number(r.value(`SELECT count(*) FROM (SELECT 1 FROM forest_fts WHERE forest_fts MATCH ?${filter.sql} LIMIT ${TOTAL_CAP})`, [match, ...filter.bind]) ?? 0);
@@ -263,6 +270,14 @@ function rankWords(r: Reader, input: string, commonRows: number): { expr: string
 export const RARE_TAG_MAX = 4096;
 const TAG_EXISTS = ' AND EXISTS (SELECT 1 FROM forest_node_tags t WHERE t.tag = ? AND t.node_rid = forest_fts.rowid)';
 const TAG_IN = ' AND +forest_fts.rowid IN (SELECT node_rid FROM forest_node_tags WHERE tag = ?)';
+
+const IN_WORKSPACE = ' AND EXISTS (SELECT 1 FROM forest_nodes wn WHERE wn.rid = forest_fts.rowid AND wn.workspace_id = ?)';
+
+/** Whether any node (active or not) belongs to a workspace other than this one: two index seeks. */
+function othersHaveNodes(r: Reader, workspaceId: string): boolean {
+  return r.value('SELECT 1 FROM forest_nodes WHERE workspace_id < ? LIMIT 1', [workspaceId]) != null
+    || r.value('SELECT 1 FROM forest_nodes WHERE workspace_id > ? LIMIT 1', [workspaceId]) != null;
+}
 
 /** The tag filter as SQL over `forest_fts.rowid`; null when some tag is on no active node. */
 function tagFilter(r: Reader, tags: readonly string[], rareMax: number): { sql: string; bind: SqlValue[] } | null {
@@ -312,7 +327,7 @@ function details(r: Reader, match: string, page: readonly Row[], seek: boolean):
 
 export const searchQuery: QueryDefinition = {
   name: 'forest.search',
-  description: `Full-text search (bm25: title > tags > body) over active nodes; all \`tags\` must match. Words are ANDed; "quoted phrase", prefix*, -exclude are supported, anything else is literal text. Snippets mark matches with « ». Above ${CANDIDATE_CAP} matches only the newest ${CANDIDATE_CAP} are ranked (ranking: 'recent', rankedWithin); words in more than ${COMMON_TERM_ROWS} nodes must match but do not rank (commonTerms; only such words: ranking 'newest', newest first).`,
+  description: `Full-text search (bm25: title > tags > body) over a workspace's active nodes; all \`tags\` must match. Words are ANDed; "quoted phrase", prefix*, -exclude are supported, anything else is literal text. Snippets mark matches with « ». Above ${CANDIDATE_CAP} matches only the newest ${CANDIDATE_CAP} are ranked (ranking: 'recent', rankedWithin); words in more than ${COMMON_TERM_ROWS} nodes must match but do not rank (commonTerms; only such words: ranking 'newest', newest first).`,
   schema: searchParams,
   run: (r, p: SearchParams) => search(r, p),
 };

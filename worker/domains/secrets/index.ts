@@ -6,71 +6,85 @@
  *    `Decision.store`); the log records that a secret was set or deleted, never its value.
  * 2. No query returns a value; only the engine reads them, to render step inputs, and it redacts
  *    every value from what it records (inputs, outputs, errors).
+ * 3. Secrets belong to a workspace (names unique per workspace): `secrets` and `secret_names` are
+ *    keyed by (workspace_id, name), and a session reads only its own workspace's secrets.
  */
 import { z } from 'zod';
 import type { KernelModule, Reader } from '../../kernel/module.ts';
 import { KernelError } from '../../kernel/errors.ts';
+import { assertActiveWorkspace, toDefaultWorkspace, workspaceField, workspaceIdSchema, workspaceStatus, type WorkspaceStatus } from '../workspaces/scope.ts';
 
 export const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 const name = z.string().regex(SECRET_NAME, 'a secret name is letters, digits and _ (not starting with a digit), at most 64');
 
-export function readSecrets(r: Reader): Map<string, string> {
-  return new Map(r.all('SELECT name, value FROM secrets').map((x) => [String(x['name']), String(x['value'])]));
+/** The secret values of one workspace, by name (the engine's `{{ secrets.X }}`). */
+export function readSecrets(r: Reader, workspaceId: string): Map<string, string> {
+  return new Map(r.all('SELECT name, value FROM secrets WHERE workspace_id = ?', [workspaceId]).map((x) => [String(x['name']), String(x['value'])]));
 }
+
+const secretStream = (workspaceId: string, name: string): string => `secret:${workspaceId}/${name}`;
 
 export const secretsModule: KernelModule = {
   name: 'secrets',
   commands: [
     {
       type: 'secret.set',
-      description: 'Store a secret value under a name (the value never enters the log).',
-      schema: z.strictObject({ name, value: z.string().min(1).max(64 * 1024) }),
+      description: 'Store a secret value under a name in a workspace (the value never enters the log).',
+      schema: z.strictObject({ workspaceId: workspaceField, name, value: z.string().min(1).max(64 * 1024) }),
       mutates: true,
       audit: 'secret.set',
-      decide: (_: unknown, p: { name: string; value: string }, ctx) => ({
-        events: [{ stream: `secret:${p.name}`, type: 'secret.set', payload: { name: p.name } }],
-        value: { name: p.name },
-        store: (w) => w.run(`INSERT INTO secrets (name, value, updated_at) VALUES (?, ?, ?)
-          ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`, [p.name, p.value, ctx.now]),
-      }),
+      load: (r, p: { workspaceId: string }) => workspaceStatus(r, p.workspaceId),
+      decide: (ws: WorkspaceStatus, p: { workspaceId: string; name: string; value: string }, ctx) => {
+        assertActiveWorkspace(ws, p.workspaceId);
+        return {
+          events: [{ stream: secretStream(p.workspaceId, p.name), type: 'secret.set', payload: { workspaceId: p.workspaceId, name: p.name } }],
+          value: { name: p.name },
+          store: (w) => w.run(`INSERT INTO secrets (workspace_id, name, value, updated_at) VALUES (?, ?, ?, ?)
+            ON CONFLICT (workspace_id, name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`, [p.workspaceId, p.name, p.value, ctx.now]),
+        };
+      },
     },
     {
       type: 'secret.delete',
-      description: 'Delete a secret.',
-      schema: z.strictObject({ name }),
+      description: 'Delete a secret of a workspace.',
+      schema: z.strictObject({ workspaceId: workspaceField, name }),
       mutates: true,
       audit: 'secret.deleted',
-      load: (r, p: { name: string }) => r.value('SELECT 1 FROM secret_names WHERE name = ?', [p.name]),
-      decide: (found: unknown, p: { name: string }) => {
-        if (!found) throw new KernelError('not_found', `There is no secret named ${p.name}.`, { name: p.name });
+      load: (r, p: { workspaceId: string; name: string }) => r.value('SELECT 1 FROM secret_names WHERE workspace_id = ? AND name = ?', [p.workspaceId, p.name]),
+      decide: (found: unknown, p: { workspaceId: string; name: string }) => {
+        if (!found) throw new KernelError('not_found', `There is no secret named ${p.name} in this workspace.`, { name: p.name, workspaceId: p.workspaceId });
         return {
-          events: [{ stream: `secret:${p.name}`, type: 'secret.deleted', payload: { name: p.name } }],
+          events: [{ stream: secretStream(p.workspaceId, p.name), type: 'secret.deleted', payload: { workspaceId: p.workspaceId, name: p.name } }],
           value: { name: p.name },
-          store: (w) => w.run('DELETE FROM secrets WHERE name = ?', [p.name]),
+          store: (w) => w.run('DELETE FROM secrets WHERE workspace_id = ? AND name = ?', [p.workspaceId, p.name]),
         };
       },
     },
   ],
   events: [
-    { type: 'secret.set', version: 1, description: 'A secret was stored or replaced (its value is not in the log).', schema: z.strictObject({ name }) },
-    { type: 'secret.deleted', version: 1, description: 'A secret was deleted.', schema: z.strictObject({ name }) },
+    // v2: workspaceId (v1 events are lifted into the default workspace).
+    { type: 'secret.set', version: 2, description: 'A secret was stored or replaced in a workspace (its value is not in the log).', schema: z.strictObject({ workspaceId: workspaceIdSchema, name }), upcasters: [toDefaultWorkspace] },
+    { type: 'secret.deleted', version: 2, description: 'A secret of a workspace was deleted.', schema: z.strictObject({ workspaceId: workspaceIdSchema, name }), upcasters: [toDefaultWorkspace] },
   ],
   projections: [{
     name: 'secret_names',
-    version: 1,
+    // 2: keyed by (workspace_id, name).
+    version: 2,
     tables: ['secret_names'],
-    createSql: 'CREATE TABLE secret_names (name TEXT PRIMARY KEY, updated_at TEXT NOT NULL) STRICT;',
+    createSql: 'CREATE TABLE secret_names (workspace_id TEXT NOT NULL, name TEXT NOT NULL, updated_at TEXT NOT NULL, PRIMARY KEY (workspace_id, name)) STRICT;',
     eventTypes: ['secret.set', 'secret.deleted'],
     apply(e, w) {
-      const n = String((e.payload as { name: string }).name);
-      if (e.type === 'secret.set') w.run('INSERT INTO secret_names (name, updated_at) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET updated_at = excluded.updated_at', [n, e.at]);
-      else w.run('DELETE FROM secret_names WHERE name = ?', [n]);
+      const p = e.payload as { workspaceId: string; name: string };
+      if (e.type === 'secret.set') {
+        w.run(`INSERT INTO secret_names (workspace_id, name, updated_at) VALUES (?, ?, ?)
+               ON CONFLICT (workspace_id, name) DO UPDATE SET updated_at = excluded.updated_at`, [p.workspaceId, p.name, e.at]);
+      } else w.run('DELETE FROM secret_names WHERE workspace_id = ? AND name = ?', [p.workspaceId, p.name]);
     },
   }],
   queries: [{
     name: 'secret.list',
-    description: 'Names of the stored secrets and when each was last set (never the values).',
-    schema: z.strictObject({}),
-    run: (r) => r.all('SELECT name, updated_at AS updatedAt FROM secret_names ORDER BY name'),
+    description: "Names of a workspace's secrets and when each was last set (never the values).",
+    schema: z.strictObject({ workspaceId: workspaceField }),
+    run: (r, p: { workspaceId: string }) => r.all('SELECT name, updated_at AS updatedAt FROM secret_names WHERE workspace_id = ? ORDER BY name', [p.workspaceId]),
   }],
 };

@@ -10,14 +10,18 @@ import { parseWorkflow, validateInputs, type Workflow } from '../../workflow/ind
 import { SESSION_EVENT_TYPES, sessionStream, workflowStream, type CarriedStep, type SessionEventType } from './events.ts';
 import { downstream } from './support.ts';
 import { ACTIVE_STEP } from './projection.ts';
+import { assertActiveWorkspace, assertProjectIn, projectRef, workspaceField, workspaceStatus, type ProjectRef, type WorkspaceStatus } from '../workspaces/scope.ts';
 
 const sessionId = z.string().min(1).max(200);
 const jsonRecord = z.record(z.string(), z.json());
 
 const schemas = {
-  save: z.strictObject({ source: z.string().min(1).max(256 * 1024) }),
-  archive: z.strictObject({ name: z.string().min(1) }),
+  save: z.strictObject({ workspaceId: workspaceField, source: z.string().min(1).max(256 * 1024) }),
+  archive: z.strictObject({ workspaceId: workspaceField, name: z.string().min(1) }),
   start: z.strictObject({
+    workspaceId: workspaceField,
+    /** File the session under a project of the workspace (optional). */
+    projectId: z.uuid().optional(),
     workflow: z.string().min(1).max(200).optional(),
     source: z.string().min(1).max(256 * 1024).optional(),
     inputs: jsonRecord.optional(),
@@ -40,12 +44,12 @@ const schemas = {
 };
 
 interface SessionRow {
-  id: string; status: string; source: string; inputs: string; workflow_name: string; workflow_hash: string; workflow_version: string;
+  id: string; workspace_id: string; project_id: string | null; status: string; source: string; inputs: string; workflow_name: string; workflow_hash: string; workflow_version: string;
 }
 interface StepRow { key: string; status: string; attempt: number; output: string | null; artifact: string | null; branch: string | null; child_id: string | null; approval: string | null }
 
 function sessionRow(r: Reader, id: string): SessionRow | undefined {
-  return r.get('SELECT id, status, source, inputs, workflow_name, workflow_hash, workflow_version FROM sessions WHERE id = ?', [id]) as SessionRow | undefined;
+  return r.get('SELECT id, workspace_id, project_id, status, source, inputs, workflow_name, workflow_hash, workflow_version FROM sessions WHERE id = ?', [id]) as SessionRow | undefined;
 }
 
 function stepRows(r: Reader, id: string, where = ''): StepRow[] {
@@ -63,14 +67,15 @@ function mustSession(row: SessionRow | undefined, id: string): SessionRow {
 
 const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
 
-/** Resolve `name` (latest revision) or `name@version` (its latest revision) in the library. */
-export function resolveWorkflowSource(r: Reader, ref: string): { source: string } | undefined {
+/** Resolve `name` (latest revision) or `name@version` (its latest revision) in a workspace's library. */
+export function resolveWorkflowSource(r: Reader, workspaceId: string, ref: string): { source: string } | undefined {
   const at = ref.lastIndexOf('@');
   const name = at > 0 ? ref.slice(0, at) : ref;
   const version = at > 0 ? ref.slice(at + 1) : undefined;
   const row = version === undefined
-    ? r.get('SELECT w.source FROM workflows w JOIN workflow_names n ON n.name = w.name AND n.latest = w.revision WHERE w.name = ?', [name])
-    : r.get('SELECT source FROM workflows WHERE name = ? AND version = ? ORDER BY revision DESC LIMIT 1', [name, version]);
+    ? r.get(`SELECT w.source FROM workflows w JOIN workflow_names n ON n.workspace_id = w.workspace_id AND n.name = w.name AND n.latest = w.revision
+             WHERE w.workspace_id = ? AND w.name = ?`, [workspaceId, name])
+    : r.get('SELECT source FROM workflows WHERE workspace_id = ? AND name = ? AND version = ? ORDER BY revision DESC LIMIT 1', [workspaceId, name, version]);
   return row ? { source: String(row['source']) } : undefined;
 }
 
@@ -97,7 +102,7 @@ function parsed(source: string): { workflow: Workflow; hash: string } {
   return { workflow: res.workflow, hash: res.hash };
 }
 
-function startDecision(id: string, source: string, inputs: unknown, env: { [k: string]: Json }, extra: { [k: string]: Json } = {}): Decision {
+function startDecision(id: string, workspaceId: string, source: string, inputs: unknown, env: { [k: string]: Json }, extra: { [k: string]: Json } = {}): Decision {
   const { workflow, hash } = parsed(source);
   const checked = validateInputs(workflow, inputs);
   if (!checked.ok) {
@@ -107,7 +112,7 @@ function startDecision(id: string, source: string, inputs: unknown, env: { [k: s
   return {
     events: [{
       stream: sessionStream(id), type: 'session.started',
-      payload: { sessionId: id, workflow: { name: workflow.name, version: workflow.version, hash }, source, inputs: checked.value, env, ...extra },
+      payload: { sessionId: id, workspaceId, workflow: { name: workflow.name, version: workflow.version, hash }, source, inputs: checked.value, env, ...extra },
     }],
     value: { sessionId: id },
   };
@@ -122,20 +127,23 @@ function active(row: SessionRow): void {
 export const commands: CommandDefinition[] = [
   {
     type: 'workflow.save',
-    description: 'Save a workflow definition (YAML) as the next revision of its name; an unchanged definition saves nothing.',
+    description: 'Save a workflow definition (YAML) as the next revision of its name in a workspace (names are unique per workspace); an unchanged definition saves nothing.',
     schema: schemas.save, mutates: true,
     load: (r, p: z.infer<typeof schemas.save>) => {
       const res = parseCached(p.source);
-      const latest = res.ok ? r.get('SELECT w.revision, w.hash FROM workflows w JOIN workflow_names n ON n.name = w.name AND n.latest = w.revision WHERE w.name = ?', [res.workflow.name]) : undefined;
-      return { latest };
+      const latest = res.ok ? r.get(`SELECT w.revision, w.hash FROM workflows w
+        JOIN workflow_names n ON n.workspace_id = w.workspace_id AND n.name = w.name AND n.latest = w.revision
+        WHERE w.workspace_id = ? AND w.name = ?`, [p.workspaceId, res.workflow.name]) : undefined;
+      return { latest, workspace: workspaceStatus(r, p.workspaceId) };
     },
-    decide: (st: { latest?: { revision: number; hash: string } }, p: z.infer<typeof schemas.save>): Decision => {
+    decide: (st: { latest?: { revision: number; hash: string }; workspace: WorkspaceStatus }, p: z.infer<typeof schemas.save>): Decision => {
+      assertActiveWorkspace(st.workspace, p.workspaceId);
       const { workflow, hash } = parsed(p.source);
       const prev = st.latest;
       if (prev && prev.hash === hash) return { events: [], value: { name: workflow.name, revision: prev.revision, hash, unchanged: true } };
       const revision = (prev?.revision ?? 0) + 1;
       return {
-        events: [{ stream: workflowStream(workflow.name), type: 'workflow.saved', payload: { name: workflow.name, version: workflow.version, revision, hash, source: p.source, description: workflow.description ?? '' } }],
+        events: [{ stream: workflowStream(p.workspaceId, workflow.name), type: 'workflow.saved', payload: { workspaceId: p.workspaceId, name: workflow.name, version: workflow.version, revision, hash, source: p.source, description: workflow.description ?? '' } }],
         value: { name: workflow.name, revision, hash, unchanged: false },
       };
     },
@@ -144,32 +152,43 @@ export const commands: CommandDefinition[] = [
     type: 'workflow.archive',
     description: 'Hide a workflow from the library (sessions that pinned it keep running).',
     schema: schemas.archive, mutates: true,
-    load: (r, p: z.infer<typeof schemas.archive>) => r.get('SELECT archived FROM workflow_names WHERE name = ?', [p.name]),
+    load: (r, p: z.infer<typeof schemas.archive>) => r.get('SELECT archived FROM workflow_names WHERE workspace_id = ? AND name = ?', [p.workspaceId, p.name]),
     decide: (row: { archived: number } | undefined, p: z.infer<typeof schemas.archive>): Decision => {
-      if (!row) throw new KernelError('not_found', `There is no workflow named ${p.name}.`, { name: p.name });
+      if (!row) throw new KernelError('not_found', `There is no workflow named ${p.name} in this workspace.`, { name: p.name, workspaceId: p.workspaceId });
       if (row.archived) return { events: [], value: { name: p.name } };
-      return { events: [{ stream: workflowStream(p.name), type: 'workflow.archived', payload: { name: p.name } }], value: { name: p.name } };
+      return { events: [{ stream: workflowStream(p.workspaceId, p.name), type: 'workflow.archived', payload: { workspaceId: p.workspaceId, name: p.name } }], value: { name: p.name } };
     },
   },
   {
     type: 'session.start',
-    description: 'Start a session of a saved workflow (`name` or `name@version`) or of an inline YAML source, with inputs.',
+    description: 'Start a session in a workspace (optionally filed under one of its projects), of a workflow saved there (`name` or `name@version`) or of an inline YAML source, with inputs.',
     schema: schemas.start, mutates: true,
-    load: (r, p: z.infer<typeof schemas.start>) => (p.workflow !== undefined ? resolveWorkflowSource(r, p.workflow) : undefined),
-    decide: (found: { source: string } | undefined, p: z.infer<typeof schemas.start>, ctx): Decision => {
+    load: (r, p: z.infer<typeof schemas.start>) => ({
+      found: p.workflow !== undefined ? resolveWorkflowSource(r, p.workspaceId, p.workflow) : undefined,
+      workspace: workspaceStatus(r, p.workspaceId),
+      project: p.projectId !== undefined ? projectRef(r, p.projectId) : undefined,
+    }),
+    decide: (st: { found?: { source: string }; workspace: WorkspaceStatus; project?: ProjectRef }, p: z.infer<typeof schemas.start>, ctx): Decision => {
       if ((p.workflow === undefined) === (p.source === undefined)) throw new KernelError('invalid_payload', 'session.start: give exactly one of workflow (a saved name) or source (YAML).', { field: 'workflow' });
-      if (p.workflow !== undefined && !found) throw new KernelError('not_found', `There is no saved workflow ${p.workflow}; save it first or pass source.`, { workflow: p.workflow });
-      return startDecision(ctx.newId(), found?.source ?? p.source!, p.inputs, p.env ?? {});
+      assertActiveWorkspace(st.workspace, p.workspaceId);
+      if (p.projectId !== undefined) assertProjectIn(st.project, p.projectId, p.workspaceId);
+      const found = st.found;
+      if (p.workflow !== undefined && !found) throw new KernelError('not_found', `There is no saved workflow ${p.workflow} in this workspace; save it first or pass source.`, { workflow: p.workflow, workspaceId: p.workspaceId });
+      return startDecision(ctx.newId(), p.workspaceId, found?.source ?? p.source!, p.inputs, p.env ?? {}, p.projectId !== undefined ? { projectId: p.projectId } : {});
     },
   },
   {
     type: 'session.start_child',
-    description: 'Start the child session of a `workflow` step (engine only).',
+    description: 'Start the child session of a `workflow` step (engine only), in its parent\'s workspace, of a workflow saved there.',
     schema: schemas.startChild, mutates: true, internal: true,
-    load: (r, p: z.infer<typeof schemas.startChild>) => resolveWorkflowSource(r, p.workflow),
-    decide: (found: { source: string } | undefined, p: z.infer<typeof schemas.startChild>): Decision => {
-      if (!found) throw new KernelError('not_found', `There is no saved workflow ${p.workflow}.`, { workflow: p.workflow });
-      return startDecision(p.sessionId, found.source, p.inputs, p.env, { parent: p.parent });
+    load: (r, p: z.infer<typeof schemas.startChild>) => {
+      const parent = sessionRow(r, p.parent.sessionId);
+      return { parent, found: parent ? resolveWorkflowSource(r, parent.workspace_id, p.workflow) : undefined };
+    },
+    decide: (st: { parent?: SessionRow; found?: { source: string } }, p: z.infer<typeof schemas.startChild>): Decision => {
+      const parent = mustSession(st.parent, p.parent.sessionId);
+      if (!st.found) throw new KernelError('not_found', `There is no saved workflow ${p.workflow} in the parent session's workspace.`, { workflow: p.workflow, workspaceId: parent.workspace_id });
+      return startDecision(p.sessionId, parent.workspace_id, st.found.source, p.inputs, p.env, { parent: p.parent, ...(parent.project_id ? { projectId: parent.project_id } : {}) });
     },
   },
   {
@@ -256,7 +275,8 @@ export const commands: CommandDefinition[] = [
         });
       }
       const env = st.env ? (JSON.parse(st.env) as { [k: string]: Json }) : {};
-      return startDecision(ctx.newId(), s.source, JSON.parse(s.inputs), env, {
+      return startDecision(ctx.newId(), s.workspace_id, s.source, JSON.parse(s.inputs), env, {
+        ...(s.project_id ? { projectId: s.project_id } : {}),
         forkOf: { sessionId: s.id, fromStep: p.fromStep, atSeq: st.atSeq ?? 0 }, carried: carried as unknown as Json,
       });
     },

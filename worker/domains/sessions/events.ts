@@ -12,6 +12,7 @@
 import { z } from 'zod';
 import type { EventDefinition } from '../../kernel/module.ts';
 import type { Json } from '../../kernel/errors.ts';
+import { toDefaultWorkspace, workspaceIdSchema } from '../workspaces/scope.ts';
 
 const json = z.json();
 const key = z.string().min(1).max(2_000);
@@ -39,6 +40,7 @@ export const carriedStep = z.strictObject({
 
 const payloads = {
   'workflow.saved': z.strictObject({
+    workspaceId: workspaceIdSchema,
     name: z.string(),
     version: z.string(),
     revision: z.number().int().positive(),
@@ -46,9 +48,13 @@ const payloads = {
     source: z.string(),
     description: z.string(),
   }),
-  'workflow.archived': z.strictObject({ name: z.string() }),
+  'workflow.archived': z.strictObject({ workspaceId: workspaceIdSchema, name: z.string() }),
   'session.started': z.strictObject({
     sessionId: z.string(),
+    /** The workspace the session runs in: its secrets, providers, workflows and Forest. */
+    workspaceId: workspaceIdSchema,
+    /** The project of that workspace the session is filed under, if any. */
+    projectId: z.string().optional(),
     workflow: workflowRef,
     /** The pinned definition: the exact YAML text whose canonical form hashes to workflow.hash. */
     source: z.string(),
@@ -187,11 +193,16 @@ const DESCRIPTIONS: { [T in SessionEventType]: string } = {
   'agent.observation': 'The result of one tool call of an agent step, exactly as the model was given it back.',
 };
 
+/** Events that carry their workspace (v2); other session events belong to their session's workspace. */
+const SCOPED: ReadonlySet<SessionEventType> = new Set(['workflow.saved', 'workflow.archived', 'session.started']);
+
 export const SESSION_EVENTS: EventDefinition[] = (Object.keys(payloads) as SessionEventType[]).map((type) => ({
   type,
-  version: 1,
+  // v2: workspaceId (v1 events are lifted into the default workspace).
+  version: SCOPED.has(type) ? 2 : 1,
   description: DESCRIPTIONS[type],
   schema: payloads[type],
+  ...(SCOPED.has(type) ? { upcasters: [toDefaultWorkspace] } : {}),
 }));
 
 export const SESSION_EVENT_TYPES: ReadonlySet<string> = new Set(Object.keys(payloads).filter((t) => !t.startsWith('workflow.')));
@@ -202,4 +213,5 @@ export interface SessionEventInput {
 }
 
 export const sessionStream = (id: string): string => `session:${id}`;
-export const workflowStream = (name: string): string => `workflow:${name}`;
+/** `workflow:<workspaceId>/<name>` (v1 logs wrote `workflow:<name>`, in the default workspace). */
+export const workflowStream = (workspaceId: string, name: string): string => `workflow:${workspaceId}/${name}`;

@@ -9,6 +9,7 @@
  */
 import type { Json } from '../../kernel/errors.ts';
 import type { CarriedStep, EventPayload, SessionEventType, StepErrorData } from './events.ts';
+import { DEFAULT_WORKSPACE_ID } from '../workspaces/scope.ts';
 
 export type StepStatus = 'pending' | 'scheduled' | 'running' | 'waiting' | 'retrying' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
 export type SessionStatus = 'running' | 'paused' | 'succeeded' | 'failed' | 'cancelled';
@@ -62,6 +63,10 @@ export interface JournalRecord {
 
 export interface SessionState {
   readonly id: string;
+  /** The workspace the session runs in (v1 logs: the default workspace). */
+  readonly workspaceId: string;
+  /** The project of that workspace it is filed under, if any. */
+  readonly projectId?: string;
   workflow: { name: string; version: string; hash: string };
   source: string;
   inputs: { [name: string]: Json };
@@ -110,9 +115,11 @@ export function foldSession(events: Iterable<FoldEvent>, uptoSeq?: number): Sess
 function startState(e: FoldEvent): SessionState {
   const p = e.payload as EventPayload<'session.started'>;
   const state: SessionState = {
-    id: p.sessionId, workflow: p.workflow, source: p.source, inputs: p.inputs, env: p.env,
+    // Raw (not upcast) payloads reach the fold (sessionEvents reads the events table): v1 has no workspaceId.
+    id: p.sessionId, workspaceId: (p as { workspaceId?: string }).workspaceId ?? DEFAULT_WORKSPACE_ID, workflow: p.workflow, source: p.source, inputs: p.inputs, env: p.env,
     status: 'running', paused: false, startedAt: ms(e.at), migrations: 0, version: e.streamSeq, lastSeq: e.seq, steps: new Map(),
     ...(p.parent ? { parent: p.parent } : {}), ...(p.forkOf ? { forkOf: p.forkOf } : {}),
+    ...(p.projectId ? { projectId: p.projectId } : {}),
   };
   for (const c of p.carried ?? []) carry(state, c, ms(e.at));
   return state;

@@ -8,6 +8,7 @@ import type { EventPayload } from './events.ts';
 
 const CREATE = `
   CREATE TABLE workflows (
+    workspace_id TEXT NOT NULL,
     name        TEXT NOT NULL,
     revision    INTEGER NOT NULL,
     version     TEXT NOT NULL,
@@ -15,15 +16,19 @@ const CREATE = `
     source      TEXT NOT NULL,
     description TEXT NOT NULL,
     saved_at    TEXT NOT NULL,
-    PRIMARY KEY (name, revision)
+    PRIMARY KEY (workspace_id, name, revision)
   ) STRICT;
   CREATE TABLE workflow_names (
-    name     TEXT PRIMARY KEY,
+    workspace_id TEXT NOT NULL,
+    name     TEXT NOT NULL,
     latest   INTEGER NOT NULL,
-    archived INTEGER NOT NULL DEFAULT 0
+    archived INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (workspace_id, name)
   ) STRICT;
   CREATE TABLE sessions (
     id               TEXT PRIMARY KEY,
+    workspace_id     TEXT NOT NULL,
+    project_id       TEXT,
     workflow_name    TEXT NOT NULL,
     workflow_version TEXT NOT NULL,
     workflow_hash    TEXT NOT NULL,
@@ -48,6 +53,9 @@ const CREATE = `
   CREATE INDEX sessions_status ON sessions (status, started_at);
   CREATE INDEX sessions_started ON sessions (started_at);
   CREATE INDEX sessions_parent ON sessions (parent_id);
+  CREATE INDEX sessions_workspace ON sessions (workspace_id, started_at);
+  CREATE INDEX sessions_workspace_workflow ON sessions (workspace_id, workflow_name);
+  CREATE INDEX sessions_project ON sessions (project_id, started_at) WHERE project_id IS NOT NULL;
   CREATE TABLE session_steps (
     session_id  TEXT NOT NULL,
     key         TEXT NOT NULL,
@@ -73,14 +81,15 @@ const ACTIVE_STEP = "('scheduled','running','waiting','retrying')";
 
 export const sessionsProjection: Projection = {
   name: 'sessions',
-  version: 1,
+  // 2: workspace_id on workflows, workflow_names and sessions (workspace scope); sessions.project_id.
+  version: 2,
   tables: ['workflows', 'workflow_names', 'sessions', 'session_steps'],
   createSql: CREATE,
   apply(e: EventEnvelope, w: Writer): void {
     const p = e.payload as Record<string, unknown>;
     if (e.type === 'workflow.saved') return saved(p as EventPayload<'workflow.saved'>, e.at, w);
     if (e.type === 'workflow.archived') {
-      w.run('UPDATE workflow_names SET archived = 1 WHERE name = ?', [String(p['name'])]);
+      w.run('UPDATE workflow_names SET archived = 1 WHERE workspace_id = ? AND name = ?', [String(p['workspaceId']), String(p['name'])]);
       return;
     }
     if (!e.stream.startsWith('session:')) return;
@@ -171,16 +180,16 @@ export const sessionsProjection: Projection = {
 };
 
 function saved(p: EventPayload<'workflow.saved'>, at: string, w: Writer): void {
-  w.run('INSERT INTO workflows (name, revision, version, hash, source, description, saved_at) VALUES (?,?,?,?,?,?,?)',
-    [p.name, p.revision, p.version, p.hash, p.source, p.description, at]);
-  w.run(`INSERT INTO workflow_names (name, latest, archived) VALUES (?, ?, 0)
-         ON CONFLICT (name) DO UPDATE SET latest = excluded.latest, archived = 0`, [p.name, p.revision]);
+  w.run('INSERT INTO workflows (workspace_id, name, revision, version, hash, source, description, saved_at) VALUES (?,?,?,?,?,?,?,?)',
+    [p.workspaceId, p.name, p.revision, p.version, p.hash, p.source, p.description, at]);
+  w.run(`INSERT INTO workflow_names (workspace_id, name, latest, archived) VALUES (?, ?, ?, 0)
+         ON CONFLICT (workspace_id, name) DO UPDATE SET latest = excluded.latest, archived = 0`, [p.workspaceId, p.name, p.revision]);
 }
 
 function started(id: string, p: EventPayload<'session.started'>, e: EventEnvelope, w: Writer): void {
-  w.run(`INSERT INTO sessions (id, workflow_name, workflow_version, workflow_hash, source, status, inputs, parent_id, parent_step,
-           fork_of, fork_step, started_at, updated_at, first_seq, last_seq) VALUES (?,?,?,?,?,'running',?,?,?,?,?,?,?,?,?)`,
-    [id, p.workflow.name, p.workflow.version, p.workflow.hash, p.source, JSON.stringify(p.inputs), p.parent?.sessionId ?? null,
+  w.run(`INSERT INTO sessions (id, workspace_id, project_id, workflow_name, workflow_version, workflow_hash, source, status, inputs, parent_id, parent_step,
+           fork_of, fork_step, started_at, updated_at, first_seq, last_seq) VALUES (?,?,?,?,?,?,?,'running',?,?,?,?,?,?,?,?,?)`,
+    [id, p.workspaceId, p.projectId ?? null, p.workflow.name, p.workflow.version, p.workflow.hash, p.source, JSON.stringify(p.inputs), p.parent?.sessionId ?? null,
       p.parent?.step ?? null, p.forkOf?.sessionId ?? null, p.forkOf?.fromStep ?? null, e.at, e.at, e.seq, e.seq]);
   for (const c of p.carried ?? []) {
     w.run(`INSERT INTO session_steps (session_id, key, status, attempt, attempts, started_at, ended_at, output, artifact, branch, reason)

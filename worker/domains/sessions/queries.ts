@@ -8,12 +8,13 @@ import type { Json } from '../../kernel/errors.ts';
 import { parseWorkflow, workflowJsonSchema } from '../../workflow/index.ts';
 import { foldSession, stateToJson, type FoldEvent } from './fold.ts';
 import { sessionStream } from './events.ts';
+import { workspaceField } from '../workspaces/scope.ts';
 
 const parseJson = (v: unknown): Json => (typeof v === 'string' ? (JSON.parse(v) as Json) : null);
 
 function sessionSummary(row: Record<string, unknown>): Json {
   return {
-    id: String(row['id']), workflow: { name: String(row['workflow_name']), version: String(row['workflow_version']), hash: String(row['workflow_hash']) },
+    id: String(row['id']), workspaceId: String(row['workspace_id']), projectId: (row['project_id'] as string | null) ?? null, workflow: { name: String(row['workflow_name']), version: String(row['workflow_version']), hash: String(row['workflow_hash']) },
     status: String(row['status']), inputs: parseJson(row['inputs']), output: parseJson(row['output']), error: parseJson(row['error']),
     failedStep: (row['failed_step'] as string | null) ?? null, parentId: (row['parent_id'] as string | null) ?? null,
     parentStep: (row['parent_step'] as string | null) ?? null, forkOf: (row['fork_of'] as string | null) ?? null, forkStep: (row['fork_step'] as string | null) ?? null,
@@ -22,7 +23,7 @@ function sessionSummary(row: Record<string, unknown>): Json {
   };
 }
 
-const SESSION_COLS = `id, workflow_name, workflow_version, workflow_hash, status, inputs, output, error, failed_step, parent_id, parent_step,
+const SESSION_COLS = `id, workspace_id, project_id, workflow_name, workflow_version, workflow_hash, status, inputs, output, error, failed_step, parent_id, parent_step,
   fork_of, fork_step, started_at, ended_at, updated_at, steps_done, waiting, first_seq, last_seq`;
 
 export function sessionEvents(r: Reader, id: string, uptoSeq?: number): (FoldEvent & { type: string; at: string })[] {
@@ -34,26 +35,26 @@ export function sessionEvents(r: Reader, id: string, uptoSeq?: number): (FoldEve
 export const queries: QueryDefinition[] = [
   {
     name: 'workflow.list',
-    description: 'Workflows in the library: the latest revision of each name, with revision and session counts.',
-    schema: z.strictObject({ includeArchived: z.boolean().optional() }),
-    run: (r, p: { includeArchived?: boolean }) => r.all(`
+    description: "A workspace's workflow library: the latest revision of each name, with revision and session counts.",
+    schema: z.strictObject({ workspaceId: workspaceField, includeArchived: z.boolean().optional() }),
+    run: (r, p: { workspaceId: string; includeArchived?: boolean }) => r.all(`
       SELECT w.name, w.version, w.revision, w.hash, w.description, w.saved_at AS savedAt, n.archived,
-        (SELECT count(*) FROM sessions s WHERE s.workflow_name = w.name) AS sessions
-      FROM workflow_names n JOIN workflows w ON w.name = n.name AND w.revision = n.latest
-      ${p.includeArchived ? '' : 'WHERE n.archived = 0'} ORDER BY w.name`).map((x) => ({ ...x, archived: Boolean(x['archived']) })),
+        (SELECT count(*) FROM sessions s WHERE s.workspace_id = n.workspace_id AND s.workflow_name = w.name) AS sessions
+      FROM workflow_names n JOIN workflows w ON w.workspace_id = n.workspace_id AND w.name = n.name AND w.revision = n.latest
+      WHERE n.workspace_id = ? ${p.includeArchived ? '' : 'AND n.archived = 0'} ORDER BY w.name`, [p.workspaceId]).map((x) => ({ ...x, archived: Boolean(x['archived']) })),
   },
   {
     name: 'workflow.get',
-    description: 'One revision of a workflow (the latest by default), with its YAML source.',
-    schema: z.strictObject({ name: z.string(), revision: z.number().int().positive().optional() }),
-    run: (r, p: { name: string; revision?: number }) => r.get(`SELECT name, version, revision, hash, description, source, saved_at AS savedAt FROM workflows
-      WHERE name = ? ${p.revision ? 'AND revision = ?' : 'ORDER BY revision DESC LIMIT 1'}`, p.revision ? [p.name, p.revision] : [p.name]) ?? null,
+    description: 'One revision of a workflow of a workspace (the latest by default), with its YAML source.',
+    schema: z.strictObject({ workspaceId: workspaceField, name: z.string(), revision: z.number().int().positive().optional() }),
+    run: (r, p: { workspaceId: string; name: string; revision?: number }) => r.get(`SELECT name, version, revision, hash, description, source, saved_at AS savedAt FROM workflows
+      WHERE workspace_id = ? AND name = ? ${p.revision ? 'AND revision = ?' : 'ORDER BY revision DESC LIMIT 1'}`, p.revision ? [p.workspaceId, p.name, p.revision] : [p.workspaceId, p.name]) ?? null,
   },
   {
     name: 'workflow.revisions',
-    description: 'Every saved revision of a workflow, newest first.',
-    schema: z.strictObject({ name: z.string() }),
-    run: (r, p: { name: string }) => r.all('SELECT name, version, revision, hash, description, saved_at AS savedAt FROM workflows WHERE name = ? ORDER BY revision DESC', [p.name]),
+    description: 'Every saved revision of a workflow of a workspace, newest first.',
+    schema: z.strictObject({ workspaceId: workspaceField, name: z.string() }),
+    run: (r, p: { workspaceId: string; name: string }) => r.all('SELECT name, version, revision, hash, description, saved_at AS savedAt FROM workflows WHERE workspace_id = ? AND name = ? ORDER BY revision DESC', [p.workspaceId, p.name]),
   },
   {
     name: 'workflow.validate',
@@ -69,16 +70,17 @@ export const queries: QueryDefinition[] = [
   },
   {
     name: 'session.list',
-    description: 'Sessions, newest first; filter by status or workflow name.',
-    schema: z.strictObject({ status: z.string().optional(), workflow: z.string().optional(), parentId: z.string().optional(), limit: z.number().int().min(1).max(1000).optional() }),
-    run: (r, p: { status?: string; workflow?: string; parentId?: string; limit?: number }) => {
-      const where: string[] = [];
-      const args: (string | number)[] = [];
+    description: "A workspace's sessions, newest first; filter by status, workflow name, project or parent session.",
+    schema: z.strictObject({ workspaceId: workspaceField, status: z.string().optional(), workflow: z.string().optional(), projectId: z.string().optional(), parentId: z.string().optional(), limit: z.number().int().min(1).max(1000).optional() }),
+    run: (r, p: { workspaceId: string; status?: string; workflow?: string; projectId?: string; parentId?: string; limit?: number }) => {
+      const where: string[] = ['workspace_id = ?'];
+      const args: (string | number)[] = [p.workspaceId];
+      if (p.projectId) { where.push('project_id = ?'); args.push(p.projectId); }
       if (p.status) { where.push('status = ?'); args.push(p.status); }
       if (p.workflow) { where.push('workflow_name = ?'); args.push(p.workflow); }
       if (p.parentId) { where.push('parent_id = ?'); args.push(p.parentId); }
       args.push(p.limit ?? 200);
-      return r.all(`SELECT ${SESSION_COLS} FROM sessions ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at DESC, id DESC LIMIT ?`, args).map(sessionSummary);
+      return r.all(`SELECT ${SESSION_COLS} FROM sessions WHERE ${where.join(' AND ')} ORDER BY started_at DESC, id DESC LIMIT ?`, args).map(sessionSummary);
     },
   },
   {

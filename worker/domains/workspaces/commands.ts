@@ -4,6 +4,7 @@
 import type { CommandDefinition, Decision } from '../../kernel/module.ts';
 import { KernelError, type Json } from '../../kernel/errors.ts';
 import * as s from './schemas.ts';
+import { DEFAULT_WORKSPACE_ID } from './scope.ts';
 import { findActiveProjectByName, findActiveWorkspaceByName, getProject, queries, workspaceState, type Project, type Workspace } from './queries.ts';
 
 const ws = (workspaceId: string) => `workspace:${workspaceId}`;
@@ -48,20 +49,8 @@ export const commands: CommandDefinition[] = [
     },
   },
   {
-    type: 'workspace.open',
-    description: 'Open (switch to) a workspace; the most recently opened one is the current one.',
-    schema: s.workspaceRef,
-    mutates: true,
-    target: (p: s.WorkspaceRef) => ws(p.workspaceId),
-    load: (r, p: s.WorkspaceRef) => workspaceState(r, p.workspaceId),
-    decide: (w: Workspace | undefined, p: s.WorkspaceRef): Decision => {
-      const a = activeWorkspace(w, p.workspaceId);
-      return { events: [{ stream: ws(a.id), type: 'workspace.opened', payload: { workspaceId: a.id } }], value: { workspaceId: a.id } };
-    },
-  },
-  {
     type: 'workspace.archive',
-    description: 'Archive a workspace (privileged: audited). Its projects stay readable.',
+    description: 'Archive a workspace (privileged: audited). Its projects stay readable. The default workspace cannot be archived.',
     schema: s.workspaceRef,
     mutates: true,
     audit: 'workspace.archived',
@@ -69,6 +58,7 @@ export const commands: CommandDefinition[] = [
     load: (r, p: s.WorkspaceRef) => workspaceState(r, p.workspaceId),
     decide: (w: Workspace | undefined, p: s.WorkspaceRef): Decision => {
       const a = activeWorkspace(w, p.workspaceId);
+      if (a.id === DEFAULT_WORKSPACE_ID) throw new KernelError('invalid_state', 'payload.workspaceId: the default workspace cannot be archived (it is where every device starts).', { field: 'payload.workspaceId', workspaceId: a.id });
       return { events: [{ stream: ws(a.id), type: 'workspace.archived', payload: { workspaceId: a.id } }], value: { workspaceId: a.id } };
     },
   },

@@ -8,6 +8,7 @@ import { projectsProjection, workspacesProjection } from './projection.ts';
 import { queries } from './queries.ts';
 
 export type { Workspace, Project } from './queries.ts';
+export { DEFAULT_WORKSPACE_ID, DEFAULT_WORKSPACE_NAME } from './scope.ts';
 
 export const workspacesModule: KernelModule = {
   name: 'workspaces',
@@ -17,7 +18,8 @@ export const workspacesModule: KernelModule = {
   events: [
     { type: 'workspace.created', version: 1, description: 'A workspace was created.', schema: s.workspaceCreated },
     { type: 'workspace.renamed', version: 1, description: 'A workspace was renamed.', schema: s.workspaceRenamed },
-    { type: 'workspace.opened', version: 1, description: 'A workspace was opened (became current).', schema: s.workspaceOpened },
+    // Legacy (v1 logs): the open workspace is now per-device client state; nothing appends this.
+    { type: 'workspace.opened', version: 1, description: 'Legacy: a workspace was opened. Nothing appends it any more (the open workspace is per-device client state); kept so old logs read.', schema: s.workspaceOpened },
     { type: 'workspace.archived', version: 1, description: 'A workspace was archived.', schema: s.workspaceArchived },
     { type: 'project.created', version: 1, description: 'A project was created in a workspace.', schema: s.projectCreated },
     { type: 'project.renamed', version: 1, description: 'A project was renamed.', schema: s.projectRenamed },

@@ -4,12 +4,19 @@
  */
 import type { Projection } from '../../kernel/module.ts';
 import type { EventEnvelope } from '../../kernel/log/envelope.ts';
+import { DEFAULT_WORKSPACE_CREATED_AT, DEFAULT_WORKSPACE_ID, DEFAULT_WORKSPACE_NAME } from './scope.ts';
 
 type P = Record<string, string>;
 
+/**
+ * `workspaces`. The default workspace's row is created with the table (it has no event), so it is
+ * there in every database and after every rebuild. `workspace.opened` (v1 logs only: opening became
+ * client state) still sets opened_at/open_seq, which nothing reads any more.
+ */
 export const workspacesProjection: Projection = {
   name: 'workspaces',
-  version: 1,
+  // 2: the default workspace row (workspace scope); a stored version 1 is rebuilt from the log.
+  version: 2,
   tables: ['workspaces'],
   eventTypes: ['workspace.created', 'workspace.renamed', 'workspace.opened', 'workspace.archived'],
   createSql: `
@@ -24,7 +31,9 @@ export const workspacesProjection: Projection = {
       open_seq    INTEGER,
       version     INTEGER NOT NULL
     ) STRICT;
-    CREATE INDEX workspaces_name ON workspaces (status, name COLLATE NOCASE);`,
+    CREATE INDEX workspaces_name ON workspaces (status, name COLLATE NOCASE);
+    INSERT INTO workspaces (id, name, description, status, created_at, updated_at, version)
+      VALUES ('${DEFAULT_WORKSPACE_ID}', '${DEFAULT_WORKSPACE_NAME}', '', 'active', '${DEFAULT_WORKSPACE_CREATED_AT}', '${DEFAULT_WORKSPACE_CREATED_AT}', 0);`,
   apply(e: EventEnvelope, w) {
     const p = e.payload as P;
     switch (e.type) {

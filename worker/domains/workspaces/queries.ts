@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { QueryDefinition, Reader } from '../../kernel/module.ts';
 import type { Row } from '../../kernel/db/sql.ts';
 import { id } from './schemas.ts';
+import { DEFAULT_WORKSPACE_ID } from './scope.ts';
 
 export interface Workspace {
   readonly id: string;
@@ -13,7 +14,8 @@ export interface Workspace {
   readonly status: 'active' | 'archived';
   readonly createdAt: string;
   readonly updatedAt: string;
-  readonly openedAt: string | null;
+  /** True for the workspace every install starts with (DEFAULT_WORKSPACE_ID). */
+  readonly isDefault: boolean;
   /** Stream version: pass as expectedVersion to change it optimistically. */
   readonly version: number;
   readonly projectCount: number;
@@ -60,27 +62,18 @@ export function findActiveProjectByName(r: Reader, workspaceId: string, name: st
 export const queries: QueryDefinition[] = [
   {
     name: 'workspace.list',
-    description: 'Workspaces, most recently opened first; archived ones only when asked.',
+    description: 'Workspaces: the default one first, then by name; archived ones (last) only when asked. Which one is open is client state, not a kernel fact.',
     schema: z.strictObject({ includeArchived: z.boolean().default(false) }),
     run: (r, p: { includeArchived: boolean }) =>
       r.all(`SELECT w.*, (SELECT COUNT(*) FROM projects p WHERE p.workspace_id = w.id AND p.status = 'active') AS project_count
              FROM workspaces w ${p.includeArchived ? '' : "WHERE w.status = 'active'"}
-             ORDER BY w.status ASC, COALESCE(w.open_seq, 0) DESC, w.name COLLATE NOCASE ASC`).map(toWorkspace),
+             ORDER BY w.status ASC, w.id = '${DEFAULT_WORKSPACE_ID}' DESC, w.name COLLATE NOCASE ASC, w.id ASC`).map(toWorkspace),
   },
   {
     name: 'workspace.get',
     description: 'One workspace by id, or null.',
     schema: z.strictObject({ workspaceId: id }),
     run: (r, p: { workspaceId: string }) => getWorkspace(r, p.workspaceId) ?? null,
-  },
-  {
-    name: 'workspace.current',
-    description: 'The most recently opened active workspace, or null.',
-    schema: z.strictObject({}),
-    run: (r) => {
-      const v = r.value("SELECT id FROM workspaces WHERE status = 'active' AND open_seq IS NOT NULL ORDER BY open_seq DESC LIMIT 1");
-      return typeof v === 'string' ? getWorkspace(r, v) ?? null : null;
-    },
   },
   {
     name: 'project.list',
@@ -103,7 +96,7 @@ function toWorkspace(r: Row): Workspace {
     id: String(r['id']), name: String(r['name']), description: String(r['description']),
     status: r['status'] === 'archived' ? 'archived' : 'active',
     createdAt: String(r['created_at']), updatedAt: String(r['updated_at']),
-    openedAt: r['opened_at'] == null ? null : String(r['opened_at']),
+    isDefault: r['id'] === DEFAULT_WORKSPACE_ID,
     version: Number(r['version']), projectCount: Number(r['project_count'] ?? 0),
   };
 }

@@ -30,7 +30,8 @@ import type { AgentTool } from '../../workflow/types.ts';
 import { bindTools, DEFAULT_MAX_OBSERVATION_CHARS, failure, FINAL_ANSWER, finalAnswerTool, finalValue, type BoundTool, type ToolResult, type WorkflowTools } from './tools.ts';
 
 export interface AgentRunnerOptions {
-  readonly providers: () => readonly LlmProvider[];
+  /** The providers of a workspace (the request's; health asks without one). */
+  readonly providers: (workspaceId?: string) => readonly LlmProvider[];
   /** The runners tools run on (forest.search, forest.write, http). */
   readonly runner: (name: string) => Runner | undefined;
   readonly workflows?: WorkflowTools;
@@ -59,7 +60,6 @@ interface Observation extends ToolResult {
 type Verdict = { done: true; output: { text: string; json?: Json } } | { done: false; tried: boolean };
 
 export function createAgentRunner(options: AgentRunnerOptions): Runner {
-  const resolve = createProviderResolver(options.providers);
   return {
     name: 'agent',
     capabilities: { pure: false, network: true, stepTypes: ['llm'], description: 'A tool-calling agent loop (Forest, http, workflows); every turn and tool result is recorded.' },
@@ -67,7 +67,7 @@ export function createAgentRunner(options: AgentRunnerOptions): Runner {
       const n = options.providers().length;
       return Promise.resolve(n > 0 ? { ok: true, detail: `${n} LLM provider${n === 1 ? '' : 's'} configured` } : { ok: false, detail: 'No LLM provider is configured.' });
     },
-    execute: (request) => runAgent(request, options, resolve),
+    execute: (request) => runAgent(request, options, createProviderResolver(() => options.providers(request.workspaceId))),
   };
 }
 
@@ -78,7 +78,7 @@ async function runAgent(request: RunRequest, options: AgentRunnerOptions, resolv
   const specs = request.input['tools'];
   if (!Array.isArray(specs)) throw new RunnerError('invalid_input', 'agent: "tools" must be a list', false);
   const { target, client, fetch: doFetch } = connectModel(resolve, input.model, options.fetch, 'agent');
-  const tools = bindTools(specs as unknown as AgentTool[], { runner: options.runner, ...(options.workflows ? { workflows: options.workflows } : {}), maxChars: options.maxObservationChars ?? DEFAULT_MAX_OBSERVATION_CHARS });
+  const tools = bindTools(specs as unknown as AgentTool[], { runner: options.runner, ...(options.workflows ? { workflows: options.workflows } : {}), ...(request.workspaceId ? { workspaceId: request.workspaceId } : {}), maxChars: options.maxObservationChars ?? DEFAULT_MAX_OBSERVATION_CHARS });
   const byName = new Map<string, BoundTool>(tools.map((t) => [t.tool.name, t]));
   const schema = input.outputSchema;
   const offered: LlmTool[] = [...tools.map((t) => t.tool), ...(schema ? [finalAnswerTool(schema)] : [])];

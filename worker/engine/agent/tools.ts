@@ -28,8 +28,8 @@ export const DEFAULT_MAX_OBSERVATION_CHARS = 8000;
 
 /** Saved workflows as tools (kernel-backed in the engine: workflows.ts). */
 export interface WorkflowTools {
-  /** The workflow's description and the JSON Schema of its inputs, or why it cannot be a tool. */
-  describe(ref: string): { description: string; inputSchema: { [key: string]: Json } } | { error: string };
+  /** The workflow's description and the JSON Schema of its inputs (saved in `workspaceId`), or why it cannot be a tool. */
+  describe(ref: string, workspaceId?: string): { description: string; inputSchema: { [key: string]: Json } } | { error: string };
   /** Run it as a child session of the calling step and resolve with its outcome (rejects RunnerError). */
   run(ref: string, inputs: Json, call: ToolCallContext): Promise<Json>;
 }
@@ -57,6 +57,8 @@ export interface BoundTool {
 export interface ToolEnvironment {
   readonly runner: (name: string) => Runner | undefined;
   readonly workflows?: WorkflowTools;
+  /** The agent's session's workspace: workflow tools are looked up there. */
+  readonly workspaceId?: string;
   readonly maxChars: number;
 }
 
@@ -144,7 +146,7 @@ function httpTool(spec: Extract<AgentTool, { kind: 'http' }>, env: ToolEnvironme
 function workflowTool(spec: Extract<AgentTool, { kind: 'workflow' }>, env: ToolEnvironment): BoundTool {
   const host = env.workflows;
   if (!host) throw new RunnerError('runner_unavailable', `agent: workflow tools are not available here (${spec.workflow})`, false);
-  const d = host.describe(spec.workflow);
+  const d = host.describe(spec.workflow, env.workspaceId);
   if ('error' in d) throw new RunnerError('invalid_input', `agent: the tool workflow ${spec.workflow} cannot be used: ${d.error}`, false, { workflow: spec.workflow });
   return {
     tool: { name: toolName(spec.workflow), description: spec.description ?? (d.description || `Runs the workflow ${spec.workflow} and returns its outcome.`), inputSchema: d.inputSchema },
@@ -186,7 +188,7 @@ async function viaRunner(env: ToolEnvironment, name: string, input: { [k: string
   if (!runner) return failure(new RunnerError('runner_unavailable', `The ${name} runner is not available.`, false), env.maxChars);
   const r = call.request;
   try {
-    const out = await runner.execute({ input, signal: r.signal, idempotencyKey: call.key, sessionId: r.sessionId, stepKey: r.stepKey, attempt: r.attempt, tryNumber: 1, now: r.now });
+    const out = await runner.execute({ input, signal: r.signal, idempotencyKey: call.key, sessionId: r.sessionId, ...(r.workspaceId ? { workspaceId: r.workspaceId } : {}), ...(r.projectId ? { projectId: r.projectId } : {}), stepKey: r.stepKey, attempt: r.attempt, tryNumber: 1, now: r.now });
     return ok(out, env.maxChars, view);
   } catch (err) {
     return settleError(err, env.maxChars);

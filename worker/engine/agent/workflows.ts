@@ -10,6 +10,7 @@
  *    (an observation the model can correct) and start nothing.
  * 3. The wait ends on the child's terminal event or the request's abort signal; cancelling the
  *    child when its step stops running is the engine's job (it cancels a step's child sessions).
+ * 4. Workflows are looked up in the calling session's workspace only (the child starts there too).
  */
 import type { Kernel } from '../../kernel/kernel.ts';
 import type { Json } from '../../kernel/errors.ts';
@@ -20,24 +21,25 @@ import { derivedId } from '../../domains/sessions/support.ts';
 import { sessionStream } from '../../domains/sessions/events.ts';
 import { parseWorkflow, validateInputs, type Workflow } from '../../workflow/index.ts';
 import type { ToolCallContext, WorkflowTools } from './tools.ts';
+import { DEFAULT_WORKSPACE_ID } from '../../domains/workspaces/scope.ts';
 
 const ENDED = new Set(['succeeded', 'failed', 'cancelled']);
 
 export function kernelWorkflowTools(kernel: Kernel): WorkflowTools {
-  const load = (ref: string): Workflow | string => {
-    const found = resolveWorkflowSource(kernel.sql, ref);
-    if (!found) return `there is no saved workflow ${ref}`;
+  const load = (ref: string, workspaceId: string): Workflow | string => {
+    const found = resolveWorkflowSource(kernel.sql, workspaceId, ref);
+    if (!found) return `there is no saved workflow ${ref} in this workspace`;
     const parsed = parseWorkflow(found.source);
     return parsed.ok ? parsed.workflow : `it does not parse: ${parsed.errors[0]!.message}`;
   };
   return {
-    describe(ref) {
-      const wf = load(ref);
+    describe(ref, workspaceId) {
+      const wf = load(ref, workspaceId ?? DEFAULT_WORKSPACE_ID);
       if (typeof wf === 'string') return { error: wf };
       return { description: wf.description ?? '', inputSchema: inputsJsonSchema(wf) };
     },
     async run(ref, inputs, call) {
-      const wf = load(ref);
+      const wf = load(ref, workspaceOf(kernel, call.request.sessionId, call.request.workspaceId));
       if (typeof wf === 'string') throw new RunnerError('invalid_input', `The workflow ${ref} cannot run: ${wf}.`, false);
       const values = typeof inputs === 'object' && inputs !== null && !Array.isArray(inputs) ? inputs : {};
       const checked = validateInputs(wf, values);
@@ -77,6 +79,12 @@ export function inputsJsonSchema(wf: Workflow): { [key: string]: Json } {
     if (spec.required && spec.default === undefined) required.push(name);
   }
   return { type: 'object', properties, required, additionalProperties: false };
+}
+
+/** The calling session's workspace (its row when it has one: the kernel's word over the request's). */
+function workspaceOf(kernel: Kernel, sessionId: string, given: string | undefined): string {
+  const v = kernel.sql.value('SELECT workspace_id FROM sessions WHERE id = ?', [sessionId]);
+  return typeof v === 'string' ? v : given ?? DEFAULT_WORKSPACE_ID;
 }
 
 function statusOf(kernel: Kernel, id: string): string | undefined {

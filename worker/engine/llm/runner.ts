@@ -29,8 +29,11 @@ import { formatSchemaErrors, validateJson, type SchemaError } from './validate.t
 export interface LlmRunnerOptions {
   /** The provider serving a model (as written in the workflow); default: createProviderResolver(providers). */
   readonly resolve?: (model: string) => LlmProvider | undefined;
-  /** The configured providers (health; the default resolver). A function is read per call. */
-  readonly providers?: readonly LlmProvider[] | (() => readonly LlmProvider[]);
+  /**
+   * The configured providers (health; the default resolver). A function is read per call, with the
+   * request's workspace (the engine passes the session's; health asks without one).
+   */
+  readonly providers?: readonly LlmProvider[] | ((workspaceId?: string) => readonly LlmProvider[]);
   readonly fetch?: typeof fetch;
   /** Extra tries after an answer that does not match the outputSchema (default 2). */
   readonly maxOutputRetries?: number;
@@ -93,8 +96,8 @@ export function connectModel(resolve: (model: string) => LlmProvider | undefined
 
 export function createLlmRunner(options: LlmRunnerOptions): Runner {
   const providers = options.providers;
-  const list = (): readonly LlmProvider[] => (providers === undefined ? [] : typeof providers === 'function' ? providers() : providers);
-  const resolve = options.resolve ?? createProviderResolver(list);
+  const list = (workspaceId?: string): readonly LlmProvider[] => (providers === undefined ? [] : typeof providers === 'function' ? providers(workspaceId) : providers);
+  const resolveIn = (workspaceId: string | undefined): ((model: string) => LlmProvider | undefined) => options.resolve ?? createProviderResolver(() => list(workspaceId));
   const maxOutputRetries = options.maxOutputRetries ?? DEFAULT_MAX_OUTPUT_RETRIES;
   if (!Number.isSafeInteger(maxOutputRetries) || maxOutputRetries < 0) throw new RangeError(`maxOutputRetries must be a non-negative integer, got ${maxOutputRetries}`);
   return {
@@ -110,7 +113,7 @@ export function createLlmRunner(options: LlmRunnerOptions): Runner {
       const n = list().length;
       return Promise.resolve(n > 0 ? { ok: true, detail: `${n} LLM provider${n === 1 ? '' : 's'} configured` } : { ok: false, detail: 'No LLM provider is configured.' });
     },
-    execute: (request) => execute(request, { ...options, resolve, maxOutputRetries }),
+    execute: (request) => execute(request, { ...options, resolve: resolveIn(request.workspaceId), maxOutputRetries }),
   };
 }
 

@@ -40,6 +40,13 @@ export interface RunRequest {
   /** `<sessionId>/<stepKey>/<attempt>`: identical across re-executions of one attempt. */
   readonly idempotencyKey: string;
   readonly sessionId: string;
+  /**
+   * The session's workspace: runners that read or write kernel data (Forest, providers, workflow
+   * tools) stay inside it. Absent only outside the engine (tests calling a runner directly).
+   */
+  readonly workspaceId?: string;
+  /** The project the session is filed under, if any (forest.write files its nodes there too). */
+  readonly projectId?: string;
   readonly stepKey: string;
   /** 1-based attempt number of this step (continues across onFailure loops and session retries). */
   readonly attempt: number;

@@ -147,6 +147,25 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
     up: upgradeLogFormat,
   },
+  {
+    version: 4,
+    description: 'secret values scoped by workspace; existing ones go to the default workspace',
+    sql: `
+      -- Secret names are unique per workspace. The id is DEFAULT_WORKSPACE_ID
+      -- (worker/domains/workspaces/scope.ts): where everything from before workspaces lives.
+      CREATE TABLE secrets_scoped (
+        workspace_id TEXT NOT NULL,
+        name         TEXT NOT NULL,
+        value        TEXT NOT NULL,
+        updated_at   TEXT NOT NULL,
+        PRIMARY KEY (workspace_id, name)
+      ) STRICT;
+      INSERT INTO secrets_scoped (workspace_id, name, value, updated_at)
+        SELECT '00000000-0000-4000-8000-000000000000', name, value, updated_at FROM secrets;
+      DROP TABLE secrets;
+      ALTER TABLE secrets_scoped RENAME TO secrets;
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

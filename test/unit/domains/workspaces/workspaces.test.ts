@@ -2,16 +2,17 @@
  * The workspace slice (worker/domains/workspaces): workspaces and projects.
  *
  * Invariants checked:
- * 1. Create/rename/archive/open/list work for workspaces, create/rename/archive/list for projects.
+ * 1. Create/rename/archive/list work for workspaces, create/rename/archive/list for projects.
  * 2. Names are unique case-insensitively among ACTIVE entities (per workspace for projects).
  * 3. Archived entities refuse every change with `archived`; unknown ids give `not_found`.
- * 4. `workspace.current` is the most recently opened active workspace.
+ * 4. The default workspace exists from the start (no event), is listed first and cannot be
+ *    archived; opening a workspace is client state (no `workspace.open` command any more).
  * 5. Archiving writes an audit entry pointing at its event.
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { KernelError } from '../../../../worker/kernel/errors.ts';
-import type { Project, Workspace } from '../../../../worker/domains/workspaces/index.ts';
+import { DEFAULT_WORKSPACE_ID, type Project, type Workspace } from '../../../../worker/domains/workspaces/index.ts';
 import { catchError, createProject, createWorkspace, eventCount, FIXED_MS, memKernel, newKey, type Kernel } from '../../../helpers/kernel.ts';
 
 async function withMem<T>(fn: (k: Kernel) => T | Promise<T>): Promise<T> {
@@ -51,7 +52,7 @@ describe('workspaces', () => {
       assert.equal(w.status, 'active');
       assert.equal(w.version, 1);
       assert.equal(w.createdAt, new Date(FIXED_MS).toISOString());
-      assert.equal(w.openedAt, null);
+      assert.equal(w.isDefault, false);
       assert.equal(w.projectCount, 0);
     }));
 
@@ -133,17 +134,16 @@ describe('workspaces', () => {
       const b = createWorkspace(k, 'B');
       cmd(k, 'workspace.archive', { workspaceId: a });
       assert.equal(getWs(k, a)!.status, 'archived');
-      assert.deepEqual(listWs(k).map((w) => w.id), [b]);
-      assert.deepEqual(new Set(listWs(k, true).map((w) => w.id)), new Set([a, b]));
+      assert.deepEqual(listWs(k).map((w) => w.id), [DEFAULT_WORKSPACE_ID, b]);
+      assert.deepEqual(new Set(listWs(k, true).map((w) => w.id)), new Set([DEFAULT_WORKSPACE_ID, a, b]));
     }));
 
-  test('an archived workspace refuses rename, open and archive with archived', () =>
+  test('an archived workspace refuses rename and archive with archived', () =>
     withMem((k) => {
       const id = createWorkspace(k, 'Acme');
       cmd(k, 'workspace.archive', { workspaceId: id });
       const before = eventCount(k);
       expectCode(() => cmd(k, 'workspace.rename', { workspaceId: id, name: 'New' }), 'archived');
-      expectCode(() => cmd(k, 'workspace.open', { workspaceId: id }), 'archived');
       expectCode(() => cmd(k, 'workspace.archive', { workspaceId: id }), 'archived');
       assert.equal(eventCount(k), before);
     }));
@@ -151,52 +151,46 @@ describe('workspaces', () => {
   test('commands on an unknown workspace id are refused with not_found', () =>
     withMem((k) => {
       const ghost = crypto.randomUUID();
-      for (const type of ['workspace.open', 'workspace.archive']) expectCode(() => cmd(k, type, { workspaceId: ghost }), 'not_found');
+      expectCode(() => cmd(k, 'workspace.archive', { workspaceId: ghost }), 'not_found');
       expectCode(() => cmd(k, 'workspace.rename', { workspaceId: ghost, name: 'x' }), 'not_found');
       assert.equal(getWs(k, ghost), null);
     }));
 
   test('a malformed workspace id is refused with invalid_payload', () =>
     withMem((k) => {
-      expectCode(() => cmd(k, 'workspace.open', { workspaceId: 'not-a-uuid' }), 'invalid_payload');
+      expectCode(() => cmd(k, 'workspace.archive', { workspaceId: 'not-a-uuid' }), 'invalid_payload');
     }));
 
-  test('workspace.current is null until a workspace is opened, then the most recently opened one', () =>
+  test('the default workspace exists in a fresh kernel, with no event, and is listed first', () =>
     withMem((k) => {
-      assert.equal(k.query('workspace.current', {}), null);
+      assert.equal(k.readEvents(0, 100).filter((e) => e.type.startsWith('workspace.')).length, 0);
+      const d = getWs(k, DEFAULT_WORKSPACE_ID)!;
+      assert.equal(d.name, 'Default');
+      assert.equal(d.status, 'active');
+      assert.equal(d.isDefault, true);
+      assert.equal(d.version, 0);
       const a = createWorkspace(k, 'A');
-      const b = createWorkspace(k, 'B');
-      assert.equal(k.query('workspace.current', {}), null);
-      cmd(k, 'workspace.open', { workspaceId: a });
-      assert.equal((k.query('workspace.current', {}) as Workspace).id, a);
-      cmd(k, 'workspace.open', { workspaceId: b });
-      assert.equal((k.query('workspace.current', {}) as Workspace).id, b);
-      cmd(k, 'workspace.open', { workspaceId: a });
-      const cur = k.query('workspace.current', {}) as Workspace;
-      assert.equal(cur.id, a);
-      assert.equal(cur.openedAt, new Date(FIXED_MS).toISOString());
+      const z = createWorkspace(k, 'Z');
+      const b = createWorkspace(k, 'b');
+      assert.deepEqual(listWs(k).map((w) => w.id), [DEFAULT_WORKSPACE_ID, a, b, z], 'default first, then by name case-insensitively');
     }));
 
-  test('archiving the current workspace makes the previously opened active one current', () =>
+  test('the default workspace can be renamed but not archived, and survives a rebuild', () =>
     withMem((k) => {
-      const a = createWorkspace(k, 'A');
-      const b = createWorkspace(k, 'B');
-      cmd(k, 'workspace.open', { workspaceId: a });
-      cmd(k, 'workspace.open', { workspaceId: b });
-      cmd(k, 'workspace.archive', { workspaceId: b });
-      assert.equal((k.query('workspace.current', {}) as Workspace).id, a);
-      cmd(k, 'workspace.archive', { workspaceId: a });
-      assert.equal(k.query('workspace.current', {}), null);
+      cmd(k, 'workspace.rename', { workspaceId: DEFAULT_WORKSPACE_ID, name: 'Home' });
+      expectCode(() => cmd(k, 'workspace.archive', { workspaceId: DEFAULT_WORKSPACE_ID }), 'invalid_state');
+      k.rebuild();
+      const d = getWs(k, DEFAULT_WORKSPACE_ID)!;
+      assert.equal(d.name, 'Home');
+      assert.equal(d.version, 1);
+      expectCode(() => createWorkspace(k, 'home'), 'already_exists');
     }));
 
-  test('workspace.list puts the most recently opened first', () =>
+  test('opening a workspace is client state: there is no workspace.open command or workspace.current query', () =>
     withMem((k) => {
-      const a = createWorkspace(k, 'A');
-      const b = createWorkspace(k, 'B');
-      const c = createWorkspace(k, 'C');
-      cmd(k, 'workspace.open', { workspaceId: b });
-      cmd(k, 'workspace.open', { workspaceId: c });
-      assert.deepEqual(listWs(k).map((w) => w.id), [c, b, a]);
+      const id = createWorkspace(k, 'A');
+      expectCode(() => cmd(k, 'workspace.open', { workspaceId: id }), 'unknown_command');
+      expectCode(() => k.query('workspace.current', {}), 'unknown_query');
     }));
 
   test('archive writes an audit entry pointing at its event', () =>
@@ -217,7 +211,7 @@ describe('workspaces', () => {
       const before = k.auditEntries().length;
       const id = createWorkspace(k, 'Acme');
       cmd(k, 'workspace.rename', { workspaceId: id, name: 'B' });
-      cmd(k, 'workspace.open', { workspaceId: id });
+      createProject(k, id, 'P');
       assert.equal(k.auditEntries().length, before);
     }));
 });
