@@ -44,6 +44,7 @@ export const coreModule: KernelModule = {
   commands: [
     {
       type: 'kernel.ping',
+      concurrent: "Changes nothing.",
       description: 'Liveness check: answers with the kernel time; appends nothing.',
       schema: z.strictObject({ echo: z.string().max(1000).optional() }),
       mutates: false,
@@ -51,6 +52,7 @@ export const coreModule: KernelModule = {
     },
     {
       type: KEY_REGISTER_COMMAND,
+      concurrent: "Each device registers its own key in its own chain.",
       description: "Record a device's public signing key in the log (audited). The private key never enters the log.",
       schema: keyRegistered,
       mutates: true,
@@ -64,6 +66,7 @@ export const coreModule: KernelModule = {
     },
     {
       type: REBUILT_COMMAND,
+      concurrent: "A fact about one database: each device records its own rebuilds.",
       description: 'Record that projections were rebuilt from the log, with their digests (audited).',
       schema: rebuilt,
       mutates: true,
@@ -77,6 +80,7 @@ export const coreModule: KernelModule = {
     },
     {
       type: LOG_UPGRADE_COMMAND,
+      concurrent: "A fact about one database's upgrade, in that device's chain.",
       description: 'Record that the log was re-chained from format 1 (one chain per database) to per-device chains (audited; signed by the next checkpoint).',
       schema: logUpgraded,
       mutates: true,
@@ -90,6 +94,7 @@ export const coreModule: KernelModule = {
     },
     {
       type: LOG_REPAIR_COMMAND,
+      concurrent: "A fact about one database's repair, in that device's chain.",
       description: 'Record an explicit repair of a log that failed verification: projections rebuilt, or the log cut back to its last verified event (what was cut is kept aside and returned first). Audited.',
       schema: logRepaired,
       mutates: true,

@@ -12,6 +12,7 @@ import assert from 'node:assert/strict';
 import { mulberry32 } from '../../helpers/prng.ts';
 import { memKernel, newKey, type Kernel } from '../../helpers/kernel.ts';
 import type { WireEvent } from '../../../worker/kernel/log/envelope.ts';
+import { KernelError } from '../../../worker/kernel/errors.ts';
 
 const SEEDS = process.env['KINGDOM_SEED'] ? [Number(process.env['KINGDOM_SEED'])] : Array.from({ length: process.env['KINGDOM_NIGHTLY'] ? 1000 : 150 }, (_, i) => i + 1);
 const DEVICES = 3;
@@ -22,22 +23,49 @@ function pick<T>(rnd: () => number, xs: readonly T[]): T | undefined {
   return xs.length === 0 ? undefined : xs[Math.floor(rnd() * xs.length)];
 }
 
-/** One random user command on `d`, against what `d` currently sees. */
+/** One random user command on `d`, against what `d` currently sees: every kind of command. */
 function act(rnd: () => number, d: Device, i: number): void {
-  const workspaces = d.k.query('workspace.list', { includeArchived: true }) as { id: string; status: string }[];
+  const q = <T>(name: string, params: Record<string, unknown> = {}): T => d.k.query(name, params) as T;
+  const workspaces = q<{ id: string; status: string }[]>('workspace.list', { includeArchived: true });
   const active = workspaces.filter((w) => w.status === 'active');
-  const r = rnd();
   const w = pick(rnd, active);
-  const cmd =
-    r < 0.35 || !w ? { type: 'workspace.create', payload: { name: `W${Math.floor(rnd() * 6)}` } }
-    : r < 0.6 ? { type: 'workspace.rename', payload: { workspaceId: w.id, name: `R${i}` } }
-    : r < 0.7 ? { type: 'workspace.archive', payload: { workspaceId: w.id } }
-    : r < 0.85 ? { type: 'project.create', payload: { workspaceId: w.id, name: `P${Math.floor(rnd() * 4)}` } }
-    : { type: 'forest.node.create', payload: { title: `note ${i}`, body: `body ${Math.floor(rnd() * 5)}`, tags: [`t${Math.floor(rnd() * 3)}`] } };
+  const projects = w ? q<{ id: string }[]>('project.list', { workspaceId: w.id }) : [];
+  const nodesAnswer = q<{ nodes?: { id: string }[] } | { id: string }[]>('forest.node.list', {});
+  const nodes = Array.isArray(nodesAnswer) ? nodesAnswer : nodesAnswer.nodes ?? [];
+  const sessionsAnswer = q<{ sessions?: { id: string; status: string }[] } | { id: string; status: string }[]>('session.list', {});
+  const sessions = (Array.isArray(sessionsAnswer) ? sessionsAnswer : sessionsAnswer.sessions ?? []).filter((s) => s.status === 'running');
+  const n = (k: number) => Math.floor(rnd() * k);
+  const wf = `name: ${pick(rnd, ['alpha', 'beta'])}\nversion: "1.0.${n(5)}"\nsteps:\n  - id: s\n    type: task\n    runner: noop\n`;
+  const node = pick(rnd, nodes);
+  const other = pick(rnd, nodes);
+  const choices: (() => { type: string; payload: Record<string, unknown> } | null)[] = [
+    () => ({ type: 'workspace.create', payload: { name: `W${n(6)}` } }),
+    () => (w ? { type: 'workspace.rename', payload: { workspaceId: w.id, name: `R${i}` } } : null),
+    () => (w ? { type: 'workspace.archive', payload: { workspaceId: w.id } } : null),
+    () => (w ? { type: 'project.create', payload: { workspaceId: w.id, name: `P${n(4)}` } } : null),
+    () => (projects[0] ? { type: 'project.rename', payload: { projectId: pick(rnd, projects)!.id, name: `PR${i}` } } : null),
+    () => (projects[0] ? { type: 'project.archive', payload: { projectId: pick(rnd, projects)!.id } } : null),
+    () => ({ type: 'workflow.save', payload: { source: wf } }),
+    () => ({ type: 'workflow.archive', payload: { name: pick(rnd, ['alpha', 'beta'])! } }),
+    () => ({ type: 'secret.set', payload: { name: pick(rnd, ['A_KEY', 'B_KEY'])!, value: `v-${i}-secret` } }),
+    () => ({ type: 'secret.delete', payload: { name: pick(rnd, ['A_KEY', 'B_KEY'])! } }),
+    () => ({ type: 'llm.provider.set', payload: { id: pick(rnd, ['p1', 'p2'])!, kind: 'openai', baseUrl: 'http://127.0.0.1:9/v1', models: [`m${n(3)}`] } }),
+    () => ({ type: 'llm.provider.delete', payload: { id: pick(rnd, ['p1', 'p2'])! } }),
+    () => ({ type: 'forest.node.create', payload: { title: `note ${i}`, body: `body ${n(5)}`, tags: [`t${n(3)}`] } }),
+    () => (node ? { type: 'forest.node.update', payload: { nodeId: node.id, title: `edited ${i}`, tags: [`t${n(3)}`] } } : null),
+    () => (node ? { type: 'forest.node.delete', payload: { nodeId: node.id } } : null),
+    () => (node && other && node.id !== other.id ? { type: 'forest.link.create', payload: { from: node.id, to: other.id, type: pick(rnd, ['refs', 'about'])! } } : null),
+    () => (node && other && node.id !== other.id ? { type: 'forest.link.delete', payload: { from: node.id, to: other.id, type: pick(rnd, ['refs', 'about'])! } } : null),
+    () => ({ type: 'session.start', payload: { workflow: pick(rnd, ['alpha', 'beta'])!, inputs: {} } }),
+    () => (sessions[0] ? { type: 'session.cancel', payload: { sessionId: pick(rnd, sessions)!.id, reason: 'property' } } : null),
+  ];
+  const cmd = pick(rnd, choices)!();
+  if (!cmd) return;
   try {
     d.k.command({ ...cmd, idempotencyKey: newKey() });
-  } catch {
-    // A command this device's state refuses (a name taken here, say) changes nothing: fine.
+  } catch (err) {
+    // A command this device's state refuses (a name taken here, say) changes nothing: fine. Bugs are not fine.
+    if (err instanceof KernelError && err.code === 'internal') throw err;
   }
 }
 
@@ -64,11 +92,11 @@ async function runSeed(seed: number): Promise<void> {
   }
   try {
     const partitioned = new Set<number>();
-    const steps = 20 + Math.floor(rnd() * 30);
+    const steps = 30 + Math.floor(rnd() * 40);
     for (let s = 0; s < steps; s++) {
       const r = rnd();
       const di = Math.floor(rnd() * DEVICES);
-      if (r < 0.5) act(rnd, devices[di]!, s);
+      if (r < 0.55) act(rnd, devices[di]!, s);
       else if (r < 0.9) {
         const from = Math.floor(rnd() * DEVICES);
         if (from === di || partitioned.has(di) || partitioned.has(from)) continue;

@@ -54,6 +54,7 @@ const session = (p: { sessionId?: string | undefined }): string | null => p.sess
 export const commands: CommandDefinition[] = [
   {
     type: 'forest.node.create',
+    concurrent: "Two creates are two nodes (each has its own id).",
     description: 'Create a knowledge node in a workspace, optionally filed under one of its projects (title 1–300 chars, markdown body ≤ 1 MiB, tags normalised to lower-case, metadata JSON object). Answers { nodeId }.',
     schema: s.nodeCreate,
     mutates: true,
@@ -76,6 +77,7 @@ export const commands: CommandDefinition[] = [
   },
   {
     type: 'forest.node.update',
+    concurrent: "Two updates: field by field, the later in merge order wins; fields one of them left out keep the other's. Delete beats update: an update merged after the delete changes nothing.",
     description: 'Change some of a node\'s title, body, tags (replaced as a whole) and metadata (replaced as a whole). Unchanged fields append nothing. Answers { nodeId, changed }.',
     schema: s.nodeUpdate,
     mutates: true,
@@ -100,6 +102,7 @@ export const commands: CommandDefinition[] = [
   },
   {
     type: 'forest.node.delete',
+    concurrent: "Delete beats update; two deletes are one.",
     description: 'Archive a node (soft delete): it leaves search, lists and traversals, and links to or from it are hidden.',
     schema: s.nodeRef,
     mutates: true,
@@ -112,6 +115,7 @@ export const commands: CommandDefinition[] = [
   },
   {
     type: 'forest.link.create',
+    concurrent: "The same link created twice is one link (the first in merge order names its creator). The later in merge order of a create and a delete decides whether it exists.",
     description: 'Link two active nodes of the same workspace with a typed edge (relates_to, derived_from, mentions, read_by, wrote, …). Idempotent: an existing (from, to, type) appends nothing and answers created: false.',
     schema: s.linkCreate,
     mutates: true,
@@ -137,6 +141,7 @@ export const commands: CommandDefinition[] = [
   },
   {
     type: 'forest.link.delete',
+    concurrent: "The later in merge order of a create and a delete decides whether the link exists.",
     description: 'Remove the link (from, to, type); not_found when there is none.',
     schema: s.linkRef,
     mutates: true,

@@ -82,7 +82,9 @@ export const forestNodesProjection: Projection = {
         break;
       }
       case 'forest.node_updated': {
-        const old = w.get('SELECT rid, title, body, tags FROM forest_nodes WHERE id = ?', [nodeId]);
+        // Delete beats update: an update merged after the node was archived (written concurrently
+        // on another device) changes nothing; an archived node is not in the index to update.
+        const old = w.get("SELECT rid, title, body, tags FROM forest_nodes WHERE id = ? AND status = 'active'", [nodeId]);
         if (!old) return;
         const rid = Number(old['rid']);
         const title = p['title'] === undefined ? String(old['title']) : String(p['title']);

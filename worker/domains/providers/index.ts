@@ -54,6 +54,7 @@ export const providersModule: KernelModule = {
   commands: [
     {
       type: 'llm.provider.set',
+      concurrent: "Two sets of the same provider: the later in merge order wins as a whole. The later of a set and a delete decides whether it exists.",
       description: 'Add or replace an LLM provider of a workspace (kind, base URL, models, and the name of the secret of that workspace holding its API key).',
       schema: providerSchema,
       mutates: true,
@@ -66,6 +67,7 @@ export const providersModule: KernelModule = {
     },
     {
       type: 'llm.provider.delete',
+      concurrent: "The later in merge order of a set and a delete decides whether the provider exists.",
       description: 'Remove an LLM provider of a workspace.',
       schema: z.strictObject({ workspaceId: workspaceField, id: z.string().regex(PROVIDER_ID) }),
       mutates: true,

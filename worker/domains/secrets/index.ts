@@ -29,6 +29,7 @@ export const secretsModule: KernelModule = {
   commands: [
     {
       type: 'secret.set',
+      concurrent: "The value never leaves the device (it is not in the log): each device keeps its own value. Whether the name exists is decided by the later in merge order of a set and a delete.",
       description: 'Store a secret value under a name in a workspace (the value never enters the log).',
       schema: z.strictObject({ workspaceId: workspaceField, name, value: z.string().min(1).max(64 * 1024) }),
       mutates: true,
@@ -46,6 +47,7 @@ export const secretsModule: KernelModule = {
     },
     {
       type: 'secret.delete',
+      concurrent: "The later in merge order of a set and a delete decides whether the name exists; values stay per device.",
       description: 'Delete a secret of a workspace.',
       schema: z.strictObject({ workspaceId: workspaceField, name }),
       mutates: true,

@@ -127,6 +127,7 @@ function active(row: SessionRow): void {
 export const commands: CommandDefinition[] = [
   {
     type: 'workflow.save',
+    concurrent: "Two saves of the same name both become revisions, numbered in merge order; the later is the latest. A save merged after an archive brings the workflow back.",
     description: 'Save a workflow definition (YAML) as the next revision of its name in a workspace (names are unique per workspace); an unchanged definition saves nothing.',
     schema: schemas.save, mutates: true,
     load: (r, p: z.infer<typeof schemas.save>) => {
@@ -150,6 +151,7 @@ export const commands: CommandDefinition[] = [
   },
   {
     type: 'workflow.archive',
+    concurrent: "The later in merge order of a save and an archive decides whether the workflow is in the library; sessions that pinned it are not affected.",
     description: 'Hide a workflow from the library (sessions that pinned it keep running).',
     schema: schemas.archive, mutates: true,
     load: (r, p: z.infer<typeof schemas.archive>) => r.get('SELECT archived FROM workflow_names WHERE workspace_id = ? AND name = ?', [p.workspaceId, p.name]),
@@ -161,6 +163,7 @@ export const commands: CommandDefinition[] = [
   },
   {
     type: 'session.start',
+    concurrent: "Each start is its own session, owned by the device that started it: only that device runs its steps.",
     description: 'Start a session in a workspace (optionally filed under one of its projects), of a workflow saved there (`name` or `name@version`) or of an inline YAML source, with inputs.',
     schema: schemas.start, mutates: true,
     load: (r, p: z.infer<typeof schemas.start>) => ({
@@ -179,6 +182,7 @@ export const commands: CommandDefinition[] = [
   },
   {
     type: 'session.start_child',
+    concurrent: "A child session belongs to its parent's device, which alone starts and runs it.",
     description: 'Start the child session of a `workflow` step (engine only), in its parent\'s workspace, of a workflow saved there.',
     schema: schemas.startChild, mutates: true, internal: true,
     load: (r, p: z.infer<typeof schemas.startChild>) => {
@@ -193,6 +197,7 @@ export const commands: CommandDefinition[] = [
   },
   {
     type: 'session.pause',
+    concurrent: "Decided on the device that owns the session; sent from another device it becomes a request (session.requested) that the owner applies when it receives it. Pause and resume: the later the owner applies wins.",
     description: 'Pause a session: running steps finish and are recorded, nothing new starts, timers wait.',
     schema: schemas.ref, mutates: true, target: (p: { sessionId: string }) => sessionStream(p.sessionId),
     load: (r, p: { sessionId: string }) => sessionRow(r, p.sessionId),
@@ -205,6 +210,7 @@ export const commands: CommandDefinition[] = [
   },
   {
     type: 'session.resume',
+    concurrent: "Decided on the device that owns the session; from another device a request the owner applies.",
     description: 'Resume a paused session; timers that fell due meanwhile fire now.',
     schema: schemas.ref, mutates: true, target: (p: { sessionId: string }) => sessionStream(p.sessionId),
     load: (r, p: { sessionId: string }) => sessionRow(r, p.sessionId),
@@ -217,6 +223,7 @@ export const commands: CommandDefinition[] = [
   },
   {
     type: 'session.cancel',
+    concurrent: "Decided on the device that owns the session; from another device a request the owner applies. Two cancels: the first cancels, the second changes nothing.",
     description: 'Cancel a session: running steps are aborted (AbortSignal), child sessions cancelled.',
     schema: schemas.ref, mutates: true, target: (p: { sessionId: string }) => sessionStream(p.sessionId),
     load: (r, p: { sessionId: string }) => ({ row: sessionRow(r, p.sessionId), steps: stepRows(r, p.sessionId, `AND status IN ${ACTIVE_STEP}`) }),
@@ -235,6 +242,7 @@ export const commands: CommandDefinition[] = [
   },
   {
     type: 'session.retry',
+    concurrent: "Decided on the device that owns the session; from another device a request the owner applies.",
     description: 'Run a failed (or cancelled) session again from its failed and cancelled steps; finished steps are kept.',
     schema: schemas.ref, mutates: true, target: (p: { sessionId: string }) => sessionStream(p.sessionId),
     load: (r, p: { sessionId: string }) => ({ row: sessionRow(r, p.sessionId), steps: stepRows(r, p.sessionId, "AND (status IN ('failed','cancelled') OR key LIKE '@%')") }),
@@ -249,6 +257,7 @@ export const commands: CommandDefinition[] = [
   approvalCommand('session.reject', false),
   {
     type: 'session.rerun',
+    concurrent: "A rerun is a new session (a linked fork) owned by the device that asks for it.",
     description: 'Start a new session forked from this one: steps not downstream of fromStep are carried over, the rest run again. History is never rewritten.',
     schema: schemas.rerun, mutates: true,
     load: (r, p: z.infer<typeof schemas.rerun>) => ({
@@ -283,6 +292,7 @@ export const commands: CommandDefinition[] = [
   },
   {
     type: 'session.migrate',
+    concurrent: "Only the device that owns the session migrates it (refused elsewhere, invalid_state).",
     description: 'Move an unfinished or failed session to a new definition (validated: every step it already ran must exist there).',
     schema: schemas.migrate, mutates: true, audit: 'session.migrated', target: (p: { sessionId: string }) => sessionStream(p.sessionId),
     load: (r, p: z.infer<typeof schemas.migrate>) => ({ row: sessionRow(r, p.sessionId), steps: stepRows(r, p.sessionId) }),
@@ -303,6 +313,7 @@ export const commands: CommandDefinition[] = [
   },
   {
     type: 'session.record',
+    concurrent: "Written only by the engine of the device that owns the session: a session never has two writers.",
     description: 'Append the engine\'s step transitions for one session (engine only; expectedVersion guards against lost updates).',
     schema: schemas.record, mutates: true, internal: true, target: (p: { sessionId: string }) => sessionStream(p.sessionId),
     decide: (_: unknown, p: z.infer<typeof schemas.record>): Decision => {
@@ -337,6 +348,9 @@ function containsId(step: Workflow['steps'][number], id: string): boolean {
 function approvalCommand(type: 'session.approve' | 'session.reject', approved: boolean): CommandDefinition {
   return {
     type,
+    concurrent: approved
+      ? 'Decided on the device that owns the session; from another device a request the owner applies. The first decision the owner applies counts; a later approve or reject of the same step changes nothing.'
+      : 'As session.approve: the first decision the owner applies counts.',
     description: approved ? 'Approve a step waiting for a person (with an optional comment).' : 'Reject a step waiting for a person; the step fails with approval_rejected.',
     schema: schemas.decide, mutates: true, target: (p: { sessionId: string }) => sessionStream(p.sessionId),
     load: (r, p: z.infer<typeof schemas.decide>) => ({ row: sessionRow(r, p.sessionId), step: stepRow(r, p.sessionId, p.step) }),

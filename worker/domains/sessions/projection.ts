@@ -180,10 +180,14 @@ export const sessionsProjection: Projection = {
 };
 
 function saved(p: EventPayload<'workflow.saved'>, at: string, w: Writer): void {
+  // The revision is the save's rank in merge order, not the writer's guess (p.revision): two
+  // devices saving the same name concurrently both wrote "next"; both become revisions, the later
+  // in merge order the latest. On one device the two are always equal.
+  const revision = Number(w.value('SELECT COALESCE(MAX(revision), 0) + 1 FROM workflows WHERE workspace_id = ? AND name = ?', [p.workspaceId, p.name]));
   w.run('INSERT INTO workflows (workspace_id, name, revision, version, hash, source, description, saved_at) VALUES (?,?,?,?,?,?,?,?)',
-    [p.workspaceId, p.name, p.revision, p.version, p.hash, p.source, p.description, at]);
+    [p.workspaceId, p.name, revision, p.version, p.hash, p.source, p.description, at]);
   w.run(`INSERT INTO workflow_names (workspace_id, name, latest, archived) VALUES (?, ?, ?, 0)
-         ON CONFLICT (workspace_id, name) DO UPDATE SET latest = excluded.latest, archived = 0`, [p.workspaceId, p.name, p.revision]);
+         ON CONFLICT (workspace_id, name) DO UPDATE SET latest = excluded.latest, archived = 0`, [p.workspaceId, p.name, revision]);
 }
 
 function started(id: string, p: EventPayload<'session.started'>, e: EventEnvelope, w: Writer): void {

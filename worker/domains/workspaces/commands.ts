@@ -13,6 +13,7 @@ const pr = (projectId: string) => `project:${projectId}`;
 export const commands: CommandDefinition[] = [
   {
     type: 'workspace.create',
+    concurrent: "Two creates with the same name both exist (each has its own id); rename one.",
     description: 'Create a workspace (names are unique among active workspaces, case-insensitively).',
     schema: s.workspaceCreate,
     mutates: true,
@@ -33,6 +34,7 @@ export const commands: CommandDefinition[] = [
   },
   {
     type: 'workspace.rename',
+    concurrent: "Two renames: the later in merge order wins on every device. Archive beats rename: an archived workspace stays archived (its name is the later one).",
     description: 'Rename a workspace.',
     schema: s.workspaceRename,
     mutates: true,
@@ -50,6 +52,7 @@ export const commands: CommandDefinition[] = [
   },
   {
     type: 'workspace.archive',
+    concurrent: "Archived on every device, whatever was written concurrently; two archives are one.",
     description: 'Archive a workspace (privileged: audited). Its projects stay readable. The default workspace cannot be archived.',
     schema: s.workspaceRef,
     mutates: true,
@@ -64,6 +67,7 @@ export const commands: CommandDefinition[] = [
   },
   {
     type: 'project.create',
+    concurrent: "Two creates with the same name both exist (each has its own id).",
     description: 'Create a project in an active workspace (names unique within the workspace).',
     schema: s.projectCreate,
     mutates: true,
@@ -86,6 +90,7 @@ export const commands: CommandDefinition[] = [
   },
   {
     type: 'project.rename',
+    concurrent: "Two renames: the later in merge order wins. Archive beats rename.",
     description: 'Rename a project.',
     schema: s.projectRename,
     mutates: true,
@@ -106,6 +111,7 @@ export const commands: CommandDefinition[] = [
   },
   {
     type: 'project.archive',
+    concurrent: "Archived on every device; two archives are one.",
     description: 'Archive a project (privileged: audited).',
     schema: s.projectRef,
     mutates: true,
