@@ -13,9 +13,12 @@
  *     raw single-row commits: Node file VFS, Chromium OPFS;
  *  6. engine-resume: kernel open → Engine.start → first step.started with 1,000 unfinished
  *     sessions (Node file VFS).
+ *  7. ingest: another device's events taken in through Kernel.ingest — in order (events/s vs the
+ *     local commandBatch rate), and sorting before events already applied (time vs kernel.rebuild()):
+ *     Node memory and Node file VFS.
  *
  * Flags: --quick (small sizes; smoke test), --no-browser,
- * --only=batch,single,boot,rebuild,breakdown,engine-steps,engine-resume,forest,llm-overhead (also agent-turn-overhead),
+ * --only=batch,single,boot,rebuild,breakdown,engine-steps,engine-resume,forest,llm-overhead,ingest (also agent-turn-overhead),
  * --strict (exit 1 when a target is missed). Writes bench/results/<timestamp>.json and latest.json.
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -32,6 +35,7 @@ import { benchEngineSteps, ENGINE_STEPS_TARGET, engineSizes } from './lib/engine
 import { benchEngineResume, nodeEngineEnv } from './lib/node-engine.ts';
 import { benchForest } from './lib/forest.ts';
 import { benchLlmOverhead } from './lib/llm.ts';
+import { benchIngestBefore, benchIngestInOrder, ingestSizes } from './lib/ingest.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const args = process.argv.slice(2);
@@ -88,6 +92,13 @@ async function nodePart(): Promise<{ figures: Figure[]; stages: Stage[] }> {
     if (want('engine-resume')) figures.push(...(await benchEngineResume(nodeEngineEnv(dir, log), es.resume)));
     if (want('forest')) figures.push(...(await benchForest({ nodes: quick ? 5_000 : 50_000 }, log)));
     if (want('llm-overhead')) figures.push(...(await benchLlmOverhead(dir, quick ? 50 : 200, log)));
+    if (want('ingest')) {
+      const is = ingestSizes(quick);
+      for (const env of [mem, file]) {
+        figures.push(...(await benchIngestInOrder(env, is)));
+        figures.push(...(await benchIngestBefore(env, is)));
+      }
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -28,7 +28,7 @@ export function memoryEnv(log: (m: string) => void): Env {
   return {
     storage: 'node-memory',
     durable: false,
-    openKernel: () => openKernel({ storage: 'memory', modules: BENCH_MODULES }),
+    openKernel: (_name, clock) => openKernel({ storage: 'memory', modules: BENCH_MODULES, ...(clock ? { clock } : {}) }),
     async openRaw() {
       const sqlite3 = await loadSqlite3();
       const db = new sqlite3.oo1.DB(':memory:', 'c');
@@ -47,7 +47,7 @@ export function fileEnv(dir: string, log: (m: string) => void): Env {
   return {
     storage: 'node-file',
     durable: true,
-    openKernel: (name) => openKernel({ storage: { file: path(name) }, modules: BENCH_MODULES }),
+    openKernel: (name, clock) => openKernel({ storage: { file: path(name) }, modules: BENCH_MODULES, ...(clock ? { clock } : {}) }),
     async openRaw(name) {
       const opened = await fileAdapter(path(name)).open();
       return { sqlite3: opened.sqlite3, db: opened.db, close: () => opened.close() };

@@ -22,8 +22,11 @@ export interface Env {
   /** `node-memory`, `node-file`, `chromium-opfs`. */
   readonly storage: string;
   readonly durable: boolean;
-  /** Open (creating) the kernel store called `name`; the same name reopens the same store. */
-  openKernel(name: string): Promise<Kernel>;
+  /**
+   * Open (creating) the kernel store called `name`; the same name reopens the same store. `clock`
+   * (epoch ms) replaces the wall clock where a scenario needs a deterministic hlc order (ingest).
+   */
+  openKernel(name: string, clock?: () => number): Promise<Kernel>;
   /** Open (creating) a plain database called `name` on the same storage, with the same pragmas. */
   openRaw(name: string): Promise<RawDb>;
   /** Delete a closed store (kernel or raw). */
