@@ -3,11 +3,11 @@
  * definition (deterministic) and reads state the `load` step took from the projections.
  */
 import { z } from 'zod';
-import type { CommandDefinition, Decision, Reader } from '../../kernel/module.ts';
+import type { CommandDefinition, Decision, DecideContext, Reader } from '../../kernel/module.ts';
 import { KernelError, type Json } from '../../kernel/errors.ts';
 import { sha256Hex } from '../../kernel/log/hash.ts';
 import { parseWorkflow, validateInputs, type Workflow } from '../../workflow/index.ts';
-import { SESSION_EVENT_TYPES, sessionStream, workflowStream, type CarriedStep, type SessionEventType } from './events.ts';
+import { SESSION_EVENT_TYPES, sessionRequestStream, sessionStream, workflowStream, type CarriedStep, type SessionEventType } from './events.ts';
 import { downstream } from './support.ts';
 import { ACTIVE_STEP } from './projection.ts';
 import { assertActiveWorkspace, assertProjectIn, projectRef, workspaceField, workspaceStatus, type ProjectRef, type WorkspaceStatus } from '../workspaces/scope.ts';
@@ -44,12 +44,26 @@ const schemas = {
 };
 
 interface SessionRow {
-  id: string; workspace_id: string; project_id: string | null; status: string; source: string; inputs: string; workflow_name: string; workflow_hash: string; workflow_version: string;
+  id: string; workspace_id: string; project_id: string | null; owner_device: string; status: string; source: string; inputs: string; workflow_name: string; workflow_hash: string; workflow_version: string;
 }
 interface StepRow { key: string; status: string; attempt: number; output: string | null; artifact: string | null; branch: string | null; child_id: string | null; approval: string | null }
 
 function sessionRow(r: Reader, id: string): SessionRow | undefined {
-  return r.get('SELECT id, workspace_id, project_id, status, source, inputs, workflow_name, workflow_hash, workflow_version FROM sessions WHERE id = ?', [id]) as SessionRow | undefined;
+  return r.get('SELECT id, workspace_id, project_id, owner_device, status, source, inputs, workflow_name, workflow_hash, workflow_version FROM sessions WHERE id = ?', [id]) as SessionRow | undefined;
+}
+
+type RequestedCommand = 'session.pause' | 'session.resume' | 'session.cancel' | 'session.retry' | 'session.approve' | 'session.reject';
+
+/**
+ * A session belongs to the device that started it; only that device runs (and changes) it. On
+ * any other device a person's command becomes a request the owner's engine applies.
+ */
+function requestIfElsewhere(s: SessionRow, ctx: DecideContext, command: RequestedCommand, payload: { [k: string]: unknown }): Decision | null {
+  if (s.owner_device === ctx.device) return null;
+  return {
+    events: [{ stream: sessionRequestStream(s.id), type: 'session.requested', payload: { sessionId: s.id, command, payload: payload as { [k: string]: Json }, device: ctx.device, actor: ctx.actor } }],
+    value: { sessionId: s.id, requested: true, owner: s.owner_device },
+  };
 }
 
 function stepRows(r: Reader, id: string, where = ''): StepRow[] {
@@ -201,10 +215,12 @@ export const commands: CommandDefinition[] = [
     description: 'Pause a session: running steps finish and are recorded, nothing new starts, timers wait.',
     schema: schemas.ref, mutates: true, target: (p: { sessionId: string }) => sessionStream(p.sessionId),
     load: (r, p: { sessionId: string }) => sessionRow(r, p.sessionId),
-    decide: (row: SessionRow | undefined, p: z.infer<typeof schemas.ref>): Decision => {
+    decide: (row: SessionRow | undefined, p: z.infer<typeof schemas.ref>, ctx): Decision => {
       const s = mustSession(row, p.sessionId);
       active(s);
       if (s.status === 'paused') return { events: [], value: { sessionId: s.id } };
+      const req = requestIfElsewhere(s, ctx, 'session.pause', p);
+      if (req) return req;
       return one(s.id, 'session.paused', { reason: p.reason ?? '' });
     },
   },
@@ -214,10 +230,12 @@ export const commands: CommandDefinition[] = [
     description: 'Resume a paused session; timers that fell due meanwhile fire now.',
     schema: schemas.ref, mutates: true, target: (p: { sessionId: string }) => sessionStream(p.sessionId),
     load: (r, p: { sessionId: string }) => sessionRow(r, p.sessionId),
-    decide: (row: SessionRow | undefined, p: z.infer<typeof schemas.ref>): Decision => {
+    decide: (row: SessionRow | undefined, p: z.infer<typeof schemas.ref>, ctx): Decision => {
       const s = mustSession(row, p.sessionId);
       active(s);
       if (s.status !== 'paused') return { events: [], value: { sessionId: s.id } };
+      const req = requestIfElsewhere(s, ctx, 'session.resume', p);
+      if (req) return req;
       return one(s.id, 'session.resumed', {});
     },
   },
@@ -227,9 +245,11 @@ export const commands: CommandDefinition[] = [
     description: 'Cancel a session: running steps are aborted (AbortSignal), child sessions cancelled.',
     schema: schemas.ref, mutates: true, target: (p: { sessionId: string }) => sessionStream(p.sessionId),
     load: (r, p: { sessionId: string }) => ({ row: sessionRow(r, p.sessionId), steps: stepRows(r, p.sessionId, `AND status IN ${ACTIVE_STEP}`) }),
-    decide: (st: { row?: SessionRow; steps: StepRow[] }, p: z.infer<typeof schemas.ref>): Decision => {
+    decide: (st: { row?: SessionRow; steps: StepRow[] }, p: z.infer<typeof schemas.ref>, ctx): Decision => {
       const s = mustSession(st.row, p.sessionId);
       active(s);
+      const req = requestIfElsewhere(s, ctx, 'session.cancel', p);
+      if (req) return req;
       const reason = p.reason ?? 'cancelled by a person';
       return {
         events: [
@@ -246,9 +266,11 @@ export const commands: CommandDefinition[] = [
     description: 'Run a failed (or cancelled) session again from its failed and cancelled steps; finished steps are kept.',
     schema: schemas.ref, mutates: true, target: (p: { sessionId: string }) => sessionStream(p.sessionId),
     load: (r, p: { sessionId: string }) => ({ row: sessionRow(r, p.sessionId), steps: stepRows(r, p.sessionId, "AND (status IN ('failed','cancelled') OR key LIKE '@%')") }),
-    decide: (st: { row?: SessionRow; steps: StepRow[] }, p: z.infer<typeof schemas.ref>): Decision => {
+    decide: (st: { row?: SessionRow; steps: StepRow[] }, p: z.infer<typeof schemas.ref>, ctx): Decision => {
       const s = mustSession(st.row, p.sessionId);
       if (s.status !== 'failed' && s.status !== 'cancelled') throw new KernelError('invalid_state', `Only a failed or cancelled session can be retried; ${s.id} is ${s.status}.`, { sessionId: s.id, status: s.status });
+      const req = requestIfElsewhere(s, ctx, 'session.retry', p);
+      if (req) return req;
       parsed(s.source);
       return one(s.id, 'session.retried', { reset: st.steps.filter((x) => x.key !== '@onStart').map((x) => x.key) });
     },
@@ -296,8 +318,11 @@ export const commands: CommandDefinition[] = [
     description: 'Move an unfinished or failed session to a new definition (validated: every step it already ran must exist there).',
     schema: schemas.migrate, mutates: true, audit: 'session.migrated', target: (p: { sessionId: string }) => sessionStream(p.sessionId),
     load: (r, p: z.infer<typeof schemas.migrate>) => ({ row: sessionRow(r, p.sessionId), steps: stepRows(r, p.sessionId) }),
-    decide: (st: { row?: SessionRow; steps: StepRow[] }, p: z.infer<typeof schemas.migrate>): Decision => {
+    decide: (st: { row?: SessionRow; steps: StepRow[] }, p: z.infer<typeof schemas.migrate>, ctx): Decision => {
       const s = mustSession(st.row, p.sessionId);
+      if (s.owner_device !== ctx.device) {
+        throw new KernelError('invalid_state', `Session ${s.id} runs on another device (${s.owner_device}); migrate it there.`, { sessionId: s.id, owner: s.owner_device });
+      }
       if (s.status === 'succeeded' || s.status === 'cancelled') throw new KernelError('invalid_state', `Session ${s.id} is ${s.status}; only running, paused or failed sessions can be migrated.`, { sessionId: s.id });
       const { workflow, hash } = parsed(p.source);
       const ids = new Set<string>();
@@ -364,6 +389,8 @@ function approvalCommand(type: 'session.approve' | 'session.reject', approved: b
       if (approval.approvers.length > 0 && !approval.approvers.includes(ctx.actor)) {
         throw new KernelError('forbidden', `${ctx.actor} may not decide ${p.step}; approvers: ${approval.approvers.join(', ')}.`, { approvers: approval.approvers, actor: ctx.actor });
       }
+      const req = requestIfElsewhere(s, ctx, type, p);
+      if (req) return req;
       return one(s.id, 'approval.decided', { step: p.step, approved, comment: p.comment ?? '', by: ctx.actor });
     },
   };

@@ -130,6 +130,15 @@ const payloads = {
   'session.retried': z.strictObject({ reset: z.array(key) }),
   'session.migrated': z.strictObject({ from: workflowRef, workflow: workflowRef, source: z.string(), reason: z.string() }),
   'approval.decided': z.strictObject({ step: key, approved: z.boolean(), comment: z.string(), by: z.string() }),
+  /** Another device asked the owner of a session to apply a command (stream `session-request:<id>`). */
+  'session.requested': z.strictObject({
+    sessionId: z.string(),
+    command: z.enum(['session.pause', 'session.resume', 'session.cancel', 'session.retry', 'session.approve', 'session.reject']),
+    payload: z.record(z.string(), json),
+    /** The device that asked. */
+    device: z.string(),
+    actor: z.string(),
+  }),
   'agent.turn': z.strictObject({
     step: key,
     attempt: z.number().int().positive(),
@@ -188,6 +197,7 @@ const DESCRIPTIONS: { [T in SessionEventType]: string } = {
   'session.failed': 'The session failed with a typed error.',
   'session.retried': 'A failed session runs again: the listed step keys are reset.',
   'session.migrated': 'The session now runs a new definition (explicit, validated migration).',
+  'session.requested': "Another device asked the session's owner to pause, resume, cancel, retry, approve or reject; the owner's engine applies it (idempotency key request:<event id>).",
   'approval.decided': 'A person approved or rejected a step waiting for approval.',
   'agent.turn': 'An agent step\'s model answered one turn: its text and the tool calls it asked for (recorded before any tool runs).',
   'agent.observation': 'The result of one tool call of an agent step, exactly as the model was given it back.',
@@ -205,7 +215,10 @@ export const SESSION_EVENTS: EventDefinition[] = (Object.keys(payloads) as Sessi
   ...(SCOPED.has(type) ? { upcasters: [toDefaultWorkspace] } : {}),
 }));
 
-export const SESSION_EVENT_TYPES: ReadonlySet<string> = new Set(Object.keys(payloads).filter((t) => !t.startsWith('workflow.')));
+export const SESSION_EVENT_TYPES: ReadonlySet<string> = new Set(Object.keys(payloads).filter((t) => !t.startsWith('workflow.') && t !== 'session.requested'));
+
+/** The stream of requests other devices send a session's owner. */
+export const sessionRequestStream = (id: string): string => `session-request:${id}`;
 
 export interface SessionEventInput {
   readonly type: SessionEventType;

@@ -29,6 +29,7 @@ const CREATE = `
     id               TEXT PRIMARY KEY,
     workspace_id     TEXT NOT NULL,
     project_id       TEXT,
+    owner_device     TEXT NOT NULL,
     workflow_name    TEXT NOT NULL,
     workflow_version TEXT NOT NULL,
     workflow_hash    TEXT NOT NULL,
@@ -82,7 +83,8 @@ const ACTIVE_STEP = "('scheduled','running','waiting','retrying')";
 export const sessionsProjection: Projection = {
   name: 'sessions',
   // 2: workspace_id on workflows, workflow_names and sessions (workspace scope); sessions.project_id.
-  version: 2,
+  // 3: sessions.owner_device (the device that started it runs it).
+  version: 3,
   tables: ['workflows', 'workflow_names', 'sessions', 'session_steps'],
   createSql: CREATE,
   apply(e: EventEnvelope, w: Writer): void {
@@ -191,9 +193,9 @@ function saved(p: EventPayload<'workflow.saved'>, at: string, w: Writer): void {
 }
 
 function started(id: string, p: EventPayload<'session.started'>, e: EventEnvelope, w: Writer): void {
-  w.run(`INSERT INTO sessions (id, workspace_id, project_id, workflow_name, workflow_version, workflow_hash, source, status, inputs, parent_id, parent_step,
-           fork_of, fork_step, started_at, updated_at, first_seq, last_seq) VALUES (?,?,?,?,?,?,?,'running',?,?,?,?,?,?,?,?,?)`,
-    [id, p.workspaceId, p.projectId ?? null, p.workflow.name, p.workflow.version, p.workflow.hash, p.source, JSON.stringify(p.inputs), p.parent?.sessionId ?? null,
+  w.run(`INSERT INTO sessions (id, workspace_id, project_id, owner_device, workflow_name, workflow_version, workflow_hash, source, status, inputs, parent_id, parent_step,
+           fork_of, fork_step, started_at, updated_at, first_seq, last_seq) VALUES (?,?,?,?,?,?,?,?,'running',?,?,?,?,?,?,?,?,?)`,
+    [id, p.workspaceId, p.projectId ?? null, e.device, p.workflow.name, p.workflow.version, p.workflow.hash, p.source, JSON.stringify(p.inputs), p.parent?.sessionId ?? null,
       p.parent?.step ?? null, p.forkOf?.sessionId ?? null, p.forkOf?.fromStep ?? null, e.at, e.at, e.seq, e.seq]);
   for (const c of p.carried ?? []) {
     w.run(`INSERT INTO session_steps (session_id, key, status, attempt, attempts, started_at, ended_at, output, artifact, branch, reason)
