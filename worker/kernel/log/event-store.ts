@@ -213,10 +213,12 @@ export class EventStore {
     this.discardPending();
     const row = this.sql.get('SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1');
     this.head = row ? { seq: Number(row['seq']), hash: String(row['hash']) } : { seq: 0, hash: GENESIS };
-    this.lastOrd = String(this.sql.value('SELECT MAX(ord) FROM events') ?? '');
+    // The greatest merge key also carries the greatest hlc (ord starts with it, fixed width): one
+    // lookup on the ord index. MAX(hlc) has no index and scanned the whole table at every open.
+    const last = this.sql.get('SELECT ord, hlc FROM events ORDER BY ord DESC LIMIT 1');
+    this.lastOrd = last ? String(last['ord']) : '';
     this.reordered = this.sql.value("SELECT value FROM meta WHERE key = 'merge_order'") === 'reordered';
-    const hlc = this.sql.value('SELECT MAX(hlc) FROM events');
-    if (typeof hlc === 'string') this.clock.observe(hlc);
+    if (last) this.clock.observe(String(last['hlc']));
   }
 
   /** Events in merge order after `afterOrd` (exclusive), at most `limit`, upcast. */
