@@ -83,9 +83,34 @@ export class Engine {
   /** Start driving every unfinished session in the kernel's log. */
   static start(kernel: Kernel, options: EngineOptions = {}): Engine {
     const engine = new Engine(kernel, options);
-    for (const row of kernel.sql.all("SELECT id FROM sessions WHERE status IN ('running', 'paused') ORDER BY started_at")) engine.dirty.add(String(row['id']));
+    // Only this device's sessions: another device's session runs on its owner (docs/devices.md).
+    const mine = kernel.ownDevices();
+    for (const row of kernel.sql.all(`SELECT id FROM sessions WHERE status IN ('running', 'paused') AND owner_device IN (${mine.map(() => '?').join(',')}) ORDER BY started_at`, mine)) {
+      engine.dirty.add(String(row['id']));
+    }
+    engine.applyRequests(kernel.readEvents(0, 10_000, { types: ['session.requested'] }));
     engine.schedule();
     return engine;
+  }
+
+  /**
+   * Requests other devices sent to sessions this device owns: apply each once, as the person who
+   * asked, with the idempotency key `request:<event id>` (a repeat returns the first result). A
+   * request that no longer applies (the session ended meanwhile) changes nothing.
+   */
+  private applyRequests(events: readonly EventEnvelope[]): void {
+    const mine = new Set(this.kernel.ownDevices());
+    for (const e of events) {
+      if (e.type !== 'session.requested' || mine.has(e.device)) continue;
+      const p = e.payload as { sessionId: string; command: string; payload: Record<string, unknown>; actor: string };
+      const owner = this.kernel.sql.value('SELECT owner_device FROM sessions WHERE id = ?', [p.sessionId]);
+      if (typeof owner !== 'string' || !mine.has(owner)) continue;
+      try {
+        this.kernel.command({ type: p.command, payload: p.payload, idempotencyKey: `request:${e.id}`, actor: p.actor });
+      } catch {
+        // invalid_state and the like: the session moved on before the request arrived.
+      }
+    }
   }
 
   /** Resolves once nothing is running, due now, or waiting to be written. */
@@ -117,9 +142,14 @@ export class Engine {
 
   private onEvents(events: readonly EventEnvelope[]): void {
     if (this.stopped) return;
+    const mine = new Set(this.kernel.ownDevices());
+    const requests: EventEnvelope[] = [];
     for (const e of events) {
       if (e.stream.startsWith('secret:') || e.stream.startsWith('llm-provider:')) this.lookups.secretsChanged();
+      if (e.type === 'session.requested') requests.push(e);
       if (!e.stream.startsWith('session:')) continue;
+      // Another device's session (its events arrive by ingest): its owner runs it, not this engine.
+      if (!mine.has(e.device)) continue;
       const id = e.stream.slice(8);
       const l = this.live.get(id);
       if (!l) {
@@ -143,6 +173,7 @@ export class Engine {
       this.dirty.add(id);
       if (TERMINAL_SESSION.has(l.state.status)) this.parentOf(id, e);
     }
+    if (requests.length > 0) queueMicrotask(() => { if (!this.stopped) this.applyRequests(requests); });
     this.schedule();
   }
 

@@ -35,6 +35,8 @@ export interface LearningKernel extends ForestAccess {
   readonly isClosed: boolean;
   commandBatch(inputs: readonly CommandInput[]): CommandResult[];
   subscribe(listener: (events: EventEnvelope[]) => void, options: { filter: { types: string[] } }): { close(): void };
+  /** This database's device ids (sessions they own are this engine's to summarise). */
+  ownDevices(): string[];
 }
 
 export interface LearnResult {
@@ -207,7 +209,8 @@ export class SessionLearning {
    */
   private catchUp(): void {
     if (this.k.sql.value("SELECT 1 FROM sqlite_master WHERE name = 'forest_nodes'") === undefined) return; // no Forest module
-    const ended = this.k.sql.all("SELECT id FROM sessions WHERE status IN ('succeeded', 'failed') ORDER BY ended_at DESC LIMIT ?", [CATCH_UP]);
+    const mine = this.k.ownDevices();
+    const ended = this.k.sql.all(`SELECT id FROM sessions WHERE status IN ('succeeded', 'failed') AND owner_device IN (${mine.map(() => '?').join(',')}) ORDER BY ended_at DESC LIMIT ?`, [...mine, CATCH_UP]);
     for (const row of ended) {
       const id = String(row['id']);
       if (this.k.sql.value('SELECT 1 FROM forest_nodes WHERE id = ?', [summaryNodeId(id)]) === undefined) this.queue.add(id);
@@ -225,6 +228,8 @@ export class SessionLearning {
 
   observe(e: EventEnvelope): void {
     if (this.stopped || (e.type !== 'session.succeeded' && e.type !== 'session.failed') || !e.stream.startsWith('session:')) return;
+    // The owner's engine writes the summary; another device gets it by sync (one node, one writer).
+    if (!this.k.ownDevices().includes(e.device)) return;
     if (this.queue.size === 0) this.waitingSince = Date.now();
     this.queue.add(e.stream.slice(8));
     this.kick(0);

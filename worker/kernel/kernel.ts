@@ -695,10 +695,23 @@ export class Kernel {
     this.checkpointer.maybeSign(this.ownHead);
   }
 
+  /**
+   * This database's device ids: the current one and those it continued from after a repair cut
+   * (sessions they started still belong here).
+   */
+  ownDevices(): string[] {
+    const previous = this.sql.value("SELECT value FROM meta WHERE key = 'previous_devices'");
+    return [this.device, ...(typeof previous === 'string' ? (JSON.parse(previous) as string[]) : [])];
+  }
+
   /** Continue under a new device id and key (after a cut). */
   private async rotateDevice(): Promise<void> {
     const id = `dev-${this.newId()}`;
-    this.sql.transaction(() => this.sql.run("UPDATE meta SET value = ? WHERE key = 'device_id'", [id]));
+    const previous = this.ownDevices();
+    this.sql.transaction(() => {
+      this.sql.run("UPDATE meta SET value = ? WHERE key = 'device_id'", [id]);
+      this.sql.run("INSERT INTO meta (key, value) VALUES ('previous_devices', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [JSON.stringify(previous)]);
+    });
     this.checkpointer.stop();
     this.device = id;
     this.store.switchDevice(id);

@@ -72,6 +72,9 @@ export const forestNodesProjection: Projection = {
     const session = p['sessionId'] == null ? null : String(p['sessionId']);
     switch (e.type) {
       case 'forest.node_created': {
+        // Two creates of one id (written concurrently, e.g. a summary on two devices): the first
+        // in merge order wins, the second changes nothing.
+        if (w.value('SELECT 1 FROM forest_nodes WHERE id = ?', [nodeId]) !== undefined) return;
         const tags = p['tags'] as string[];
         const tagText = tags.join(' ');
         w.run(`INSERT INTO forest_nodes (rid, id, workspace_id, project_id, title, body, tags, metadata, status, created_by, updated_by, session_id, created_at, updated_at, version)
