@@ -14,7 +14,8 @@ const FIXTURE_DIR = 'test/fixtures/workflows';
 
 /** `markdown` with every generated section replaced by its current content. */
 export function renderWorkflowDocs(markdown: string, readFixture: (name: string) => string = defaultFixture): string {
-  return markdown.replace(/(<!-- BEGIN GENERATED: ([a-z-]+)(?: ([a-z0-9-]+))? -->\n)[\s\S]*?(<!-- END GENERATED: \2 -->)/g, (_m, begin: string, kind: string, arg: string | undefined, end: string) => {
+  // The END marker repeats the whole label (`example decision`), so each section ends at its own marker.
+  return markdown.replace(/(<!-- BEGIN GENERATED: (([a-z-]+)(?: ([a-z0-9-]+))?) -->\n)[\s\S]*?(<!-- END GENERATED: \2 -->)/g, (_m, begin: string, _label: string, kind: string, arg: string | undefined, end: string) => {
     return `${begin}${section(kind, arg, readFixture)}${end}`;
   });
 }

@@ -1,8 +1,9 @@
 /**
  * The runners an engine gets by default: the built-in ones (http, transform, noop, demo.*) and
  * the llm runner bound to the providers and keys configured in this kernel; and the agent runner.
+ * Custom runners (EngineOptions.runners) are added to these (withCustomRunners).
  */
-import { defaultRunners, type Runner } from './runners/index.ts';
+import { defaultRunners, isLlmSlot, type Runner } from './runners/index.ts';
 import type { RunRequest } from './runners/types.ts';
 import { createLlmRunner } from './llm/runner.ts';
 import type { EngineLookups } from './lookups.ts';
@@ -18,6 +19,18 @@ const providersIn = (lookups: EngineLookups) => (workspaceId?: string) => lookup
 export function engineRunners(lookups: EngineLookups, onProgress?: (p: StepProgress) => void): Runner[] {
   const llm = createLlmRunner({ providers: providersIn(lookups), ...tokens(onProgress) });
   return [...defaultRunners().filter((r) => r.name !== 'llm'), llm];
+}
+
+/**
+ * The engine's `defaults` plus `custom`: a custom runner is added, or replaces the default of the
+ * same name (deliberately: that is how a test or a host swaps `http` or `llm`). An unbound llm
+ * placeholder among `custom` (from `[...defaultRunners(), mine]`) is dropped, so llm steps keep
+ * running on the configured providers. Two custom runners with one name still throw in the registry.
+ */
+export function withCustomRunners(defaults: readonly Runner[], custom: readonly Runner[]): Runner[] {
+  const own = custom.filter((r) => !isLlmSlot(r));
+  const names = new Set(own.map((r) => r.name));
+  return [...defaults.filter((r) => !names.has(r.name)), ...own];
 }
 
 /** `runners` plus the agent runner (unless one is given): its tools run on `runner(name)`, workflows as child sessions of `kernel`. */

@@ -25,7 +25,7 @@ import { toStepError, type JournalEntry, type RunJournal } from './runners/types
 import { JournalQueue } from './journal.ts';
 import { cancelCommands, recordCommand, toJson, type EngineStats, type Execution, type Live } from './engine-support.ts';
 export type { EngineStats } from './engine-support.ts';
-import { engineRunners, withAgentRunner } from './engine-runners.ts';
+import { engineRunners, withAgentRunner, withCustomRunners } from './engine-runners.ts';
 import { SessionLearning, withForestRunners } from './learning.ts';
 import type { StepProgress } from './progress.ts';
 import { systemClock, soon, type Clock } from './clock.ts';
@@ -40,6 +40,11 @@ import type { StepErrorData } from '../domains/sessions/events.ts';
 
 export interface EngineOptions {
   readonly clock?: Clock;
+  /**
+   * Runners added to the defaults (built-ins, the llm runner bound to the kernel's providers, the
+   * Forest runners and the agent runner); one named like a default replaces it. A RunnerRegistry
+   * is used as it is (no defaults are added).
+   */
   readonly runners?: readonly Runner[] | RunnerRegistry;
   /** Sessions planned per transaction (default 256). */
   readonly batch?: number;
@@ -72,7 +77,7 @@ export class Engine {
     this.clock = options.clock ?? systemClock;
     this.lookups = new EngineLookups(kernel.sql);
     this.runners = options.runners instanceof RunnerRegistry ? options.runners
-      : new RunnerRegistry(withAgentRunner(withForestRunners(options.runners ?? engineRunners(this.lookups, options.onProgress), kernel), kernel, this.lookups, (n) => this.runners.get(n), options.onProgress));
+      : new RunnerRegistry(withAgentRunner(withForestRunners(withCustomRunners(engineRunners(this.lookups, options.onProgress), options.runners ?? []), kernel), kernel, this.lookups, (n) => this.runners.get(n), options.onProgress));
     this.learning = new SessionLearning(kernel, (err) => this.options.onError?.(err), () => this.schedule(), () => this.dirty.size > 0 || this.flushing); // summaries of ended sessions
     this.forestIndex = new ForestIndexMaintenance(kernel, { busy: () => this.dirty.size > 0 || this.flushing || this.learning.busy, onError: (err) => this.options.onError?.(err) });
     const sub = kernel.subscribe((events) => this.onEvents(events));

@@ -7,6 +7,8 @@
  *    was expected and how to fix it.
  * 2. An issue is plain data (survives structuredClone and the worker boundary).
  * 3. A report holds at most `MAX_ISSUES` issues, sorted by position, without duplicates.
+ * 4. Warnings (`output_field`) have the same shape; they come with a valid workflow and never make
+ *    it refused.
  */
 
 export const WORKFLOW_ISSUE_CODES = {
@@ -38,6 +40,7 @@ export const WORKFLOW_ISSUE_CODES = {
   unknown_reference: 'An expression or template uses a name that is not defined there.',
   undeclared_input: 'An expression or template reads inputs.<name> for an input that is not declared.',
   not_upstream: 'An expression or template reads steps.<id> for a step that does not run before it.',
+  output_field: 'Warning (the file is still saved): an expression or template reads a field that an llm or agent step\'s output never has, e.g. steps.validate.output.safe for steps.validate.output.json.safe.',
   too_many_steps: 'The workflow has more than 500 steps (counting nested ones).',
   internal: 'The validator itself failed (a bug); the message holds the cause.',
 } as const;
@@ -72,6 +75,8 @@ export interface RawIssue {
   readonly needle?: string;
   /** An explicit 0-based source offset (YAML syntax errors), used instead of `path`. */
   readonly sourceOffset?: number;
+  /** A warning: reported with a valid workflow (`warnings`), never a reason to refuse it. */
+  readonly warning?: boolean;
 }
 
 export const MAX_ISSUES = 50;

@@ -6,8 +6,9 @@
  * the same data, so one report holds shape problems and graph problems together.
  *
  * Invariants:
- * 1. Never throws and always returns: `{ ok: true, workflow, hash }` only when no check found an
- *    issue; otherwise `{ ok: false, errors }` with 1–50 issues sorted by position.
+ * 1. Never throws and always returns: `{ ok: true, workflow, hash, warnings }` only when no check
+ *    found an error (warnings do not count); otherwise `{ ok: false, errors }` with 1–50 issues
+ *    sorted by position.
  * 2. `hash` is the SHA-256 hex of the canonical JSON of the normalised workflow: formatting,
  *    comments, key order, anchors and short forms do not change it; any semantic change does.
  * 3. Pure: no clock, no randomness, no I/O; the same text gives the same answer.
@@ -22,7 +23,8 @@ import { loadYaml, locate, type Source } from './source.ts';
 import type { Workflow } from './types.ts';
 import { fromZod } from './zod-issues.ts';
 
-export type ParseResult = { ok: true; workflow: Workflow; hash: string } | { ok: false; errors: WorkflowIssue[] };
+/** `warnings`: issues that do not refuse the file (e.g. `output_field`), sorted like errors; often empty. */
+export type ParseResult = { ok: true; workflow: Workflow; hash: string; warnings: WorkflowIssue[] } | { ok: false; errors: WorkflowIssue[] };
 
 /**
  * Parse and validate a workflow file. Reports all issues (up to 50), each with its path, 1-based
@@ -60,15 +62,20 @@ function parse(text: unknown): ParseResult {
     }
   }
   const { graph, issues: graphIssues } = analyseGraph(value);
-  issues.push(...graphIssues, ...checkReferences(graph, value));
+  const refs = checkReferences(graph, value);
+  issues.push(...graphIssues, ...refs.filter((i) => i.warning !== true));
   if (issues.length > 0 || !parsed.success) return fail(source, issues);
-  return { ok: true, workflow: parsed.data, hash: workflowHash(parsed.data) };
+  return { ok: true, workflow: parsed.data, hash: workflowHash(parsed.data), warnings: finishIssues(refs.filter((i) => i.warning === true).map((i) => located(source, i))) };
+}
+
+function located(source: Source | undefined, i: RawIssue): WorkflowIssue {
+  return { path: formatPath(i.path), ...locate(source, i), message: i.message, code: i.code };
 }
 
 function fail(source: Source | undefined, issues: readonly RawIssue[]): { ok: false; errors: WorkflowIssue[] } {
-  const located = issues.map((i): WorkflowIssue => ({ path: formatPath(i.path), ...locate(source, i), message: i.message, code: i.code }));
-  if (located.length === 0) located.push({ path: '', line: 1, column: 1, code: 'internal', message: 'the workflow was refused without a reason; please report this file' });
-  return { ok: false, errors: finishIssues(located) };
+  const all = issues.map((i) => located(source, i));
+  if (all.length === 0) all.push({ path: '', line: 1, column: 1, code: 'internal', message: 'the workflow was refused without a reason; please report this file' });
+  return { ok: false, errors: finishIssues(all) };
 }
 
 /** Top-level `x-…` keys hold anchors for reuse (`x-defaults: &defaults`); they are not part of the workflow. */

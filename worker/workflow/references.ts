@@ -15,6 +15,13 @@
  * Workflow `outputs` and `hooks.onComplete`/`onError` may read every top-level step
  * (plus `output`/`error`); the workflow's `hooks.onStart` only inputs, workflow and session.
  *
+ * Warnings (never block saving; `warning: true` on the raw issue, code `output_field`): a
+ * reference into the output of an llm or agent step whose shape is fixed by its runner —
+ * `steps.<id>.output.<field>` (and, on the step itself, `output.<field>` in gate/onComplete and
+ * `result.<field>` in its outputs mapping) — that names a field the output never has, e.g.
+ * `steps.validate.output.safe` (the answer is `output.json.safe`), or `output.json` on a step
+ * without an outputSchema. A step with an `outputs` mapping shapes its own output: not checked.
+ *
  * Invariants:
  * 1. Parsing only (the expression module's `expressionReferences`/`templateReferences`); nothing
  *    is evaluated.
@@ -28,6 +35,11 @@ import { isObject, label, type Scope, type StepNode } from './model.ts';
 import { suggest } from './suggest.ts';
 
 const STEP_FIELDS = ['output', 'status', 'error', 'attempts'];
+/** The top-level fields of an llm / agent step's output (worker/engine/llm/runner.ts, agent/runner.ts). */
+const RUNNER_OUTPUT_FIELDS: { readonly [type: string]: readonly string[] | undefined } = {
+  llm: ['text', 'json', 'model', 'provider', 'usage', 'latencyMs', 'finishReason', 'attempts'],
+  agent: ['text', 'json', 'turns', 'toolCalls', 'model', 'provider', 'usage', 'latencyMs', 'finishReason', 'read', 'wrote'],
+};
 const ROOT_FIELDS: { readonly [root: string]: readonly string[] | undefined } = {
   workflow: ['name', 'version'],
   session: ['id', 'startedAt'],
@@ -168,7 +180,11 @@ function checkRef(ref: string, at: Path, ctx: Ctx, graph: Graph, issues: RawIssu
       return;
     }
     stepRef(field, segs[2], path, ctx, graph, out);
+    if (segs[2] === 'output') outputField(model.byId.get(field), `steps.${field}.output`, segs[3], path, out, true);
     return;
+  }
+  if ((root === 'output' || root === 'result') && ctx.step !== undefined && ctx.roots.has(root) && (root === 'result' || ctx.self === ctx.step.id)) {
+    outputField(ctx.step, root, field, path, out, root === 'output');
   }
   const fields = Object.hasOwn(ROOT_FIELDS, root) ? ROOT_FIELDS[root] : undefined;
   const always = root === 'workflow' || root === 'session';
@@ -225,6 +241,25 @@ function stepRef(id: string, field: string | undefined, path: Path, ctx: Ctx, gr
   }
   const fix = ctx.step?.id !== undefined ? `add "${id}" to ${ctx.step.id}.dependsOn (or to a step it depends on)` : `make "${id}" run first`;
   out.push({ path, code: 'not_upstream', message: `${reader} reads steps.${id}, but "${id}" is not upstream of it (it may not have run yet); ${fix}` });
+}
+
+/**
+ * Warn when `<prefix>.<field>` reads a field that the output of `step` (an llm or agent step) can
+ * never have. `shaped`: the reference sees the step's `outputs` mapping when it has one.
+ */
+function outputField(step: StepNode | undefined, prefix: string, field: string | undefined, path: Path, out: { push(i: RawIssue): void }, shaped: boolean): void {
+  if (step === undefined || field === undefined || step.type === undefined) return;
+  const fields = Object.hasOwn(RUNNER_OUTPUT_FIELDS, step.type) ? RUNNER_OUTPUT_FIELDS[step.type] : undefined;
+  if (fields === undefined || (shaped && step.raw['outputs'] !== undefined)) return;
+  const who = `${step.type} step ${label(step)}`;
+  const hasSchema = step.raw['outputSchema'] !== undefined;
+  if (field === 'json' && !hasSchema) {
+    out.push({ path, code: 'output_field', warning: true, message: `${prefix}.json is never set: ${who} has no outputSchema, so its answer is ${prefix}.text; add an outputSchema to get ${prefix}.json` });
+    return;
+  }
+  if (fields.includes(field)) return;
+  const fix = hasSchema ? `did you mean ${prefix}.json.${field}?` : `add an outputSchema and read ${prefix}.json.${field}, or read ${prefix}.text`;
+  out.push({ path, code: 'output_field', warning: true, message: `${prefix}.${field} is always undefined: the output of ${who} has ${fields.join(', ')}; its structured answer is ${prefix}.json — ${fix}` });
 }
 
 /** Whether `inner` is `outer` or nested inside it. */

@@ -46,7 +46,8 @@ export interface WorkflowDef {
   readonly steps: readonly { readonly id: string; readonly type: string }[];
 }
 
-export type ValidateResult = { ok: true; workflow: WorkflowDef; hash: string } | { ok: false; errors: WorkflowIssue[] };
+/** `warnings` (e.g. `output_field`) never refuse the file: it can still be saved. */
+export type ValidateResult = { ok: true; workflow: WorkflowDef; hash: string; warnings?: WorkflowIssue[] } | { ok: false; errors: WorkflowIssue[] };
 
 export interface StepError {
   readonly type: string;

@@ -37,7 +37,7 @@ describe('valid fixtures', () => {
   test('decision: then/else short forms become lists and join any is kept', () => {
     const { workflow } = valid(fixtureText('decision.yaml'));
     assert.deepEqual(step(workflow.steps, 'decide'), {
-      id: 'decide', type: 'decision', dependsOn: ['validate'], join: 'all', if: 'steps.validate.output.safe == true', then: ['deploy'], else: ['abort'],
+      id: 'decide', type: 'decision', dependsOn: ['validate'], join: 'all', if: 'steps.validate.output.json.safe == true', then: ['deploy'], else: ['abort'],
     });
     assert.equal(step(workflow.steps, 'summary').join, 'any');
     assert.deepEqual(workflow.inputs['environment'], { type: 'string', required: false, default: 'dev', enum: ['dev', 'staging', 'prod'] });

@@ -4,6 +4,6 @@
 export * from './types.ts';
 export { createHttpRunner, parseRetryAfter, DEFAULT_MAX_BODY_BYTES, HTTP_METHODS, type HttpMethod, type HttpRunnerOptions } from './http.ts';
 export { createTransformRunner } from './transform.ts';
-export { createLlmSlot } from './llm-slot.ts';
+export { createLlmSlot, isLlmSlot } from './llm-slot.ts';
 export { createFailRunner, createFlakyRunner, createNoopRunner, createSleepRunner, demoRunners, MAX_SLEEP_MS } from './demo.ts';
 export { RunnerRegistry, defaultRunners, type RunnerInfo } from './registry.ts';

@@ -5,14 +5,15 @@
  * 1. transform returns input.value unchanged (null included); a missing value is invalid_input.
  * 2. demo.sleep resolves after ms and rejects promptly on abort; demo.flaky fails by tryNumber;
  *    demo.fail rejects with the given error; noop resolves null.
- * 3. The llm slot is reserved: health not ok, execute runner_unavailable.
+ * 3. The llm slot is an unbound placeholder: health not ok, execute runner_unavailable, and it says
+ *    so (no stale "later release"); isLlmSlot tells it from a real llm runner.
  * 4. The registry refuses duplicates, lists sorted, and reports health without rejecting.
  * 5. Every runner's error normalises through toStepError with its type and retryable flag.
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  RunnerError, RunnerRegistry, createFailRunner, createFlakyRunner, createLlmSlot, createNoopRunner, createSleepRunner,
+  RunnerError, RunnerRegistry, createFailRunner, createFlakyRunner, createLlmSlot, isLlmSlot, createNoopRunner, createSleepRunner,
   createTransformRunner, defaultRunners, demoRunners, toStepError, type Runner,
 } from '../../../../worker/engine/runners/index.ts';
 import { delay, rejectsWith, runRequest } from './helpers.ts';
@@ -106,14 +107,17 @@ describe('demo runners', () => {
 });
 
 describe('llm slot', () => {
-  test('reserves the name: health not ok, execute runner_unavailable', async () => {
+  test('an unbound placeholder: health not ok, execute runner_unavailable, recognisable', async () => {
     const llm = createLlmSlot();
     assert.equal(llm.name, 'llm');
     assert.deepEqual(llm.capabilities.stepTypes, ['llm', 'hook']);
     assert.equal(llm.capabilities.network, true);
-    assert.deepEqual(await llm.health(), { ok: false, detail: 'No LLM provider configured yet (comes with LLM steps).' });
+    assert.deepEqual(await llm.health(), { ok: false, detail: 'Placeholder: not bound to any LLM provider (the engine binds llm steps to the providers configured in the kernel).' });
     const e = await rejectsWith(llm.execute(runRequest({ prompt: 'hi' })), 'runner_unavailable', false);
-    assert.equal(e.message, 'No LLM provider is configured: llm steps arrive in a later release.');
+    assert.match(e.message, /unbound placeholder: run llm steps through the engine/);
+    assert.doesNotMatch(e.message, /later release/);
+    assert.equal(isLlmSlot(llm), true);
+    assert.equal(isLlmSlot({ ...llm }), false);
   });
 });
 
