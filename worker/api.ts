@@ -8,7 +8,7 @@
  * 2. Subscriptions deliver batches of events in seq order without gaps or duplicates; resubscribe
  *    with `fromSeq = lastSeenSeq + 1` after a disconnect.
  */
-import { fail, ok, type KernelErrorData, type Result } from './kernel/errors.ts';
+import { fail, ok, type KernelError, type KernelErrorData, type Result } from './kernel/errors.ts';
 import type { Kernel, KernelStatus, RebuildReport } from './kernel/kernel.ts';
 import type { CommandInput, CommandResult } from './kernel/commands/envelope.ts';
 import type { EventEnvelope } from './kernel/log/envelope.ts';
@@ -69,14 +69,21 @@ export interface KingdomApi {
   close(): Promise<void>;
 }
 
-/** The API over a kernel this process owns. */
-export function createLocalApi(kernel: Kernel, info: RuntimeInfo, progress: ProgressHub = new ProgressHub()): KingdomApi {
+/**
+ * THE implementation of KingdomApi, over a kernel this process owns (composed by worker/root.ts).
+ * The browser runtime forwards follower tabs' calls to the leader's instance of it.
+ * `classifyError` turns a thrown error into the reported one (default: KernelError.from).
+ */
+export function createLocalApi(
+  kernel: Kernel, info: RuntimeInfo, progress: ProgressHub = new ProgressHub(),
+  classifyError?: (err: unknown) => KernelError | Promise<KernelError>,
+): KingdomApi {
   const subs = new Map<number, { close(): void }>();
   const guard = async <T>(fn: () => T | Promise<T>): Promise<Result<T>> => {
     try {
       return ok(await fn());
     } catch (err) {
-      return fail(err);
+      return fail(classifyError ? await classifyError(err) : err);
     }
   };
   return {

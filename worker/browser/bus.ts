@@ -5,6 +5,7 @@
  */
 import type { EventEnvelope } from '../kernel/log/envelope.ts';
 import type { EventFilter } from '../kernel/log/event-store.ts';
+import type { KingdomApi } from '../api.ts';
 
 export const CHANNEL = 'kingdom:kernel-bus';
 export const LEADER_LOCK = 'kingdom:db-owner';
@@ -17,7 +18,8 @@ export function electionNames(memory: boolean, tabId: string): { channel: string
   return memory ? { channel: `${CHANNEL}:memory:${tabId}`, lock: `${LEADER_LOCK}:memory:${tabId}` } : { channel: CHANNEL, lock: LEADER_LOCK };
 }
 
-export type RpcMethod = 'command' | 'commandBatch' | 'query' | 'verify' | 'rebuild' | 'status' | 'page';
+/** KingdomApi methods a follower forwards to the leader, and `page` (events for its subscriptions). */
+export type RpcMethod = keyof Pick<KingdomApi, 'command' | 'commandBatch' | 'query' | 'verify' | 'rebuild' | 'status'> | 'page';
 
 export type BusMessage =
   | { readonly kind: 'hello'; readonly from: string }

@@ -1,6 +1,7 @@
 /**
  * The kernel runtime of one browser tab: elects one database owner across tabs and gives every
- * tab the same `KingdomApi`.
+ * tab the same `KingdomApi`. The leader's calls go to THE implementation (createLocalApi, composed
+ * by worker/root.ts); this file only adds forwarding for follower tabs.
  *
  * Invariants:
  * 1. Exactly one worker per origin holds the `kingdom:db-owner` Web Lock and opens the database
@@ -13,7 +14,7 @@
  *    delivery (from a broadcast that starts right after it, or a page fetched from the leader),
  *    so there is no gap or duplicate across role changes.
  */
-import { Kernel } from '../kernel/kernel.ts';
+import type { Kernel } from '../kernel/kernel.ts';
 import { KernelError, fail, ok, type KernelErrorData, type Result } from '../kernel/errors.ts';
 import { matches } from '../kernel/subscriptions.ts';
 import type { EventEnvelope } from '../kernel/log/envelope.ts';
@@ -24,6 +25,8 @@ import { electionNames, type BusMessage, type Page, type RpcMethod } from './bus
 import { uuidv7 } from '../kernel/ids.ts';
 
 const RPC_TIMEOUT_MS = 20_000;
+/** The KingdomApi methods a follower may forward to the leader (besides `page`). */
+const FORWARDED: ReadonlySet<RpcMethod> = new Set<Exclude<RpcMethod, 'page'>>(['command', 'commandBatch', 'query', 'verify', 'rebuild', 'status']);
 
 interface Sub {
   readonly id: number;
@@ -57,6 +60,8 @@ export class BrowserRuntime {
   private storageKind: RuntimeInfo['storage'] = 'opfs';
   private fallbackReason: string | null = null;
   private kernel: Kernel | null = null;
+  /** The leader's KingdomApi (createLocalApi over its kernel); null while following. */
+  private localApi: KingdomApi | null = null;
   private readonly channel: BroadcastChannel;
   private readonly pending = new Map<string, PendingRpc>();
   private readonly subs = new Map<number, Sub>();
@@ -166,8 +171,9 @@ export class BrowserRuntime {
     this.subs.clear();
     for (const p of this.pending.values()) clearTimeout(p.timer);
     this.pending.clear();
-    await this.kernel?.close();
+    await (this.localApi ? this.localApi.close() : this.kernel?.close());
     this.kernel = null;
+    this.localApi = null;
     this.channel.close();
     this.release();
   }
@@ -175,12 +181,16 @@ export class BrowserRuntime {
   // ---- roles ---------------------------------------------------------------------------------
 
   private async becomeLeader(): Promise<void> {
-    const kernel = await this.openKernel();
+    const opened = await openBrowserKernel(this.options);
+    const kernel = opened.root.kernel;
     if (this.closed) {
       await kernel.close();
       return;
     }
+    this.storageKind = opened.storage;
+    this.fallbackReason = opened.fallbackReason;
     this.kernel = kernel;
+    this.localApi = opened.root.api({ role: 'leader', storage: opened.storage, fallbackReason: opened.fallbackReason, tabId: this.tabId, startupError: null });
     this.role = 'leader';
     // Broadcast every committed event to follower tabs.
     kernel.subscribe((events) => {
@@ -199,13 +209,6 @@ export class BrowserRuntime {
     }
   }
 
-  private async openKernel(): Promise<Kernel> {
-    const opened = await openBrowserKernel(this.options);
-    this.storageKind = opened.storage;
-    this.fallbackReason = opened.fallbackReason;
-    return opened.kernel;
-  }
-
   // ---- calls ---------------------------------------------------------------------------------
 
   private async call(method: RpcMethod, args: unknown[]): Promise<Result<any>> {
@@ -216,25 +219,21 @@ export class BrowserRuntime {
     return (await this.rpc(method, args)) as Result<unknown>;
   }
 
+  /** A call this tab answers as the leader: through the one KingdomApi implementation. */
   private async local(method: RpcMethod, args: unknown[]): Promise<Result<unknown>> {
+    const api = this.localApi;
     const k = this.kernel;
-    if (!k) return fail(new KernelError('not_leader', 'This tab does not own the database.'));
+    if (!api || !k) return fail(new KernelError('not_leader', 'This tab does not own the database.'));
+    if (method !== 'page') {
+      if (!FORWARDED.has(method)) return fail(new KernelError('invalid_query', `Unknown call ${String(method)}.`));
+      return (api[method] as (...a: unknown[]) => Promise<Result<unknown>>)(...args);
+    }
     try {
-      switch (method) {
-        case 'command': return ok(k.command(args[0] as Parameters<Kernel['command']>[0]));
-        case 'commandBatch': return ok(k.commandBatch(args[0] as Parameters<Kernel['commandBatch']>[0]));
-        case 'query': return ok(k.query(args[0] as string, args[1]));
-        case 'verify': return ok(await k.verify(args[0] as ((checked: number, total: number) => void) | undefined));
-        case 'rebuild': return ok(k.rebuild(args[0] as string[] | undefined));
-        case 'status': return ok(k.status());
-        case 'page': {
-          const [afterSeq, limit, filter] = args as [number, number, EventFilter];
-          const events = k.readEvents(afterSeq, limit, filter);
-          const headSeq = k.store.committedHead.seq;
-          const page: Page = { events, scannedTo: events.length < limit ? headSeq : events[events.length - 1]!.seq, headSeq };
-          return ok(page);
-        }
-      }
+      const [afterSeq, limit, filter] = args as [number, number, EventFilter];
+      const events = k.readEvents(afterSeq, limit, filter);
+      const headSeq = k.store.committedHead.seq;
+      const page: Page = { events, scannedTo: events.length < limit ? headSeq : events[events.length - 1]!.seq, headSeq };
+      return ok(page);
     } catch (err) {
       return fail(await classifyStorageError(err));
     }
