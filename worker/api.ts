@@ -17,10 +17,12 @@ import type { EventFilter } from './kernel/log/event-store.ts';
 import type { AuditEntry } from './kernel/log/audit.ts';
 import type { Checkpoint } from './kernel/log/checkpoint.ts';
 import { ProgressHub, type StepProgress } from './engine/progress.ts';
+import type { QueryName, QueryParams, QueryResult } from './api-types.ts';
 
 export type { StepProgress };
 export type { CommandInput, CommandResult, EventEnvelope, VerifyReport, EventFilter, KernelStatus, RebuildReport, Result, AuditEntry, Checkpoint };
 export type { KernelErrorData, ErrorCode, Json } from './kernel/errors.ts';
+export type { QueryMap, QueryName, QueryParams, QueryResult } from './api-types.ts';
 export type { Workspace, Project } from './domains/workspaces/index.ts';
 
 export interface SubscribeRequest {
@@ -48,6 +50,9 @@ export interface KingdomApi {
   command(cmd: CommandInput): Promise<Result<CommandResult>>;
   /** Several commands in one transaction: all or nothing. */
   commandBatch(cmds: readonly CommandInput[]): Promise<Result<CommandResult[]>>;
+  /** A registered query; params and result are typed by the slices' definitions (QueryMap). */
+  query<N extends QueryName>(name: N, params?: QueryParams<N>): Promise<Result<QueryResult<N>>>;
+  /** Any query by a name known only at run time (its result is what the caller says). */
   query<T = unknown>(name: string, params?: unknown): Promise<Result<T>>;
   /** Returns a subscription id for `unsubscribe`. */
   subscribe(listener: EventBatchListener, req?: SubscribeRequest): Promise<Result<number>>;
@@ -89,7 +94,7 @@ export function createLocalApi(
   return {
     command: (cmd) => guard(() => kernel.command(cmd)),
     commandBatch: (cmds) => guard(() => kernel.commandBatch(cmds)),
-    query: <T>(name: string, params?: unknown) => guard(() => kernel.query(name, params) as T),
+    query: <T>(name: string, params?: unknown): Promise<Result<T>> => guard(() => kernel.query(name, params) as T),
     subscribe: (listener, req = {}) =>
       guard(() => {
         const sub = kernel.subscribe(listener, req);

@@ -18,8 +18,8 @@
  */
 import * as Comlink from 'comlink';
 import type {
-  CommandInput, CommandResult, EventEnvelope, KernelStatus, KingdomApi, Project, RebuildReport, Result,
-  RuntimeInfo, StepProgress, VerifyReport, Workspace,
+  CommandInput, CommandResult, EventEnvelope, KernelStatus, KingdomApi, Project, QueryName, QueryParams, QueryResult,
+  RebuildReport, Result, RuntimeInfo, StepProgress, VerifyReport, Workspace,
 } from '../../worker/api.ts';
 import { createKernelWorker } from './kernel-worker.ts';
 import { describe, fromKernel, fromThrown, GLOBAL_SCOPE, startupError, type UiError } from './ui-error.ts';
@@ -38,10 +38,7 @@ const INFO_POLL_MS = 1_000;
 
 export type Phase = 'starting' | 'ready' | 'failed';
 export type CommandIntent = Omit<CommandInput, 'idempotencyKey'>;
-export interface EventTypeCount {
-  readonly type: string;
-  readonly count: number;
-}
+export type EventTypeCount = QueryResult<'events.types'>['types'][number];
 
 export class KernelClient {
   phase = $state.raw<Phase>('starting');
@@ -155,8 +152,12 @@ export class KernelClient {
     return value;
   }
 
-  async query<T>(scope: string, name: string, params: unknown = {}): Promise<T | null> {
-    return (await this.#call(scope, (api) => api.query(name, params))) as T | null;
+  /** A query typed by the slices' own definitions (QueryMap): params checked, result inferred. */
+  async query<N extends QueryName>(scope: string, name: N, params?: QueryParams<N>): Promise<QueryResult<N> | null>;
+  /** A query by a name known only at run time; the caller names its result type. */
+  async query<T>(scope: string, name: string, params?: unknown): Promise<T | null>;
+  async query(scope: string, name: string, params: unknown = {}): Promise<unknown> {
+    return this.#call(scope, (api) => api.query(name, params) as Promise<Result<unknown>>);
   }
 
   /**
@@ -191,7 +192,7 @@ export class KernelClient {
 
   async refreshEventTypes(): Promise<void> {
     await this.#refreshing.run('types', async () => {
-      const r = await this.query<{ types: EventTypeCount[] }>(GLOBAL_SCOPE, 'events.types');
+      const r = await this.query(GLOBAL_SCOPE, 'events.types');
       if (!r) return;
       for (const t of r.types) this.#knownTypes.add(t.type);
       this.eventTypes = r.types;
@@ -201,12 +202,12 @@ export class KernelClient {
   async refreshWorkspaces(): Promise<void> {
     await this.#refreshing.run('workspaces', async () => {
       const [list, current] = await Promise.all([
-        this.query<Workspace[]>(GLOBAL_SCOPE, 'workspace.list', { includeArchived: false }),
-        this.query<Workspace | null>(GLOBAL_SCOPE, 'workspace.current'),
+        this.query(GLOBAL_SCOPE, 'workspace.list', { includeArchived: false }),
+        this.query(GLOBAL_SCOPE, 'workspace.current'),
       ]);
       if (list === null) return;
       const projects = current
-        ? await this.query<Project[]>(GLOBAL_SCOPE, 'project.list', { workspaceId: current.id, includeArchived: false })
+        ? await this.query(GLOBAL_SCOPE, 'project.list', { workspaceId: current.id, includeArchived: false })
         : [];
       this.workspaces = list;
       this.current = current;

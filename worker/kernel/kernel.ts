@@ -212,16 +212,31 @@ export class Kernel {
     return results;
   }
 
-  /** Run a registered query against the projections. Throws `unknown_query` / `invalid_query`. */
+  /** Run a registered query against the projections. Throws `unknown_query` / `invalid_query` / `forbidden` (internal). */
   query(name: string, params: unknown = {}): unknown {
+    return this.runQuery(name, params, false);
+  }
+
+  /** Run a query as the kernel's own code (the engine): internal queries included. */
+  systemQuery(name: string, params: unknown = {}): unknown {
+    return this.runQuery(name, params, true);
+  }
+
+  /** Whether a query of this name is registered (a module may be absent). */
+  hasQuery(name: string): boolean {
+    return this.queries.has(name);
+  }
+
+  private runQuery(name: string, params: unknown, internal: boolean): unknown {
     this.assertOpen();
     const def = this.queries.get(name);
     if (!def) {
-      throw new KernelError('unknown_query', `Unknown query "${name}". Known queries: ${[...this.queries.keys()].sort().join(', ')}.`, { name });
+      throw new KernelError('unknown_query', `Unknown query "${name}". Known queries: ${[...this.queries.keys()].filter((q) => !this.queries.get(q)!.internal).sort().join(', ')}.`, { name });
     }
+    if (def.internal && !internal) throw new KernelError('forbidden', `The query ${name} is internal to the kernel.`, { name });
     const parsed = def.schema.safeParse(params ?? {});
     if (!parsed.success) throw zodError('invalid_query', name, 'params', parsed.error);
-    return def.run(this.sql, parsed.data);
+    return def.run(this.sql, parsed.data, { query: (n, p) => this.runQuery(n, p ?? {}, internal) });
   }
 
   subscribe(listener: EventListener, options: SubscribeOptions = {}): { id: number; close(): void } {

@@ -53,7 +53,7 @@ export async function readMarkdownFiles(list: FileList | readonly File[]): Promi
 export async function existingNodes(scope: string): Promise<{ id: string; title: string }[] | null> {
   const out: { id: string; title: string }[] = [];
   for (let offset = 0; ; offset += 500) {
-    const r = await kernel.query<{ nodes: NodeSummary[]; total: number }>(scope, 'forest.node.list', { limit: 500, offset });
+    const r = await kernel.query(scope, 'forest.node.list', { limit: 500, offset });
     if (!r) return null;
     out.push(...r.nodes.map((n) => ({ id: n.id, title: n.title })));
     if (r.nodes.length < 500 || out.length >= r.total) return out;

@@ -2,7 +2,7 @@
  * The shapes the workflow and session queries answer with (see worker/domains/sessions/queries.ts
  * and fold.ts), as the UI reads them. Plain JSON: times in the folded state are epoch ms.
  */
-import type { Json } from '../../../worker/api.ts';
+import type { Json, QueryResult } from '../../../worker/api.ts';
 
 export interface WorkflowRevision {
   readonly name: string;
@@ -139,9 +139,6 @@ export interface SessionStateAnswer {
   readonly events: readonly SessionEventRow[];
 }
 
-export interface SecretName {
-  readonly name: string;
-  readonly updatedAt: string;
-}
+export type SecretName = QueryResult<'secret.list'>[number];
 
 export const TERMINAL: ReadonlySet<string> = new Set(['succeeded', 'failed', 'cancelled']);

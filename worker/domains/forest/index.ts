@@ -12,7 +12,7 @@ export type { ForestNode, ForestLink, NodeSummary, TraverseResult } from './quer
 export type { SearchHit, SearchResult } from './search.ts';
 export { compileQuery, snippetParts, SNIPPET_OPEN, SNIPPET_CLOSE } from './search.ts';
 
-export const forestModule: KernelModule = {
+export const forestModule = {
   name: 'forest',
   commands,
   queries,
@@ -24,4 +24,4 @@ export const forestModule: KernelModule = {
     { type: 'forest.link_created', version: 1, description: 'A typed link between two nodes was created.', schema: s.linkCreated },
     { type: 'forest.link_deleted', version: 1, description: 'A link was removed.', schema: s.linkDeleted },
   ],
-};
+} satisfies KernelModule;

@@ -3,7 +3,7 @@
  * traversals, tag counts or search; `forest.node.get` still answers for them (status 'archived').
  */
 import { z } from 'zod';
-import type { QueryDefinition, Reader } from '../../kernel/module.ts';
+import { defineQueries, type Reader } from '../../kernel/module.ts';
 import type { Row } from '../../kernel/db/sql.ts';
 import type { SqlValue } from '@sqlite.org/sqlite-wasm';
 import { KernelError, type Json } from '../../kernel/errors.ts';
@@ -141,7 +141,7 @@ export function traverse(r: Reader, p: TraverseParams): TraverseResult {
   return { nodes: [...nodes.values()], edges: [...edges.values()], truncated };
 }
 
-export const queries: QueryDefinition[] = [
+export const queries = defineQueries([
   searchQuery,
   {
     name: 'forest.node.get',
@@ -197,4 +197,4 @@ export const queries: QueryDefinition[] = [
                          JOIN forest_nodes n ON n.rid = t.node_rid AND n.status = 'active'
                         GROUP BY t.tag ORDER BY count DESC, t.tag`).map((x) => ({ tag: String(x['tag']), count: Number(x['count']) })),
   },
-];
+]);

@@ -4,7 +4,7 @@
  * NOT part of the configuration: it lives in the secrets store and the provider names the secret.
  */
 import { z } from 'zod';
-import type { KernelModule, Reader } from '../../kernel/module.ts';
+import { defineQueries, type KernelModule, type Reader } from '../../kernel/module.ts';
 import { KernelError } from '../../kernel/errors.ts';
 import { SECRET_NAME } from '../secrets/index.ts';
 
@@ -40,7 +40,7 @@ export function pickProvider(providers: readonly ProviderConfig[], model: string
   return p ? { provider: p, model } : undefined;
 }
 
-export const providersModule: KernelModule = {
+export const providersModule = {
   name: 'llm-providers',
   commands: [
     {
@@ -91,12 +91,15 @@ export const providersModule: KernelModule = {
         [p.id, p.kind, p.baseUrl, JSON.stringify(p.models), p.apiKeySecret ?? null, e.at]);
     },
   }],
-  queries: [{
+  queries: defineQueries([{
     name: 'llm.provider.list',
     description: 'Configured LLM providers (never their keys; apiKeySecret names the secret, keySet tells whether it exists).',
     schema: z.strictObject({}),
-    run: (r) => readProviders(r).map((p) => ({
-      ...p, keySet: p.apiKeySecret ? Boolean(r.value('SELECT 1 FROM secret_names WHERE name = ?', [p.apiKeySecret])) : false,
-    })),
-  }],
-};
+    run: (r, _p: Record<string, never>, ctx) => {
+      // Whether a key exists is the secrets slice's to answer (its query, never its table).
+      const providers = readProviders(r);
+      const names = providers.some((p) => p.apiKeySecret) ? new Set((ctx.query('secret.list') as { name: string }[]).map((x) => x.name)) : new Set<string>();
+      return providers.map((p) => ({ ...p, keySet: p.apiKeySecret ? names.has(p.apiKeySecret) : false }));
+    },
+  }]),
+} satisfies KernelModule;

@@ -8,7 +8,7 @@
  *    every value from what it records (inputs, outputs, errors).
  */
 import { z } from 'zod';
-import type { KernelModule, Reader } from '../../kernel/module.ts';
+import { defineQueries, type KernelModule, type Reader } from '../../kernel/module.ts';
 import { KernelError } from '../../kernel/errors.ts';
 
 export const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
@@ -18,7 +18,7 @@ export function readSecrets(r: Reader): Map<string, string> {
   return new Map(r.all('SELECT name, value FROM secrets').map((x) => [String(x['name']), String(x['value'])]));
 }
 
-export const secretsModule: KernelModule = {
+export const secretsModule = {
   name: 'secrets',
   commands: [
     {
@@ -67,10 +67,10 @@ export const secretsModule: KernelModule = {
       else w.run('DELETE FROM secret_names WHERE name = ?', [n]);
     },
   }],
-  queries: [{
+  queries: defineQueries([{
     name: 'secret.list',
     description: 'Names of the stored secrets and when each was last set (never the values).',
     schema: z.strictObject({}),
-    run: (r) => r.all('SELECT name, updated_at AS updatedAt FROM secret_names ORDER BY name'),
-  }],
-};
+    run: (r) => r.all('SELECT name, updated_at AS updatedAt FROM secret_names ORDER BY name').map((x) => ({ name: String(x['name']), updatedAt: String(x['updatedAt']) })),
+  }]),
+} satisfies KernelModule;

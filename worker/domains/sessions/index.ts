@@ -7,10 +7,10 @@ import { SESSION_EVENTS } from './events.ts';
 import { sessionsProjection } from './projection.ts';
 import { queries } from './queries.ts';
 
-export const sessionsModule: KernelModule = {
+export const sessionsModule = {
   name: 'sessions',
   commands,
   events: SESSION_EVENTS,
   projections: [sessionsProjection],
   queries,
-};
+} satisfies KernelModule;

@@ -3,7 +3,7 @@
  * folded from its own events up to any seq.
  */
 import { z } from 'zod';
-import type { QueryDefinition, Reader } from '../../kernel/module.ts';
+import { defineQueries, type Reader } from '../../kernel/module.ts';
 import type { Json } from '../../kernel/errors.ts';
 import { parseWorkflow, workflowJsonSchema } from '../../workflow/index.ts';
 import { foldSession, stateToJson, type FoldEvent } from './fold.ts';
@@ -31,7 +31,7 @@ export function sessionEvents(r: Reader, id: string, uptoSeq?: number): (FoldEve
   return rows.map((x) => ({ seq: Number(x['seq']), streamSeq: Number(x['stream_seq']), type: String(x['type']), at: String(x['at']), payload: JSON.parse(String(x['payload'])) as unknown }));
 }
 
-export const queries: QueryDefinition[] = [
+export const queries = defineQueries([
   {
     name: 'workflow.list',
     description: 'Workflows in the library: the latest revision of each name, with revision and session counts.',
@@ -118,4 +118,4 @@ export const queries: QueryDefinition[] = [
       return { hash: p.hash, size: Number(row['size']), mediaType: String(row['media_type']), data: JSON.parse(String(row['data'])) as Json, provenance: provenance ? JSON.parse(String(provenance['payload'])) as Json : null };
     },
   },
-];
+]);

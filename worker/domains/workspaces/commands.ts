@@ -1,7 +1,7 @@
 /**
  * Commands of the workspace slice. Each `decide` is pure: state from `load`, time/ids from ctx.
  */
-import type { CommandDefinition, Decision } from '../../kernel/module.ts';
+import { NO_QUERY_CONTEXT, type CommandDefinition, type Decision, type QueryDefinition } from '../../kernel/module.ts';
 import { KernelError, type Json } from '../../kernel/errors.ts';
 import * as s from './schemas.ts';
 import { findActiveProjectByName, findActiveWorkspaceByName, getProject, queries, workspaceState, type Project, type Workspace } from './queries.ts';
@@ -137,13 +137,13 @@ export const commands: CommandDefinition[] = [
  * nothing and need no idempotency key, and answer exactly what the queries of the same name do.
  */
 for (const name of ['workspace.list', 'project.list'] as const) {
-  const q = queries.find((x) => x.name === name)!;
+  const q: QueryDefinition = queries.find((x) => x.name === name)!;
   commands.push({
     type: name,
     description: `Read-only: the same answer as query \`${name}\`; appends nothing.`,
     schema: q.schema,
     mutates: false,
-    load: (r, p: unknown) => q.run(r, p),
+    load: (r, p: unknown) => q.run(r, p, NO_QUERY_CONTEXT),
     decide: (list: unknown) => ({ events: [], value: list as Json }),
   });
 }

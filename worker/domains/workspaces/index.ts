@@ -9,7 +9,7 @@ import { queries } from './queries.ts';
 
 export type { Workspace, Project } from './queries.ts';
 
-export const workspacesModule: KernelModule = {
+export const workspacesModule = {
   name: 'workspaces',
   commands,
   queries,
@@ -23,4 +23,4 @@ export const workspacesModule: KernelModule = {
     { type: 'project.renamed', version: 1, description: 'A project was renamed.', schema: s.projectRenamed },
     { type: 'project.archived', version: 1, description: 'A project was archived.', schema: s.projectArchived },
   ],
-};
+} satisfies KernelModule;
