@@ -3,9 +3,9 @@
  * methods; they never talk to the worker themselves.
  *
  * Invariants:
- * 1. `start()` creates the worker and its Comlink proxy once; `window.kingdom` is that proxy and
- *    `window.kingdomReady` resolves with the first `info()` answer (a console/debug handle, also
- *    used by end-to-end tests).
+ * 1. `start()` creates the worker and its Comlink proxy once, and installs the dev hook
+ *    `window.kingdomDevHook = { api, ready }` (that proxy, and the first `info()` answer): a
+ *    console/test handle (docs/api.md), never used by app code, which calls this client only.
  * 2. Every kernel Result is unwrapped here: callers get a value or `null`, and a failure lands in
  *    `lastError` (with its code) scoped to the action that caused it. Nothing here throws.
  * 3. Snapshots are replaced, never mutated, so `$state.raw` is enough.
@@ -77,12 +77,11 @@ export class KernelClient {
       worker.addEventListener('messageerror', () => this.reportUnexpected('A message from the kernel worker could not be read.'));
       const api = Comlink.wrap<KingdomApi>(worker);
       this.#api = api;
-      window.kingdom = api;
       ready = Promise.race([api.info(), died]);
     } catch (err) {
       ready = Promise.reject(err instanceof Error ? err : new Error(describe(err)));
     }
-    window.kingdomReady = ready;
+    window.kingdomDevHook = { api: this.#api, ready };
     ready.catch(() => {}); // the failure is shown below; nobody has to await the debug handle
     const slow = setTimeout(() => (this.slowStart = true), SLOW_START_MS);
     ready.then(
@@ -140,6 +139,19 @@ export class KernelClient {
     let out: CommandResult | null = null;
     await this.act(scope, cmd, async (key) => {
       out = await this.command(scope, { ...cmd, idempotencyKey: key });
+      return out !== null;
+    });
+    return out;
+  }
+
+  /**
+   * Several commands as ONE all-or-nothing batch, as one user action: `build` gets the action's
+   * idempotency key and returns the commands (derive each command's key from it).
+   */
+  async runBatch(scope: string, intent: unknown, build: (key: string) => CommandInput[]): Promise<CommandResult[] | null> {
+    let out: CommandResult[] | null = null;
+    await this.act(scope, intent, async (key) => {
+      out = await this.#call(scope, (api) => api.commandBatch(build(key)));
       return out !== null;
     });
     return out;

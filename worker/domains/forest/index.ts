@@ -7,6 +7,7 @@ import * as s from './schemas.ts';
 import { commands } from './commands.ts';
 import { forestLinksProjection, forestNodesProjection } from './projection.ts';
 import { queries } from './queries.ts';
+import { markdownQueries } from './markdown.ts';
 
 export type { ForestNode, ForestLink, NodeSummary, TraverseResult } from './queries.ts';
 export type { SearchHit, SearchResult } from './search.ts';
@@ -15,7 +16,7 @@ export { compileQuery, snippetParts, SNIPPET_OPEN, SNIPPET_CLOSE } from './searc
 export const forestModule = {
   name: 'forest',
   commands,
-  queries,
+  queries: [...queries, ...markdownQueries] as const,
   projections: [forestNodesProjection, forestLinksProjection],
   events: [
     { type: 'forest.node_created', version: 1, description: 'A knowledge node was created.', schema: s.nodeCreated },
