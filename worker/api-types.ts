@@ -20,6 +20,10 @@ type AllQueries =
   | (typeof providersModule.queries)[number]
   | (typeof forestModule.queries)[number];
 
+/** Every query, internal ones included: what the kernel's own code (the engine) may ask. */
+export type SystemQueryMap = QueryMapOf<AllQueries, true>;
+export type SystemQueryName = keyof SystemQueryMap & string;
+
 /** Every public query: `{ [name]: { params, result } }`. */
 export type QueryMap = QueryMapOf<AllQueries>;
 export type QueryName = keyof QueryMap & string;

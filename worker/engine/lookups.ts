@@ -1,21 +1,19 @@
 /**
- * What the engine reads from the kernel's tables while planning: secret values (cached until a
- * secret event), artifacts (small LRU-ish cache), child session outcomes and child workflow checks.
+ * What the engine reads while planning, through the slices' queries (never their tables): secret
+ * values (cached until a secret event), artifacts (small LRU-ish cache), child session outcomes
+ * and child workflow checks.
  */
 import type { Json } from '../kernel/errors.ts';
-import type { Reader } from '../kernel/module.ts';
 import { parseWorkflow, validateInputs } from '../workflow/index.ts';
-import { readSecrets } from '../domains/secrets/index.ts';
-import { resolveWorkflowSource } from '../domains/sessions/commands.ts';
 import type { StepErrorData } from '../domains/sessions/events.ts';
-import { readProviders } from '../domains/providers/index.ts';
 import type { LlmProvider } from './llm/types.ts';
+import { ask, type QueryPort } from './ask.ts';
 
 export class EngineLookups {
   private secrets: Map<string, string> | undefined;
   private readonly blobs = new Map<string, Json>();
 
-  constructor(private readonly sql: Reader) {}
+  constructor(private readonly kernel: QueryPort) {}
 
   private providers: LlmProvider[] | undefined;
 
@@ -27,7 +25,7 @@ export class EngineLookups {
 
   /** Configured LLM providers with their API keys read from the secrets store. */
   llmProviders(): LlmProvider[] {
-    this.providers ??= readProviders(this.sql).map((p) => {
+    this.providers ??= ask(this.kernel, 'llm.provider.list', {}).map((p) => {
       const apiKey = p.apiKeySecret ? this.secretValues().get(p.apiKeySecret) : undefined;
       return { id: p.id, kind: p.kind, baseUrl: p.baseUrl, models: p.models, ...(apiKey ? { apiKey } : {}) };
     });
@@ -35,16 +33,16 @@ export class EngineLookups {
   }
 
   secretValues(): Map<string, string> {
-    this.secrets ??= readSecrets(this.sql);
+    this.secrets ??= new Map(Object.entries(ask(this.kernel, 'secret.values', {})));
     return this.secrets;
   }
 
   blob(hash: string): Json | undefined {
     let v = this.blobs.get(hash);
     if (v === undefined) {
-      const data = this.sql.value('SELECT data FROM blobs WHERE hash = ?', [hash]);
-      if (typeof data !== 'string') return undefined;
-      v = JSON.parse(data) as Json;
+      const data = ask(this.kernel, 'artifact.data', { hash });
+      if (data === null) return undefined;
+      v = data;
       if (this.blobs.size > 256) this.blobs.clear();
       this.blobs.set(hash, v);
     }
@@ -52,17 +50,13 @@ export class EngineLookups {
   }
 
   childStatus(id: string): { status: string; output?: Json; error?: StepErrorData } | undefined {
-    const row = this.sql.get('SELECT status, output, error FROM sessions WHERE id = ?', [id]);
-    if (!row) return undefined;
-    return {
-      status: String(row['status']),
-      ...(typeof row['output'] === 'string' ? { output: JSON.parse(row['output']) as Json } : {}),
-      ...(typeof row['error'] === 'string' ? { error: JSON.parse(row['error']) as StepErrorData } : {}),
-    };
+    const o = ask(this.kernel, 'session.outcome', { sessionId: id });
+    if (!o) return undefined;
+    return { status: o.status, ...(o.output !== undefined ? { output: o.output } : {}), ...(o.error !== undefined ? { error: o.error } : {}) };
   }
 
   checkChild(ref: string, inputs: { [k: string]: Json }): string | null {
-    const found = resolveWorkflowSource(this.sql, ref);
+    const found = ask(this.kernel, 'workflow.resolve', { ref });
     if (!found) return `There is no saved workflow ${ref}; save it in the library first.`;
     const parsed = parseWorkflow(found.source);
     if (!parsed.ok) return `Workflow ${ref} does not parse: ${parsed.errors[0]!.message}`;

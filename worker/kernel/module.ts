@@ -136,11 +136,16 @@ export function defineCommands<const T extends readonly CommandDefinition[]>(com
   return commands;
 }
 
-/** `{ [name]: { params, result } }` of a union of query definitions (internal ones left out). */
-export type QueryMapOf<Q> = {
-  [D in Q as D extends { readonly internal: true } ? never : D extends { readonly name: infer N extends string } ? N : never]:
+/**
+ * `{ [name]: { params, result } }` of a union of query definitions; internal ones are left out
+ * unless `Internal` is true (the kernel's own code may run them).
+ */
+export type QueryMapOf<Q, Internal extends boolean = false> = {
+  [D in Q as D extends { readonly internal: true } ? (Internal extends true ? QueryNameOf<D> : never) : QueryNameOf<D>]:
     D extends { readonly schema: infer S extends z.ZodType; run(...a: never[]): infer R } ? { readonly params: z.input<S>; readonly result: R } : never;
 };
+
+type QueryNameOf<D> = D extends { readonly name: infer N extends string } ? N : never;
 
 /** `{ [type]: { payload } }` of a union of command definitions (internal ones left out). */
 export type CommandMapOf<C> = {

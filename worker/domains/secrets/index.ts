@@ -4,8 +4,9 @@
  * Invariants:
  * 1. A value lives only in the kernel's `secrets` table (written in the command's transaction by
  *    `Decision.store`); the log records that a secret was set or deleted, never its value.
- * 2. No query returns a value; only the engine reads them, to render step inputs, and it redacts
- *    every value from what it records (inputs, outputs, errors).
+ * 2. No public query returns a value; only the engine reads them (the internal query
+ *    `secret.values`, refused through the API), to render step inputs, and it redacts every value
+ *    from what it records (inputs, outputs, errors).
  */
 import { z } from 'zod';
 import { defineQueries, type KernelModule, type Reader } from '../../kernel/module.ts';
@@ -72,5 +73,11 @@ export const secretsModule = {
     description: 'Names of the stored secrets and when each was last set (never the values).',
     schema: z.strictObject({}),
     run: (r) => r.all('SELECT name, updated_at AS updatedAt FROM secret_names ORDER BY name').map((x) => ({ name: String(x['name']), updatedAt: String(x['updatedAt']) })),
+  }, {
+    name: 'secret.values',
+    description: 'Every secret value by name: internal, for the engine to render step inputs (never through the API).',
+    schema: z.strictObject({}),
+    internal: true,
+    run: (r): { [name: string]: string } => Object.fromEntries(readSecrets(r)),
   }]),
 } satisfies KernelModule;
