@@ -4,7 +4,6 @@
  * RPCs and receive every committed event as a broadcast.
  */
 import type { EventEnvelope } from '../kernel/log/envelope.ts';
-import type { EventFilter } from '../kernel/log/event-store.ts';
 import type { KingdomApi } from '../api.ts';
 
 export const CHANNEL = 'kingdom:kernel-bus';
@@ -35,15 +34,5 @@ export type BusMessage =
   | { readonly kind: 'rpc-result'; readonly id: string; readonly to: string; readonly result: unknown }
   | { readonly kind: 'events'; readonly events: EventEnvelope[]; readonly headSeq: number };
 
-export interface PageRequest {
-  readonly afterSeq: number;
-  readonly limit: number;
-  readonly filter: EventFilter;
-}
-
-export interface Page {
-  readonly events: EventEnvelope[];
-  /** The subscriber's cursor may move here (all events up to it were scanned). */
-  readonly scannedTo: number;
-  readonly headSeq: number;
-}
+/** The answer to a `page` RPC: the leader's event store, paged for a follower's subscriptions. */
+export type { Page } from '../kernel/subscriptions.ts';

@@ -25,7 +25,7 @@ import { Checkpointer } from './log/checkpointer.ts';
 import { memoryKeyStore, type DeviceKeyPair, type KeyStore } from './log/keys.ts';
 import { advisory, verifyLog, type VerifyReport } from './log/verify.ts';
 import { ProjectionRegistry, type ProjectionStatus } from './projections/registry.ts';
-import { Subscriptions, type EventListener, type SubscribeOptions } from './subscriptions.ts';
+import { Subscriptions, storePageSource, type EventListener, type SubscribeOptions } from './subscriptions.ts';
 import { zodError, type CommandInput, type CommandResult } from './commands/envelope.ts';
 import { checkVersion, prepareCommand, reusedKey, type Prepared } from './commands/prepare.ts';
 import type { CommandDefinition, DecideContext, KernelModule, QueryDefinition } from './module.ts';
@@ -123,7 +123,7 @@ export class Kernel {
       const deviceId = ensureDeviceId(sql);
       const keys = options.keys ?? memoryKeyStore();
       const key = (await keys.load(deviceId)) ?? (await keys.create(deviceId));
-      const subs = new Subscriptions(store, (err) => console.warn('kingdom: a subscriber failed and was removed', err));
+      const subs = new Subscriptions(storePageSource(store), (err) => console.warn('kingdom: a subscriber failed and was removed', err));
       const kernel = new Kernel(
         opened, options.storage, sql, store, audit, projections, subs,
         commands, queries, opts, deviceId, key, new Date(clock()).toISOString(), 0,
