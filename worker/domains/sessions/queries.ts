@@ -8,6 +8,7 @@ import type { Json } from '../../kernel/errors.ts';
 import { parseWorkflow, workflowJsonSchema } from '../../workflow/index.ts';
 import { foldSession, stateToJson, type FoldEvent } from './fold.ts';
 import { sessionStream } from './events.ts';
+import type { SessionDetail, SessionStateAnswer, SessionSummary, WorkflowRevision, WorkflowSummary } from './answers.ts';
 
 const parseJson = (v: unknown): Json => (typeof v === 'string' ? (JSON.parse(v) as Json) : null);
 
@@ -40,20 +41,20 @@ export const queries = defineQueries([
       SELECT w.name, w.version, w.revision, w.hash, w.description, w.saved_at AS savedAt, n.archived,
         (SELECT count(*) FROM sessions s WHERE s.workflow_name = w.name) AS sessions
       FROM workflow_names n JOIN workflows w ON w.name = n.name AND w.revision = n.latest
-      ${p.includeArchived ? '' : 'WHERE n.archived = 0'} ORDER BY w.name`).map((x) => ({ ...x, archived: Boolean(x['archived']) })),
+      ${p.includeArchived ? '' : 'WHERE n.archived = 0'} ORDER BY w.name`).map((x) => ({ ...x, archived: Boolean(x['archived']) })) as unknown as WorkflowSummary[],
   },
   {
     name: 'workflow.get',
     description: 'One revision of a workflow (the latest by default), with its YAML source.',
     schema: z.strictObject({ name: z.string(), revision: z.number().int().positive().optional() }),
     run: (r, p: { name: string; revision?: number }) => r.get(`SELECT name, version, revision, hash, description, source, saved_at AS savedAt FROM workflows
-      WHERE name = ? ${p.revision ? 'AND revision = ?' : 'ORDER BY revision DESC LIMIT 1'}`, p.revision ? [p.name, p.revision] : [p.name]) ?? null,
+      WHERE name = ? ${p.revision ? 'AND revision = ?' : 'ORDER BY revision DESC LIMIT 1'}`, p.revision ? [p.name, p.revision] : [p.name]) as unknown as WorkflowRevision | undefined ?? null,
   },
   {
     name: 'workflow.revisions',
     description: 'Every saved revision of a workflow, newest first.',
     schema: z.strictObject({ name: z.string() }),
-    run: (r, p: { name: string }) => r.all('SELECT name, version, revision, hash, description, saved_at AS savedAt FROM workflows WHERE name = ? ORDER BY revision DESC', [p.name]),
+    run: (r, p: { name: string }) => r.all('SELECT name, version, revision, hash, description, saved_at AS savedAt FROM workflows WHERE name = ? ORDER BY revision DESC', [p.name]) as unknown as WorkflowRevision[],
   },
   {
     name: 'workflow.validate',
@@ -78,14 +79,14 @@ export const queries = defineQueries([
       if (p.workflow) { where.push('workflow_name = ?'); args.push(p.workflow); }
       if (p.parentId) { where.push('parent_id = ?'); args.push(p.parentId); }
       args.push(p.limit ?? 200);
-      return r.all(`SELECT ${SESSION_COLS} FROM sessions ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at DESC, id DESC LIMIT ?`, args).map(sessionSummary);
+      return r.all(`SELECT ${SESSION_COLS} FROM sessions ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at DESC, id DESC LIMIT ?`, args).map(sessionSummary) as unknown as SessionSummary[];
     },
   },
   {
     name: 'session.get',
     description: 'One session: summary, pinned source and every step row (status, attempts, times, output, error).',
     schema: z.strictObject({ sessionId: z.string() }),
-    run: (r, p: { sessionId: string }) => {
+    run: (r, p: { sessionId: string }): SessionDetail | null => {
       const row = r.get(`SELECT ${SESSION_COLS}, source FROM sessions WHERE id = ?`, [p.sessionId]);
       if (!row) return null;
       const steps = r.all('SELECT * FROM session_steps WHERE session_id = ? ORDER BY started_at, key', [p.sessionId]).map((x) => ({
@@ -94,17 +95,17 @@ export const queries = defineQueries([
         artifact: parseJson(x['artifact']), branch: x['branch'] ?? null, error: parseJson(x['error']), childId: x['child_id'] ?? null,
         approval: parseJson(x['approval']), reason: x['reason'] ?? null,
       }));
-      return { ...(sessionSummary(row) as object), source: String(row['source']), steps };
+      return { ...(sessionSummary(row) as object), source: String(row['source']), steps } as unknown as SessionDetail;
     },
   },
   {
     name: 'session.state',
     description: 'Time travel: the session state folded from its events up to atSeq (default: now), plus the list of its events.',
     schema: z.strictObject({ sessionId: z.string(), atSeq: z.number().int().nonnegative().optional() }),
-    run: (r, p: { sessionId: string; atSeq?: number }) => {
+    run: (r, p: { sessionId: string; atSeq?: number }): SessionStateAnswer | null => {
       const events = sessionEvents(r, p.sessionId);
       const state = foldSession(events, p.atSeq);
-      return state ? { state: stateToJson(state), events: events.map((e) => ({ seq: e.seq, streamSeq: e.streamSeq, type: e.type, at: e.at, step: (e.payload as { step?: string }).step ?? null })) } : null;
+      return state ? { state: stateToJson(state) as unknown as SessionStateAnswer['state'], events: events.map((e) => ({ seq: e.seq, streamSeq: e.streamSeq, type: e.type, at: e.at, step: (e.payload as { step?: string }).step ?? null })) } : null;
     },
   },
   {
