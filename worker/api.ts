@@ -22,7 +22,7 @@ import type { QueryName, QueryParams, QueryResult } from './api-types.ts';
 export type { StepProgress };
 export type { CommandInput, CommandResult, EventEnvelope, VerifyReport, EventFilter, KernelStatus, RebuildReport, Result, AuditEntry, Checkpoint };
 export type { KernelErrorData, ErrorCode, Json } from './kernel/errors.ts';
-export type { QueryMap, QueryName, QueryParams, QueryResult } from './api-types.ts';
+export type { QueryMap, QueryName, QueryParams, QueryResult, CommandMap, CommandType, CommandPayload, TypedCommand, TypedIntent } from './api-types.ts';
 export type { Workspace, Project } from './domains/workspaces/index.ts';
 
 export interface SubscribeRequest {

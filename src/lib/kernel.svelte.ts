@@ -18,7 +18,7 @@
  */
 import * as Comlink from 'comlink';
 import type {
-  CommandInput, CommandResult, EventEnvelope, KernelStatus, KingdomApi, Project, QueryName, QueryParams, QueryResult,
+  CommandResult, TypedCommand, TypedIntent, EventEnvelope, KernelStatus, KingdomApi, Project, QueryName, QueryParams, QueryResult,
   RebuildReport, Result, RuntimeInfo, StepProgress, VerifyReport, Workspace,
 } from '../../worker/api.ts';
 import { createKernelWorker } from './kernel-worker.ts';
@@ -37,7 +37,8 @@ const SLOW_START_MS = 15_000;
 const INFO_POLL_MS = 1_000;
 
 export type Phase = 'starting' | 'ready' | 'failed';
-export type CommandIntent = Omit<CommandInput, 'idempotencyKey'>;
+/** A command as the UI sends it: typed by the slices' schemas (CommandMap), without its idempotency key. */
+export type CommandIntent = TypedIntent;
 export type EventTypeCount = QueryResult<'events.types'>['types'][number];
 
 export class KernelClient {
@@ -148,7 +149,7 @@ export class KernelClient {
    * Several commands as ONE all-or-nothing batch, as one user action: `build` gets the action's
    * idempotency key and returns the commands (derive each command's key from it).
    */
-  async runBatch(scope: string, intent: unknown, build: (key: string) => CommandInput[]): Promise<CommandResult[] | null> {
+  async runBatch(scope: string, intent: unknown, build: (key: string) => readonly TypedCommand[]): Promise<CommandResult[] | null> {
     let out: CommandResult[] | null = null;
     await this.act(scope, intent, async (key) => {
       out = await this.#call(scope, (api) => api.commandBatch(build(key)));
@@ -158,7 +159,7 @@ export class KernelClient {
   }
 
   /** Send a command (with its key); a failure is recorded under `scope`. */
-  async command(scope: string, cmd: CommandInput): Promise<CommandResult | null> {
+  async command(scope: string, cmd: TypedCommand): Promise<CommandResult | null> {
     const value = await this.#call(scope, (api) => api.command(cmd));
     if (value === null && this.lastError?.code === 'version_conflict') this.#refreshDomain();
     return value;

@@ -9,7 +9,7 @@
  *    path and content).
  * 2. A failure lands in `kernel.lastError` under the caller's scope, like `kernel.run`.
  */
-import type { QueryResult } from '../../../worker/api.ts';
+import type { QueryResult, TypedCommand } from '../../../worker/api.ts';
 import { kernel } from '../kernel.svelte.ts';
 
 export type ImportPlan = QueryResult<'forest.markdown.import_plan'>;
@@ -36,7 +36,8 @@ export async function importFiles(scope: string, files: readonly MarkdownFile[])
   const plan = await kernel.query(scope, 'forest.markdown.import_plan', { files: [...files] });
   if (!plan) return null;
   if (plan.commands.length === 0) return { plan, appended: 0 };
-  const results = await kernel.runBatch(scope, { import: plan.commands.map((c) => c.idempotencyKey) }, () => plan.commands);
+  // Forest commands the forest slice planned itself (forest.node.create/update, forest.link.create).
+  const results = await kernel.runBatch(scope, { import: plan.commands.map((c) => c.idempotencyKey) }, () => plan.commands as readonly TypedCommand[]);
   if (!results) return null;
   return { plan, appended: results.reduce((n, r) => n + (r.replayed ? 0 : r.events.length), 0) };
 }

@@ -10,7 +10,7 @@
  *    nothing and answers `{ created: false }` (its metadata is left as it was).
  * 4. Commands that change nothing (an update with identical fields) append nothing.
  */
-import type { CommandDefinition, Decision, Reader } from '../../kernel/module.ts';
+import { defineCommands, type CommandDefinition, type Decision, type Reader } from '../../kernel/module.ts';
 import { KernelError, type Json } from '../../kernel/errors.ts';
 import * as s from './schemas.ts';
 
@@ -43,7 +43,7 @@ function nodeStatus(r: Reader, nodeId: string): 'active' | 'archived' | undefine
 
 const session = (p: { sessionId?: string | undefined }): string | null => p.sessionId ?? null;
 
-export const commands: CommandDefinition[] = [
+export const commands = defineCommands([
   {
     type: 'forest.node.create',
     description: 'Create a knowledge node (title 1–300 chars, markdown body ≤ 1 MiB, tags normalised to lower-case, metadata JSON object). Answers { nodeId }.',
@@ -136,7 +136,7 @@ export const commands: CommandDefinition[] = [
       };
     },
   },
-];
+]);
 
 function activeStatus(status: 'active' | 'archived' | undefined, nodeId: string, field: string): void {
   if (!status) throw new KernelError('not_found', `${field}: no node ${nodeId}; search or list nodes to pick an existing id.`, { field, id: nodeId });

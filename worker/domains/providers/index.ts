@@ -4,7 +4,7 @@
  * NOT part of the configuration: it lives in the secrets store and the provider names the secret.
  */
 import { z } from 'zod';
-import { defineQueries, type KernelModule, type Reader } from '../../kernel/module.ts';
+import { defineCommands, defineQueries, type KernelModule, type Reader } from '../../kernel/module.ts';
 import { KernelError } from '../../kernel/errors.ts';
 import { SECRET_NAME } from '../secrets/index.ts';
 
@@ -42,7 +42,7 @@ export function pickProvider(providers: readonly ProviderConfig[], model: string
 
 export const providersModule = {
   name: 'llm-providers',
-  commands: [
+  commands: defineCommands([
     {
       type: 'llm.provider.set',
       description: 'Add or replace an LLM provider (kind, base URL, models, and the name of the secret holding its API key).',
@@ -66,7 +66,7 @@ export const providersModule = {
         return { events: [{ stream: `llm-provider:${p.id}`, type: 'llm.provider_deleted', payload: { id: p.id } }], value: { id: p.id } };
       },
     },
-  ],
+  ]),
   events: [
     { type: 'llm.provider_set', version: 1, description: 'An LLM provider was configured (no key: only the name of its secret).', schema: providerSchema },
     { type: 'llm.provider_deleted', version: 1, description: 'An LLM provider was removed.', schema: z.strictObject({ id: z.string() }) },

@@ -9,7 +9,7 @@
  *    from what it records (inputs, outputs, errors).
  */
 import { z } from 'zod';
-import { defineQueries, type KernelModule, type Reader } from '../../kernel/module.ts';
+import { defineCommands, defineQueries, type KernelModule, type Reader } from '../../kernel/module.ts';
 import { KernelError } from '../../kernel/errors.ts';
 
 export const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
@@ -21,7 +21,7 @@ export function readSecrets(r: Reader): Map<string, string> {
 
 export const secretsModule = {
   name: 'secrets',
-  commands: [
+  commands: defineCommands([
     {
       type: 'secret.set',
       description: 'Store a secret value under a name (the value never enters the log).',
@@ -51,7 +51,7 @@ export const secretsModule = {
         };
       },
     },
-  ],
+  ]),
   events: [
     { type: 'secret.set', version: 1, description: 'A secret was stored or replaced (its value is not in the log).', schema: z.strictObject({ name }) },
     { type: 'secret.deleted', version: 1, description: 'A secret was deleted.', schema: z.strictObject({ name }) },
