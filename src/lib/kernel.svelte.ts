@@ -166,11 +166,8 @@ export class KernelClient {
   }
 
   /** A query typed by the slices' own definitions (QueryMap): params checked, result inferred. */
-  async query<N extends QueryName>(scope: string, name: N, params?: QueryParams<N>): Promise<QueryResult<N> | null>;
-  /** A query by a name known only at run time; the caller names its result type. */
-  async query<T>(scope: string, name: string, params?: unknown): Promise<T | null>;
-  async query(scope: string, name: string, params: unknown = {}): Promise<unknown> {
-    return this.#call(scope, (api) => api.query(name, params) as Promise<Result<unknown>>);
+  async query<N extends QueryName>(scope: string, name: N, params?: QueryParams<N>): Promise<QueryResult<N> | null> {
+    return this.#call(scope, (api) => api.query(name, params ?? {}) as Promise<Result<QueryResult<N>>>);
   }
 
   /**
