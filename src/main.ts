@@ -6,8 +6,8 @@
  * Invariants:
  * 1. Before the app is mounted, an uncaught error replaces the page with the error page; after,
  *    it is shown as a non-blocking message inside the app.
- * 2. The kernel client starts before the first render, so `window.kingdom` and
- *    `window.kingdomReady` exist as early as possible.
+ * 2. The kernel client starts before the first render, so its dev hook `window.kingdomDevHook`
+ *    exists as early as possible.
  */
 import './app.css';
 import { renderFatal } from './lib/fatal.ts';

@@ -8,7 +8,7 @@
  * 2. Subscriptions deliver batches of events in seq order without gaps or duplicates; resubscribe
  *    with `fromSeq = lastSeenSeq + 1` after a disconnect.
  */
-import { fail, ok, type KernelErrorData, type Result } from './kernel/errors.ts';
+import { fail, ok, type KernelError, type KernelErrorData, type Result } from './kernel/errors.ts';
 import type { Kernel, KernelStatus, RebuildReport } from './kernel/kernel.ts';
 import type { CommandInput, CommandResult } from './kernel/commands/envelope.ts';
 import type { EventEnvelope } from './kernel/log/envelope.ts';
@@ -17,10 +17,12 @@ import type { EventFilter } from './kernel/log/event-store.ts';
 import type { AuditEntry } from './kernel/log/audit.ts';
 import type { Checkpoint } from './kernel/log/checkpoint.ts';
 import { ProgressHub, type StepProgress } from './engine/progress.ts';
+import type { QueryName, QueryParams, QueryResult } from './api-types.ts';
 
 export type { StepProgress };
 export type { CommandInput, CommandResult, EventEnvelope, VerifyReport, EventFilter, KernelStatus, RebuildReport, Result, AuditEntry, Checkpoint };
 export type { KernelErrorData, ErrorCode, Json } from './kernel/errors.ts';
+export type { QueryMap, QueryName, QueryParams, QueryResult, CommandMap, CommandType, CommandPayload, TypedCommand, TypedIntent } from './api-types.ts';
 export type { Workspace, Project } from './domains/workspaces/index.ts';
 
 export interface SubscribeRequest {
@@ -48,6 +50,9 @@ export interface KingdomApi {
   command(cmd: CommandInput): Promise<Result<CommandResult>>;
   /** Several commands in one transaction: all or nothing. */
   commandBatch(cmds: readonly CommandInput[]): Promise<Result<CommandResult[]>>;
+  /** A registered query; params and result are typed by the slices' definitions (QueryMap). */
+  query<N extends QueryName>(name: N, params?: QueryParams<N>): Promise<Result<QueryResult<N>>>;
+  /** Any query by a name known only at run time (its result is what the caller says). */
   query<T = unknown>(name: string, params?: unknown): Promise<Result<T>>;
   /** Returns a subscription id for `unsubscribe`. */
   subscribe(listener: EventBatchListener, req?: SubscribeRequest): Promise<Result<number>>;
@@ -69,14 +74,21 @@ export interface KingdomApi {
   close(): Promise<void>;
 }
 
-/** The API over a kernel this process owns. */
-export function createLocalApi(kernel: Kernel, info: RuntimeInfo, progress: ProgressHub = new ProgressHub()): KingdomApi {
+/**
+ * THE implementation of KingdomApi, over a kernel this process owns (composed by worker/root.ts).
+ * The browser runtime forwards follower tabs' calls to the leader's instance of it.
+ * `classifyError` turns a thrown error into the reported one (default: KernelError.from).
+ */
+export function createLocalApi(
+  kernel: Kernel, info: RuntimeInfo, progress: ProgressHub = new ProgressHub(),
+  classifyError?: (err: unknown) => KernelError | Promise<KernelError>,
+): KingdomApi {
   const subs = new Map<number, { close(): void }>();
   const guard = async <T>(fn: () => T | Promise<T>): Promise<Result<T>> => {
     try {
       return ok(await fn());
     } catch (err) {
-      return fail(err);
+      return fail(classifyError ? await classifyError(err) : err);
     }
   };
   return {
@@ -88,7 +100,7 @@ export function createLocalApi(kernel: Kernel, info: RuntimeInfo, progress: Prog
       await kernel.checkpointDue();
       return kernel.commandBatch(cmds);
     }),
-    query: <T>(name: string, params?: unknown) => guard(() => kernel.query(name, params) as T),
+    query: <T>(name: string, params?: unknown): Promise<Result<T>> => guard(() => kernel.query(name, params) as T),
     subscribe: (listener, req = {}) =>
       guard(() => {
         const sub = kernel.subscribe(listener, req);

@@ -10,7 +10,7 @@
  *    window, re-read (coalesced) when the window moves or the kernel's checkpoint/audit heads move.
  *    Answers for a window that has moved on since are dropped.
  */
-import type { AuditEntry, Checkpoint, EventEnvelope } from '../../worker/api.ts';
+import type { AuditEntry, Checkpoint, EventEnvelope, QueryResult } from '../../worker/api.ts';
 import { kernel } from './kernel.svelte.ts';
 import { Coalescer } from './coalesce.ts';
 
@@ -22,9 +22,7 @@ const FOLLOW_MS = 250;
 /** Largest page of the audit and checkpoint queries. */
 const PAGE = 1000;
 
-interface EventPage {
-  readonly events: EventEnvelope[];
-}
+type EventPage = QueryResult<'events.list'>;
 
 export class ChainWindow {
   events = $state.raw<readonly EventEnvelope[]>([]);
@@ -64,7 +62,7 @@ export class ChainWindow {
     const afterSeq = Math.max(0, seq - WINDOW / 2);
     const generation = ++this.#generation;
     this.loading = true;
-    const page = await kernel.query<EventPage>(CHAIN_SCOPE, 'events.list', { order: 'asc', afterSeq, limit: WINDOW });
+    const page = await kernel.query(CHAIN_SCOPE, 'events.list', { order: 'asc', afterSeq, limit: WINDOW });
     if (generation !== this.#generation) return false;
     this.loading = false;
     if (!page) return false;
@@ -94,7 +92,7 @@ export class ChainWindow {
       const last = this.last;
       if (first === 0) return;
       const [checkpoints, audit] = await Promise.all([
-        kernel.query<Checkpoint[]>(CHAIN_SCOPE, 'checkpoints.list', { afterSeq: first - 1, limit: Math.min(PAGE, last - first + 1) }),
+        kernel.query(CHAIN_SCOPE, 'checkpoints.list', { afterSeq: first - 1, limit: Math.min(PAGE, last - first + 1) }),
         auditBetween(first, last, kernel.status?.auditSeq ?? null),
       ]);
       if (first !== this.first || last !== this.last) return; // moved on: the next run catches up
@@ -128,18 +126,18 @@ export async function auditBetween(first: number, last: number, count: number | 
   let hi = count ?? 0; // the entry after hi (if any) points at or after `first`
   while (hi - lo > PAGE) {
     const mid = Math.floor((lo + hi) / 2);
-    const probe = await kernel.query<AuditEntry[]>(CHAIN_SCOPE, 'audit.list', { afterSeq: mid - 1, limit: 1 });
+    const probe = await kernel.query(CHAIN_SCOPE, 'audit.list', { afterSeq: mid - 1, limit: 1 });
     if (!probe) return null;
     const entry = probe[0];
     if (entry && entry.eventSeq < first) lo = mid;
     else hi = mid;
   }
-  const page = await kernel.query<AuditEntry[]>(CHAIN_SCOPE, 'audit.list', { afterSeq: lo, limit: PAGE });
+  const page = await kernel.query(CHAIN_SCOPE, 'audit.list', { afterSeq: lo, limit: PAGE });
   return page?.filter((a) => a.eventSeq >= first && a.eventSeq <= last) ?? null;
 }
 
 /** The event an audit entry points to (for a break in the audit chain), or null. */
 export async function auditEventSeq(auditSeq: number): Promise<number | null> {
-  const page = await kernel.query<AuditEntry[]>(CHAIN_SCOPE, 'audit.list', { afterSeq: Math.max(0, auditSeq - 1), limit: 1 });
+  const page = await kernel.query(CHAIN_SCOPE, 'audit.list', { afterSeq: Math.max(0, auditSeq - 1), limit: 1 });
   return page?.[0]?.eventSeq ?? null;
 }

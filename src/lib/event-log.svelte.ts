@@ -8,7 +8,7 @@
  *    prepended, so an event is never shown twice. A reset (new filter) starts over.
  * 3. Answers to a superseded reset or page request are dropped (`generation`).
  */
-import type { EventEnvelope } from '../../worker/api.ts';
+import type { EventEnvelope, QueryResult } from '../../worker/api.ts';
 import { kernel } from './kernel.svelte.ts';
 
 export const LOG_SCOPE = 'events';
@@ -23,11 +23,7 @@ export interface LogFilter {
   readonly stream: string;
 }
 
-interface EventPage {
-  readonly events: EventEnvelope[];
-  readonly total: number;
-  readonly headSeq: number;
-}
+type EventPage = QueryResult<'events.list'>;
 
 export class EventLogView {
   rows = $state.raw<readonly EventEnvelope[]>([]);
@@ -54,7 +50,7 @@ export class EventLogView {
       return;
     }
     this.loading = true;
-    const page = await kernel.query<EventPage>(LOG_SCOPE, 'events.list', { ...params(filter), limit: PAGE });
+    const page = await kernel.query(LOG_SCOPE, 'events.list', { ...params(filter), limit: PAGE });
     if (generation !== this.#generation) return;
     this.loading = false;
     this.rows = page?.events ?? [];
@@ -95,7 +91,7 @@ export class EventLogView {
     }
     const generation = this.#generation;
     this.loading = true;
-    const page = await kernel.query<EventPage>(LOG_SCOPE, 'events.list', { ...params(this.#filter), beforeSeq: oldest, limit: PAGE });
+    const page = await kernel.query(LOG_SCOPE, 'events.list', { ...params(this.#filter), beforeSeq: oldest, limit: PAGE });
     if (generation !== this.#generation) return;
     this.loading = false;
     if (!page) return;

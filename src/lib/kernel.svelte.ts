@@ -3,9 +3,9 @@
  * methods; they never talk to the worker themselves.
  *
  * Invariants:
- * 1. `start()` creates the worker and its Comlink proxy once; `window.kingdom` is that proxy and
- *    `window.kingdomReady` resolves with the first `info()` answer (a console/debug handle, also
- *    used by end-to-end tests).
+ * 1. `start()` creates the worker and its Comlink proxy once, and installs the dev hook
+ *    `window.kingdomDevHook = { api, ready }` (that proxy, and the first `info()` answer): a
+ *    console/test handle (docs/api.md), never used by app code, which calls this client only.
  * 2. Every kernel Result is unwrapped here: callers get a value or `null`, and a failure lands in
  *    `lastError` (with its code) scoped to the action that caused it. Nothing here throws.
  * 3. Snapshots are replaced, never mutated, so `$state.raw` is enough.
@@ -20,8 +20,8 @@
  */
 import * as Comlink from 'comlink';
 import type {
-  CommandInput, CommandResult, EventEnvelope, KernelStatus, KingdomApi, Project, RebuildReport, Result,
-  RuntimeInfo, StepProgress, VerifyReport, Workspace,
+  CommandInput, CommandResult, TypedCommand, TypedIntent, EventEnvelope, KernelStatus, KingdomApi, Project, QueryName, QueryParams, QueryResult,
+  RebuildReport, Result, RuntimeInfo, StepProgress, VerifyReport, Workspace,
 } from '../../worker/api.ts';
 import { createKernelWorker } from './kernel-worker.ts';
 import { describe, fromKernel, fromThrown, GLOBAL_SCOPE, startupError, type UiError } from './ui-error.ts';
@@ -40,11 +40,9 @@ const SLOW_START_MS = 15_000;
 const INFO_POLL_MS = 1_000;
 
 export type Phase = 'starting' | 'ready' | 'failed';
-export type CommandIntent = Omit<CommandInput, 'idempotencyKey'>;
-export interface EventTypeCount {
-  readonly type: string;
-  readonly count: number;
-}
+/** A command as the UI sends it: typed by the slices' schemas (CommandMap), without its idempotency key. */
+export type CommandIntent = TypedIntent;
+export type EventTypeCount = QueryResult<'events.types'>['types'][number];
 
 export class KernelClient {
   phase = $state.raw<Phase>('starting');
@@ -85,12 +83,11 @@ export class KernelClient {
       worker.addEventListener('messageerror', () => this.reportUnexpected('A message from the kernel worker could not be read.'));
       const api = Comlink.wrap<KingdomApi>(worker);
       this.#api = api;
-      window.kingdom = api;
       ready = Promise.race([api.info(), died]);
     } catch (err) {
       ready = Promise.reject(err instanceof Error ? err : new Error(describe(err)));
     }
-    window.kingdomReady = ready;
+    window.kingdomDevHook = { api: this.#api, ready };
     ready.catch(() => {}); // the failure is shown below; nobody has to await the debug handle
     const slow = setTimeout(() => (this.slowStart = true), SLOW_START_MS);
     ready.then(
@@ -153,19 +150,36 @@ export class KernelClient {
     return out;
   }
 
+  /**
+   * Several commands as ONE all-or-nothing batch, as one user action: `build` gets the action's
+   * idempotency key and returns the commands (derive each command's key from it).
+   */
+  async runBatch(scope: string, intent: unknown, build: (key: string) => readonly TypedCommand[]): Promise<CommandResult[] | null> {
+    let out: CommandResult[] | null = null;
+    await this.act(scope, intent, async (key) => {
+      out = await this.#call(scope, (api) => api.commandBatch(build(key).map((c) => this.scoped(c))));
+      return out !== null;
+    });
+    return out;
+  }
+
   /** Send a command (with its key); a failure is recorded under `scope`. */
-  async command(scope: string, cmd: CommandInput): Promise<CommandResult | null> {
+  async command(scope: string, cmd: TypedCommand): Promise<CommandResult | null> {
     const value = await this.#call(scope, (api) => api.command(this.scoped(cmd)));
     if (value === null && this.lastError?.code === 'version_conflict') this.#refreshDomain();
     return value;
   }
 
-  async query<T>(scope: string, name: string, params: unknown = {}): Promise<T | null> {
-    return (await this.#call(scope, (api) => api.query(name, scoped('query', name, params, this.currentId)))) as T | null;
+  /**
+   * A query typed by the slices' own definitions (QueryMap): params checked, result inferred. The
+   * open workspace is added to the params of a workspace-scoped query that names none.
+   */
+  async query<N extends QueryName>(scope: string, name: N, params?: QueryParams<N>): Promise<QueryResult<N> | null> {
+    return this.#call(scope, (api) => api.query(name, scoped('query', name, params ?? {}, this.currentId) as QueryParams<N>) as Promise<Result<QueryResult<N>>>);
   }
 
   /** `cmd` with the open workspace added when it is a scoped command that names none. */
-  scoped(cmd: CommandInput): CommandInput {
+  scoped<C extends CommandInput>(cmd: C): C {
     const payload = scoped('command', cmd.type, cmd.payload, this.currentId);
     return payload === cmd.payload ? cmd : { ...cmd, payload };
   }
@@ -211,7 +225,7 @@ export class KernelClient {
 
   async refreshEventTypes(): Promise<void> {
     await this.#refreshing.run('types', async () => {
-      const r = await this.query<{ types: EventTypeCount[] }>(GLOBAL_SCOPE, 'events.types');
+      const r = await this.query(GLOBAL_SCOPE, 'events.types');
       if (!r) return;
       for (const t of r.types) this.#knownTypes.add(t.type);
       this.eventTypes = r.types;
@@ -220,7 +234,7 @@ export class KernelClient {
 
   async refreshWorkspaces(): Promise<void> {
     await this.#refreshing.run('workspaces', async () => {
-      const list = await this.query<Workspace[]>(GLOBAL_SCOPE, 'workspace.list', { includeArchived: false });
+      const list = await this.query(GLOBAL_SCOPE, 'workspace.list', { includeArchived: false });
       if (list === null) return;
       // The stored choice may name a workspace archived (or never synced) since: fall back to the default.
       const current = list.find((w) => w.id === this.currentId) ?? list.find((w) => w.id === DEFAULT_WORKSPACE_ID) ?? list[0] ?? null;
@@ -229,7 +243,7 @@ export class KernelClient {
         storeWorkspace(current.id);
       }
       const projects = current
-        ? await this.query<Project[]>(GLOBAL_SCOPE, 'project.list', { workspaceId: current.id, includeArchived: false })
+        ? await this.query(GLOBAL_SCOPE, 'project.list', { workspaceId: current.id, includeArchived: false })
         : [];
       this.workspaces = list;
       this.current = current;

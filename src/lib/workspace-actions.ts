@@ -7,7 +7,7 @@
  * started the change, so an edit made meanwhile elsewhere surfaces as a conflict instead of
  * being overwritten.
  */
-import { kernel } from './kernel.svelte.ts';
+import { kernel, type CommandIntent } from './kernel.svelte.ts';
 
 export type EntityKind = 'workspace' | 'project';
 
@@ -31,14 +31,18 @@ export function openWorkspace(workspaceId: string): void {
 }
 
 export async function rename(kind: EntityKind, id: string, name: string, expectedVersion: number): Promise<boolean> {
-  const payload = kind === 'workspace' ? { workspaceId: id, name } : { projectId: id, name };
-  const r = await kernel.run(entityScope(kind, id, 'rename'), { type: `${kind}.rename`, payload, expectedVersion });
+  const cmd: CommandIntent = kind === 'workspace'
+    ? { type: 'workspace.rename', payload: { workspaceId: id, name }, expectedVersion }
+    : { type: 'project.rename', payload: { projectId: id, name }, expectedVersion };
+  const r = await kernel.run(entityScope(kind, id, 'rename'), cmd);
   return r !== null;
 }
 
 export async function archive(kind: EntityKind, id: string, expectedVersion: number): Promise<boolean> {
-  const payload = kind === 'workspace' ? { workspaceId: id } : { projectId: id };
-  const r = await kernel.run(entityScope(kind, id, 'archive'), { type: `${kind}.archive`, payload, expectedVersion });
+  const cmd: CommandIntent = kind === 'workspace'
+    ? { type: 'workspace.archive', payload: { workspaceId: id }, expectedVersion }
+    : { type: 'project.archive', payload: { projectId: id }, expectedVersion };
+  const r = await kernel.run(entityScope(kind, id, 'archive'), cmd);
   return r !== null;
 }
 

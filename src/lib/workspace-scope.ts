@@ -13,7 +13,10 @@
  *    client makes goes through it, so no screen can read or write outside the open workspace by
  *    forgetting the field.
  */
-import { DEFAULT_WORKSPACE_ID } from '../../worker/domains/workspaces/default-id.ts';
+import type { DEFAULT_WORKSPACE_ID as WorkerDefaultId } from '../../worker/domains/workspaces/default-id.ts';
+
+/** The worker's default workspace id; `typeof WorkerDefaultId` makes a drift a type error, with no run-time import. */
+const DEFAULT_WORKSPACE_ID: typeof WorkerDefaultId = '00000000-0000-4000-8000-000000000000';
 
 export { DEFAULT_WORKSPACE_ID };
 

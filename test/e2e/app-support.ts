@@ -1,6 +1,6 @@
 /**
  * What the app tests run against. By default the built app (dist/, served with its CSP header);
- * `KINGDOM_E2E_TARGET=harness` points the window.kingdom-only tests at the UI-less kernel harness
+ * `KINGDOM_E2E_TARGET=harness` points the dev-hook-only tests (window.kingdomDevHook) at the UI-less kernel harness
  * (test/e2e/pages/kernel.html) instead, which runs the very same kernel worker: useful to tell a
  * runtime bug from a UI bug. UI assertions are skipped on the harness.
  */
@@ -16,7 +16,7 @@ export interface Target {
   readonly name: 'app' | 'harness';
   /** Served directory. */
   readonly root: string;
-  /** Path of the page that sets window.kingdom. */
+  /** Path of the page that installs window.kingdomDevHook. */
   readonly entry: string;
   /** The page has the Svelte UI (data-testids). */
   readonly ui: boolean;

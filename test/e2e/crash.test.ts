@@ -144,7 +144,7 @@ describe('crash: SIGKILL of Chromium mid-write loses no acknowledged command', {
       // The write loop: `lanes` concurrent senders, single commands and small batches (all or
       // nothing), each acknowledged key reported to Node the moment its result arrives.
       await page.evaluate(([prefix, nLanes, max, batchEvery]) => {
-        const w = window as unknown as { kingdom: any; __kingdomAck: (k: string, n: string) => Promise<void>; __crashLoop: unknown };
+        const w = window as unknown as { kingdomDevHook: { api: any }; __kingdomAck: (k: string, n: string) => Promise<void>; __crashLoop: unknown };
         let n = 0;
         // (Anonymous functions only: tsx's keepNames would wrap named ones in an undefined __name.)
         w.__crashLoop = Promise.all(Array.from({ length: nLanes as number }, async (_, l) => {
@@ -154,7 +154,7 @@ describe('crash: SIGKILL of Chromium mid-write loses no acknowledged command', {
               const name = `${prefix}-${l}-${n++}`;
               return { type: 'workspace.create', payload: { name }, idempotencyKey: `key-${name}` };
             });
-            const r = size === 1 ? await w.kingdom.command(cmds[0]) : await w.kingdom.commandBatch(cmds);
+            const r = size === 1 ? await w.kingdomDevHook.api.command(cmds[0]) : await w.kingdomDevHook.api.commandBatch(cmds);
             if (!r.ok) throw new Error(`${r.error.code}: ${r.error.message}`);
             for (const c of cmds) void w.__kingdomAck(c.idempotencyKey, c.payload.name);
           }

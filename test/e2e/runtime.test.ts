@@ -4,7 +4,7 @@
  * OPFS database before the kernel opens it.
  *
  * A kernel that cannot open its database must say why (a `Result` with the error code) instead of
- * leaving every call, `info()` and `window.kingdomReady` pending forever: the UI would stay on its
+ * leaving every call, `info()` and `window.kingdomDevHook.ready` pending forever: the UI would stay on its
  * boot screen with no message.
  */
 import { after, before, describe, test } from 'node:test';
@@ -38,14 +38,14 @@ describe('kernel runtime startup', () => {
       await page.goto(`${server.url}/kernel.html`);
       const outcome = await withTimeout(
         page.evaluate(async () => {
-          const w = window as unknown as { kingdom: any; kingdomReady: Promise<unknown> };
-          const ready = await w.kingdomReady.then(() => 'resolved', (e: unknown) => `rejected: ${String(e)}`);
-          const info = await w.kingdom.info();
-          const cmd = await w.kingdom.command({ type: 'workspace.create', payload: { name: 'x' }, idempotencyKey: 'x' });
+          const w = window as unknown as { kingdomDevHook: { api: any; ready: Promise<unknown> } };
+          const ready = await w.kingdomDevHook.ready.then(() => 'resolved', (e: unknown) => `rejected: ${String(e)}`);
+          const info = await w.kingdomDevHook.api.info();
+          const cmd = await w.kingdomDevHook.api.command({ type: 'workspace.create', payload: { name: 'x' }, idempotencyKey: 'x' });
           return { ready, info, cmd };
         }),
         10_000,
-        'kingdomReady and a command on a kernel that cannot open its database (they hang: runtime.start() never settles `ready` when becomeLeader() throws)',
+        'kingdomDevHook.ready and a command on a kernel that cannot open its database (they hang: runtime.start() never settles `ready` when becomeLeader() throws)',
       );
       // The UI reads the reason from info().startupError (src/lib/ui-error.ts startupError()).
       assert.equal(outcome.info?.startupError?.code, 'schema_too_new', `info().startupError says why (${JSON.stringify(outcome.info)})`);

@@ -134,13 +134,13 @@ describe('two tabs share one writer', () => {
       const total = 50;
       // Fire the commands from the follower, ~8 ms apart, without awaiting them.
       await follower.page.evaluate(([prefix, n]) => {
-        const w = window as unknown as { kingdom: any; __burst: Promise<unknown[]>; __burstAcked: number };
+        const w = window as unknown as { kingdomDevHook: { api: any }; __burst: Promise<unknown[]>; __burstAcked: number };
         w.__burstAcked = 0;
         const all: Promise<unknown>[] = [];
         w.__burst = (async () => {
           for (let i = 0; i < (n as number); i++) {
             const name = `${prefix}-${i}`;
-            all.push(w.kingdom.command({ type: 'workspace.create', payload: { name }, idempotencyKey: name }).then((r: unknown) => {
+            all.push(w.kingdomDevHook.api.command({ type: 'workspace.create', payload: { name }, idempotencyKey: name }).then((r: unknown) => {
               w.__burstAcked++;
               return r;
             }));

@@ -4,7 +4,7 @@
  * RPCs and receive every committed event as a broadcast.
  */
 import type { EventEnvelope } from '../kernel/log/envelope.ts';
-import type { EventFilter } from '../kernel/log/event-store.ts';
+import type { KingdomApi } from '../api.ts';
 
 export const CHANNEL = 'kingdom:kernel-bus';
 export const LEADER_LOCK = 'kingdom:db-owner';
@@ -17,7 +17,8 @@ export function electionNames(memory: boolean, tabId: string): { channel: string
   return memory ? { channel: `${CHANNEL}:memory:${tabId}`, lock: `${LEADER_LOCK}:memory:${tabId}` } : { channel: CHANNEL, lock: LEADER_LOCK };
 }
 
-export type RpcMethod = 'command' | 'commandBatch' | 'query' | 'verify' | 'rebuild' | 'status' | 'page';
+/** KingdomApi methods a follower forwards to the leader, and `page` (events for its subscriptions). */
+export type RpcMethod = keyof Pick<KingdomApi, 'command' | 'commandBatch' | 'query' | 'verify' | 'rebuild' | 'status'> | 'page';
 
 export type BusMessage =
   | { readonly kind: 'hello'; readonly from: string }
@@ -33,15 +34,5 @@ export type BusMessage =
   | { readonly kind: 'rpc-result'; readonly id: string; readonly to: string; readonly result: unknown }
   | { readonly kind: 'events'; readonly events: EventEnvelope[]; readonly headSeq: number };
 
-export interface PageRequest {
-  readonly afterSeq: number;
-  readonly limit: number;
-  readonly filter: EventFilter;
-}
-
-export interface Page {
-  readonly events: EventEnvelope[];
-  /** The subscriber's cursor may move here (all events up to it were scanned). */
-  readonly scannedTo: number;
-  readonly headSeq: number;
-}
+/** The answer to a `page` RPC: the leader's event store, paged for a follower's subscriptions. */
+export type { Page } from '../kernel/subscriptions.ts';

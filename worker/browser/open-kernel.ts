@@ -8,14 +8,12 @@
  * 2. `storage_locked` is retried for up to OPEN_ATTEMPTS × OPEN_RETRY_MS (a closing tab releases
  *    its handles within that); `storage_unavailable` on OPFS falls back to memory, once.
  */
-import { Engine } from '../engine/engine.ts';
 import { ProgressHub } from '../engine/progress.ts';
-import { Kernel } from '../kernel/kernel.ts';
 import { KernelError } from '../kernel/errors.ts';
 import { memoryAdapter } from '../kernel/db/memory-adapter.ts';
 import { memoryKeyStore, type KeyStore } from '../kernel/log/keys.ts';
 import type { StorageAdapter } from '../kernel/db/adapter.ts';
-import { DEFAULT_MODULES } from '../modules.ts';
+import { openRoot, type KingdomRoot } from '../root.ts';
 import { opfsAdapter, opfsAvailable } from './opfs-adapter.ts';
 import { idbKeyStore } from './idb-keystore.ts';
 
@@ -28,7 +26,8 @@ export interface BrowserKernelOptions {
 }
 
 export interface OpenedBrowserKernel {
-  readonly kernel: Kernel;
+  /** The kernel with its slices and engine, from the composition root (worker/root.ts). */
+  readonly root: KingdomRoot;
   readonly storage: 'opfs' | 'memory';
   readonly fallbackReason: string | null;
 }
@@ -44,13 +43,15 @@ export async function openBrowserKernel(options: BrowserKernelOptions): Promise<
   let lastErr: unknown;
   for (let attempt = 0; attempt < OPEN_ATTEMPTS; attempt++) {
     try {
-      const kernel = await Kernel.open({
-        storage, keys, modules: DEFAULT_MODULES,
+      // The leader drives every unfinished workflow session; the engine stops when the kernel closes.
+      const root = await openRoot({
+        storage, keys,
         ...(options.checkpointEvery ? { checkpointEvery: options.checkpointEvery } : {}),
+        engine: { onError: (err) => console.warn('kingdom: engine', err) },
+        progress: progressHub,
+        classifyError: classifyStorageError,
       });
-      // The leader drives every unfinished workflow session; it stops when the kernel closes.
-      Engine.start(kernel, { onError: (err) => console.warn('kingdom: engine', err), onProgress: (p) => progressHub.publish(p) });
-      return { kernel, storage: storage.kind === 'opfs' ? 'opfs' : 'memory', fallbackReason };
+      return { root, storage: storage.kind === 'opfs' ? 'opfs' : 'memory', fallbackReason };
     } catch (err) {
       lastErr = err;
       const e = KernelError.from(err);

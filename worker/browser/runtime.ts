@@ -1,6 +1,7 @@
 /**
  * The kernel runtime of one browser tab: elects one database owner across tabs and gives every
- * tab the same `KingdomApi`.
+ * tab the same `KingdomApi`. The leader's calls go to THE implementation (createLocalApi, composed
+ * by worker/root.ts); this file only adds forwarding for follower tabs.
  *
  * Invariants:
  * 1. Exactly one worker per origin holds the `kingdom:db-owner` Web Lock and opens the database
@@ -9,35 +10,23 @@
  * 2. Followers send every call to the leader as an RPC over BroadcastChannel; unanswered RPCs are
  *    resent when a new leader announces itself. Commands carry idempotency keys, so a resend
  *    returns the first result and nothing is applied twice or lost.
- * 3. Subscriptions live here, not in the kernel: each has a cursor, advanced only by contiguous
- *    delivery (from a broadcast that starts right after it, or a page fetched from the leader),
- *    so there is no gap or duplicate across role changes.
+ * 3. This tab's subscriptions live here, in the one cursor-based mechanism (kernel/subscriptions.ts):
+ *    while following, its page source is the leader (the `page` RPC) and broadcasts feed it; on
+ *    becoming leader it is re-targeted to the local event store and fed by local commits, cursors
+ *    kept. So there is no gap or duplicate across role changes.
  */
-import { Kernel } from '../kernel/kernel.ts';
+import type { Kernel } from '../kernel/kernel.ts';
 import { KernelError, fail, ok, type KernelErrorData, type Result } from '../kernel/errors.ts';
-import { matches } from '../kernel/subscriptions.ts';
-import type { EventEnvelope } from '../kernel/log/envelope.ts';
+import { Subscriptions, storePageSource, type Page, type PageSource } from '../kernel/subscriptions.ts';
 import type { EventFilter } from '../kernel/log/event-store.ts';
 import type { EventBatchListener, KingdomApi, RuntimeInfo, SubscribeRequest, VerifyReport } from '../api.ts';
 import { classifyStorageError, openBrowserKernel, progressHub } from './open-kernel.ts';
-import { electionNames, type BusMessage, type Page, type RpcMethod } from './bus.ts';
+import { electionNames, type BusMessage, type RpcMethod } from './bus.ts';
 import { uuidv7 } from '../kernel/ids.ts';
 
 const RPC_TIMEOUT_MS = 20_000;
-
-interface Sub {
-  readonly id: number;
-  cursor: number;
-  readonly filter: EventFilter;
-  readonly batch: number;
-  readonly listener: EventBatchListener;
-  closed: boolean;
-  pumping: boolean;
-  dirty: boolean;
-  /** Bumped on every role change so an in-flight follower pump stops. */
-  generation: number;
-  kernelSub: { close(): void } | null;
-}
+/** The KingdomApi methods a follower may forward to the leader (besides `page`). */
+const FORWARDED: ReadonlySet<RpcMethod> = new Set<Exclude<RpcMethod, 'page'>>(['command', 'commandBatch', 'query', 'verify', 'rebuild', 'status']);
 
 interface PendingRpc {
   readonly msg: Extract<BusMessage, { kind: 'rpc' }>;
@@ -57,11 +46,23 @@ export class BrowserRuntime {
   private storageKind: RuntimeInfo['storage'] = 'opfs';
   private fallbackReason: string | null = null;
   private kernel: Kernel | null = null;
+  /** The leader's KingdomApi (createLocalApi over its kernel); null while following. */
+  private localApi: KingdomApi | null = null;
   private readonly channel: BroadcastChannel;
   private readonly pending = new Map<string, PendingRpc>();
-  private readonly subs = new Map<number, Sub>();
-  private nextSubId = 1;
   private knownHead = 0;
+  /** While following: pages come from the leader, `null` when it does not answer (retried on its next broadcast). */
+  private readonly leaderSource: PageSource = {
+    head: () => this.knownHead,
+    page: async (afterSeq, limit, filter) => {
+      const r = (await this.rpc('page', [afterSeq, limit, filter])) as Result<Page>;
+      if (!r.ok || this.kernel) return null;
+      this.knownHead = Math.max(this.knownHead, r.value.headSeq);
+      return r.value;
+    },
+  };
+  /** This tab's subscriptions (a listener that fails is dropped, never retried). */
+  private readonly subs = new Subscriptions(this.leaderSource);
   private release: () => void = () => {};
   private readonly held = new Promise<void>((resolve) => (this.release = resolve));
   private roleDecided!: () => void;
@@ -162,12 +163,12 @@ export class BrowserRuntime {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const s of this.subs.values()) s.kernelSub?.close();
-    this.subs.clear();
+    this.subs.closeAll();
     for (const p of this.pending.values()) clearTimeout(p.timer);
     this.pending.clear();
-    await this.kernel?.close();
+    await (this.localApi ? this.localApi.close() : this.kernel?.close());
     this.kernel = null;
+    this.localApi = null;
     this.channel.close();
     this.release();
   }
@@ -175,19 +176,25 @@ export class BrowserRuntime {
   // ---- roles ---------------------------------------------------------------------------------
 
   private async becomeLeader(): Promise<void> {
-    const kernel = await this.openKernel();
+    const opened = await openBrowserKernel(this.options);
+    const kernel = opened.root.kernel;
     if (this.closed) {
       await kernel.close();
       return;
     }
+    this.storageKind = opened.storage;
+    this.fallbackReason = opened.fallbackReason;
     this.kernel = kernel;
+    this.localApi = opened.root.api({ role: 'leader', storage: opened.storage, fallbackReason: opened.fallbackReason, tabId: this.tabId, startupError: null });
     this.role = 'leader';
-    // Broadcast every committed event to follower tabs.
+    // This tab's subscriptions now read the local store, from where each cursor is.
+    this.subs.retarget(storePageSource(kernel.store));
+    // Every committed event: to follower tabs, and to this tab's subscriptions.
     kernel.subscribe((events) => {
       this.post({ kind: 'events', events, headSeq: events[events.length - 1]!.seq });
+      this.subs.publish(events);
     });
     this.knownHead = kernel.status().headSeq;
-    for (const sub of this.subs.values()) this.attachToKernel(sub);
     this.startupError = null;
     this.roleDecided();
     this.announce();
@@ -197,13 +204,6 @@ export class BrowserRuntime {
       clearTimeout(p.timer);
       p.resolve(await this.local(p.msg.method, p.msg.args));
     }
-  }
-
-  private async openKernel(): Promise<Kernel> {
-    const opened = await openBrowserKernel(this.options);
-    this.storageKind = opened.storage;
-    this.fallbackReason = opened.fallbackReason;
-    return opened.kernel;
   }
 
   // ---- calls ---------------------------------------------------------------------------------
@@ -216,25 +216,19 @@ export class BrowserRuntime {
     return (await this.rpc(method, args)) as Result<unknown>;
   }
 
+  /** A call this tab answers as the leader: through the one KingdomApi implementation. */
   private async local(method: RpcMethod, args: unknown[]): Promise<Result<unknown>> {
+    const api = this.localApi;
     const k = this.kernel;
-    if (!k) return fail(new KernelError('not_leader', 'This tab does not own the database.'));
+    if (!api || !k) return fail(new KernelError('not_leader', 'This tab does not own the database.'));
+    if (method !== 'page') {
+      if (!FORWARDED.has(method)) return fail(new KernelError('invalid_query', `Unknown call ${String(method)}.`));
+      return (api[method] as (...a: unknown[]) => Promise<Result<unknown>>)(...args);
+    }
     try {
-      switch (method) {
-        case 'command': return ok(k.command(args[0] as Parameters<Kernel['command']>[0]));
-        case 'commandBatch': return ok(k.commandBatch(args[0] as Parameters<Kernel['commandBatch']>[0]));
-        case 'query': return ok(k.query(args[0] as string, args[1]));
-        case 'verify': return ok(await k.verify(args[0] as ((checked: number, total: number) => void) | undefined));
-        case 'rebuild': return ok(k.rebuild(args[0] as string[] | undefined));
-        case 'status': return ok(k.status());
-        case 'page': {
-          const [afterSeq, limit, filter] = args as [number, number, EventFilter];
-          const events = k.readEvents(afterSeq, limit, filter);
-          const headSeq = k.store.committedHead.seq;
-          const page: Page = { events, scannedTo: events.length < limit ? headSeq : events[events.length - 1]!.seq, headSeq };
-          return ok(page);
-        }
-      }
+      const [afterSeq, limit, filter] = args as [number, number, EventFilter];
+      if (k.isClosed) return fail(new KernelError('kernel_closed', 'The kernel of the leader tab is closed.'));
+      return ok(storePageSource(k.store).page(afterSeq, limit, filter));
     } catch (err) {
       return fail(await classifyStorageError(err));
     }
@@ -270,7 +264,7 @@ export class BrowserRuntime {
         }
         this.knownHead = Math.max(this.knownHead, m.headSeq);
         for (const p of this.pending.values()) this.post(p.msg);
-        for (const s of this.subs.values()) void this.pump(s);
+        this.subs.resume();
         return;
       case 'rpc':
         if (!this.kernel) return;
@@ -288,7 +282,7 @@ export class BrowserRuntime {
       case 'events':
         if (this.kernel) return; // leaders deliver from their own kernel
         this.knownHead = Math.max(this.knownHead, m.headSeq);
-        for (const s of this.subs.values()) this.onBroadcast(s, m.events);
+        this.subs.publish(m.events);
         return;
     }
   }
@@ -297,93 +291,22 @@ export class BrowserRuntime {
 
   private async subscribe(listener: EventBatchListener, req: SubscribeRequest): Promise<Result<number>> {
     await this.ready;
-    if (req.fromSeq !== undefined && (!Number.isSafeInteger(req.fromSeq) || req.fromSeq < 1)) {
-      return fail(new KernelError('invalid_query', `subscribe: fromSeq must be an integer >= 1 (got ${String(req.fromSeq)}); omit it for live events only.`, { field: 'fromSeq' }));
-    }
-    let head = this.knownHead;
-    if (this.kernel) head = this.kernel.store.committedHead.seq;
-    else {
+    if (req.fromSeq === undefined && !this.kernel) {
+      // Live events only: from the leader's head now, not from what this tab last heard.
       const st = (await this.rpc('status', [])) as Result<{ headSeq: number }>;
       if (!st.ok) return st;
-      head = st.value.headSeq;
+      this.knownHead = Math.max(this.knownHead, st.value.headSeq);
+      req = { ...req, fromSeq: st.value.headSeq + 1 };
     }
-    const sub: Sub = {
-      id: this.nextSubId++,
-      cursor: Math.max(0, (req.fromSeq ?? head + 1) - 1),
-      filter: req.filter ?? {},
-      batch: Math.max(1, Math.min(req.batchSize ?? 500, 5000)),
-      listener, closed: false, pumping: false, dirty: false, generation: 0, kernelSub: null,
-    };
-    this.subs.set(sub.id, sub);
-    if (this.kernel) this.attachToKernel(sub);
-    else void this.pump(sub);
-    return ok(sub.id);
+    try {
+      return ok(this.subs.subscribe(listener, req).id);
+    } catch (err) {
+      return fail(err);
+    }
   }
 
   private unsubscribe(id: number): void {
-    const s = this.subs.get(id);
-    if (!s) return;
-    s.closed = true;
-    s.kernelSub?.close();
-    this.subs.delete(id);
-  }
-
-  private attachToKernel(sub: Sub): void {
-    sub.generation++;
-    sub.kernelSub?.close();
-    sub.kernelSub = this.kernel!.subscribe((events) => {
-      sub.cursor = events[events.length - 1]!.seq;
-      return sub.listener(events);
-    }, { fromSeq: sub.cursor + 1, filter: sub.filter, batchSize: sub.batch });
-  }
-
-  private onBroadcast(sub: Sub, events: EventEnvelope[]): void {
-    if (sub.closed || events.length === 0) return;
-    if (!sub.pumping && events[0]!.seq === sub.cursor + 1) {
-      const mine = events.filter((e) => matches(e, sub.filter));
-      sub.cursor = events[events.length - 1]!.seq;
-      if (mine.length > 0) this.deliver(sub, mine);
-      return;
-    }
-    if (events[events.length - 1]!.seq > sub.cursor) void this.pump(sub);
-  }
-
-  /** Fetch pages from the leader until the cursor reaches the known head. */
-  private async pump(sub: Sub): Promise<void> {
-    if (sub.pumping) {
-      sub.dirty = true;
-      return;
-    }
-    sub.pumping = true;
-    const gen = sub.generation;
-    try {
-      do {
-        sub.dirty = false;
-        for (;;) {
-          const r = (await this.rpc('page', [sub.cursor, sub.batch, sub.filter])) as Result<Page>;
-          if (sub.closed || gen !== sub.generation || this.kernel) return;
-          if (!r.ok) return;
-          const page = r.value;
-          if (page.events.length > 0 && page.events[0]!.seq <= sub.cursor) continue; // a resend's stale answer: ask again
-          sub.cursor = Math.max(sub.cursor, page.scannedTo);
-          this.knownHead = Math.max(this.knownHead, page.headSeq);
-          if (page.events.length > 0) this.deliver(sub, page.events);
-          if (page.scannedTo >= page.headSeq) break;
-        }
-      } while (sub.dirty && !sub.closed);
-    } finally {
-      sub.pumping = false;
-    }
-  }
-
-  private deliver(sub: Sub, events: EventEnvelope[]): void {
-    try {
-      const out = sub.listener(events);
-      if (out && typeof (out as Promise<void>).catch === 'function') (out as Promise<void>).catch(() => this.unsubscribe(sub.id));
-    } catch {
-      // A listener that throws (e.g. its tab's page went away) is dropped, never retried.
-      this.unsubscribe(sub.id);
-    }
+    this.subs.unsubscribe(id);
   }
 
   private announce(): void {

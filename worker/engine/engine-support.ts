@@ -1,7 +1,7 @@
 /** The engine's in-memory records and the commands it writes: one `session.record` per session per flush, and cancels of child sessions. */
 import type { CommandInput } from '../kernel/commands/envelope.ts';
 import type { Json } from '../kernel/errors.ts';
-import type { Sql } from '../kernel/db/sql.ts';
+import { ask, type QueryPort } from './ask.ts';
 import type { Workflow } from '../workflow/index.ts';
 import type { Outcome } from './planner/plan.ts';
 import type { SessionState } from '../domains/sessions/fold.ts';
@@ -18,8 +18,8 @@ export function recordCommand(sessionId: string, version: number, events: Json[]
 }
 
 /** Cancel these child sessions (those still active); `version` is the parent's, for the idempotency key. */
-export function cancelCommands(sql: Sql, ids: readonly string[], reason: string, version: number): CommandInput[] {
-  return ids.filter((id) => ['running', 'paused'].includes(String(sql.value('SELECT status FROM sessions WHERE id = ?', [id]))))
+export function cancelCommands(k: QueryPort, ids: readonly string[], reason: string, version: number): CommandInput[] {
+  return ids.filter((id) => ['running', 'paused'].includes(ask(k, 'session.outcome', { sessionId: id })?.status ?? ''))
     .map((id) => ({ type: 'session.cancel', payload: { sessionId: id, reason }, idempotencyKey: `cancel-child:${id}:${version}`, actor: 'engine' }));
 }
 

@@ -35,7 +35,7 @@ import { nextWake, errorOf } from '../domains/sessions/support.ts';
 import { EngineLookups } from './lookups.ts';
 import { retrieve } from './retrieval.ts';
 import { ForestIndexMaintenance } from '../domains/forest/maintenance.ts';
-import { sessionEvents } from '../domains/sessions/queries.ts';
+import { ask } from './ask.ts';
 import type { StepErrorData } from '../domains/sessions/events.ts';
 
 export interface EngineOptions {
@@ -75,7 +75,7 @@ export class Engine {
 
   private constructor(private readonly kernel: Kernel, private readonly options: EngineOptions) {
     this.clock = options.clock ?? systemClock;
-    this.lookups = new EngineLookups(kernel.sql);
+    this.lookups = new EngineLookups(kernel);
     this.runners = options.runners instanceof RunnerRegistry ? options.runners
       : new RunnerRegistry(withAgentRunner(withForestRunners(withCustomRunners(engineRunners(this.lookups, options.onProgress), options.runners ?? []), kernel), kernel, this.lookups, (n) => this.runners.get(n), options.onProgress));
     this.learning = new SessionLearning(kernel, (err) => this.options.onError?.(err), () => this.schedule(), () => this.dirty.size > 0 || this.flushing); // summaries of ended sessions
@@ -89,10 +89,7 @@ export class Engine {
   static start(kernel: Kernel, options: EngineOptions = {}): Engine {
     const engine = new Engine(kernel, options);
     // Only this device's sessions: another device's session runs on its owner (docs/devices.md).
-    const mine = kernel.ownDevices();
-    for (const row of kernel.sql.all(`SELECT id FROM sessions WHERE status IN ('running', 'paused') AND owner_device IN (${mine.map(() => '?').join(',')}) ORDER BY started_at`, mine)) {
-      engine.dirty.add(String(row['id']));
-    }
+    for (const id of ask(kernel, 'session.active', { owners: kernel.ownDevices() })) engine.dirty.add(id);
     engine.applyRequests(kernel.readEvents(0, 10_000, { types: ['session.requested'] }));
     engine.schedule();
     return engine;
@@ -108,8 +105,8 @@ export class Engine {
     for (const e of events) {
       if (e.type !== 'session.requested' || mine.has(e.device)) continue;
       const p = e.payload as { sessionId: string; command: string; payload: Record<string, unknown>; actor: string };
-      const owner = this.kernel.sql.value('SELECT owner_device FROM sessions WHERE id = ?', [p.sessionId]);
-      if (typeof owner !== 'string' || !mine.has(owner)) continue;
+      const owner = ask(this.kernel, 'session.owner', { sessionId: p.sessionId });
+      if (owner === null || !mine.has(owner)) continue;
       try {
         this.kernel.command({ type: p.command, payload: p.payload, idempotencyKey: `request:${e.id}`, actor: p.actor });
       } catch {
@@ -184,7 +181,7 @@ export class Engine {
 
   private parentOf(id: string, e: EventEnvelope): void {
     if (e.type !== 'session.succeeded' && e.type !== 'session.failed' && e.type !== 'session.cancelled') return;
-    const parent = this.kernel.sql.value('SELECT parent_id FROM sessions WHERE id = ?', [id]);
+    const parent = ask(this.kernel, 'session.outcome', { sessionId: id })?.parentId;
     if (typeof parent === 'string') this.dirty.add(parent);
   }
 
@@ -266,7 +263,7 @@ export class Engine {
   private planOne(l: Live): CommandInput[] {
     const s = l.state;
     // session.cancel is a plain command: the engine takes the cancelled steps' child sessions with it.
-    if (s.status === 'cancelled') return cancelCommands(this.kernel.sql, this.kernel.sql.all("SELECT id FROM sessions WHERE parent_id = ? AND status IN ('running', 'paused')", [s.id]).map((r) => String(r['id'])), 'the parent session was cancelled', s.version);
+    if (s.status === 'cancelled') return cancelCommands(this.kernel, ask(this.kernel, 'session.active', { parentId: s.id }), 'the parent session was cancelled', s.version);
     if (TERMINAL_SESSION.has(s.status)) return [];
     const version = s.version;
     if (!l.def) {
@@ -287,7 +284,7 @@ export class Engine {
     for (const c of out.children) {
       cmds.push({ type: 'session.start_child', payload: { sessionId: c.sessionId, workflow: c.workflow, inputs: c.inputs, env: s.env, parent: c.parent }, idempotencyKey: `child:${c.sessionId}`, actor: 'engine' });
     }
-    return [...cmds, ...cancelCommands(this.kernel.sql, out.cancelChildren, 'the parent step was cancelled', s.version)];
+    return [...cmds, ...cancelCommands(this.kernel, out.cancelChildren, 'the parent step was cancelled', s.version)];
   }
 
   // ---- sessions in memory -------------------------------------------------------------------
@@ -295,7 +292,7 @@ export class Engine {
   private load(id: string): Live | undefined {
     const existing = this.live.get(id);
     if (existing) return existing;
-    const state = foldSession(sessionEvents(this.kernel.sql, id));
+    const state = foldSession(ask(this.kernel, 'session.events', { sessionId: id }));
     if (!state || TERMINAL_SESSION.has(state.status)) return undefined;
     const l: Live = { state, def: undefined, defError: undefined, executions: new Map(), outcomes: new Map(), timer: undefined, wake: undefined, plannedAt: 0 };
     this.attachDef(l);
@@ -331,8 +328,8 @@ export class Engine {
         ex.controller.abort(new Error('the step no longer runs'));
         l.executions.delete(key);
         // Child sessions a runner started (an agent's workflow tools) end with the step.
-        const children = this.kernel.sql.all("SELECT id FROM sessions WHERE parent_id = ? AND parent_step = ? AND status IN ('running', 'paused')", [id, key]).map((r) => String(r['id']));
-        if (children.length > 0) this.write(cancelCommands(this.kernel.sql, children, 'the parent step no longer runs', l.state.version));
+        const children = ask(this.kernel, 'session.active', { parentId: id, parentStep: key });
+        if (children.length > 0) this.write(cancelCommands(this.kernel, children, 'the parent step no longer runs', l.state.version));
       }
     }
     for (const st of l.state.steps.values()) {

@@ -19,19 +19,19 @@
  */
 import type { Json } from '../kernel/errors.ts';
 import type { CommandInput, CommandResult } from '../kernel/commands/envelope.ts';
-import type { Reader } from '../kernel/module.ts';
 import type { EventEnvelope } from '../kernel/log/envelope.ts';
 import { sha256Hex } from '../kernel/log/hash.ts';
 import { canonicalJson } from '../kernel/log/canonical.ts';
 import { foldSession, type SessionState, type StepState } from '../domains/sessions/fold.ts';
-import { sessionEvents } from '../domains/sessions/queries.ts';
 import { derivedId } from '../domains/sessions/support.ts';
 import { cut, sessionField, type ForestAccess } from './forest-runners.ts';
+import { ask, type QueryPort } from './ask.ts';
 
 export { withForestRunners } from './forest-runners.ts';
 
-export interface LearningKernel extends ForestAccess {
-  readonly sql: Reader;
+/** What learning needs of the kernel: commands, queries (of the sessions and Forest slices), events. */
+export interface LearningKernel extends ForestAccess, QueryPort {
+  hasQuery(name: string): boolean;
   readonly isClosed: boolean;
   commandBatch(inputs: readonly CommandInput[]): CommandResult[];
   subscribe(listener: (events: EventEnvelope[]) => void, options: { filter: { types: string[] } }): { close(): void };
@@ -68,14 +68,11 @@ export interface SummaryPlan {
 
 /** The commands that write (or refresh) a finished session's summary; undefined when it is not succeeded/failed. */
 export function planSummary(k: LearningKernel, sessionId: string): SummaryPlan | undefined {
-  const s = foldSession(sessionEvents(k.sql, sessionId));
+  const s = foldSession(ask(k, 'session.events', { sessionId }));
   if (!s || (s.status !== 'succeeded' && s.status !== 'failed')) return undefined;
   const nodeId = summaryNodeId(sessionId);
   const outcome = s.status;
-  const blob = (hash: string): Json | undefined => {
-    const data = k.sql.value('SELECT data FROM blobs WHERE hash = ?', [hash]);
-    return typeof data === 'string' ? (JSON.parse(data) as Json) : undefined;
-  };
+  const blob = (hash: string): Json | undefined => ask(k, 'artifact.data', { hash }) ?? undefined;
   const fields = {
     title: `${s.workflow.name} run ${sessionId.slice(-8)}: ${outcome}`,
     body: summaryBody(s, blob),
@@ -83,7 +80,7 @@ export function planSummary(k: LearningKernel, sessionId: string): SummaryPlan |
     metadata: { sessionId, workflow: s.workflow.name, version: s.workflow.version, outcome },
     ...sessionField(sessionId),
   };
-  const existing = k.query('forest.node.get', { id: nodeId }) as { node: { status: string; title: string; body: string; tags: string[]; metadata: Json } } | null;
+  const existing = ask(k, 'forest.node.get', { id: nodeId });
   if (existing?.node.status === 'archived') return { nodeId, created: false, read: [], wrote: [], node: undefined, links: [] };
   const n = existing?.node;
   const same = n !== undefined && n.title === fields.title && n.body === fields.body && n.tags.join(' ') === fields.tags.join(' ') && canonicalJson(n.metadata) === canonicalJson(fields.metadata);
@@ -94,7 +91,7 @@ export function planSummary(k: LearningKernel, sessionId: string): SummaryPlan |
   const links: CommandInput[] = [];
   const link = (from: string, to: string, type: 'read_by' | 'wrote', other: string): void => {
     if (other === nodeId) return;
-    const target = k.query('forest.node.get', { workspaceId: s.workspaceId, id: other }) as { node: { status: string } } | null;
+    const target = ask(k, 'forest.node.get', { workspaceId: s.workspaceId, id: other });
     if (target?.node.status !== 'active') return; // deleted since (or not in this workspace): nothing to link
     links.push({ type: 'forest.link.create', payload: { from, to, type, ...sessionField(sessionId) }, idempotencyKey: `session-summary:${sessionId}/${type}/${other}`, actor: 'engine' });
   };
@@ -208,12 +205,9 @@ export class SessionLearning {
    * start, the most recently ended sessions without a summary node (alive or archived) are queued.
    */
   private catchUp(): void {
-    if (this.k.sql.value("SELECT 1 FROM sqlite_master WHERE name = 'forest_nodes'") === undefined) return; // no Forest module
-    const mine = this.k.ownDevices();
-    const ended = this.k.sql.all(`SELECT id FROM sessions WHERE status IN ('succeeded', 'failed') AND owner_device IN (${mine.map(() => '?').join(',')}) ORDER BY ended_at DESC LIMIT ?`, [...mine, CATCH_UP]);
-    for (const row of ended) {
-      const id = String(row['id']);
-      if (this.k.sql.value('SELECT 1 FROM forest_nodes WHERE id = ?', [summaryNodeId(id)]) === undefined) this.queue.add(id);
+    if (!this.k.hasQuery('forest.node.get')) return; // no Forest module
+    for (const { id, workspaceId } of ask(this.k, 'session.ended', { owners: this.k.ownDevices(), limit: CATCH_UP })) {
+      if (ask(this.k, 'forest.node.get', { workspaceId, id: summaryNodeId(id) }) === null) this.queue.add(id);
     }
     if (this.queue.size > 0) {
       this.waitingSince = Date.now();

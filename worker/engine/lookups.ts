@@ -1,24 +1,21 @@
 /**
- * What the engine reads from the kernel's tables while planning: secret values (cached per
- * workspace until a secret event), artifacts (small LRU-ish cache), child session outcomes and
- * child workflow checks. Secrets, providers and workflows are always read in one workspace: the
- * session's.
+ * What the engine reads while planning, through the slices' queries (never their tables): secret
+ * values (cached per workspace until a secret event), artifacts (small LRU-ish cache), child
+ * session outcomes and child workflow checks. Secrets, providers and workflows are always read in
+ * one workspace: the session's.
  */
 import type { Json } from '../kernel/errors.ts';
-import type { Reader } from '../kernel/module.ts';
 import { parseWorkflow, validateInputs } from '../workflow/index.ts';
-import { readSecrets } from '../domains/secrets/index.ts';
-import { resolveWorkflowSource } from '../domains/sessions/commands.ts';
 import type { StepErrorData } from '../domains/sessions/events.ts';
-import { readProviders } from '../domains/providers/index.ts';
 import type { LlmProvider } from './llm/types.ts';
+import { ask, type QueryPort } from './ask.ts';
 
 export class EngineLookups {
   private readonly secrets = new Map<string, Map<string, string>>();
   private readonly providers = new Map<string, LlmProvider[]>();
   private readonly blobs = new Map<string, Json>();
 
-  constructor(private readonly sql: Reader) {}
+  constructor(private readonly kernel: QueryPort) {}
 
   /** Forget cached secret values and provider configs (a secret or a provider changed). */
   secretsChanged(): void {
@@ -31,7 +28,7 @@ export class EngineLookups {
     let list = this.providers.get(workspaceId);
     if (!list) {
       const secrets = this.secretValues(workspaceId);
-      list = readProviders(this.sql, workspaceId).map((p) => {
+      list = ask(this.kernel, 'llm.provider.list', { workspaceId }).map((p) => {
         const apiKey = p.apiKeySecret ? secrets.get(p.apiKeySecret) : undefined;
         return { id: p.id, kind: p.kind, baseUrl: p.baseUrl, models: p.models, ...(apiKey ? { apiKey } : {}) };
       });
@@ -44,7 +41,7 @@ export class EngineLookups {
   secretValues(workspaceId: string): Map<string, string> {
     let m = this.secrets.get(workspaceId);
     if (!m) {
-      m = readSecrets(this.sql, workspaceId);
+      m = new Map(Object.entries(ask(this.kernel, 'secret.values', { workspaceId })));
       this.secrets.set(workspaceId, m);
     }
     return m;
@@ -53,9 +50,9 @@ export class EngineLookups {
   blob(hash: string): Json | undefined {
     let v = this.blobs.get(hash);
     if (v === undefined) {
-      const data = this.sql.value('SELECT data FROM blobs WHERE hash = ?', [hash]);
-      if (typeof data !== 'string') return undefined;
-      v = JSON.parse(data) as Json;
+      const data = ask(this.kernel, 'artifact.data', { hash });
+      if (data === null) return undefined;
+      v = data;
       if (this.blobs.size > 256) this.blobs.clear();
       this.blobs.set(hash, v);
     }
@@ -63,17 +60,13 @@ export class EngineLookups {
   }
 
   childStatus(id: string): { status: string; output?: Json; error?: StepErrorData } | undefined {
-    const row = this.sql.get('SELECT status, output, error FROM sessions WHERE id = ?', [id]);
-    if (!row) return undefined;
-    return {
-      status: String(row['status']),
-      ...(typeof row['output'] === 'string' ? { output: JSON.parse(row['output']) as Json } : {}),
-      ...(typeof row['error'] === 'string' ? { error: JSON.parse(row['error']) as StepErrorData } : {}),
-    };
+    const o = ask(this.kernel, 'session.outcome', { sessionId: id });
+    if (!o) return undefined;
+    return { status: o.status, ...(o.output !== undefined ? { output: o.output } : {}), ...(o.error !== undefined ? { error: o.error } : {}) };
   }
 
   checkChild(workspaceId: string, ref: string, inputs: { [k: string]: Json }): string | null {
-    const found = resolveWorkflowSource(this.sql, workspaceId, ref);
+    const found = ask(this.kernel, 'workflow.resolve', { workspaceId, ref });
     if (!found) return `There is no saved workflow ${ref} in this workspace; save it in the library first.`;
     const parsed = parseWorkflow(found.source);
     if (!parsed.ok) return `Workflow ${ref} does not parse: ${parsed.errors[0]!.message}`;

@@ -3,7 +3,7 @@
  * domain modules' queries so every read goes through `query(name, params)`.
  */
 import { z } from 'zod';
-import type { QueryDefinition } from './module.ts';
+import { defineQueries } from './module.ts';
 import type { EventStore } from './log/event-store.ts';
 import type { AuditLog } from './log/audit.ts';
 import type { Sql } from './db/sql.ts';
@@ -16,8 +16,8 @@ const eventFilter = {
   streamPrefix: z.string().min(1).optional(),
 };
 
-export function builtinQueries(store: EventStore, audit: AuditLog, sql: Sql): QueryDefinition[] {
-  return [
+export function builtinQueries(store: EventStore, audit: AuditLog, sql: Sql) {
+  return defineQueries([
     {
       name: 'events.list',
       description: 'A page of events, newest first by default, filtered by type or stream.',
@@ -63,5 +63,5 @@ export function builtinQueries(store: EventStore, audit: AuditLog, sql: Sql): Qu
       schema: z.strictObject({ afterSeq: z.number().int().min(0).default(0), limit: z.number().int().min(1).max(1000).default(100) }),
       run: (_r, p: { afterSeq: number; limit: number }) => listCheckpoints(sql, p.afterSeq, p.limit),
     },
-  ];
+  ]);
 }

@@ -2,7 +2,7 @@
  * The kernel's own commands and events: liveness, device keys, rebuild records.
  */
 import { z } from 'zod';
-import type { KernelModule } from './module.ts';
+import { defineCommands, type KernelModule } from './module.ts';
 
 export const KEY_REGISTER_COMMAND = 'device.key.register';
 export const REBUILT_COMMAND = 'kernel.projections.record_rebuild';
@@ -39,74 +39,77 @@ const rebuilt = z.strictObject({
   projections: z.array(z.strictObject({ name: z.string(), digest: hex(64), identical: z.boolean() })),
 });
 
+/** The kernel's own commands (typed, for the API's CommandMap). */
+export const coreCommands = defineCommands([
+  {
+    type: 'kernel.ping',
+    concurrent: "Changes nothing.",
+    description: 'Liveness check: answers with the kernel time; appends nothing.',
+    schema: z.strictObject({ echo: z.string().max(1000).optional() }),
+    mutates: false,
+    decide: (_s, p: { echo?: string }, ctx) => ({ events: [], value: { pong: true, at: ctx.now, echo: p.echo ?? null } }),
+  },
+  {
+    type: KEY_REGISTER_COMMAND,
+    concurrent: "Each device registers its own key in its own chain.",
+    description: "Record a device's public signing key in the log (audited). The private key never enters the log.",
+    schema: keyRegistered,
+    mutates: true,
+    internal: true,
+    audit: 'device.key_registered',
+    target: (p: z.infer<typeof keyRegistered>) => `device:${p.device}`,
+    decide: (_s, p: z.infer<typeof keyRegistered>) => ({
+      events: [{ stream: `device:${p.device}`, type: 'device.key_registered', payload: p }],
+      value: { keyId: p.keyId },
+    }),
+  },
+  {
+    type: REBUILT_COMMAND,
+    concurrent: "A fact about one database: each device records its own rebuilds.",
+    description: 'Record that projections were rebuilt from the log, with their digests (audited).',
+    schema: rebuilt,
+    mutates: true,
+    internal: true,
+    audit: 'kernel.projections_rebuilt',
+    target: () => 'kernel',
+    decide: (_s, p: z.infer<typeof rebuilt>) => ({
+      events: [{ stream: 'kernel', type: 'kernel.projections_rebuilt', payload: p }],
+      value: null,
+    }),
+  },
+  {
+    type: LOG_UPGRADE_COMMAND,
+    concurrent: "A fact about one database's upgrade, in that device's chain.",
+    description: 'Record that the log was re-chained from format 1 (one chain per database) to per-device chains (audited; signed by the next checkpoint).',
+    schema: logUpgraded,
+    mutates: true,
+    internal: true,
+    audit: 'kernel.log_upgraded',
+    target: () => 'kernel',
+    decide: (_s, p: z.infer<typeof logUpgraded>) => ({
+      events: [{ stream: 'kernel', type: 'kernel.log_upgraded', payload: p }],
+      value: null,
+    }),
+  },
+  {
+    type: LOG_REPAIR_COMMAND,
+    concurrent: "A fact about one database's repair, in that device's chain.",
+    description: 'Record an explicit repair of a log that failed verification: projections rebuilt, or the log cut back to its last verified event (what was cut is kept aside and returned first). Audited.',
+    schema: logRepaired,
+    mutates: true,
+    internal: true,
+    audit: 'kernel.log_repaired',
+    target: () => 'kernel',
+    decide: (_s, p: z.infer<typeof logRepaired>) => ({
+      events: [{ stream: 'kernel', type: 'kernel.log_repaired', payload: p }],
+      value: null,
+    }),
+  },
+]);
+
 export const coreModule: KernelModule = {
   name: 'kernel',
-  commands: [
-    {
-      type: 'kernel.ping',
-      concurrent: "Changes nothing.",
-      description: 'Liveness check: answers with the kernel time; appends nothing.',
-      schema: z.strictObject({ echo: z.string().max(1000).optional() }),
-      mutates: false,
-      decide: (_s, p: { echo?: string }, ctx) => ({ events: [], value: { pong: true, at: ctx.now, echo: p.echo ?? null } }),
-    },
-    {
-      type: KEY_REGISTER_COMMAND,
-      concurrent: "Each device registers its own key in its own chain.",
-      description: "Record a device's public signing key in the log (audited). The private key never enters the log.",
-      schema: keyRegistered,
-      mutates: true,
-      internal: true,
-      audit: 'device.key_registered',
-      target: (p: z.infer<typeof keyRegistered>) => `device:${p.device}`,
-      decide: (_s, p: z.infer<typeof keyRegistered>) => ({
-        events: [{ stream: `device:${p.device}`, type: 'device.key_registered', payload: p }],
-        value: { keyId: p.keyId },
-      }),
-    },
-    {
-      type: REBUILT_COMMAND,
-      concurrent: "A fact about one database: each device records its own rebuilds.",
-      description: 'Record that projections were rebuilt from the log, with their digests (audited).',
-      schema: rebuilt,
-      mutates: true,
-      internal: true,
-      audit: 'kernel.projections_rebuilt',
-      target: () => 'kernel',
-      decide: (_s, p: z.infer<typeof rebuilt>) => ({
-        events: [{ stream: 'kernel', type: 'kernel.projections_rebuilt', payload: p }],
-        value: null,
-      }),
-    },
-    {
-      type: LOG_UPGRADE_COMMAND,
-      concurrent: "A fact about one database's upgrade, in that device's chain.",
-      description: 'Record that the log was re-chained from format 1 (one chain per database) to per-device chains (audited; signed by the next checkpoint).',
-      schema: logUpgraded,
-      mutates: true,
-      internal: true,
-      audit: 'kernel.log_upgraded',
-      target: () => 'kernel',
-      decide: (_s, p: z.infer<typeof logUpgraded>) => ({
-        events: [{ stream: 'kernel', type: 'kernel.log_upgraded', payload: p }],
-        value: null,
-      }),
-    },
-    {
-      type: LOG_REPAIR_COMMAND,
-      concurrent: "A fact about one database's repair, in that device's chain.",
-      description: 'Record an explicit repair of a log that failed verification: projections rebuilt, or the log cut back to its last verified event (what was cut is kept aside and returned first). Audited.',
-      schema: logRepaired,
-      mutates: true,
-      internal: true,
-      audit: 'kernel.log_repaired',
-      target: () => 'kernel',
-      decide: (_s, p: z.infer<typeof logRepaired>) => ({
-        events: [{ stream: 'kernel', type: 'kernel.log_repaired', payload: p }],
-        value: null,
-      }),
-    },
-  ],
+  commands: coreCommands,
   events: [
     {
       type: 'kernel.log_repaired', version: 1, schema: logRepaired,

@@ -11,7 +11,7 @@
 export const ERROR_CODES = {
   invalid_command: 'The command envelope is malformed (type, payload, idempotencyKey, expectedVersion).',
   unknown_command: 'No command with this type is registered.',
-  forbidden: 'The command is reserved for the kernel itself and cannot be sent through the API.',
+  forbidden: 'The command or query is reserved for the kernel itself and cannot be sent through the API.',
   invalid_payload: 'The payload does not match the command schema (missing, wrong type or unknown field).',
   idempotency_key_required: 'A state-changing command was sent without an idempotency key.',
   idempotency_key_reused: 'The idempotency key was already used for a different command or payload.',

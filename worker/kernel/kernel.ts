@@ -26,7 +26,7 @@ import { Checkpointer } from './log/checkpointer.ts';
 import { memoryKeyStore, type DeviceKeyPair, type KeyStore } from './log/keys.ts';
 import { advisory, verifyLog, type VerifyReport } from './log/verify.ts';
 import { ProjectionRegistry, type ProjectionStatus } from './projections/registry.ts';
-import { Subscriptions, type EventListener, type SubscribeOptions } from './subscriptions.ts';
+import { Subscriptions, storePageSource, type EventListener, type SubscribeOptions } from './subscriptions.ts';
 import { zodError, type CommandInput, type CommandResult } from './commands/envelope.ts';
 import { checkVersion, prepareCommand, reusedKey, type Prepared } from './commands/prepare.ts';
 import type { CommandDefinition, DecideContext, KernelModule, QueryDefinition } from './module.ts';
@@ -191,7 +191,7 @@ export class Kernel {
       const projections = new ProjectionRegistry(sql, [conflictsProjection(events), ...modules.flatMap((m) => m.projections ?? [])]);
       const keys = options.keys ?? memoryKeyStore();
       const key = (await keys.load(deviceId)) ?? (await keys.create(deviceId));
-      const subs = new Subscriptions(store, (err) => console.warn('kingdom: a subscriber failed and was removed', err));
+      const subs = new Subscriptions(storePageSource(store), (err) => console.warn('kingdom: a subscriber failed and was removed', err));
       const kernel = new Kernel(
         opened, options.storage, sql, store, audit, projections, subs,
         commands, queries, opts, deviceId, key, keys, new Date(clock()).toISOString(), 0,
@@ -373,16 +373,31 @@ export class Kernel {
     return this.store.chainHead(this.deviceId);
   }
 
-  /** Run a registered query against the projections. Throws `unknown_query` / `invalid_query`. */
+  /** Run a registered query against the projections. Throws `unknown_query` / `invalid_query` / `forbidden` (internal). */
   query(name: string, params: unknown = {}): unknown {
+    return this.runQuery(name, params, false);
+  }
+
+  /** Run a query as the kernel's own code (the engine): internal queries included. */
+  systemQuery(name: string, params: unknown = {}): unknown {
+    return this.runQuery(name, params, true);
+  }
+
+  /** Whether a query of this name is registered (a module may be absent). */
+  hasQuery(name: string): boolean {
+    return this.queries.has(name);
+  }
+
+  private runQuery(name: string, params: unknown, internal: boolean): unknown {
     this.assertOpen();
     const def = this.queries.get(name);
     if (!def) {
-      throw new KernelError('unknown_query', `Unknown query "${name}". Known queries: ${[...this.queries.keys()].sort().join(', ')}.`, { name });
+      throw new KernelError('unknown_query', `Unknown query "${name}". Known queries: ${[...this.queries.keys()].filter((q) => !this.queries.get(q)!.internal).sort().join(', ')}.`, { name });
     }
+    if (def.internal && !internal) throw new KernelError('forbidden', `The query ${name} is internal to the kernel.`, { name });
     const parsed = def.schema.safeParse(params ?? {});
     if (!parsed.success) throw zodError('invalid_query', name, 'params', parsed.error);
-    return def.run(this.sql, parsed.data);
+    return def.run(this.sql, parsed.data, { query: (n, p) => this.runQuery(n, p ?? {}, internal) });
   }
 
   subscribe(listener: EventListener, options: SubscribeOptions = {}): { id: number; close(): void } {

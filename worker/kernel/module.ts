@@ -103,12 +103,65 @@ export interface Projection {
   apply(event: EventEnvelope, w: Writer): void;
 }
 
+/** What a query's `run` may use besides its own tables: other slices' queries (never their tables). */
+export interface QueryContext {
+  query(name: string, params?: unknown): unknown;
+}
+
 export interface QueryDefinition<P = any, R = any> {
   readonly name: string;
   readonly description: string;
   readonly schema: z.ZodType<P>;
-  run(read: Reader, params: P): R;
+  run(read: Reader, params: P, ctx: QueryContext): R;
+  /** Internal queries answer only the kernel's own code (the engine), never the API (`forbidden`). */
+  readonly internal?: boolean;
 }
+
+/**
+ * A query with its types kept: `name` as a literal, params as the schema's, the result as `run`
+ * returns it. Slices export their queries through `defineQueries([...])` so the API's QueryMap
+ * (worker/api-types.ts) can type `query('session.list', params)` end to end.
+ */
+export function defineQuery<const N extends string, S extends z.ZodType, R>(
+  name: N, description: string, schema: S, run: (read: Reader, params: z.output<S>, ctx: QueryContext) => R,
+  options: { readonly internal?: boolean } = {},
+): QueryDefinition<z.output<S>, R> & { readonly name: N; readonly schema: S } {
+  return { name, description, schema: schema as S & z.ZodType<z.output<S>>, run, ...(options.internal ? { internal: true } : {}) };
+}
+
+/** For running a query's `run` outside the kernel (a read-only command's `load`): no other queries. */
+export const NO_QUERY_CONTEXT: QueryContext = {
+  query(name) {
+    throw new Error(`query ${name}: not available here`);
+  },
+};
+
+/** A slice's queries as a tuple whose element types (names, schemas, results) are kept. */
+export function defineQueries<const T extends readonly QueryDefinition[]>(queries: T): T {
+  return queries;
+}
+
+/** A slice's commands as a tuple whose element types (types, payload schemas) are kept. */
+export function defineCommands<const T extends readonly CommandDefinition[]>(commands: T): T {
+  return commands;
+}
+
+/**
+ * `{ [name]: { params, result } }` of a union of query definitions; internal ones are left out
+ * unless `Internal` is true (the kernel's own code may run them).
+ */
+export type QueryMapOf<Q, Internal extends boolean = false> = {
+  [D in Q as D extends { readonly internal: true } ? (Internal extends true ? QueryNameOf<D> : never) : QueryNameOf<D>]:
+    D extends { readonly schema: infer S extends z.ZodType; run(...a: never[]): infer R } ? { readonly params: z.input<S>; readonly result: R } : never;
+};
+
+type QueryNameOf<D> = D extends { readonly name: infer N extends string } ? N : never;
+
+/** `{ [type]: { payload } }` of a union of command definitions (internal ones left out). */
+export type CommandMapOf<C> = {
+  [D in C as D extends { readonly internal: true } ? never : D extends { readonly type: infer T extends string } ? T : never]:
+    D extends { readonly schema: infer S extends z.ZodType } ? { readonly payload: z.input<S> } : never;
+};
 
 export interface KernelModule {
   readonly name: string;

@@ -5,18 +5,18 @@
  *   const k = await openKingdom({ storage: 'memory' });
  *   const r = await k.command({ type: 'workspace.create', payload: { name: 'Acme' }, idempotencyKey: crypto.randomUUID() });
  */
-import { Kernel, type KernelOptions } from '../kernel/kernel.ts';
-import { createLocalApi, type KingdomApi } from '../api.ts';
+import type { Kernel } from '../kernel/kernel.ts';
+import type { KingdomApi } from '../api.ts';
 import { memoryAdapter } from '../kernel/db/memory-adapter.ts';
 import { fileAdapter } from './file-adapter.ts';
 import { fileKeyStore } from './file-keystore.ts';
-import { memoryKeyStore } from '../kernel/log/keys.ts';
+import { memoryKeyStore, type KeyStore } from '../kernel/log/keys.ts';
 import { DEFAULT_MODULES } from '../modules.ts';
-import { Engine, type EngineOptions } from '../engine/engine.ts';
+import type { EngineOptions } from '../engine/engine.ts';
 import type { Clock } from '../engine/clock.ts';
-import { ProgressHub } from '../engine/progress.ts';
 import type { StorageAdapter } from '../kernel/db/adapter.ts';
 import type { KernelModule } from '../kernel/module.ts';
+import { openRoot, openRootKernel, type RootKernelOptions } from '../root.ts';
 
 export * from '../api.ts';
 export { Kernel } from '../kernel/kernel.ts';
@@ -39,19 +39,24 @@ export interface OpenKingdomOptions {
 
 /** Open a kernel and wrap it in the public API. Rejects only on bugs; see `openKernel` for throws. */
 export async function openKingdom(options: OpenKingdomOptions = {}): Promise<KingdomApi> {
-  const kernel = await openKernel(options);
-  const progress = new ProgressHub();
-  const engineOptions = options.engine === true || options.engine === undefined ? {} : options.engine;
-  if (options.engine !== false) Engine.start(kernel, { onProgress: (p) => progress.publish(p), ...engineOptions });
-  const kind = kernel.status().storage.kind;
-  return createLocalApi(kernel, { role: 'standalone', storage: kind === 'file' ? 'file' : 'memory', fallbackReason: null, tabId: 'node', startupError: null }, progress);
+  const root = await openRoot({
+    ...rootKernelOptions(options),
+    engine: options.engine === false ? false : options.engine === true || options.engine === undefined ? {} : options.engine,
+  });
+  const kind = root.kernel.status().storage.kind;
+  return root.api({ role: 'standalone', storage: kind === 'file' ? 'file' : 'memory', fallbackReason: null, tabId: 'node', startupError: null });
 }
 
-/** Open the kernel itself (throws KernelError: schema_too_new, storage_locked, …). */
+/** Open the kernel itself, no engine (throws KernelError: schema_too_new, storage_locked, …). */
 export async function openKernel(options: OpenKingdomOptions = {}): Promise<Kernel> {
+  return openRootKernel(rootKernelOptions(options));
+}
+
+/** Node's choice of storage and key store for the composition root (worker/root.ts). */
+function rootKernelOptions(options: OpenKingdomOptions): RootKernelOptions {
   const s = options.storage ?? 'memory';
   let storage: StorageAdapter;
-  let keys;
+  let keys: KeyStore;
   if (s === 'memory') {
     storage = memoryAdapter();
     keys = memoryKeyStore();
@@ -62,13 +67,12 @@ export async function openKernel(options: OpenKingdomOptions = {}): Promise<Kern
     storage = s;
     keys = memoryKeyStore();
   }
-  const opts: KernelOptions = {
+  return {
     storage,
     keys,
-    modules: [...DEFAULT_MODULES, ...(options.modules ?? [])],
+    ...(options.modules ? { modules: options.modules } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.actor ? { actor: options.actor } : {}),
     ...(options.checkpointEvery ? { checkpointEvery: options.checkpointEvery } : {}),
   };
-  return Kernel.open(opts);
 }

@@ -2,16 +2,12 @@
  * LLM provider settings as the Settings screen edits them. Pure helpers; the key itself only ever
  * goes to `secret.set` and is never read back.
  */
+import type { QueryResult } from '../../../worker/api.ts';
+
 export type ProviderKind = 'openai' | 'anthropic';
 
-export interface Provider {
-  readonly id: string;
-  readonly kind: ProviderKind;
-  readonly baseUrl: string;
-  readonly models: string[];
-  readonly apiKeySecret?: string;
-  readonly keySet: boolean;
-}
+/** A provider as `llm.provider.list` answers it (inferred from the providers slice). */
+export type Provider = QueryResult<'llm.provider.list'>[number];
 
 export const DEFAULT_BASE_URL: Record<ProviderKind, string> = {
   openai: 'https://api.openai.com/v1',

@@ -4,18 +4,12 @@
 export type { ForestNode, ForestLink, NodeSummary, TraverseResult } from '../../../worker/domains/forest/queries.ts';
 export type { SearchHit, SearchResult } from '../../../worker/domains/forest/search.ts';
 
-import type { ForestNode, ForestLink } from '../../../worker/domains/forest/queries.ts';
+import type { QueryResult } from '../../../worker/api.ts';
 
-export interface NodeDetail {
-  readonly node: ForestNode;
-  readonly outgoing: ForestLink[];
-  readonly incoming: ForestLink[];
-}
+/** A node with its links, as `forest.node.get` answers it. */
+export type NodeDetail = NonNullable<QueryResult<'forest.node.get'>>;
 
-export interface TagCount {
-  readonly tag: string;
-  readonly count: number;
-}
+export type TagCount = QueryResult<'forest.tags'>[number];
 
 /** What the node form edits. */
 export interface NodeDraft {

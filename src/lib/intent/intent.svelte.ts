@@ -14,7 +14,7 @@ import type { Json } from '../../../worker/api.ts';
 import { kernel } from '../kernel.svelte.ts';
 import { href, navigate } from '../router.svelte.ts';
 import { parseValues, type FieldValues } from '../workflows/inputs.ts';
-import type { ValidateResult, WorkflowDef, WorkflowRevision, WorkflowSummary, StepError } from '../workflows/types.ts';
+import type { SessionDetail, WorkflowDef } from '../workflows/types.ts';
 import { propose, readAnswer, type Proposal } from './answer.ts';
 import { buildLibrary, INTENT_SOURCE } from './intent-workflow.ts';
 
@@ -26,12 +26,6 @@ export type IntentPhase = 'idle' | 'preparing' | 'running' | 'confirm' | 'failed
 interface ProviderRow {
   readonly id: string;
   readonly models: readonly string[];
-}
-
-interface SessionRow {
-  readonly status: string;
-  readonly output: Json;
-  readonly error: StepError | null;
 }
 
 /** `provider/model` of the first configured provider that lists a model, or null. */
@@ -70,7 +64,7 @@ class IntentState {
     this.#reset('preparing');
     this.open = true;
     kernel.clearError(SCOPE);
-    const providers = await kernel.query<ProviderRow[]>(SCOPE, 'llm.provider.list');
+    const providers = await kernel.query(SCOPE, 'llm.provider.list');
     if (token !== this.#token) return;
     if (providers === null) return this.#fail(null);
     const model = firstModel(providers);
@@ -102,9 +96,9 @@ class IntentState {
     if (id === null || this.phase !== 'running' || this.#polling) return;
     const token = this.#token;
     this.#polling = true;
-    let s: SessionRow | null;
+    let s: SessionDetail | null;
     try {
-      s = await kernel.query<SessionRow | null>(SCOPE, 'session.get', { sessionId: id });
+      s = await kernel.query(SCOPE, 'session.get', { sessionId: id });
     } finally {
       this.#polling = false;
     }
@@ -155,12 +149,12 @@ class IntentState {
 
   /** Every workflow of the library with its normalised definition (for inputs), by name. */
   async #loadLibrary(): Promise<{ def: WorkflowDef; description: string }[] | null> {
-    const list = await kernel.query<WorkflowSummary[]>(SCOPE, 'workflow.list');
+    const list = await kernel.query(SCOPE, 'workflow.list');
     if (list === null) return null;
     const defs = await Promise.all(list.map(async (w) => {
-      const rev = await kernel.query<WorkflowRevision | null>(SCOPE, 'workflow.get', { name: w.name });
+      const rev = await kernel.query(SCOPE, 'workflow.get', { name: w.name });
       if (!rev?.source) return null;
-      const v = await kernel.query<ValidateResult>(SCOPE, 'workflow.validate', { source: rev.source });
+      const v = await kernel.query(SCOPE, 'workflow.validate', { source: rev.source });
       return v?.ok ? { def: v.workflow, description: rev.description } : null;
     }));
     return defs.filter((d) => d !== null);

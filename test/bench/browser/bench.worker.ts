@@ -88,7 +88,7 @@ function leaderEnv(base: Env): EngineEnv {
       await wipeAppDb();
       const opened = await openBrowserKernel({});
       if (opened.storage !== 'opfs') throw new Error(`engine-steps: the leader opened ${opened.storage} storage (${opened.fallbackReason ?? ''})`);
-      return { kernel: opened.kernel, engine: null };
+      return { kernel: opened.root.kernel, engine: null };
     },
   };
 }

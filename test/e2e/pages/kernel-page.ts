@@ -1,7 +1,7 @@
 /**
- * A UI-less page around the real kernel worker (worker/kernel.worker.ts): it sets
- * `window.kingdom` (the Comlink-wrapped KingdomApi) and `window.kingdomReady` exactly as the app
- * does, so runtime behaviour (election, handover, crash recovery, startup failures) can be tested
+ * A UI-less page around the real kernel worker (worker/kernel.worker.ts): it installs the dev
+ * hook `window.kingdomDevHook = { api, ready }` (the Comlink-wrapped KingdomApi, and its first
+ * `info()`) exactly as the app's kernel client does, so runtime behaviour (election, handover, crash recovery, startup failures) can be tested
  * without the Svelte UI. Query parameters of the page are passed on to the worker
  * (`?storage=memory`, `?checkpointEvery=N`).
  */
@@ -11,8 +11,7 @@ import type { KingdomApi } from '../../../worker/api.ts';
 
 declare global {
   interface Window {
-    kingdom: Comlink.Remote<KingdomApi>;
-    kingdomReady: Promise<void>;
+    kingdomDevHook: { api: Comlink.Remote<KingdomApi>; ready: Promise<void> };
     kingdomWorkerErrors: string[];
   }
 }
@@ -22,8 +21,8 @@ for (const [k, v] of new URLSearchParams(location.search)) url.searchParams.set(
 const worker = new Worker(url, { type: 'module', name: 'kingdom-kernel' });
 window.kingdomWorkerErrors = [];
 worker.addEventListener('error', (ev) => window.kingdomWorkerErrors.push(String(ev.message ?? ev)));
-window.kingdom = Comlink.wrap<KingdomApi>(worker);
-window.kingdomReady = window.kingdom.info().then(() => undefined);
-void window.kingdomReady.then(() => {
+const api = Comlink.wrap<KingdomApi>(worker);
+window.kingdomDevHook = { api, ready: api.info().then(() => undefined) };
+void window.kingdomDevHook.ready.then(() => {
   document.getElementById('status')!.dataset['ready'] = 'true';
 });

@@ -1,5 +1,5 @@
 /**
- * Page object for `window.kingdom` (the Comlink-wrapped KingdomApi a Kingdom page exposes, in the
+ * Page object for `window.kingdomDevHook.api` (the Comlink-wrapped KingdomApi a Kingdom page exposes, in the
  * app and in the UI-less kernel harness alike). Everything goes through `page.evaluate`, so only
  * plain data crosses into Node. Methods return the kernel's `Result` unless named `…OrThrow`.
  */
@@ -7,48 +7,48 @@ import type { Page } from 'playwright-core';
 import type { CommandInput, CommandResult, KernelStatus, KingdomApi, RebuildReport, Result, RuntimeInfo, VerifyReport, Workspace } from '../../../worker/api.ts';
 
 /** Comlink's Remote<KingdomApi> has the same shape for these methods (they already return promises). */
-type Win = Window & { kingdom: KingdomApi; kingdomReady: Promise<unknown> };
+type Win = Window & { kingdomDevHook: { api: KingdomApi; ready: Promise<unknown> } };
 
 export class KingdomApiPage {
   constructor(readonly page: Page) {}
 
-  /** Wait until `window.kingdomReady` settled (the worker answered `info()`); bounded. */
+  /** Wait until `window.kingdomDevHook.ready` settled (the worker answered `info()`); bounded. */
   async ready(timeoutMs = 20_000): Promise<RuntimeInfo> {
-    await this.page.waitForFunction(() => typeof (window as unknown as Win).kingdomReady === 'object', undefined, { timeout: timeoutMs });
+    await this.page.waitForFunction(() => typeof (window as unknown as Win).kingdomDevHook?.ready === 'object', undefined, { timeout: timeoutMs });
     return this.page.evaluate(async (ms) => {
       const w = window as unknown as Win;
-      const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`kingdomReady/info() did not settle within ${ms} ms`)), ms));
-      await Promise.race([w.kingdomReady, timeout]);
-      return Promise.race([w.kingdom.info(), timeout]);
+      const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`kingdomDevHook.ready/info() did not settle within ${ms} ms`)), ms));
+      await Promise.race([w.kingdomDevHook.ready, timeout]);
+      return Promise.race([w.kingdomDevHook.api.info(), timeout]);
     }, timeoutMs);
   }
 
   info(): Promise<RuntimeInfo> {
-    return this.page.evaluate(() => (window as unknown as Win).kingdom.info());
+    return this.page.evaluate(() => (window as unknown as Win).kingdomDevHook.api.info());
   }
 
   command(cmd: CommandInput): Promise<Result<CommandResult>> {
-    return this.page.evaluate<Result<CommandResult>, CommandInput>((c) => (window as unknown as Win).kingdom.command(c), cmd);
+    return this.page.evaluate<Result<CommandResult>, CommandInput>((c) => (window as unknown as Win).kingdomDevHook.api.command(c), cmd);
   }
 
   commandBatch(cmds: readonly CommandInput[]): Promise<Result<CommandResult[]>> {
-    return this.page.evaluate<Result<CommandResult[]>, CommandInput[]>((c) => (window as unknown as Win).kingdom.commandBatch(c), [...cmds]);
+    return this.page.evaluate<Result<CommandResult[]>, CommandInput[]>((c) => (window as unknown as Win).kingdomDevHook.api.commandBatch(c), [...cmds]);
   }
 
   query<T>(name: string, params: unknown = {}): Promise<Result<T>> {
-    return this.page.evaluate<Result<T>, [string, unknown]>(([n, p]) => (window as unknown as Win).kingdom.query<T>(n, p), [name, params]);
+    return this.page.evaluate<Result<T>, [string, unknown]>(([n, p]) => (window as unknown as Win).kingdomDevHook.api.query<T>(n, p), [name, params]);
   }
 
   verify(): Promise<Result<VerifyReport>> {
-    return this.page.evaluate<Result<VerifyReport>>(() => (window as unknown as Win).kingdom.verify());
+    return this.page.evaluate<Result<VerifyReport>>(() => (window as unknown as Win).kingdomDevHook.api.verify());
   }
 
   rebuild(): Promise<Result<RebuildReport>> {
-    return this.page.evaluate<Result<RebuildReport>>(() => (window as unknown as Win).kingdom.rebuild());
+    return this.page.evaluate<Result<RebuildReport>>(() => (window as unknown as Win).kingdomDevHook.api.rebuild());
   }
 
   status(): Promise<Result<KernelStatus>> {
-    return this.page.evaluate<Result<KernelStatus>>(() => (window as unknown as Win).kingdom.status());
+    return this.page.evaluate<Result<KernelStatus>>(() => (window as unknown as Win).kingdomDevHook.api.status());
   }
 
   async createWorkspace(name: string, key = `ws:${name}`): Promise<string> {

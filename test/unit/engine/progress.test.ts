@@ -23,7 +23,7 @@ test('tokens of a running llm step reach watchers in order; the answer is record
     const sessionId = (started.value as { sessionId: string }).sessionId;
     let s: { status: string; steps: { key: string; output: { text: string; usage: { outputTokens: number }; latencyMs: number } }[] } | undefined;
     for (let i = 0; i < 500; i++) {
-      s = must(await k.query('session.get', { sessionId })) as typeof s;
+      s = must(await k.query('session.get', { sessionId })) as unknown as typeof s;
       if (s!.status !== 'running') break;
       await new Promise((r) => setTimeout(r, 5));
     }

@@ -12,7 +12,7 @@
  * 5. A node belongs to one workspace (set at creation, never changed); a link joins two nodes of
  *    the same workspace (`invalid_payload` otherwise), so no read crosses workspaces.
  */
-import type { CommandDefinition, Decision, Reader } from '../../kernel/module.ts';
+import { defineCommands, type CommandDefinition, type Decision, type Reader } from '../../kernel/module.ts';
 import { KernelError, type Json } from '../../kernel/errors.ts';
 import * as s from './schemas.ts';
 import { assertActiveWorkspace, assertProjectIn, projectRef, workspaceStatus, type ProjectRef, type WorkspaceStatus } from '../workspaces/scope.ts';
@@ -51,7 +51,7 @@ function nodeWorkspace(r: Reader, nodeId: string): string | undefined {
 
 const session = (p: { sessionId?: string | undefined }): string | null => p.sessionId ?? null;
 
-export const commands: CommandDefinition[] = [
+export const commands = defineCommands([
   {
     type: 'forest.node.create',
     concurrent: "Two creates are two nodes (each has its own id).",
@@ -157,7 +157,7 @@ export const commands: CommandDefinition[] = [
       };
     },
   },
-];
+]);
 
 function activeStatus(status: 'active' | 'archived' | undefined, nodeId: string, field: string): void {
   if (!status) throw new KernelError('not_found', `${field}: no node ${nodeId}; search or list nodes to pick an existing id.`, { field, id: nodeId });

@@ -8,15 +8,16 @@ import { commands } from './commands.ts';
 import { forestLinksProjection, forestNodesProjection } from './projection.ts';
 import { queries } from './queries.ts';
 import { toDefaultWorkspace } from '../workspaces/scope.ts';
+import { markdownQueries } from './markdown.ts';
 
 export type { ForestNode, ForestLink, NodeSummary, TraverseResult } from './queries.ts';
 export type { SearchHit, SearchResult } from './search.ts';
 export { compileQuery, snippetParts, SNIPPET_OPEN, SNIPPET_CLOSE } from './search.ts';
 
-export const forestModule: KernelModule = {
+export const forestModule = {
   name: 'forest',
   commands,
-  queries,
+  queries: [...queries, ...markdownQueries] as const,
   projections: [forestNodesProjection, forestLinksProjection],
   events: [
     // v2: workspaceId (v1 nodes are lifted into the default workspace); a node's other events and
@@ -27,4 +28,4 @@ export const forestModule: KernelModule = {
     { type: 'forest.link_created', version: 1, description: 'A typed link between two nodes was created.', schema: s.linkCreated },
     { type: 'forest.link_deleted', version: 1, description: 'A link was removed.', schema: s.linkDeleted },
   ],
-};
+} satisfies KernelModule;

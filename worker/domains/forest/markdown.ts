@@ -15,12 +15,15 @@
  *    (after LINKS_MARKER) each line `- <type>: [[Target]]` becomes a link of that type.
  * 4. `importMarkdownInto` runs everything as ONE commandBatch: all files land or none do.
  */
+import { z } from 'zod';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { defineQueries, type Reader } from '../../kernel/module.ts';
 import type { CommandInput } from '../../kernel/commands/envelope.ts';
 import type { Kernel } from '../../kernel/kernel.ts';
 import type { Json } from '../../kernel/errors.ts';
 import { sha256Hex } from '../../kernel/log/hash.ts';
 import { normaliseTags } from './schemas.ts';
+import { linksOf, toNode } from './queries.ts';
 
 export const LINKS_MARKER = '<!-- forest:links -->';
 
@@ -119,10 +122,14 @@ export function importMarkdown(files: readonly MarkdownFile[], existing: readonl
   return { commands, nodes, unresolved };
 }
 
+/** Every active node's id and title (wiki links resolve against them). */
+function existingNodes(r: Reader): ExistingNode[] {
+  return r.all("SELECT id, title FROM forest_nodes WHERE status = 'active' ORDER BY rid").map((x) => ({ id: String(x['id']), title: String(x['title']) }));
+}
+
 /** Run an import through a kernel as one all-or-nothing commandBatch. */
 export function importMarkdownInto(kernel: Kernel, files: readonly MarkdownFile[], actor?: string): ImportPlan & { appended: number } {
-  const existing = kernel.sql.all("SELECT id, title FROM forest_nodes WHERE status = 'active' ORDER BY rid").map((r) => ({ id: String(r['id']), title: String(r['title']) }));
-  const plan = importMarkdown(files, existing);
+  const plan = kernel.query('forest.markdown.import_plan', { files }) as ImportPlan;
   const commands = actor ? plan.commands.map((c) => ({ ...c, actor })) : plan.commands;
   const results = kernel.commandBatch(commands);
   return { ...plan, appended: results.reduce((n, r) => n + (r.replayed ? 0 : r.events.length), 0) };
@@ -150,3 +157,30 @@ export function exportMarkdown(node: ExportNode, links: readonly { type: string;
   if (links.length > 0) text += `\n${LINKS_MARKER}\n${links.map((l) => `- ${l.type}: [[${l.other.title}]]`).join('\n')}\n`;
   return { path: `${slugify(node.title)}.md`, text };
 }
+
+// Texts are limited by the node schemas when the planned commands run; this only bounds the request.
+const markdownFile = z.strictObject({ path: z.string().min(1).max(1000), text: z.string().max(4 * 1024 * 1024) });
+
+/**
+ * Markdown as queries, so the UI (or any API client) imports and exports without running worker
+ * code in the page: plan an import (then send `plan.commands` as ONE commandBatch), export a node.
+ */
+export const markdownQueries = defineQueries([
+  {
+    name: 'forest.markdown.import_plan',
+    description: 'Plan a Markdown import: the commands (send them as one commandBatch), the nodes they create or update, and the wiki links that resolve to nothing. Appends nothing.',
+    schema: z.strictObject({ files: z.array(markdownFile).max(5000) }),
+    run: (r, p: { files: MarkdownFile[] }): ImportPlan => importMarkdown(p.files, existingNodes(r)),
+  },
+  {
+    name: 'forest.markdown.export',
+    description: 'One node as a Markdown file (front matter, body, outgoing links), or null.',
+    schema: z.strictObject({ id: z.string().min(1).max(200) }),
+    run: (r, p: { id: string }): MarkdownFile | null => {
+      const row = r.get('SELECT n.id, n.title, n.tags, n.metadata, n.status, n.created_by, n.updated_by, n.session_id, n.created_at, n.updated_at, n.version, n.body FROM forest_nodes n WHERE n.id = ?', [p.id]);
+      if (!row) return null;
+      const node = toNode(row);
+      return exportMarkdown(node, node.status === 'active' ? linksOf(r, p.id, 'out') : []);
+    },
+  },
+]);

@@ -5,7 +5,7 @@
  * by node id take an optional `workspaceId` and then answer nothing for a node of another one.
  */
 import { z } from 'zod';
-import type { QueryDefinition, Reader } from '../../kernel/module.ts';
+import { defineQueries, type Reader } from '../../kernel/module.ts';
 import type { Row } from '../../kernel/db/sql.ts';
 import type { SqlValue } from '@sqlite.org/sqlite-wasm';
 import { KernelError, type Json } from '../../kernel/errors.ts';
@@ -152,7 +152,7 @@ export function traverse(r: Reader, p: TraverseParams): TraverseResult {
   return { nodes: [...nodes.values()], edges: [...edges.values()], truncated };
 }
 
-export const queries: QueryDefinition[] = [
+export const queries = defineQueries([
   searchQuery,
   {
     name: 'forest.node.get',
@@ -209,4 +209,4 @@ export const queries: QueryDefinition[] = [
                          JOIN forest_nodes n ON n.rid = t.node_rid AND n.status = 'active' AND n.workspace_id = ?
                         GROUP BY t.tag ORDER BY count DESC, t.tag`, [p.workspaceId]).map((x) => ({ tag: String(x['tag']), count: Number(x['count']) })),
   },
-];
+]);

@@ -30,7 +30,7 @@
  *    Forest searches exactly as before. Which words are common (6) is counted over all workspaces.
  */
 import { z } from 'zod';
-import type { QueryDefinition, Reader } from '../../kernel/module.ts';
+import { defineQuery, type Reader } from '../../kernel/module.ts';
 import type { Row } from '../../kernel/db/sql.ts';
 import type { SqlValue } from '@sqlite.org/sqlite-wasm';
 import { tag } from './schemas.ts';
@@ -325,9 +325,8 @@ function details(r: Reader, match: string, page: readonly Row[], seek: boolean):
   });
 }
 
-export const searchQuery: QueryDefinition = {
-  name: 'forest.search',
-  description: `Full-text search (bm25: title > tags > body) over a workspace's active nodes; all \`tags\` must match. Words are ANDed; "quoted phrase", prefix*, -exclude are supported, anything else is literal text. Snippets mark matches with « ». Above ${CANDIDATE_CAP} matches only the newest ${CANDIDATE_CAP} are ranked (ranking: 'recent', rankedWithin); words in more than ${COMMON_TERM_ROWS} nodes must match but do not rank (commonTerms; only such words: ranking 'newest', newest first).`,
-  schema: searchParams,
-  run: (r, p: SearchParams) => search(r, p),
-};
+export const searchQuery = defineQuery(
+  'forest.search', `Full-text search (bm25: title > tags > body) over a workspace's active nodes; all \`tags\` must match. Words are ANDed; "quoted phrase", prefix*, -exclude are supported, anything else is literal text. Snippets mark matches with « ». Above ${CANDIDATE_CAP} matches only the newest ${CANDIDATE_CAP} are ranked (ranking: 'recent', rankedWithin); words in more than ${COMMON_TERM_ROWS} nodes must match but do not rank (commonTerms; only such words: ranking 'newest', newest first).`,
+  searchParams,
+  (r, p: SearchParams) => search(r, p),
+);

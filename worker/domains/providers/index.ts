@@ -6,7 +6,7 @@
  * workspace.
  */
 import { z } from 'zod';
-import type { KernelModule, Reader } from '../../kernel/module.ts';
+import { defineCommands, defineQueries, type KernelModule, type Reader } from '../../kernel/module.ts';
 import { KernelError } from '../../kernel/errors.ts';
 import { SECRET_NAME } from '../secrets/index.ts';
 import { assertActiveWorkspace, toDefaultWorkspace, workspaceField, workspaceIdSchema, workspaceStatus, type WorkspaceStatus } from '../workspaces/scope.ts';
@@ -49,9 +49,9 @@ export function pickProvider(providers: readonly ProviderConfig[], model: string
   return p ? { provider: p, model } : undefined;
 }
 
-export const providersModule: KernelModule = {
+export const providersModule = {
   name: 'llm-providers',
-  commands: [
+  commands: defineCommands([
     {
       type: 'llm.provider.set',
       concurrent: "Two sets of the same provider: the later in merge order wins as a whole. The later of a set and a delete decides whether it exists.",
@@ -78,7 +78,7 @@ export const providersModule: KernelModule = {
         return { events: [{ stream: providerStream(p.workspaceId, p.id), type: 'llm.provider_deleted', payload: { workspaceId: p.workspaceId, id: p.id } }], value: { id: p.id } };
       },
     },
-  ],
+  ]),
   events: [
     // v2: workspaceId (v1 events are lifted into the default workspace).
     { type: 'llm.provider_set', version: 2, description: 'An LLM provider was configured in a workspace (no key: only the name of its secret).', schema: providerSetEvent, upcasters: [toDefaultWorkspace] },
@@ -105,12 +105,16 @@ export const providersModule: KernelModule = {
         [p.workspaceId, p.id, p.kind, p.baseUrl, JSON.stringify(p.models), p.apiKeySecret ?? null, e.at]);
     },
   }],
-  queries: [{
+  queries: defineQueries([{
     name: 'llm.provider.list',
     description: "A workspace's LLM providers (never their keys; apiKeySecret names the workspace's secret, keySet tells whether it exists).",
     schema: z.strictObject({ workspaceId: workspaceField }),
-    run: (r, p: { workspaceId: string }) => readProviders(r, p.workspaceId).map((x) => ({
-      ...x, keySet: x.apiKeySecret ? Boolean(r.value('SELECT 1 FROM secret_names WHERE workspace_id = ? AND name = ?', [p.workspaceId, x.apiKeySecret])) : false,
-    })),
-  }],
-};
+    run: (r, p: { workspaceId: string }, ctx) => {
+      // Whether a key exists is the secrets slice's to answer (its query, never its table).
+      const providers = readProviders(r, p.workspaceId);
+      const names = providers.some((x) => x.apiKeySecret)
+        ? new Set((ctx.query('secret.list', { workspaceId: p.workspaceId }) as { name: string }[]).map((x) => x.name)) : new Set<string>();
+      return providers.map((x) => ({ ...x, keySet: x.apiKeySecret ? names.has(x.apiKeySecret) : false }));
+    },
+  }]),
+} satisfies KernelModule;

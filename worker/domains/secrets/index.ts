@@ -4,13 +4,14 @@
  * Invariants:
  * 1. A value lives only in the kernel's `secrets` table (written in the command's transaction by
  *    `Decision.store`); the log records that a secret was set or deleted, never its value.
- * 2. No query returns a value; only the engine reads them, to render step inputs, and it redacts
- *    every value from what it records (inputs, outputs, errors).
+ * 2. No public query returns a value; only the engine reads them (the internal query
+ *    `secret.values`, refused through the API), to render step inputs, and it redacts every value
+ *    from what it records (inputs, outputs, errors).
  * 3. Secrets belong to a workspace (names unique per workspace): `secrets` and `secret_names` are
  *    keyed by (workspace_id, name), and a session reads only its own workspace's secrets.
  */
 import { z } from 'zod';
-import type { KernelModule, Reader } from '../../kernel/module.ts';
+import { defineCommands, defineQueries, type KernelModule, type Reader } from '../../kernel/module.ts';
 import { KernelError } from '../../kernel/errors.ts';
 import { assertActiveWorkspace, toDefaultWorkspace, workspaceField, workspaceIdSchema, workspaceStatus, type WorkspaceStatus } from '../workspaces/scope.ts';
 
@@ -24,9 +25,9 @@ export function readSecrets(r: Reader, workspaceId: string): Map<string, string>
 
 const secretStream = (workspaceId: string, name: string): string => `secret:${workspaceId}/${name}`;
 
-export const secretsModule: KernelModule = {
+export const secretsModule = {
   name: 'secrets',
-  commands: [
+  commands: defineCommands([
     {
       type: 'secret.set',
       concurrent: "The value never leaves the device (it is not in the log): each device keeps its own value. Whether the name exists is decided by the later in merge order of a set and a delete.",
@@ -62,7 +63,7 @@ export const secretsModule: KernelModule = {
         };
       },
     },
-  ],
+  ]),
   events: [
     // v2: workspaceId (v1 events are lifted into the default workspace).
     { type: 'secret.set', version: 2, description: 'A secret was stored or replaced in a workspace (its value is not in the log).', schema: z.strictObject({ workspaceId: workspaceIdSchema, name }), upcasters: [toDefaultWorkspace] },
@@ -83,10 +84,17 @@ export const secretsModule: KernelModule = {
       } else w.run('DELETE FROM secret_names WHERE workspace_id = ? AND name = ?', [p.workspaceId, p.name]);
     },
   }],
-  queries: [{
+  queries: defineQueries([{
     name: 'secret.list',
     description: "Names of a workspace's secrets and when each was last set (never the values).",
     schema: z.strictObject({ workspaceId: workspaceField }),
-    run: (r, p: { workspaceId: string }) => r.all('SELECT name, updated_at AS updatedAt FROM secret_names WHERE workspace_id = ? ORDER BY name', [p.workspaceId]),
-  }],
-};
+    run: (r, p: { workspaceId: string }) => r.all('SELECT name, updated_at AS updatedAt FROM secret_names WHERE workspace_id = ? ORDER BY name', [p.workspaceId])
+      .map((x) => ({ name: String(x['name']), updatedAt: String(x['updatedAt']) })),
+  }, {
+    name: 'secret.values',
+    description: "A workspace's secret values by name: internal, for the engine to render step inputs (never through the API).",
+    schema: z.strictObject({ workspaceId: workspaceField }),
+    internal: true,
+    run: (r, p: { workspaceId: string }): { [name: string]: string } => Object.fromEntries(readSecrets(r, p.workspaceId)),
+  }]),
+} satisfies KernelModule;

@@ -3,7 +3,7 @@
  * definition (deterministic) and reads state the `load` step took from the projections.
  */
 import { z } from 'zod';
-import type { CommandDefinition, Decision, DecideContext, Reader } from '../../kernel/module.ts';
+import { defineCommands, type CommandDefinition, type Decision, type DecideContext, type Reader } from '../../kernel/module.ts';
 import { KernelError, type Json } from '../../kernel/errors.ts';
 import { sha256Hex } from '../../kernel/log/hash.ts';
 import { parseWorkflow, validateInputs, type Workflow } from '../../workflow/index.ts';
@@ -138,7 +138,7 @@ function active(row: SessionRow): void {
   if (TERMINAL.has(row.status)) throw new KernelError('invalid_state', `Session ${row.id} already ${row.status}.`, { sessionId: row.id, status: row.status });
 }
 
-export const commands: CommandDefinition[] = [
+export const commands = defineCommands([
   {
     type: 'workflow.save',
     concurrent: "Two saves of the same name both become revisions, numbered in merge order; the later is the latest. A save merged after an archive brings the workflow back.",
@@ -362,7 +362,7 @@ export const commands: CommandDefinition[] = [
       };
     },
   },
-];
+]);
 
 function containsId(step: Workflow['steps'][number], id: string): boolean {
   if (step.type === 'loop') return step.steps.some((x) => x.id === id || containsId(x, id));
@@ -370,7 +370,7 @@ function containsId(step: Workflow['steps'][number], id: string): boolean {
   return false;
 }
 
-function approvalCommand(type: 'session.approve' | 'session.reject', approved: boolean): CommandDefinition {
+function approvalCommand<T extends 'session.approve' | 'session.reject'>(type: T, approved: boolean): CommandDefinition & { readonly type: T; readonly schema: typeof schemas.decide } {
   return {
     type,
     concurrent: approved

@@ -6,11 +6,12 @@ import { commands } from './commands.ts';
 import { SESSION_EVENTS } from './events.ts';
 import { sessionsProjection } from './projection.ts';
 import { queries } from './queries.ts';
+import { lookupQueries } from './lookups.ts';
 
-export const sessionsModule: KernelModule = {
+export const sessionsModule = {
   name: 'sessions',
   commands,
   events: SESSION_EVENTS,
   projections: [sessionsProjection],
-  queries,
-};
+  queries: [...queries, ...lookupQueries] as const,
+} satisfies KernelModule;

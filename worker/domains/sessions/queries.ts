@@ -3,12 +3,13 @@
  * folded from its own events up to any seq.
  */
 import { z } from 'zod';
-import type { QueryDefinition, Reader } from '../../kernel/module.ts';
+import { defineQueries, type Reader } from '../../kernel/module.ts';
 import type { Json } from '../../kernel/errors.ts';
 import { parseWorkflow, workflowJsonSchema } from '../../workflow/index.ts';
 import { foldSession, stateToJson, type FoldEvent } from './fold.ts';
 import { sessionStream } from './events.ts';
 import { workspaceField } from '../workspaces/scope.ts';
+import type { SessionDetail, SessionStateAnswer, SessionSummary, WorkflowRevision, WorkflowSummary } from './answers.ts';
 
 const parseJson = (v: unknown): Json => (typeof v === 'string' ? (JSON.parse(v) as Json) : null);
 
@@ -32,7 +33,7 @@ export function sessionEvents(r: Reader, id: string, uptoSeq?: number): (FoldEve
   return rows.map((x) => ({ seq: Number(x['seq']), streamSeq: Number(x['stream_seq']), type: String(x['type']), at: String(x['at']), payload: JSON.parse(String(x['payload'])) as unknown }));
 }
 
-export const queries: QueryDefinition[] = [
+export const queries = defineQueries([
   {
     name: 'workflow.list',
     description: "A workspace's workflow library: the latest revision of each name, with revision and session counts.",
@@ -41,20 +42,20 @@ export const queries: QueryDefinition[] = [
       SELECT w.name, w.version, w.revision, w.hash, w.description, w.saved_at AS savedAt, n.archived,
         (SELECT count(*) FROM sessions s WHERE s.workspace_id = n.workspace_id AND s.workflow_name = w.name) AS sessions
       FROM workflow_names n JOIN workflows w ON w.workspace_id = n.workspace_id AND w.name = n.name AND w.revision = n.latest
-      WHERE n.workspace_id = ? ${p.includeArchived ? '' : 'AND n.archived = 0'} ORDER BY w.name`, [p.workspaceId]).map((x) => ({ ...x, archived: Boolean(x['archived']) })),
+      WHERE n.workspace_id = ? ${p.includeArchived ? '' : 'AND n.archived = 0'} ORDER BY w.name`, [p.workspaceId]).map((x) => ({ ...x, archived: Boolean(x['archived']) })) as unknown as WorkflowSummary[],
   },
   {
     name: 'workflow.get',
     description: 'One revision of a workflow of a workspace (the latest by default), with its YAML source.',
     schema: z.strictObject({ workspaceId: workspaceField, name: z.string(), revision: z.number().int().positive().optional() }),
     run: (r, p: { workspaceId: string; name: string; revision?: number }) => r.get(`SELECT name, version, revision, hash, description, source, saved_at AS savedAt FROM workflows
-      WHERE workspace_id = ? AND name = ? ${p.revision ? 'AND revision = ?' : 'ORDER BY revision DESC LIMIT 1'}`, p.revision ? [p.workspaceId, p.name, p.revision] : [p.workspaceId, p.name]) ?? null,
+      WHERE workspace_id = ? AND name = ? ${p.revision ? 'AND revision = ?' : 'ORDER BY revision DESC LIMIT 1'}`, p.revision ? [p.workspaceId, p.name, p.revision] : [p.workspaceId, p.name]) as unknown as WorkflowRevision | undefined ?? null,
   },
   {
     name: 'workflow.revisions',
     description: 'Every saved revision of a workflow of a workspace, newest first.',
     schema: z.strictObject({ workspaceId: workspaceField, name: z.string() }),
-    run: (r, p: { workspaceId: string; name: string }) => r.all('SELECT name, version, revision, hash, description, saved_at AS savedAt FROM workflows WHERE workspace_id = ? AND name = ? ORDER BY revision DESC', [p.workspaceId, p.name]),
+    run: (r, p: { workspaceId: string; name: string }) => r.all('SELECT name, version, revision, hash, description, saved_at AS savedAt FROM workflows WHERE workspace_id = ? AND name = ? ORDER BY revision DESC', [p.workspaceId, p.name]) as unknown as WorkflowRevision[],
   },
   {
     name: 'workflow.validate',
@@ -80,14 +81,14 @@ export const queries: QueryDefinition[] = [
       if (p.workflow) { where.push('workflow_name = ?'); args.push(p.workflow); }
       if (p.parentId) { where.push('parent_id = ?'); args.push(p.parentId); }
       args.push(p.limit ?? 200);
-      return r.all(`SELECT ${SESSION_COLS} FROM sessions WHERE ${where.join(' AND ')} ORDER BY started_at DESC, id DESC LIMIT ?`, args).map(sessionSummary);
+      return r.all(`SELECT ${SESSION_COLS} FROM sessions WHERE ${where.join(' AND ')} ORDER BY started_at DESC, id DESC LIMIT ?`, args).map(sessionSummary) as unknown as SessionSummary[];
     },
   },
   {
     name: 'session.get',
     description: 'One session: summary, pinned source and every step row (status, attempts, times, output, error).',
     schema: z.strictObject({ sessionId: z.string() }),
-    run: (r, p: { sessionId: string }) => {
+    run: (r, p: { sessionId: string }): SessionDetail | null => {
       const row = r.get(`SELECT ${SESSION_COLS}, source FROM sessions WHERE id = ?`, [p.sessionId]);
       if (!row) return null;
       const steps = r.all('SELECT * FROM session_steps WHERE session_id = ? ORDER BY started_at, key', [p.sessionId]).map((x) => ({
@@ -96,17 +97,17 @@ export const queries: QueryDefinition[] = [
         artifact: parseJson(x['artifact']), branch: x['branch'] ?? null, error: parseJson(x['error']), childId: x['child_id'] ?? null,
         approval: parseJson(x['approval']), reason: x['reason'] ?? null,
       }));
-      return { ...(sessionSummary(row) as object), source: String(row['source']), steps };
+      return { ...(sessionSummary(row) as object), source: String(row['source']), steps } as unknown as SessionDetail;
     },
   },
   {
     name: 'session.state',
     description: 'Time travel: the session state folded from its events up to atSeq (default: now), plus the list of its events.',
     schema: z.strictObject({ sessionId: z.string(), atSeq: z.number().int().nonnegative().optional() }),
-    run: (r, p: { sessionId: string; atSeq?: number }) => {
+    run: (r, p: { sessionId: string; atSeq?: number }): SessionStateAnswer | null => {
       const events = sessionEvents(r, p.sessionId);
       const state = foldSession(events, p.atSeq);
-      return state ? { state: stateToJson(state), events: events.map((e) => ({ seq: e.seq, streamSeq: e.streamSeq, type: e.type, at: e.at, step: (e.payload as { step?: string }).step ?? null })) } : null;
+      return state ? { state: stateToJson(state) as unknown as SessionStateAnswer['state'], events: events.map((e) => ({ seq: e.seq, streamSeq: e.streamSeq, type: e.type, at: e.at, step: (e.payload as { step?: string }).step ?? null })) } : null;
     },
   },
   {
@@ -120,4 +121,4 @@ export const queries: QueryDefinition[] = [
       return { hash: p.hash, size: Number(row['size']), mediaType: String(row['media_type']), data: JSON.parse(String(row['data'])) as Json, provenance: provenance ? JSON.parse(String(provenance['payload'])) as Json : null };
     },
   },
-];
+]);

@@ -1,7 +1,7 @@
 /**
  * Commands of the workspace slice. Each `decide` is pure: state from `load`, time/ids from ctx.
  */
-import type { CommandDefinition, Decision } from '../../kernel/module.ts';
+import { defineCommands, NO_QUERY_CONTEXT, type CommandDefinition, type Decision, type QueryDefinition } from '../../kernel/module.ts';
 import { KernelError, type Json } from '../../kernel/errors.ts';
 import * as s from './schemas.ts';
 import { DEFAULT_WORKSPACE_ID } from './scope.ts';
@@ -10,7 +10,7 @@ import { findActiveProjectByName, findActiveWorkspaceByName, getProject, queries
 const ws = (workspaceId: string) => `workspace:${workspaceId}`;
 const pr = (projectId: string) => `project:${projectId}`;
 
-export const commands: CommandDefinition[] = [
+const writes = defineCommands([
   {
     type: 'workspace.create',
     concurrent: "Two creates with the same name both exist (each has its own id); rename one.",
@@ -126,23 +126,25 @@ export const commands: CommandDefinition[] = [
       };
     },
   },
-];
+]);
 
 /**
  * The PRD names `workspace.list` and `project.list` as commands: they are reads, so they append
  * nothing and need no idempotency key, and answer exactly what the queries of the same name do.
  */
-for (const name of ['workspace.list', 'project.list'] as const) {
-  const q = queries.find((x) => x.name === name)!;
-  commands.push({
+const reads = (['workspace.list', 'project.list'] as const).map((name) => {
+  const q: QueryDefinition = queries.find((x) => x.name === name)!;
+  return {
     type: name,
     description: `Read-only: the same answer as query \`${name}\`; appends nothing.`,
     schema: q.schema,
     mutates: false,
-    load: (r, p: unknown) => q.run(r, p),
+    load: (r, p: unknown) => q.run(r, p, NO_QUERY_CONTEXT),
     decide: (list: unknown) => ({ events: [], value: list as Json }),
-  });
-}
+  } satisfies CommandDefinition;
+});
+
+export const commands = [...writes, ...reads] as const;
 
 function activeWorkspace(w: Workspace | undefined, workspaceId: string): Workspace {
   if (!w) throw new KernelError('not_found', `payload.workspaceId: no workspace ${workspaceId}; list workspaces to pick an existing id.`, { field: 'payload.workspaceId', workspaceId });

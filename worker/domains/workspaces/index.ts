@@ -10,7 +10,7 @@ import { queries } from './queries.ts';
 export type { Workspace, Project } from './queries.ts';
 export { DEFAULT_WORKSPACE_ID, DEFAULT_WORKSPACE_NAME } from './scope.ts';
 
-export const workspacesModule: KernelModule = {
+export const workspacesModule = {
   name: 'workspaces',
   commands,
   queries,
@@ -25,4 +25,4 @@ export const workspacesModule: KernelModule = {
     { type: 'project.renamed', version: 1, description: 'A project was renamed.', schema: s.projectRenamed },
     { type: 'project.archived', version: 1, description: 'A project was archived.', schema: s.projectArchived },
   ],
-};
+} satisfies KernelModule;

@@ -2,7 +2,7 @@
  * Reads of the workspace slice, over its own tables only.
  */
 import { z } from 'zod';
-import type { QueryDefinition, Reader } from '../../kernel/module.ts';
+import { defineQueries, type Reader } from '../../kernel/module.ts';
 import type { Row } from '../../kernel/db/sql.ts';
 import { id } from './schemas.ts';
 import { DEFAULT_WORKSPACE_ID } from './scope.ts';
@@ -59,7 +59,7 @@ export function findActiveProjectByName(r: Reader, workspaceId: string, name: st
   return typeof v === 'string' ? v : undefined;
 }
 
-export const queries: QueryDefinition[] = [
+export const queries = defineQueries([
   {
     name: 'workspace.list',
     description: 'Workspaces: the default one first, then by name; archived ones (last) only when asked. Which one is open is client state, not a kernel fact.',
@@ -89,7 +89,7 @@ export const queries: QueryDefinition[] = [
     schema: z.strictObject({ projectId: id }),
     run: (r, p: { projectId: string }) => getProject(r, p.projectId) ?? null,
   },
-];
+]);
 
 function toWorkspace(r: Row): Workspace {
   return {

@@ -16,18 +16,18 @@ import type { Kernel } from '../../kernel/kernel.ts';
 import type { Json } from '../../kernel/errors.ts';
 import { sha256Hex } from '../../kernel/log/hash.ts';
 import { RunnerError } from '../runners/types.ts';
-import { resolveWorkflowSource } from '../../domains/sessions/commands.ts';
 import { derivedId } from '../../domains/sessions/support.ts';
 import { sessionStream } from '../../domains/sessions/events.ts';
 import { parseWorkflow, validateInputs, type Workflow } from '../../workflow/index.ts';
 import type { ToolCallContext, WorkflowTools } from './tools.ts';
 import { DEFAULT_WORKSPACE_ID } from '../../domains/workspaces/scope.ts';
+import { ask } from '../ask.ts';
 
 const ENDED = new Set(['succeeded', 'failed', 'cancelled']);
 
 export function kernelWorkflowTools(kernel: Kernel): WorkflowTools {
   const load = (ref: string, workspaceId: string): Workflow | string => {
-    const found = resolveWorkflowSource(kernel.sql, workspaceId, ref);
+    const found = ask(kernel, 'workflow.resolve', { workspaceId, ref });
     if (!found) return `there is no saved workflow ${ref} in this workspace`;
     const parsed = parseWorkflow(found.source);
     return parsed.ok ? parsed.workflow : `it does not parse: ${parsed.errors[0]!.message}`;
@@ -47,19 +47,21 @@ export function kernelWorkflowTools(kernel: Kernel): WorkflowTools {
       const r = call.request;
       const sessionId = derivedId(sha256Hex(call.key));
       if (statusOf(kernel, sessionId) === undefined) {
-        const env = kernel.sql.value("SELECT json_extract(payload, '$.env') FROM events WHERE stream = ? AND stream_seq = 1", [sessionStream(r.sessionId)]);
+        // The child runs in its parent's environment: the `env` its start event recorded.
+        const first = ask(kernel, 'session.events', { sessionId: r.sessionId, limit: 1 })[0]?.payload as { env?: Json } | undefined;
+        const env = first?.env;
         kernel.systemBatch([{
           type: 'session.start_child',
-          payload: { sessionId, workflow: ref, inputs: values, env: typeof env === 'string' ? JSON.parse(env) as Json : {}, parent: { sessionId: r.sessionId, step: r.stepKey, attempt: r.attempt } },
+          payload: { sessionId, workflow: ref, inputs: values, env: typeof env === 'object' && env !== null && !Array.isArray(env) ? env : {}, parent: { sessionId: r.sessionId, step: r.stepKey, attempt: r.attempt } },
           idempotencyKey: `child:${sessionId}`,
           actor: 'engine',
         }]);
       }
       await ended(kernel, sessionId, r.signal);
-      const row = kernel.sql.get('SELECT status, output, error FROM sessions WHERE id = ?', [sessionId]);
-      const status = String(row?.['status']);
-      if (status === 'succeeded') return { sessionId, status, output: parse(row?.['output']) };
-      const error = parse(row?.['error']) as { message?: string } | null;
+      const o = ask(kernel, 'session.outcome', { sessionId });
+      const status = String(o?.status);
+      if (status === 'succeeded') return { sessionId, status, output: o?.output ?? null };
+      const error = o?.error ?? null;
       throw new RunnerError('child_failed', `The workflow ${ref} ${status}${error?.message ? `: ${error.message}` : ''} (session ${sessionId}).`, false, { sessionId, status });
     },
   };
@@ -83,13 +85,11 @@ export function inputsJsonSchema(wf: Workflow): { [key: string]: Json } {
 
 /** The calling session's workspace (its row when it has one: the kernel's word over the request's). */
 function workspaceOf(kernel: Kernel, sessionId: string, given: string | undefined): string {
-  const v = kernel.sql.value('SELECT workspace_id FROM sessions WHERE id = ?', [sessionId]);
-  return typeof v === 'string' ? v : given ?? DEFAULT_WORKSPACE_ID;
+  return ask(kernel, 'session.outcome', { sessionId })?.workspaceId ?? given ?? DEFAULT_WORKSPACE_ID;
 }
 
 function statusOf(kernel: Kernel, id: string): string | undefined {
-  const v = kernel.sql.value('SELECT status FROM sessions WHERE id = ?', [id]);
-  return typeof v === 'string' ? v : undefined;
+  return ask(kernel, 'session.outcome', { sessionId: id })?.status;
 }
 
 function ended(kernel: Kernel, id: string, signal: AbortSignal): Promise<void> {
@@ -109,13 +109,4 @@ function ended(kernel: Kernel, id: string, signal: AbortSignal): Promise<void> {
     });
     if (ENDED.has(statusOf(kernel, id) ?? '')) finish();
   });
-}
-
-function parse(v: unknown): Json {
-  if (typeof v !== 'string') return null;
-  try {
-    return JSON.parse(v) as Json;
-  } catch {
-    return v;
-  }
 }
