@@ -9,7 +9,9 @@
  *    with `fromSeq = lastSeenSeq + 1` after a disconnect.
  */
 import { fail, ok, type KernelError, type KernelErrorData, type Result } from './kernel/errors.ts';
-import type { Kernel, KernelStatus, RebuildReport } from './kernel/kernel.ts';
+import type { IngestReport, Kernel, KernelStatus, LogExport, RebuildReport, RepairReport } from './kernel/kernel.ts';
+import type { WireEvent } from './kernel/log/envelope.ts';
+import type { IngestInput, Refusal, WireCheckpoint } from './kernel/log/ingest.ts';
 import type { CommandInput, CommandResult } from './kernel/commands/envelope.ts';
 import type { EventEnvelope } from './kernel/log/envelope.ts';
 import type { VerifyReport } from './kernel/log/verify.ts';
@@ -21,6 +23,7 @@ import type { QueryName, QueryParams, QueryResult } from './api-types.ts';
 
 export type { StepProgress };
 export type { CommandInput, CommandResult, EventEnvelope, VerifyReport, EventFilter, KernelStatus, RebuildReport, Result, AuditEntry, Checkpoint };
+export type { IngestInput, IngestReport, LogExport, RepairReport, Refusal, WireCheckpoint, WireEvent };
 export type { KernelErrorData, ErrorCode, Json } from './kernel/errors.ts';
 export type { QueryMap, QueryName, QueryParams, QueryResult, CommandMap, CommandType, CommandPayload, TypedCommand, TypedIntent } from './api-types.ts';
 export type { Workspace, Project } from './domains/workspaces/index.ts';
@@ -63,6 +66,25 @@ export interface KingdomApi {
    */
   verify(onProgress?: (checked: number, total: number) => void): Promise<Result<VerifyReport>>;
   rebuild(projections?: readonly string[]): Promise<Result<RebuildReport>>;
+  /**
+   * Take in other devices' events and signed checkpoints (as a relay delivers them): verified per
+   * device chain, applied in merge order, parked across gaps, refused and quarantined when a chain
+   * does not verify (docs/devices.md). `invalid_events` for a malformed batch; `read_only` in
+   * recovery mode.
+   */
+  ingest(batch: IngestInput): Promise<Result<IngestReport>>;
+  /** One device's events and checkpoints after a chain position, as they travel between devices. */
+  exportChain(device: string, afterDeviceSeq?: number, limit?: number): Promise<Result<{ events: WireEvent[]; checkpoints: WireCheckpoint[] }>>;
+  /** Chains refused by ingest (never applied), oldest first. */
+  quarantined(): Promise<Result<(Refusal & { at: string })[]>>;
+  /** Everything the database holds, as stored (works in recovery mode): keep it before a repair. */
+  exportLog(): Promise<Result<LogExport>>;
+  /**
+   * Repair a database in recovery mode (or any time), audited: `rebuild` re-derives projections;
+   * `cut` cuts the log back to its last verified event, returns what it cut (kept aside too) and
+   * continues under a new device chain.
+   */
+  repair(action: 'rebuild' | 'cut'): Promise<Result<RepairReport>>;
   status(): Promise<Result<KernelStatus>>;
   info(): Promise<RuntimeInfo>;
   /**
@@ -113,6 +135,11 @@ export function createLocalApi(
     },
     verify: (onProgress) => guard(() => kernel.verify(onProgress)),
     rebuild: (names) => guard(() => kernel.rebuild(names)),
+    ingest: (batch) => guard(() => kernel.ingest(batch)),
+    exportChain: (device, after, limit) => guard(() => kernel.exportChain(device, after, limit)),
+    quarantined: () => guard(() => kernel.quarantined()),
+    exportLog: () => guard(() => kernel.exportLog()),
+    repair: (action) => guard(() => kernel.repair(action)),
     status: () => guard(() => kernel.status()),
     info: async () => info,
     watchProgress: async (listener) => progress.watch(listener),

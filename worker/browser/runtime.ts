@@ -26,7 +26,7 @@ import { uuidv7 } from '../kernel/ids.ts';
 
 const RPC_TIMEOUT_MS = 20_000;
 /** The KingdomApi methods a follower may forward to the leader (besides `page`). */
-const FORWARDED: ReadonlySet<RpcMethod> = new Set<Exclude<RpcMethod, 'page'>>(['command', 'commandBatch', 'query', 'verify', 'rebuild', 'status']);
+const FORWARDED: ReadonlySet<RpcMethod> = new Set<Exclude<RpcMethod, 'page'>>(['command', 'commandBatch', 'query', 'verify', 'rebuild', 'status', 'ingest', 'exportChain', 'quarantined', 'exportLog', 'repair']);
 
 interface PendingRpc {
   readonly msg: Extract<BusMessage, { kind: 'rpc' }>;
@@ -147,6 +147,11 @@ export class BrowserRuntime {
     // A progress listener cannot cross BroadcastChannel: only the leader reports progress.
     verify: (onProgress) => (this.kernel && onProgress ? this.local('verify', [onProgress]) : this.call('verify', [])) as Promise<Result<VerifyReport>>,
     rebuild: (names) => this.call('rebuild', [names]),
+    ingest: (batch) => this.call('ingest', [batch]),
+    exportChain: (device, after, limit) => this.call('exportChain', [device, after, limit]),
+    quarantined: () => this.call('quarantined', []),
+    exportLog: () => this.call('exportLog', []),
+    repair: (action) => this.call('repair', [action]),
     status: () => this.call('status', []),
     subscribe: (listener, req) => this.subscribe(listener, req ?? {}),
     unsubscribe: async (id) => this.unsubscribe(id),
