@@ -2,6 +2,7 @@
  * The kernel's own commands and events: liveness, device keys, rebuild records.
  */
 import { z } from 'zod';
+import type { Json } from './errors.ts';
 import { defineCommands, type KernelModule } from './module.ts';
 
 export const KEY_REGISTER_COMMAND = 'device.key.register';
@@ -39,6 +40,17 @@ const rebuilt = z.strictObject({
   projections: z.array(z.strictObject({ name: z.string(), digest: hex(64), identical: z.boolean() })),
 });
 
+/**
+ * An internal, audited command that records one fact about this database as one event of the
+ * `kernel` stream (its audit action is the event type).
+ */
+function recordFact<T extends string, S extends z.ZodType<{ [k: string]: Json }>>(type: T, event: string, schema: S, description: string, concurrent: string) {
+  return {
+    type, concurrent, description, schema, mutates: true, internal: true, audit: event, target: () => 'kernel',
+    decide: (_s: unknown, p: z.infer<S>) => ({ events: [{ stream: 'kernel', type: event, payload: p }], value: null }),
+  };
+}
+
 /** The kernel's own commands (typed, for the API's CommandMap). */
 export const coreCommands = defineCommands([
   {
@@ -63,48 +75,15 @@ export const coreCommands = defineCommands([
       value: { keyId: p.keyId },
     }),
   },
-  {
-    type: REBUILT_COMMAND,
-    concurrent: "A fact about one database: each device records its own rebuilds.",
-    description: 'Record that projections were rebuilt from the log, with their digests (audited).',
-    schema: rebuilt,
-    mutates: true,
-    internal: true,
-    audit: 'kernel.projections_rebuilt',
-    target: () => 'kernel',
-    decide: (_s, p: z.infer<typeof rebuilt>) => ({
-      events: [{ stream: 'kernel', type: 'kernel.projections_rebuilt', payload: p }],
-      value: null,
-    }),
-  },
-  {
-    type: LOG_UPGRADE_COMMAND,
-    concurrent: "A fact about one database's upgrade, in that device's chain.",
-    description: 'Record that the log was re-chained from format 1 (one chain per database) to per-device chains (audited; signed by the next checkpoint).',
-    schema: logUpgraded,
-    mutates: true,
-    internal: true,
-    audit: 'kernel.log_upgraded',
-    target: () => 'kernel',
-    decide: (_s, p: z.infer<typeof logUpgraded>) => ({
-      events: [{ stream: 'kernel', type: 'kernel.log_upgraded', payload: p }],
-      value: null,
-    }),
-  },
-  {
-    type: LOG_REPAIR_COMMAND,
-    concurrent: "A fact about one database's repair, in that device's chain.",
-    description: 'Record an explicit repair of a log that failed verification: projections rebuilt, or the log cut back to its last verified event (what was cut is kept aside and returned first). Audited.',
-    schema: logRepaired,
-    mutates: true,
-    internal: true,
-    audit: 'kernel.log_repaired',
-    target: () => 'kernel',
-    decide: (_s, p: z.infer<typeof logRepaired>) => ({
-      events: [{ stream: 'kernel', type: 'kernel.log_repaired', payload: p }],
-      value: null,
-    }),
-  },
+  recordFact(REBUILT_COMMAND, 'kernel.projections_rebuilt', rebuilt,
+    'Record that projections were rebuilt from the log, with their digests (audited).',
+    'A fact about one database: each device records its own rebuilds.'),
+  recordFact(LOG_UPGRADE_COMMAND, 'kernel.log_upgraded', logUpgraded,
+    'Record that the log was re-chained from format 1 (one chain per database) to per-device chains (audited; signed by the next checkpoint).',
+    "A fact about one database's upgrade, in that device's chain."),
+  recordFact(LOG_REPAIR_COMMAND, 'kernel.log_repaired', logRepaired,
+    'Record an explicit repair of a log that failed verification: projections rebuilt, or the log cut back to its last verified event (what was cut is kept aside and returned first). Audited.',
+    "A fact about one database's repair, in that device's chain."),
 ]);
 
 export const coreModule: KernelModule = {

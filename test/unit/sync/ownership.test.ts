@@ -40,14 +40,20 @@ async function settle(...ds: Device[]): Promise<void> {
   for (let i = 0; i < 3; i++) for (const d of ds) await d.engine.idle();
 }
 
+/** On `d`: save the release workflow and start a session that waits for its approval. */
+async function startWaiting(d: Device): Promise<string> {
+  d.k.command({ type: 'workflow.save', payload: { source: WAITING }, idempotencyKey: newKey() });
+  const id = (d.k.command({ type: 'session.start', payload: { workflow: 'release', inputs: {} }, idempotencyKey: newKey() }).value as { sessionId: string }).sessionId;
+  await settle(d);
+  return id;
+}
+
 describe('sessions across devices', () => {
   test("another device's session is never run here; its cancel becomes a request the owner applies", async () => {
     const a = await device();
     const b = await device();
     try {
-      a.k.command({ type: 'workflow.save', payload: { source: WAITING }, idempotencyKey: newKey() });
-      const id = (a.k.command({ type: 'session.start', payload: { workflow: 'release', inputs: {} }, idempotencyKey: newKey() }).value as { sessionId: string }).sessionId;
-      await settle(a);
+      const id = await startWaiting(a);
       assert.equal(session(a, id)?.status, 'running');
       await sync(a, b);
       const bOwn = b.k.status().devices.find((d) => d.device === b.k.deviceId)!.deviceSeq;
@@ -76,9 +82,7 @@ describe('sessions across devices', () => {
     const a = await device();
     const b = await device();
     try {
-      a.k.command({ type: 'workflow.save', payload: { source: WAITING }, idempotencyKey: newKey() });
-      const id = (a.k.command({ type: 'session.start', payload: { workflow: 'release', inputs: {} }, idempotencyKey: newKey() }).value as { sessionId: string }).sessionId;
-      await settle(a);
+      const id = await startWaiting(a);
       await sync(a, b);
       const r = b.k.command({ type: 'session.approve', payload: { sessionId: id, step: 'sign_off', comment: 'go' }, idempotencyKey: newKey() });
       assert.equal((r.value as { requested: boolean }).requested, true);
@@ -110,9 +114,7 @@ describe('sessions across devices', () => {
     const a = await device();
     const b = await device();
     try {
-      a.k.command({ type: 'workflow.save', payload: { source: WAITING }, idempotencyKey: newKey() });
-      const id = (a.k.command({ type: 'session.start', payload: { workflow: 'release', inputs: {} }, idempotencyKey: newKey() }).value as { sessionId: string }).sessionId;
-      await settle(a);
+      const id = await startWaiting(a);
       await sync(a, b);
       assert.throws(() => b.k.command({ type: 'session.migrate', payload: { sessionId: id, source: WAITING.replace('1.0.0', '1.1.0'), reason: 'x' }, idempotencyKey: newKey() }),
         (e: unknown) => (e as { code?: string }).code === 'invalid_state');

@@ -37,7 +37,7 @@ export const EVENTS_TABLE_V3 = `
     actor       TEXT NOT NULL,
     payload     TEXT NOT NULL,
     prev        TEXT NOT NULL,
-    hash        TEXT NOT NULL UNIQUE,
+    hash        TEXT NOT NULL,
     legacy_hash TEXT,
     UNIQUE (device, device_seq),
     UNIQUE (stream, stream_seq)

@@ -319,7 +319,7 @@ export function rowIdentity(r: Row): Omit<WireEvent, 'payload' | 'hash'> {
   };
 }
 
-function filterClause(f: EventFilter): { where: string; bind: (string | number)[] } {
+export function filterClause(f: EventFilter): { where: string; bind: (string | number)[] } {
   let where = '';
   const bind: (string | number)[] = [];
   if (f.types && f.types.length > 0) {

@@ -11,6 +11,7 @@
  */
 import { z } from 'zod';
 import type { EventDefinition, Projection, QueryDefinition } from '../module.ts';
+import { filterClause } from '../log/event-store.ts';
 
 export const CONFLICTS_PROJECTION = 'kernel_conflicts';
 
@@ -50,17 +51,8 @@ export const conflictsQuery: QueryDefinition = {
     limit: z.number().int().min(1).max(1000).default(100),
   }),
   run: (r, p: { stream?: string; streamPrefix?: string; limit: number }) => {
-    let where = '1=1';
-    const bind: (string | number)[] = [];
-    if (p.stream) {
-      where += ' AND stream = ?';
-      bind.push(p.stream);
-    }
-    if (p.streamPrefix) {
-      where += ' AND substr(stream, 1, ?) = ?';
-      bind.push(p.streamPrefix.length, p.streamPrefix);
-    }
-    return r.all(`SELECT * FROM kernel_conflicts WHERE ${where} ORDER BY pos DESC LIMIT ?`, [...bind, p.limit]).map((row) => ({
+    const { where, bind } = filterClause({ ...(p.stream ? { stream: p.stream } : {}), ...(p.streamPrefix ? { streamPrefix: p.streamPrefix } : {}) });
+    return r.all(`SELECT * FROM kernel_conflicts WHERE 1=1${where} ORDER BY pos DESC LIMIT ?`, [...bind, p.limit]).map((row) => ({
       pos: Number(row['pos']), stream: String(row['stream']), streamPos: Number(row['stream_pos']), unseen: Number(row['unseen']),
       eventId: String(row['event_id']), type: String(row['type']), device: String(row['device']), at: String(row['at']),
       resolution: String(row['resolution']),
