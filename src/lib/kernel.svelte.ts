@@ -21,7 +21,7 @@
 import * as Comlink from 'comlink';
 import type {
   CommandInput, CommandResult, TypedCommand, TypedIntent, EventEnvelope, KernelStatus, KingdomApi, Project, QueryName, QueryParams, QueryResult,
-  RebuildReport, Result, RuntimeInfo, StepProgress, VerifyReport, Workspace,
+  KernelErrorData, LogExport, RebuildReport, Refusal, RepairReport, Result, RuntimeInfo, StepProgress, VerifyReport, Workspace,
 } from '../../worker/api.ts';
 import { createKernelWorker } from './kernel-worker.ts';
 import { describe, fromKernel, fromThrown, GLOBAL_SCOPE, startupError, type UiError } from './ui-error.ts';
@@ -43,6 +43,21 @@ export type Phase = 'starting' | 'ready' | 'failed';
 /** A command as the UI sends it: typed by the slices' schemas (CommandMap), without its idempotency key. */
 export type CommandIntent = TypedIntent;
 export type EventTypeCount = QueryResult<'events.types'>['types'][number];
+/** A chain from another device that ingest refused (never applied). */
+export type QuarantinedChain = Refusal & { readonly at: string };
+/** One row of `conflicts.list` (worker/kernel/projections/conflicts.ts): an event written concurrently. */
+export interface ConflictRow {
+  readonly pos: number;
+  readonly stream: string;
+  readonly streamPos: number;
+  /** How many earlier events of the stream its writer had not seen. */
+  readonly unseen: number;
+  readonly eventId: string;
+  readonly type: string;
+  readonly device: string;
+  readonly at: string;
+  readonly resolution: string;
+}
 
 export class KernelClient {
   phase = $state.raw<Phase>('starting');
@@ -68,6 +83,7 @@ export class KernelClient {
   #pending = new Map<string, { intent: string; key: string }>();
   #refreshing = new Coalescer();
   #knownTypes = new Set<string>();
+  #subscription: number | null = null;
   #startFailed: (err: Error) => void = () => {};
 
   /** Create the worker and connect. Safe to call more than once (only the first call counts). */
@@ -199,7 +215,46 @@ export class KernelClient {
    */
   async verify(scope: string, onProgress?: (checked: number, total: number) => void): Promise<VerifyReport | null> {
     const progress = onProgress ? Comlink.proxy(onProgress) : undefined;
-    return this.#withBusy(scope, () => this.#call(scope, (api) => api.verify(progress)));
+    const report = await this.#withBusy(scope, () => this.#call(scope, (api) => api.verify(progress)));
+    // A failed verify puts the kernel in recovery mode: the banner follows status().recovery.
+    await this.refreshStatus();
+    return report;
+  }
+
+  /** The integrity problem that keeps the database read-only (recovery mode), or null. */
+  get recovery(): KernelErrorData | null {
+    return this.status?.recovery ?? null;
+  }
+
+  /** Everything the database holds, as stored (works in recovery mode). */
+  async exportLog(scope: string): Promise<LogExport | null> {
+    return this.#withBusy(scope, () => this.#call(scope, (api) => api.exportLog()));
+  }
+
+  /**
+   * Repair the database (audited): `rebuild` re-derives the projections, `cut` cuts the log back
+   * to its last verified event and continues under a new device chain. Status, lists and the
+   * live log are reloaded afterwards (a cut shortens the log: the tail is read again).
+   */
+  async repair(scope: string, action: 'rebuild' | 'cut'): Promise<RepairReport | null> {
+    const report = await this.#withBusy(scope, () => this.#call(scope, (api) => api.repair(action)));
+    if (report && action === 'cut') await this.#resubscribe();
+    await Promise.all([this.refreshStatus(), this.refreshWorkspaces(), this.refreshEventTypes()]);
+    return report;
+  }
+
+  /** Chains from other devices that ingest refused, with the reason. */
+  async quarantined(scope: string): Promise<QuarantinedChain[] | null> {
+    return this.#call(scope, (api) => api.quarantined());
+  }
+
+  /** Events written concurrently on two devices, newest first, and how the merge resolved them. */
+  async conflicts(scope: string, limit = 100): Promise<ConflictRow[] | null> {
+    // `conflicts.list` is a kernel query outside the slices' QueryMap: asked by name.
+    return this.#call(scope, (api) => {
+      const byName = api.query as unknown as (name: string, params: unknown) => Promise<Result<ConflictRow[]>>;
+      return byName('conflicts.list', { limit });
+    });
   }
 
   /** Watch live step progress (llm tokens); returns the function that stops watching. */
@@ -268,7 +323,21 @@ export class KernelClient {
     // Only the tail the log view keeps: a long log is not streamed through Comlink on every load
     // (older events are paged with events.list).
     const fromSeq = Math.max(1, (this.status?.headSeq ?? 0) - RECENT_LIMIT + 1);
-    await this.#call(GLOBAL_SCOPE, (api) => api.subscribe(listener, { fromSeq, batchSize: 500 }));
+    this.#subscription = await this.#call(GLOBAL_SCOPE, (api) => api.subscribe(listener, { fromSeq, batchSize: 500 }));
+  }
+
+  /**
+   * After a cut the log is shorter and new events take seqs the live log has already seen: drop
+   * the old tail and subscribe again from the new head.
+   */
+  async #resubscribe(): Promise<void> {
+    const api = this.#api;
+    if (!api) return;
+    if (this.#subscription !== null) await api.unsubscribe(this.#subscription).catch(() => {});
+    this.#subscription = null;
+    this.recent = [];
+    this.headSeq = 0;
+    await this.#connect();
   }
 
   async #refreshInfo(): Promise<void> {

@@ -10,7 +10,12 @@ export interface UiError {
   readonly message: string;
   /** The kernel's own wording, when `message` rephrases it. */
   readonly detail?: string;
+  /** Where to go to do something about it (e.g. the Integrity page in recovery mode). */
+  readonly link?: { readonly href: string; readonly label: string };
 }
+
+/** The Integrity page (recovery: export, repair); a literal so this module stays free of the router. */
+export const INTEGRITY_HREF = '#/integrity';
 
 /** The scope of errors that belong to no particular action (startup, unexpected exceptions). */
 export const GLOBAL_SCOPE = 'global';
@@ -27,6 +32,14 @@ export function fromKernel(scope: string, e: KernelErrorData): UiError {
       };
     case 'storage_full':
       return { scope, code: e.code, message: 'Storage is full: the browser refused to store more data. Free some space and try again.', detail: e.message };
+    case 'read_only':
+      return {
+        scope,
+        code: e.code,
+        message: 'Nothing was saved: this database failed its integrity check and is read-only until it is repaired. Nothing was deleted. Export everything, then repair it on the Integrity page.',
+        detail: e.message,
+        link: { href: INTEGRITY_HREF, label: 'Open the Integrity page' },
+      };
     case 'not_leader':
       return { scope, code: e.code, message: 'The tab that owns the database did not answer. Reload this page to take over.', detail: e.message };
     default:
