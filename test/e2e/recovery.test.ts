@@ -23,8 +23,8 @@
  *
  * Zero CSP violations and zero console errors throughout (the open check logs a warning only).
  *
- * One todo: after a cut below the old head the live UI misses new events until a reload (the
- * kernel's subscription cursors survive the cut); the second test reloads, the todo test does not.
+ * After a cut below the old head the live UI shows new changes without a reload (the kernel moves
+ * its subscription cursors back to the cut).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -273,9 +273,7 @@ describe('recovery mode in the app', () => {
     const names = await api.workspaceNames();
     assert.ok(!names.includes('Tampered') && !names.includes('Alpha'), `the changed event and the ones after it were cut (${names.join(', ')})`);
     assert.ok(tamperedSeq > 0);
-    // The kernel accepts changes again. (The live UI does not hear of events written below the
-    // pre-cut head until a reload: the kernel's subscriptions keep their cursors across a cut; see
-    // the todo test below. A reload starts a fresh kernel.)
+    // The kernel accepts changes again, and they survive a reload.
     await api.createWorkspace('Again');
     await page.reload();
     await ui.waitReady();
@@ -350,9 +348,7 @@ describe('recovery mode in the app', () => {
     }
   });
 
-  test('after a cut below the old head, the live UI shows new changes without a reload', {
-    todo: 'kernel: repair("cut") leaves every subscription cursor at the pre-cut head, so events written at seqs below it are never published (worker/kernel/subscriptions.ts needs a rewind on cut)',
-  }, async () => {
+  test('after a cut below the old head, the live UI shows new changes without a reload', async () => {
     const { server, context } = await brokenDatabase(cleanup, dist, csp, tamperSql('Alpha', false));
     const page = await context.newPage();
     const { ui } = await openApp(page, `${server.url}/#/integrity`);

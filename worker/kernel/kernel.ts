@@ -663,7 +663,19 @@ export class Kernel {
     }
     this.store.reloadHead();
     this.audit.reload();
-    const still = await this.integrityAtOpen();
+    // Positions after the cut are taken again by new events: subscribers must see them.
+    if (cut.events.length > 0) this.subscriptions.rewind(this.store.committedHead.seq);
+    // Recovered only when the whole log verifies again (the open check alone misses a change
+    // under a checkpoint, which a failed verify may be what put the kernel here).
+    let still = await this.integrityAtOpen();
+    if (!still) {
+      const report = await verifyLog(this.sql, { device: this.device, anchor: await this.keys.loadAnchor(this.device) });
+      if (!report.ok) {
+        still = new KernelError('integrity_error',
+          `The log still fails verification after the repair: ${report.broken!.message} Repair with "cut" to move the broken part aside.`,
+          { ...report.broken! });
+      }
+    }
     this.recoveryError = still;
     if (!still) {
       this.checkpointer.stop();

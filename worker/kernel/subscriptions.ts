@@ -149,6 +149,18 @@ export class Subscriptions {
     queueMicrotask(() => this.resume());
   }
 
+  /**
+   * The log was cut back to `headSeq` (an explicit repair): every cursor beyond it moves back, so
+   * the events appended from now on (which take the freed positions) are delivered.
+   */
+  rewind(headSeq: number): void {
+    this.generation++;
+    for (const sub of this.subs.values()) {
+      sub.pump = null;
+      sub.cursor = Math.min(sub.cursor, headSeq);
+    }
+  }
+
   closeAll(): void {
     for (const sub of this.subs.values()) sub.closed = true;
     this.subs.clear();

@@ -220,4 +220,30 @@ describe('integrity under a hostile look', () => {
         await k.close();
       }
     }));
+
+  test('rebuild does not declare recovered a log that still fails verification; cut does, and live subscribers see what comes after', () =>
+    withTempDir(async (dir) => {
+      const file = await seededFile(dir);
+      // A change under a checkpoint: the open check passes, verify does not.
+      await tamper(file, ["UPDATE events SET payload = replace(payload, 'W3', 'X3') WHERE seq = (SELECT MIN(seq) FROM events WHERE payload LIKE '%W3%')"]);
+      const k = await openKernel({ storage: { file } });
+      try {
+        assert.equal(k.recovery, null, 'the bounded open check does not read under the checkpoints');
+        assert.equal((await k.verify()).ok, false);
+        isReadOnly(k);
+        const rebuilt = await k.repair('rebuild');
+        assert.equal(rebuilt.recovered, false, JSON.stringify(rebuilt.recovery));
+        const seen: number[] = [];
+        k.subscribe((events) => { for (const e of events) seen.push(e.seq); });
+        const r = await k.repair('cut');
+        assert.equal(r.recovered, true, JSON.stringify(r.recovery));
+        assert.ok(r.cut.events.length > 1);
+        createWorkspace(k, 'After the cut');
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        assert.ok(seen.includes(k.status().headSeq), `the new event (seq ${k.status().headSeq}) reached the live subscriber: ${JSON.stringify(seen)}`);
+      } finally {
+        await k.close();
+      }
+    }));
 });
+

@@ -221,6 +221,7 @@ describe('ingest', () => {
         assert.equal(conflicts[0]!.stream, `workspace:${id}`);
         assert.equal(conflicts[0]!.device, b.deviceId);
         assert.equal(conflicts[0]!.unseen, 1);
+        assert.match((conflicts[0] as unknown as { resolution: string }).resolution, /later in merge order wins/);
       }
       assert.deepEqual(a.digest(), b.digest());
       // A rename that had seen the other one is no conflict.

@@ -66,8 +66,8 @@ export const secretsModule = {
   ]),
   events: [
     // v2: workspaceId (v1 events are lifted into the default workspace).
-    { type: 'secret.set', version: 2, description: 'A secret was stored or replaced in a workspace (its value is not in the log).', schema: z.strictObject({ workspaceId: workspaceIdSchema, name }), upcasters: [toDefaultWorkspace] },
-    { type: 'secret.deleted', version: 2, description: 'A secret of a workspace was deleted.', schema: z.strictObject({ workspaceId: workspaceIdSchema, name }), upcasters: [toDefaultWorkspace] },
+    { type: 'secret.set', version: 2, concurrent: "The later in merge order of a set and a delete decides whether the name exists; each device keeps its own value.", description: 'A secret was stored or replaced in a workspace (its value is not in the log).', schema: z.strictObject({ workspaceId: workspaceIdSchema, name }), upcasters: [toDefaultWorkspace] },
+    { type: 'secret.deleted', version: 2, concurrent: "The later in merge order of a set and a delete decides whether the name exists.", description: 'A secret of a workspace was deleted.', schema: z.strictObject({ workspaceId: workspaceIdSchema, name }), upcasters: [toDefaultWorkspace] },
   ],
   projections: [{
     name: 'secret_names',

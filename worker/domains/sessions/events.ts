@@ -206,8 +206,16 @@ const DESCRIPTIONS: { [T in SessionEventType]: string } = {
 /** Events that carry their workspace (v2); other session events belong to their session's workspace. */
 const SCOPED: ReadonlySet<SessionEventType> = new Set(['workflow.saved', 'workflow.archived', 'session.started']);
 
+/** How a concurrent write of these events resolves (kernel conflicts.list shows it). */
+const CONCURRENT: { [T in SessionEventType]?: string } = {
+  'workflow.saved': 'Both saves become revisions, numbered in merge order; the later is the latest.',
+  'workflow.archived': 'The later in merge order of a save and an archive decides whether the workflow is in the library.',
+  'session.requested': "The owner applies requests in the order it receives them; one that no longer applies changes nothing.",
+};
+
 export const SESSION_EVENTS: EventDefinition[] = (Object.keys(payloads) as SessionEventType[]).map((type) => ({
   type,
+  ...(CONCURRENT[type] ? { concurrent: CONCURRENT[type] } : {}),
   // v2: workspaceId (v1 events are lifted into the default workspace).
   version: SCOPED.has(type) ? 2 : 1,
   description: DESCRIPTIONS[type],

@@ -17,12 +17,12 @@ export const workspacesModule = {
   projections: [workspacesProjection, projectsProjection],
   events: [
     { type: 'workspace.created', version: 1, description: 'A workspace was created.', schema: s.workspaceCreated },
-    { type: 'workspace.renamed', version: 1, description: 'A workspace was renamed.', schema: s.workspaceRenamed },
+    { type: 'workspace.renamed', version: 1, concurrent: "Two renames: the later in merge order wins on every device. An archived workspace stays archived.", description: 'A workspace was renamed.', schema: s.workspaceRenamed },
     // Legacy (v1 logs): the open workspace is now per-device client state; nothing appends this.
     { type: 'workspace.opened', version: 1, description: 'Legacy: a workspace was opened. Nothing appends it any more (the open workspace is per-device client state); kept so old logs read.', schema: s.workspaceOpened },
-    { type: 'workspace.archived', version: 1, description: 'A workspace was archived.', schema: s.workspaceArchived },
+    { type: 'workspace.archived', version: 1, concurrent: "Archived on every device, whatever was written concurrently.", description: 'A workspace was archived.', schema: s.workspaceArchived },
     { type: 'project.created', version: 1, description: 'A project was created in a workspace.', schema: s.projectCreated },
-    { type: 'project.renamed', version: 1, description: 'A project was renamed.', schema: s.projectRenamed },
-    { type: 'project.archived', version: 1, description: 'A project was archived.', schema: s.projectArchived },
+    { type: 'project.renamed', version: 1, concurrent: "Two renames: the later in merge order wins. An archived project stays archived.", description: 'A project was renamed.', schema: s.projectRenamed },
+    { type: 'project.archived', version: 1, concurrent: "Archived on every device, whatever was written concurrently.", description: 'A project was archived.', schema: s.projectArchived },
   ],
 } satisfies KernelModule;
