@@ -354,7 +354,7 @@ export class Kernel {
   /** Chains refused by ingest, oldest first. */
   quarantined(): (Refusal & { at: string })[] {
     return this.sql.all('SELECT device, device_seq, reason, message, at FROM quarantine ORDER BY id').map((r) => ({
-      device: String(r['device']), deviceSeq: Number(r['device_seq']), reason: String(r['reason']), message: String(r['message']), at: String(r['at']),
+      code: 'chain_refused' as const, device: String(r['device']), deviceSeq: Number(r['device_seq']), reason: String(r['reason']), message: String(r['message']), at: String(r['at']),
     }));
   }
 

@@ -74,6 +74,7 @@ describe('ingest', () => {
         const before = b.status().headSeq;
         const r = await b.ingest({ events: tamper(chain) });
         assert.equal(r.refused.length, 1, JSON.stringify(r));
+        assert.equal(r.refused[0]!.code, 'chain_refused');
         assert.equal(r.refused[0]!.device, a.deviceId);
         assert.equal(r.refused[0]!.reason, reason, r.refused[0]!.message);
         assert.equal(r.applied, 0);

@@ -70,6 +70,8 @@ export type IngestInput = z.input<typeof ingestSchema>;
 export type WireCheckpoint = Omit<Checkpoint, 'seq' | 'format'> & { readonly format: 2 };
 
 export interface Refusal {
+  /** The typed error of a refused chain (docs/errors.md). */
+  readonly code: 'chain_refused';
   readonly device: string;
   readonly deviceSeq: number;
   readonly reason: string;
@@ -113,7 +115,7 @@ export async function planIngest(
   for (const device of [...byDevice.keys()].sort()) {
     const offered = byDevice.get(device)!;
     const refuse = (e: WireEvent | WireCheckpoint, deviceSeq: number, reason: string, message: string) => {
-      plan.refused.push({ device, deviceSeq, reason, message, event: e as unknown as Json });
+      plan.refused.push({ code: 'chain_refused', device, deviceSeq, reason, message, event: e as unknown as Json });
     };
     if (device !== self && sql.value('SELECT 1 FROM quarantine WHERE device = ? LIMIT 1', [device]) !== undefined) {
       const first = offered[0];
