@@ -140,11 +140,12 @@ export class EventStore {
   append(e: PendingEvent): EventEnvelope {
     const chain = this.chainHead(this.device);
     const payloadJson = canonicalJson(e.payload);
+    const streamBase = this.streamVersion(e.stream);
     const wire: Omit<WireEvent, 'payload' | 'hash'> = {
       id: e.id, device: this.device, deviceSeq: chain.deviceSeq + 1, hlc: this.clock.tick(), prev: chain.hash,
-      stream: e.stream, streamBase: this.streamVersion(e.stream), type: e.type, v: e.v, at: e.at, actor: e.actor,
+      stream: e.stream, streamBase, type: e.type, v: e.v, at: e.at, actor: e.actor,
     };
-    return this.insert(wire, payloadJson, hashEventWithPayloadJson(wire, payloadJson));
+    return this.insert(wire, payloadJson, hashEventWithPayloadJson(wire, payloadJson), streamBase + 1);
   }
 
   /**
@@ -153,12 +154,11 @@ export class EventStore {
    */
   insertForeign(e: WireEvent): EventEnvelope {
     this.clock.observe(e.hlc);
-    return this.insert(e, canonicalJson(e.payload), e.hash);
+    return this.insert(e, canonicalJson(e.payload), e.hash, this.streamVersion(e.stream) + 1);
   }
 
-  private insert(w: Omit<WireEvent, 'payload' | 'hash'>, payloadJson: string, hash: string): EventEnvelope {
+  private insert(w: Omit<WireEvent, 'payload' | 'hash'>, payloadJson: string, hash: string, streamSeq: number): EventEnvelope {
     const seq = this.currentHead.seq + 1;
-    const streamSeq = this.streamVersion(w.stream) + 1;
     const ord = mergeKey(w.hlc, w.device, hash);
     this.sql.run(INSERT_SQL, [seq, w.id, w.device, w.deviceSeq, w.hlc, ord, w.stream, streamSeq, w.streamBase, w.type, w.v, w.at, w.actor, payloadJson, w.prev, hash]);
     this.pendingHead = { seq, hash };
