@@ -356,10 +356,17 @@ export class KernelClient {
   }
 
   #onEvents(batch: EventEnvelope[]): void {
+    if (batch.length === 0) return;
+    const first = batch[0]!.seq;
     const last = this.recent.at(-1)?.seq ?? 0;
-    const fresh = batch.filter((e) => e.seq > last);
-    if (fresh.length === 0) return;
-    const merged = [...this.recent, ...fresh];
+    // A subscription never delivers an event twice: a batch that starts at or below what the live
+    // log holds means the log was cut back (a repair, perhaps in another tab) and new events took
+    // the freed positions. Forget the cut tail.
+    const cut = first <= last;
+    const kept = cut ? this.recent.filter((e) => e.seq < first) : this.recent;
+    if (cut) this.headSeq = first - 1;
+    const fresh = batch;
+    const merged = [...kept, ...fresh];
     this.recent = merged.length > RECENT_LIMIT ? merged.slice(merged.length - RECENT_LIMIT) : merged;
     this.headSeq = Math.max(this.headSeq, fresh.at(-1)!.seq);
     let domain = false;
@@ -368,7 +375,7 @@ export class KernelClient {
       if (/^(workspace|project)\./.test(e.type) || e.type === 'kernel.projections_rebuilt') domain = true;
       if (!this.#knownTypes.has(e.type)) newType = true;
     }
-    if (domain) this.#refreshDomain();
+    if (domain || cut) this.#refreshDomain();
     if (newType) void this.refreshEventTypes();
     void this.refreshStatus();
   }

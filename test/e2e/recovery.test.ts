@@ -360,4 +360,20 @@ describe('recovery mode in the app', () => {
     const short = new AppPage(page, 5_000);
     await short.createWorkspace('Live after the cut');
   });
+
+  test('a cut in the leader tab moves the follower tab back too: it sees the changes made after the cut', async () => {
+    const { server, context } = await brokenDatabase(cleanup, dist, csp, tamperSql('Alpha', false));
+    const leader = await context.newPage();
+    const a = await openApp(leader, `${server.url}/#/integrity`);
+    const follower = await context.newPage();
+    const b = await openApp(follower, `${server.url}/#/workspaces`);
+    assert.equal((await a.api.ready()).role, 'leader');
+    assert.equal((await b.api.ready()).role, 'follower');
+    await a.api.verify();
+    const r = await leader.evaluate(() => (window as unknown as { kingdomDevHook: { api: { repair(a: 'cut'): Promise<{ ok: boolean; value?: { recovered: boolean; cut: { events: unknown[] } } }> } } }).kingdomDevHook.api.repair('cut'));
+    assert.ok(r.ok && r.value?.recovered && r.value.cut.events.length > 0, JSON.stringify(r));
+    await a.api.createWorkspace('Made after the cut');
+    await b.ui.waitWorkspace('Made after the cut');
+  });
 });
+

@@ -32,7 +32,9 @@ export type BusMessage =
     }
   | { readonly kind: 'rpc'; readonly id: string; readonly from: string; readonly method: RpcMethod; readonly args: unknown[] }
   | { readonly kind: 'rpc-result'; readonly id: string; readonly to: string; readonly result: unknown }
-  | { readonly kind: 'events'; readonly events: EventEnvelope[]; readonly headSeq: number };
+  | { readonly kind: 'events'; readonly events: EventEnvelope[]; readonly headSeq: number }
+  /** A repair cut the log back to headSeq: every tab moves its subscription cursors back. */
+  | { readonly kind: 'rewind'; readonly headSeq: number };
 
 /** The answer to a `page` RPC: the leader's event store, paged for a follower's subscriptions. */
 export type { Page } from '../kernel/subscriptions.ts';

@@ -228,7 +228,9 @@ export class BrowserRuntime {
     if (!api || !k) return fail(new KernelError('not_leader', 'This tab does not own the database.'));
     if (method !== 'page') {
       if (!FORWARDED.has(method)) return fail(new KernelError('invalid_query', `Unknown call ${String(method)}.`));
-      return (api[method] as (...a: unknown[]) => Promise<Result<unknown>>)(...args);
+      const result = await (api[method] as (...a: unknown[]) => Promise<Result<unknown>>)(...args);
+      if (method === 'repair' && result.ok && (result.value as { cut: { events: unknown[] } }).cut.events.length > 0) this.rewound(k.store.committedHead.seq);
+      return result;
     }
     try {
       const [afterSeq, limit, filter] = args as [number, number, EventFilter];
@@ -249,6 +251,14 @@ export class BrowserRuntime {
       this.pending.set(msg.id, { msg, resolve, timer });
       this.post(msg);
     });
+  }
+
+  /** The leader's log was cut back to `headSeq` (repair): this tab's and the followers' cursors follow. */
+  private rewound(headSeq: number): void {
+    this.knownHead = headSeq;
+    this.subs.rewind(headSeq);
+    this.subs.resume();
+    this.post({ kind: 'rewind', headSeq });
   }
 
   private onMessage(m: BusMessage): void {
@@ -288,6 +298,12 @@ export class BrowserRuntime {
         if (this.kernel) return; // leaders deliver from their own kernel
         this.knownHead = Math.max(this.knownHead, m.headSeq);
         this.subs.publish(m.events);
+        return;
+      case 'rewind':
+        if (this.kernel) return;
+        this.knownHead = m.headSeq;
+        this.subs.rewind(m.headSeq);
+        this.subs.resume();
         return;
     }
   }
