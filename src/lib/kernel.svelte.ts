@@ -45,19 +45,8 @@ export type CommandIntent = TypedIntent;
 export type EventTypeCount = QueryResult<'events.types'>['types'][number];
 /** A chain from another device that ingest refused (never applied). */
 export type QuarantinedChain = Refusal & { readonly at: string };
-/** One row of `conflicts.list` (worker/kernel/projections/conflicts.ts): an event written concurrently. */
-export interface ConflictRow {
-  readonly pos: number;
-  readonly stream: string;
-  readonly streamPos: number;
-  /** How many earlier events of the stream its writer had not seen. */
-  readonly unseen: number;
-  readonly eventId: string;
-  readonly type: string;
-  readonly device: string;
-  readonly at: string;
-  readonly resolution: string;
-}
+/** One row of `conflicts.list`: an event written concurrently on two devices. */
+export type ConflictRow = QueryResult<'conflicts.list'>[number];
 
 export class KernelClient {
   phase = $state.raw<Phase>('starting');
@@ -250,11 +239,7 @@ export class KernelClient {
 
   /** Events written concurrently on two devices, newest first, and how the merge resolved them. */
   async conflicts(scope: string, limit = 100): Promise<ConflictRow[] | null> {
-    // `conflicts.list` is a kernel query outside the slices' QueryMap: asked by name.
-    return this.#call(scope, (api) => {
-      const byName = api.query as unknown as (name: string, params: unknown) => Promise<Result<ConflictRow[]>>;
-      return byName('conflicts.list', { limit });
-    });
+    return this.query(scope, 'conflicts.list', { limit });
   }
 
   /** Watch live step progress (llm tokens); returns the function that stops watching. */

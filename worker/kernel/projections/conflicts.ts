@@ -10,7 +10,7 @@
  * 2. One row per concurrent event; a stream written by one device at a time never has any.
  */
 import { z } from 'zod';
-import type { EventDefinition, Projection, QueryDefinition } from '../module.ts';
+import { defineQuery, type EventDefinition, type Projection } from '../module.ts';
 import { filterClause } from '../log/event-store.ts';
 
 export const CONFLICTS_PROJECTION = 'kernel_conflicts';
@@ -42,20 +42,40 @@ export function conflictsProjection(events: ReadonlyMap<string, EventDefinition>
   };
 }
 
-export const conflictsQuery: QueryDefinition = {
-  name: 'conflicts.list',
-  description: 'Events written concurrently on two devices (their writer had not seen an earlier event of the stream), newest first, with how the merge resolved them.',
-  schema: z.strictObject({
+/** One event written concurrently on two devices, and how the merge resolved it. */
+export interface ConflictRow {
+  /** Place in the merge order. */
+  readonly pos: number;
+  /** Where the event sits in this database's log (its address in the event log). */
+  readonly seq: number;
+  readonly stream: string;
+  readonly streamPos: number;
+  /** How many earlier events of the stream its writer had not seen. */
+  readonly unseen: number;
+  readonly eventId: string;
+  readonly type: string;
+  readonly device: string;
+  readonly at: string;
+  readonly resolution: string;
+}
+
+export const conflictsQuery = defineQuery(
+  'conflicts.list',
+  'Events written concurrently on two devices (their writer had not seen an earlier event of the stream), newest first, with how the merge resolved them.',
+  z.strictObject({
     stream: z.string().min(1).optional(),
     streamPrefix: z.string().min(1).optional(),
     limit: z.number().int().min(1).max(1000).default(100),
   }),
-  run: (r, p: { stream?: string; streamPrefix?: string; limit: number }) => {
+  (r, p: { stream?: string; streamPrefix?: string; limit: number }): ConflictRow[] => {
     const { where, bind } = filterClause({ ...(p.stream ? { stream: p.stream } : {}), ...(p.streamPrefix ? { streamPrefix: p.streamPrefix } : {}) });
-    return r.all(`SELECT * FROM kernel_conflicts WHERE 1=1${where} ORDER BY pos DESC LIMIT ?`, [...bind, p.limit]).map((row) => ({
-      pos: Number(row['pos']), stream: String(row['stream']), streamPos: Number(row['stream_pos']), unseen: Number(row['unseen']),
+    // `where` names stream columns only; `seq` is where the event sits in THIS database's log (the
+    // event log's address), `pos` its place in the merge order.
+    return r.all(`SELECT c.*, COALESCE(e.seq, 0) AS event_seq FROM kernel_conflicts c LEFT JOIN events e ON e.id = c.event_id
+      WHERE 1=1${where.replaceAll(' stream', ' c.stream')} ORDER BY c.pos DESC LIMIT ?`, [...bind, p.limit]).map((row) => ({
+      pos: Number(row['pos']), seq: Number(row['event_seq']), stream: String(row['stream']), streamPos: Number(row['stream_pos']), unseen: Number(row['unseen']),
       eventId: String(row['event_id']), type: String(row['type']), device: String(row['device']), at: String(row['at']),
       resolution: String(row['resolution']),
     }));
   },
-};
+);
