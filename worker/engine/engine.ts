@@ -29,7 +29,7 @@ import { engineRunners, withAgentRunner, withCustomRunners } from './engine-runn
 import { SessionLearning, withForestRunners } from './learning.ts';
 import type { StepProgress } from './progress.ts';
 import { systemClock, soon, type Clock } from './clock.ts';
-import { applyEvent, foldSession, TERMINAL_SESSION, type SessionState } from '../domains/sessions/fold.ts';
+import { applyEvent, foldSession, TERMINAL_SESSION } from '../domains/sessions/fold.ts';
 import { plan, stepInput, type Outcome } from './planner/plan.ts';
 import { nextWake, errorOf } from '../domains/sessions/support.ts';
 import { EngineLookups } from './lookups.ts';

@@ -12,7 +12,7 @@
  * 5. A node belongs to one workspace (set at creation, never changed); a link joins two nodes of
  *    the same workspace (`invalid_payload` otherwise), so no read crosses workspaces.
  */
-import { defineCommands, type CommandDefinition, type Decision, type Reader } from '../../kernel/module.ts';
+import { defineCommands, type Decision, type Reader } from '../../kernel/module.ts';
 import { KernelError, type Json } from '../../kernel/errors.ts';
 import * as s from './schemas.ts';
 import { assertActiveWorkspace, assertProjectIn, projectRef, workspaceStatus, type ProjectRef, type WorkspaceStatus } from '../workspaces/scope.ts';

@@ -19,7 +19,7 @@ import { RunnerError } from '../runners/types.ts';
 import { derivedId } from '../../domains/sessions/support.ts';
 import { sessionStream } from '../../domains/sessions/events.ts';
 import { parseWorkflow, validateInputs, type Workflow } from '../../workflow/index.ts';
-import type { ToolCallContext, WorkflowTools } from './tools.ts';
+import type { WorkflowTools } from './tools.ts';
 import { DEFAULT_WORKSPACE_ID } from '../../domains/workspaces/scope.ts';
 import { ask } from '../ask.ts';
 
