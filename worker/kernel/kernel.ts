@@ -19,115 +19,40 @@ import { Sql } from './db/sql.ts';
 import { assertSchemaSupported, migrate, SCHEMA_VERSION } from './db/migrations.ts';
 import { EventStore, type EventFilter } from './log/event-store.ts';
 import type { EventEnvelope, WireEvent } from './log/envelope.ts';
-import { parseIngest, planIngest, type Refusal, type WireCheckpoint } from './log/ingest.ts';
+import type { Refusal, WireCheckpoint } from './log/ingest.ts';
+import { exportChain as exportChainOf, ingest as ingestEvents, quarantined as quarantinedChains, type IngestReport } from './sync.ts';
+import type { KernelOptions, KernelStatus, RebuildReport, RepairReport } from './types.ts';
+import { exportLog as exportLogOf, problem, repairLog, type LogExport, type RecoveryParts } from './recovery.ts';
 import { AuditLog, type AuditEntry } from './log/audit.ts';
-import { insertCheckpoint, listCheckpoints, type Checkpoint } from './log/checkpoint.ts';
+import { listCheckpoints, type Checkpoint } from './log/checkpoint.ts';
 import { Checkpointer } from './log/checkpointer.ts';
 import { memoryKeyStore, type DeviceKeyPair, type KeyStore } from './log/keys.ts';
 import { advisory, verifyLog, type VerifyReport } from './log/verify.ts';
-import { ProjectionRegistry, type ProjectionStatus } from './projections/registry.ts';
+import { ProjectionRegistry } from './projections/registry.ts';
 import { Subscriptions, storePageSource, type EventListener, type SubscribeOptions } from './subscriptions.ts';
-import { zodError, type CommandInput, type CommandResult } from './commands/envelope.ts';
-import { checkVersion, prepareCommand, reusedKey, type Prepared } from './commands/prepare.ts';
-import type { CommandDefinition, DecideContext, KernelModule, QueryDefinition } from './module.ts';
+import type { CommandInput, CommandResult } from './commands/envelope.ts';
+import { prepareCommand, type Prepared } from './commands/prepare.ts';
+import { executeAll, type Executor } from './commands/execute.ts';
+import type { CommandDefinition, QueryDefinition } from './module.ts';
 import { builtinQueries } from './builtin-queries.ts';
+import { runQuery } from './query-run.ts';
 import { collectRegistries, ensureDeviceId, register } from './setup.ts';
-import { coreModule, KEY_REGISTER_COMMAND, LOG_REPAIR_COMMAND, LOG_UPGRADE_COMMAND, REBUILT_COMMAND } from './core-module.ts';
-import { checkAtOpen } from './log/open-check.ts';
+import { coreModule, LOG_REPAIR_COMMAND, REBUILT_COMMAND } from './core-module.ts';
+import { keyRegistration, logUpgradeRecord, previousDevices, recordNewDevice } from './identity.ts';
 import { conflictsProjection, conflictsQuery } from './projections/conflicts.ts';
-import { cutLog, restoreAppendOnly } from './log/repair.ts';
 import type { KernelErrorData } from './errors.ts';
-import type { Row } from './db/sql.ts';
 
 export const KERNEL_VERSION = '0.1.0';
 
-export interface KernelOptions {
-  readonly storage: StorageAdapter;
-  /** Where the device's private signing key lives (default: memory, lost on close). */
-  readonly keys?: KeyStore;
-  /** Domain modules; the kernel's own core module is always added first. */
-  readonly modules?: readonly KernelModule[];
-  /** Epoch-ms clock (tests inject a fake one). */
-  readonly clock?: () => number;
-  /** Default actor for commands that name none. */
-  readonly actor?: string;
-  /** Sign a checkpoint whenever this many events were appended since the last one (default 100). */
-  readonly checkpointEvery?: number;
-  readonly appVersion?: string;
-}
-
-export interface KernelStatus {
-  readonly kernelVersion: string;
-  readonly schemaVersion: number;
-  readonly storage: { kind: string; location: string; durable: boolean; bytes: number };
-  readonly deviceId: string;
-  readonly keyId: string;
-  readonly headSeq: number;
-  readonly headHash: string;
-  readonly auditSeq: number;
-  /** Position in this device's chain of its newest checkpoint. */
-  readonly lastCheckpointSeq: number;
-  /** This device's position in its own chain. */
-  readonly deviceSeq: number;
-  /** Devices whose events are here (this one included), with their chain heads. */
-  readonly devices: readonly { device: string; deviceSeq: number; hash: string }[];
-  readonly projections: readonly ProjectionStatus[];
-  readonly openedAt: string;
-  readonly bootMs: number;
-  /** Set when the database failed its integrity check at open: read-only until repaired. */
-  readonly recovery: KernelErrorData | null;
-}
-
-export interface IngestReport {
-  /** Events of other devices applied now (parked ones whose gap filled included). */
-  readonly applied: number;
-  /** Events already here (sent again): nothing changed for them. */
-  readonly duplicates: number;
-  /** Events that verified but wait for an earlier event of their chain. */
-  readonly parked: number;
-  /** Signed checkpoints of other devices verified and stored. */
-  readonly checkpoints: number;
-  /** Chains refused and quarantined (code `chain_refused`), never applied. */
-  readonly refused: readonly Refusal[];
-  /** True when an applied event sorted before events already here (projections were re-derived). */
-  readonly reordered: boolean;
-  readonly headSeq: number;
-  readonly durationMs: number;
-}
-
-export interface RepairReport {
-  readonly action: 'rebuild' | 'cut';
-  /** True when the log verifies and the kernel accepts commands again. */
-  readonly recovered: boolean;
-  /** The problem that is left (null when recovered). */
-  readonly recovery: KernelErrorData | null;
-  /** What was cut off the log, exactly as it was stored (kept aside in *_cut tables too). */
-  readonly cut: { readonly events: Row[]; readonly audit: Row[]; readonly checkpoints: Row[] };
-  /** A cut continues this device under a new chain (other devices may hold the cut events). */
-  readonly device: string;
-  readonly previousDevice: string | null;
-}
-
-/** Everything the database holds, as stored: what recovery mode lets a person take away. */
-export interface LogExport {
-  readonly format: 'kingdom.log/2';
-  readonly exportedAt: string;
-  readonly device: string;
-  readonly events: EventEnvelope[];
-  readonly audit: AuditEntry[];
-  readonly checkpoints: Checkpoint[];
-}
-
-export interface RebuildReport {
-  readonly projections: readonly { name: string; before: string; after: string; identical: boolean }[];
-  readonly events: number;
-  readonly durationMs: number;
-}
+export type { IngestReport, LogExport };
+export type { KernelOptions, KernelStatus, RebuildReport, RepairReport };
 
 export class Kernel {
   private closed = false;
   private checkpointer: Checkpointer;
   private recoveryError: KernelError | null = null;
+  /** Device ids this database continued from after repair cuts (meta.previous_devices). */
+  private previousDevices: string[];
   private readonly closeHooks: (() => void)[] = [];
 
   private constructor(
@@ -148,6 +73,7 @@ export class Kernel {
     private bootMs: number,
   ) {
     this.checkpointer = this.makeCheckpointer();
+    this.previousDevices = previousDevices(sql);
   }
 
   /** This database's device: the chain its commands extend. */
@@ -196,7 +122,7 @@ export class Kernel {
         opened, options.storage, sql, store, audit, projections, subs,
         commands, queries, opts, deviceId, key, keys, new Date(clock()).toISOString(), 0,
       );
-      kernel.recoveryError = await kernel.integrityAtOpen();
+      kernel.recoveryError = await problem(kernel.parts, deviceId);
       if (!kernel.recoveryError) kernel.startWriting();
       else console.warn('kingdom: the database failed its integrity check and opened read-only (recovery mode)', kernel.recoveryError);
       kernel.bootMs = performance.now() - started;
@@ -244,27 +170,11 @@ export class Kernel {
     }
     const results: CommandResult[] = [];
     const published: EventEnvelope[] = [];
-    const seenKeys = new Map<string, number>();
     const checkpoint = this.checkpointer.pendingCheckpoint;
     try {
       this.sql.transaction(() => {
         if (checkpoint) this.checkpointer.insert(checkpoint);
-        for (const p of prepared) {
-          if (p.replay) {
-            results.push(p.replay);
-            continue;
-          }
-          if (p.key !== undefined && seenKeys.has(p.key)) {
-            const first = prepared[seenKeys.get(p.key)!]!;
-            if (first.requestHash !== p.requestHash) throw reusedKey(p.key, p.def.type);
-            results.push({ ...results[seenKeys.get(p.key)!]!, replayed: true });
-            continue;
-          }
-          if (p.key !== undefined) seenKeys.set(p.key, results.length);
-          const { result, events } = this.execute(p);
-          published.push(...events);
-          results.push(result);
-        }
+        executeAll(this.executor, prepared, results, published);
         if (published.length > 0) this.projections.setHead(this.store.currentHead.seq);
       });
     } catch (err) {
@@ -292,70 +202,18 @@ export class Kernel {
   async ingest(input: unknown): Promise<IngestReport> {
     this.assertOpen();
     this.assertWritable();
-    const started = performance.now();
-    const { events, checkpoints } = parseIngest(input);
-    const plan = await planIngest(this.sql, this.store, this.deviceId, this.options.clock(), events, checkpoints);
-    this.assertOpen();
-    const accept = [...plan.accept].sort((a, b) => (a.hlc < b.hlc ? -1 : a.hlc > b.hlc ? 1 : a.device < b.device ? -1 : a.device > b.device ? 1 : a.hash < b.hash ? -1 : 1));
-    const published: EventEnvelope[] = [];
-    const maxOrdBefore = this.store.maxOrd;
-    let reordered = false;
-    const now = new Date(this.options.clock()).toISOString();
-    try {
-      this.sql.transaction(() => {
-        for (const r of plan.refused) {
-          this.sql.run('INSERT INTO quarantine (device, device_seq, reason, message, event, at) VALUES (?,?,?,?,?,?)',
-            [r.device, r.deviceSeq, r.reason, r.message, JSON.stringify(r.event), now]);
-        }
-        for (const e of plan.park) {
-          this.sql.run('INSERT OR IGNORE INTO ingest_parked (device, device_seq, event) VALUES (?,?,?)', [e.device, e.deviceSeq, JSON.stringify(e)]);
-        }
-        for (const u of plan.unpark) this.sql.run('DELETE FROM ingest_parked WHERE device = ? AND device_seq = ?', [u.device, u.deviceSeq]);
-        for (const e of accept) published.push(this.store.insertForeign(e as WireEvent));
-        reordered = published.length > 0 && published.some((e) => `${e.hlc}|${e.device}|${e.hash}` < maxOrdBefore);
-        if (reordered) {
-          // Roll the projections back to before the earliest affected position and re-apply in
-          // merge order: re-derived from the log, so they equal a fresh rebuild.
-          this.projections.rebuild(this.store);
-        } else {
-          for (const e of published) this.projections.apply(e);
-        }
-        for (const c of plan.checkpoints) insertCheckpoint(this.sql, c);
-        if (published.length > 0) this.projections.setHead(this.store.currentHead.seq);
-      });
-    } catch (err) {
-      this.store.discardPending();
-      throw KernelError.from(err);
-    }
-    this.store.commitHead();
-    if (published.length > 0) this.subscriptions.publish(published);
-    return {
-      applied: published.length, duplicates: plan.duplicates, parked: plan.park.length, checkpoints: plan.checkpoints.length,
-      refused: plan.refused.map(({ event: _e, ...r }) => r), reordered,
-      headSeq: this.store.committedHead.seq, durationMs: Math.round(performance.now() - started),
-    };
+    return ingestEvents(this, this.deviceId, this.options.clock(), input, () => this.assertOpen());
   }
 
   /** This device's events and checkpoints after its chain position `afterDeviceSeq` (what a relay sends). */
   exportChain(device: string, afterDeviceSeq = 0, limit = 10_000): { events: WireEvent[]; checkpoints: WireCheckpoint[] } {
     this.assertOpen();
-    const rows = this.sql.all('SELECT seq FROM events WHERE device = ? AND device_seq > ? ORDER BY device_seq LIMIT ?', [device, afterDeviceSeq, limit]);
-    const events = rows.map((r) => {
-      const { seq: _s, streamSeq: _ss, ...w } = this.store.readStored(Number(r['seq']))!;
-      return w;
-    });
-    const last = events.length > 0 ? events[events.length - 1]!.deviceSeq : afterDeviceSeq;
-    const checkpoints = listCheckpoints(this.sql, 0, 100_000)
-      .filter((c) => c.device === device && c.deviceSeq > afterDeviceSeq && c.deviceSeq <= last)
-      .flatMap(({ seq: _s, format, ...c }) => (format === 2 ? [{ ...c, format }] : []));
-    return { events, checkpoints };
+    return exportChainOf(this, device, afterDeviceSeq, limit);
   }
 
   /** Chains refused by ingest, oldest first. */
   quarantined(): (Refusal & { at: string })[] {
-    return this.sql.all('SELECT device, device_seq, reason, message, at FROM quarantine ORDER BY id').map((r) => ({
-      code: 'chain_refused' as const, device: String(r['device']), deviceSeq: Number(r['device_seq']), reason: String(r['reason']), message: String(r['message']), at: String(r['at']),
-    }));
+    return quarantinedChains(this.sql);
   }
 
   /**
@@ -390,14 +248,7 @@ export class Kernel {
 
   private runQuery(name: string, params: unknown, internal: boolean): unknown {
     this.assertOpen();
-    const def = this.queries.get(name);
-    if (!def) {
-      throw new KernelError('unknown_query', `Unknown query "${name}". Known queries: ${[...this.queries.keys()].filter((q) => !this.queries.get(q)!.internal).sort().join(', ')}.`, { name });
-    }
-    if (def.internal && !internal) throw new KernelError('forbidden', `The query ${name} is internal to the kernel.`, { name });
-    const parsed = def.schema.safeParse(params ?? {});
-    if (!parsed.success) throw zodError('invalid_query', name, 'params', parsed.error);
-    return def.run(this.sql, parsed.data, { query: (n, p) => this.runQuery(n, p ?? {}, internal) });
+    return runQuery(this.queries, this.sql, name, params, internal);
   }
 
   subscribe(listener: EventListener, options: SubscribeOptions = {}): { id: number; close(): void } {
@@ -515,68 +366,9 @@ export class Kernel {
     await this.opened.close();
   }
 
-  private execute(p: Prepared): { result: CommandResult; events: EventEnvelope[] } {
-    const { def } = p;
-    let target = def.target?.(p.payload) ?? null;
-    if (target !== null) checkVersion(this.store, target, p.expectedVersion, def.type);
-    const state = def.load ? def.load(this.sql, p.payload) : undefined;
-    const nowMs = this.options.clock();
-    const ctx: DecideContext = {
-      now: new Date(nowMs).toISOString(), nowMs, actor: p.actor, device: this.deviceId,
-      newId: () => this.newId(nowMs),
-    };
-    const decision = def.decide(state, p.payload, ctx);
-    if (target === null && decision.events.length > 0) {
-      target = decision.events[0]!.stream;
-      checkVersion(this.store, target, p.expectedVersion, def.type);
-    }
-    const appended: EventEnvelope[] = [];
-    for (const ne of decision.events) {
-      const edef = this.store.definition(ne.type);
-      if (!edef) throw new KernelError('internal', `${def.type} produced unregistered event type ${ne.type}.`);
-      const checked = edef.schema.safeParse(ne.payload);
-      if (!checked.success) throw zodError('internal', `${def.type} produced an invalid ${ne.type}`, 'payload', checked.error);
-      const e = this.store.append({
-        id: ctx.newId(), stream: ne.stream, type: ne.type, v: edef.version, at: ctx.now,
-        actor: p.actor, payload: ne.payload,
-      });
-      this.projections.apply(e);
-      if (def.audit) this.audit.append(def.audit, e, ctx.newId());
-      appended.push(e);
-    }
-    decision.store?.(this.sql);
-    const result: CommandResult = {
-      type: def.type,
-      value: decision.value,
-      events: appended.map((e) => ({ id: e.id, seq: e.seq, stream: e.stream, streamSeq: e.streamSeq, type: e.type })),
-      streamVersion: target === null ? 0 : this.store.streamVersion(target),
-      replayed: false,
-    };
-    if (def.mutates && p.key !== undefined) {
-      const { replayed: _r, ...stored } = result;
-      this.sql.run('INSERT INTO idempotency (key, command_type, request_hash, result, at) VALUES (?,?,?,?,?)',
-        [p.key, def.type, p.requestHash, JSON.stringify(stored), ctx.now]);
-    }
-    return { result, events: appended };
-  }
-
   private newId(nowMs = this.options.clock()): string {
     // uuid's v7 keeps ids monotonic within one millisecond by its internal sequence.
     return uuidv7(nowMs);
-  }
-
-  private ensureKeyRegistered(): void {
-    const known = this.sql.value(
-      "SELECT 1 FROM events WHERE type = 'device.key_registered' AND json_extract(payload, '$.keyId') = ? LIMIT 1",
-      [this.key.keyId],
-    );
-    if (known) return;
-    this.systemBatch([{
-      type: KEY_REGISTER_COMMAND,
-      payload: { device: this.device, keyId: this.key.keyId, publicKey: this.key.publicKeyHex, algorithm: 'Ed25519' },
-      idempotencyKey: `device-key:${this.key.keyId}`,
-      actor: 'system',
-    }]);
   }
 
   /** True while the database is in recovery mode (read-only until repaired). */
@@ -590,17 +382,7 @@ export class Kernel {
    */
   exportLog(): LogExport {
     this.assertOpen();
-    const events: EventEnvelope[] = [];
-    for (let cursor = 0; ;) {
-      const page = this.sql.all('SELECT seq FROM events WHERE seq > ? ORDER BY seq LIMIT 5000', [cursor]);
-      if (page.length === 0) break;
-      for (const r of page) events.push(this.store.readStored(Number(r['seq']))!);
-      cursor = Number(page[page.length - 1]!['seq']);
-    }
-    return {
-      format: 'kingdom.log/2', exportedAt: new Date(this.options.clock()).toISOString(), device: this.device,
-      events, audit: this.audit.list(0, Number.MAX_SAFE_INTEGER), checkpoints: listCheckpoints(this.sql, -1, Number.MAX_SAFE_INTEGER),
-    };
+    return exportLogOf(this.parts, this.device, this.options.clock());
   }
 
   /**
@@ -611,7 +393,7 @@ export class Kernel {
    * aside (tables *_cut) and returned first, projections are rebuilt, and this device continues
    * under a new device chain (other devices may hold the cut events; a new chain never forks
    * theirs). Either way a `kernel.log_repaired` event records it. Leaves recovery mode when the
-   * database then passes its checks.
+   * whole log then verifies.
    */
   async repair(action: 'rebuild' | 'cut'): Promise<RepairReport> {
     this.assertOpen();
@@ -621,61 +403,10 @@ export class Kernel {
     await this.checkpointer.settle();
     const problem = this.recoveryError?.message ?? null;
     const repairId = `repair-${this.newId()}`;
-    const cut: { events: Row[]; audit: Row[]; checkpoints: Row[] } = { events: [], audit: [], checkpoints: [] };
-    let previousDevice: string | null = null;
-    if (action === 'rebuild') {
-      try {
-        this.sql.transaction(() => {
-          restoreAppendOnly(this.sql);
-          this.projections.rebuild(this.store);
-        });
-      } catch (err) {
-        throw new KernelError('integrity_error',
-          `Rebuilding the projections failed (${KernelError.from(err).message}): the log itself is damaged. Export it, then repair with "cut".`,
-          { action });
-      }
-    } else {
-      let anchor = await this.keys.loadAnchor(this.device);
-      for (let round = 0; round < 1000; round++) {
-        const report = await verifyLog(this.sql, { device: this.device, anchor });
-        if (report.ok) break;
-        const b = report.broken!;
-        if (b.reason === 'checkpoint_missing') {
-          anchor = null; // what the anchor signed is gone: the new chain starts without one
-          continue;
-        }
-        const plan = b.chain === 'events' ? { fromSeq: b.seq, fromAudit: null, checkpointIds: [] }
-          : b.chain === 'audit' ? { fromSeq: null, fromAudit: b.seq, checkpointIds: [] }
-          : { fromSeq: null, fromAudit: null, checkpointIds: this.sql.all('SELECT id FROM checkpoints WHERE device = ? AND device_seq = ?', [b.device ?? '', b.deviceSeq ?? 0]).map((r) => Number(r['id'])) };
-        const moved = this.sql.transaction(() => cutLog(this.sql, repairId, plan));
-        cut.events.push(...moved.events);
-        cut.audit.push(...moved.audit);
-        cut.checkpoints.push(...moved.checkpoints);
-        this.store.reloadHead();
-        this.audit.reload();
-      }
-      this.sql.transaction(() => {
-        restoreAppendOnly(this.sql);
-        this.projections.rebuild(this.store);
-      });
-      previousDevice = this.device;
-      await this.rotateDevice();
-    }
-    this.store.reloadHead();
-    this.audit.reload();
-    // Positions after the cut are taken again by new events: subscribers must see them.
-    if (cut.events.length > 0) this.subscriptions.rewind(this.store.committedHead.seq);
-    // Recovered only when the whole log verifies again (the open check alone misses a change
-    // under a checkpoint, which a failed verify may be what put the kernel here).
-    let still = await this.integrityAtOpen();
-    if (!still) {
-      const report = await verifyLog(this.sql, { device: this.device, anchor: await this.keys.loadAnchor(this.device) });
-      if (!report.ok) {
-        still = new KernelError('integrity_error',
-          `The log still fails verification after the repair: ${report.broken!.message} Repair with "cut" to move the broken part aside.`,
-          { ...report.broken! });
-      }
-    }
+    const { cut, previousDevice, still } = await repairLog({
+      parts: this.parts, device: () => this.device, rotateDevice: () => this.rotateDevice(),
+      rewind: (seq) => this.subscriptions.rewind(seq),
+    }, action, repairId);
     this.recoveryError = still;
     if (!still) {
       this.checkpointer.stop();
@@ -693,32 +424,23 @@ export class Kernel {
     return { action, recovered: !still, recovery: still ? still.toJSON() : null, cut, device: this.device, previousDevice };
   }
 
-  /** The open-time integrity check (anchor, unsigned tail, projections at the log head). */
-  private async integrityAtOpen(): Promise<KernelError | null> {
-    const anchor = await this.keys.loadAnchor(this.device);
-    const broken = checkAtOpen(this.sql, this.device, anchor);
-    if (broken) {
-      return new KernelError('integrity_error',
-        `The database failed its integrity check: ${broken.message} It is open read-only: verify it, export everything, then repair.`,
-        { ...broken });
-    }
-    try {
-      this.projections.ensure(this.store);
-    } catch (err) {
-      const e = KernelError.from(err);
-      // A missing upcaster is this code's problem, not the database's: refuse to open, unchanged.
-      if (e.code === 'upcast_failed') throw e;
-      return new KernelError('integrity_error',
-        `The projections cannot be brought to the end of the log (${e.message}). It is open read-only: verify, export, then repair (rebuild, or cut the log back).`,
-        { cause: e.code });
-    }
-    return null;
+  /** What executing a command writes to and reads from. */
+  private get executor(): Executor {
+    return {
+      sql: this.sql, store: this.store, projections: this.projections, audit: this.audit, device: this.device,
+      clock: this.options.clock, newId: (ms) => this.newId(ms),
+    };
+  }
+
+  /** What recovery reads and repairs: the log, the audit chain, projections and the key store. */
+  private get parts(): RecoveryParts {
+    return { sql: this.sql, store: this.store, audit: this.audit, projections: this.projections, keys: this.keys };
   }
 
   /** Normal mode: this device's key is in its chain, an upgrade is recorded, the head gets signed. */
   private startWriting(): void {
-    this.ensureKeyRegistered();
-    this.recordLogUpgrade();
+    const owed = [keyRegistration(this.sql, this.device, this.key), logUpgradeRecord(this.sql)].filter((c) => c !== null);
+    if (owed.length > 0) this.systemBatch(owed);
     this.checkpointer.maybeSign(this.ownHead);
   }
 
@@ -727,35 +449,20 @@ export class Kernel {
    * (sessions they started still belong here).
    */
   ownDevices(): string[] {
-    const previous = this.sql.value("SELECT value FROM meta WHERE key = 'previous_devices'");
-    return [this.device, ...(typeof previous === 'string' ? (JSON.parse(previous) as string[]) : [])];
+    return [this.device, ...this.previousDevices];
   }
 
   /** Continue under a new device id and key (after a cut). */
   private async rotateDevice(): Promise<void> {
     const id = `dev-${this.newId()}`;
     const previous = this.ownDevices();
-    this.sql.transaction(() => {
-      this.sql.run("UPDATE meta SET value = ? WHERE key = 'device_id'", [id]);
-      this.sql.run("INSERT INTO meta (key, value) VALUES ('previous_devices', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [JSON.stringify(previous)]);
-    });
+    recordNewDevice(this.sql, id, previous);
     this.checkpointer.stop();
+    this.previousDevices = previous;
     this.device = id;
     this.store.switchDevice(id);
     this.key = (await this.keys.load(id)) ?? (await this.keys.create(id));
     this.checkpointer = this.makeCheckpointer();
-  }
-
-  /** After an upgrade from format 1: record the re-chaining once, as an audited event. */
-  private recordLogUpgrade(): void {
-    const raw = this.sql.value("SELECT value FROM meta WHERE key = 'log_upgrade'");
-    if (typeof raw !== 'string') return;
-    this.systemBatch([{
-      type: LOG_UPGRADE_COMMAND,
-      payload: JSON.parse(raw) as Record<string, unknown>,
-      idempotencyKey: `log-upgrade:${(JSON.parse(raw) as { legacyHead: { hash: string } }).legacyHead.hash}`,
-      actor: 'system',
-    }]);
   }
 
   private assertWritable(): void {

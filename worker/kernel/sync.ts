@@ -1,0 +1,111 @@
+/**
+ * The kernel's side of sync: taking in other devices' events (ingest), handing out a device's
+ * chain (exportChain) and listing what was refused (quarantined). Verification is planned in
+ * log/ingest.ts; this applies the plan.
+ *
+ * Invariants:
+ * 1. One transaction per ingest: quarantine rows, parked events, accepted events and their
+ *    projections commit together or not at all; nothing is published before COMMIT.
+ * 2. Accepted events are inserted in merge order; when one sorts before events already applied,
+ *    the projections are re-derived in merge order, so they equal a fresh rebuild.
+ */
+import { KernelError } from './errors.ts';
+import type { Sql } from './db/sql.ts';
+import type { EventStore } from './log/event-store.ts';
+import { mergeKey, type EventEnvelope, type WireEvent } from './log/envelope.ts';
+import { parseIngest, planIngest, type Refusal, type WireCheckpoint } from './log/ingest.ts';
+import { deviceCheckpoints, insertCheckpoint } from './log/checkpoint.ts';
+import type { ProjectionRegistry } from './projections/registry.ts';
+import type { Subscriptions } from './subscriptions.ts';
+
+export interface IngestReport {
+  /** Events of other devices applied now (parked ones whose gap filled included). */
+  readonly applied: number;
+  /** Events already here (sent again): nothing changed for them. */
+  readonly duplicates: number;
+  /** Events that verified but wait for an earlier event of their chain. */
+  readonly parked: number;
+  /** Signed checkpoints of other devices verified and stored. */
+  readonly checkpoints: number;
+  /** Chains refused and quarantined (code `chain_refused`), never applied. */
+  readonly refused: readonly Refusal[];
+  /** True when an applied event sorted before events already here (projections were re-derived). */
+  readonly reordered: boolean;
+  readonly headSeq: number;
+  readonly durationMs: number;
+}
+
+/** What ingest works on: the kernel's log, projections and subscribers. */
+export interface SyncParts {
+  readonly sql: Sql;
+  readonly store: EventStore;
+  readonly projections: ProjectionRegistry;
+  readonly subscriptions: Subscriptions;
+}
+
+export async function ingest(k: SyncParts, self: string, nowMs: number, input: unknown, stillOpen: () => void): Promise<IngestReport> {
+  const started = performance.now();
+  const { events, checkpoints } = parseIngest(input);
+  const plan = await planIngest(k.sql, k.store, self, nowMs, events, checkpoints);
+  stillOpen();
+  const ordOf = (e: WireEvent) => mergeKey(e.hlc, e.device, e.hash);
+  const accept = [...plan.accept].sort((a, b) => (ordOf(a) < ordOf(b) ? -1 : 1));
+  const published: EventEnvelope[] = [];
+  const maxOrdBefore = k.store.maxOrd;
+  let reordered = false;
+  const at = new Date(nowMs).toISOString();
+  try {
+    k.sql.transaction(() => {
+      for (const r of plan.refused) {
+        k.sql.run('INSERT INTO quarantine (device, device_seq, reason, message, event, at) VALUES (?,?,?,?,?,?)',
+          [r.device, r.deviceSeq, r.reason, r.message, JSON.stringify(r.event), at]);
+      }
+      for (const e of plan.park) {
+        k.sql.run('INSERT OR IGNORE INTO ingest_parked (device, device_seq, event) VALUES (?,?,?)', [e.device, e.deviceSeq, JSON.stringify(e)]);
+      }
+      for (const u of plan.unpark) k.sql.run('DELETE FROM ingest_parked WHERE device = ? AND device_seq = ?', [u.device, u.deviceSeq]);
+      for (const e of accept) published.push(k.store.insertForeign(e));
+      reordered = accept.length > 0 && ordOf(accept[0]!) < maxOrdBefore;
+      if (reordered) {
+        // Re-derived from the log in merge order, so they equal a fresh rebuild (decision 21).
+        k.projections.rebuild(k.store);
+      } else {
+        for (const e of published) k.projections.apply(e);
+      }
+      for (const c of plan.checkpoints) insertCheckpoint(k.sql, c);
+      if (published.length > 0) k.projections.setHead(k.store.currentHead.seq);
+    });
+  } catch (err) {
+    k.store.discardPending();
+    throw KernelError.from(err);
+  }
+  k.store.commitHead();
+  if (published.length > 0) k.subscriptions.publish(published);
+  return {
+    applied: published.length, duplicates: plan.duplicates, parked: plan.park.length, checkpoints: plan.checkpoints.length,
+    refused: plan.refused.map(({ event: _e, ...r }) => r), reordered,
+    headSeq: k.store.committedHead.seq, durationMs: Math.round(performance.now() - started),
+  };
+}
+
+/** One device's events (as stored, without local positions) and signed checkpoints after a chain position. */
+export function exportChain(k: Pick<SyncParts, 'sql' | 'store'>, device: string, afterDeviceSeq: number, limit: number): { events: WireEvent[]; checkpoints: WireCheckpoint[] } {
+  const rows = k.sql.all('SELECT seq FROM events WHERE device = ? AND device_seq > ? ORDER BY device_seq LIMIT ?', [device, afterDeviceSeq, limit]);
+  const events = rows.map((r) => {
+    const { seq: _s, streamSeq: _ss, ...w } = k.store.readStored(Number(r['seq']))!;
+    return w;
+  });
+  const last = events.length > 0 ? events[events.length - 1]!.deviceSeq : afterDeviceSeq;
+  const checkpoints = deviceCheckpoints(k.sql, device)
+    .filter((c) => c.deviceSeq > afterDeviceSeq && c.deviceSeq <= last)
+    .flatMap(({ seq: _s, format, ...c }) => (format === 2 ? [{ ...c, format }] : []));
+  return { events, checkpoints };
+}
+
+/** Chains refused by ingest, oldest first. */
+export function quarantined(sql: Sql): (Refusal & { at: string })[] {
+  return sql.all('SELECT device, device_seq, reason, message, at FROM quarantine ORDER BY id').map((r) => ({
+    code: 'chain_refused' as const, device: String(r['device']), deviceSeq: Number(r['device_seq']),
+    reason: String(r['reason']), message: String(r['message']), at: String(r['at']),
+  }));
+}
