@@ -36,6 +36,7 @@ import { EngineLookups } from './lookups.ts';
 import { retrieve } from './retrieval.ts';
 import { ForestIndexMaintenance } from '../domains/forest/maintenance.ts';
 import { ask } from './ask.ts';
+import { applyRequests } from './requests.ts';
 import type { StepErrorData } from '../domains/sessions/events.ts';
 
 export interface EngineOptions {
@@ -85,34 +86,13 @@ export class Engine {
     kernel.onClose(() => this.stop());
   }
 
-  /** Start driving every unfinished session in the kernel's log. */
+  /** Start driving every unfinished session this device owns (others run on their owner: docs/devices.md). */
   static start(kernel: Kernel, options: EngineOptions = {}): Engine {
     const engine = new Engine(kernel, options);
-    // Only this device's sessions: another device's session runs on its owner (docs/devices.md).
     for (const id of ask(kernel, 'session.active', { owners: kernel.ownDevices() })) engine.dirty.add(id);
-    engine.applyRequests(kernel.readEvents(0, 10_000, { types: ['session.requested'] }));
+    applyRequests(kernel, kernel.readEvents(0, 10_000, { types: ['session.requested'] }));
     engine.schedule();
     return engine;
-  }
-
-  /**
-   * Requests other devices sent to sessions this device owns: apply each once, as the person who
-   * asked, with the idempotency key `request:<event id>` (a repeat returns the first result). A
-   * request that no longer applies (the session ended meanwhile) changes nothing.
-   */
-  private applyRequests(events: readonly EventEnvelope[]): void {
-    const mine = new Set(this.kernel.ownDevices());
-    for (const e of events) {
-      if (e.type !== 'session.requested' || mine.has(e.device)) continue;
-      const p = e.payload as { sessionId: string; command: string; payload: Record<string, unknown>; actor: string };
-      const owner = ask(this.kernel, 'session.owner', { sessionId: p.sessionId });
-      if (owner === null || !mine.has(owner)) continue;
-      try {
-        this.kernel.command({ type: p.command, payload: p.payload, idempotencyKey: `request:${e.id}`, actor: p.actor });
-      } catch {
-        // invalid_state and the like: the session moved on before the request arrived.
-      }
-    }
   }
 
   /** Resolves once nothing is running, due now, or waiting to be written. */
@@ -175,7 +155,7 @@ export class Engine {
       this.dirty.add(id);
       if (TERMINAL_SESSION.has(l.state.status)) this.parentOf(id, e);
     }
-    if (requests.length > 0) queueMicrotask(() => { if (!this.stopped) this.applyRequests(requests); });
+    if (requests.length > 0) queueMicrotask(() => { if (!this.stopped) applyRequests(this.kernel, requests); });
     this.schedule();
   }
 
