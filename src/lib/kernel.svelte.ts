@@ -45,8 +45,6 @@ export type CommandIntent = TypedIntent;
 export type EventTypeCount = QueryResult<'events.types'>['types'][number];
 /** A chain from another device that ingest refused (never applied). */
 export type QuarantinedChain = Refusal & { readonly at: string };
-/** One row of `conflicts.list`: an event written concurrently on two devices. */
-export type ConflictRow = QueryResult<'conflicts.list'>[number];
 
 export class KernelClient {
   phase = $state.raw<Phase>('starting');
@@ -222,12 +220,11 @@ export class KernelClient {
 
   /**
    * Repair the database (audited): `rebuild` re-derives the projections, `cut` cuts the log back
-   * to its last verified event and continues under a new device chain. Status, lists and the
-   * live log are reloaded afterwards (a cut shortens the log: the tail is read again).
+   * to its last verified event and continues under a new device chain. Status and lists are
+   * reloaded afterwards; the live log follows a cut by itself (see #onEvents).
    */
   async repair(scope: string, action: 'rebuild' | 'cut'): Promise<RepairReport | null> {
     const report = await this.#withBusy(scope, () => this.#call(scope, (api) => api.repair(action)));
-    if (report && action === 'cut') await this.#resubscribe();
     await Promise.all([this.refreshStatus(), this.refreshWorkspaces(), this.refreshEventTypes()]);
     return report;
   }
@@ -235,11 +232,6 @@ export class KernelClient {
   /** Chains from other devices that ingest refused, with the reason. */
   async quarantined(scope: string): Promise<QuarantinedChain[] | null> {
     return this.#call(scope, (api) => api.quarantined());
-  }
-
-  /** Events written concurrently on two devices, newest first, and how the merge resolved them. */
-  async conflicts(scope: string, limit = 100): Promise<ConflictRow[] | null> {
-    return this.query(scope, 'conflicts.list', { limit });
   }
 
   /** Watch live step progress (llm tokens); returns the function that stops watching. */
@@ -309,20 +301,6 @@ export class KernelClient {
     // (older events are paged with events.list).
     const fromSeq = Math.max(1, (this.status?.headSeq ?? 0) - RECENT_LIMIT + 1);
     this.#subscription = await this.#call(GLOBAL_SCOPE, (api) => api.subscribe(listener, { fromSeq, batchSize: 500 }));
-  }
-
-  /**
-   * After a cut the log is shorter and new events take seqs the live log has already seen: drop
-   * the old tail and subscribe again from the new head.
-   */
-  async #resubscribe(): Promise<void> {
-    const api = this.#api;
-    if (!api) return;
-    if (this.#subscription !== null) await api.unsubscribe(this.#subscription).catch(() => {});
-    this.#subscription = null;
-    this.recent = [];
-    this.headSeq = 0;
-    await this.#connect();
   }
 
   async #refreshInfo(): Promise<void> {
