@@ -17,7 +17,8 @@ import type { AuditEntry, AuditLog } from './log/audit.ts';
 import { listCheckpoints, type Checkpoint } from './log/checkpoint.ts';
 import type { KeyStore } from './log/keys.ts';
 import { checkAtOpen } from './log/open-check.ts';
-import { cutLog, restoreAppendOnly } from './log/repair.ts';
+import { cutLog, type CutRows } from './log/repair.ts';
+import { restoreAppendOnly } from './db/append-only.ts';
 import { verifyLog } from './log/verify.ts';
 import type { ProjectionRegistry } from './projections/registry.ts';
 
@@ -31,11 +32,7 @@ export interface LogExport {
   readonly checkpoints: Checkpoint[];
 }
 
-export interface CutRows {
-  readonly events: Row[];
-  readonly audit: Row[];
-  readonly checkpoints: Row[];
-}
+export type { CutRows };
 
 export interface RecoveryParts {
   readonly sql: Sql;

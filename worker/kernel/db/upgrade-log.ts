@@ -19,6 +19,7 @@ import { KernelError } from '../errors.ts';
 import { GENESIS } from '../log/hash.ts';
 import { hashEventWithPayloadJson, legacyHash, mergeKey } from '../log/envelope.ts';
 import { formatHlc } from '../log/hlc.ts';
+import { appendOnlyTriggers } from './append-only.ts';
 
 export const EVENTS_TABLE_V3 = `
   CREATE TABLE events (
@@ -43,10 +44,7 @@ export const EVENTS_TABLE_V3 = `
     UNIQUE (stream, stream_seq)
   ) STRICT;
   CREATE INDEX events_type ON events (type, seq);
-  CREATE TRIGGER events_append_only_update BEFORE UPDATE ON events
-    BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
-  CREATE TRIGGER events_append_only_delete BEFORE DELETE ON events
-    BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+  ${appendOnlyTriggers('events')}
 `;
 
 export const CHECKPOINTS_TABLE_V3 = `
@@ -63,10 +61,7 @@ export const CHECKPOINTS_TABLE_V3 = `
     format      INTEGER NOT NULL,
     UNIQUE (device, device_seq, format)
   ) STRICT;
-  CREATE TRIGGER checkpoints_append_only_update BEFORE UPDATE ON checkpoints
-    BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
-  CREATE TRIGGER checkpoints_append_only_delete BEFORE DELETE ON checkpoints
-    BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
+  ${appendOnlyTriggers('checkpoints')}
 `;
 
 const PAGE = 2000;

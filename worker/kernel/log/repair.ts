@@ -9,6 +9,7 @@
  * 2. It runs inside the caller's transaction, with the append-only triggers lifted only there.
  */
 import type { Sql, Row } from '../db/sql.ts';
+import { APPEND_ONLY_TABLES, restoreAppendOnly } from '../db/append-only.ts';
 
 export interface CutPlan {
   /** First event seq moved aside (events with seq >= it), or null to keep every event. */
@@ -25,20 +26,6 @@ export interface CutRows {
   readonly checkpoints: Row[];
 }
 
-const TRIGGERS: [string, string, string][] = [
-  ['events_append_only_delete', 'events', 'events are append-only'],
-  ['audit_append_only_delete', 'audit', 'audit is append-only'],
-  ['checkpoints_append_only_delete', 'checkpoints', 'checkpoints are append-only'],
-];
-
-/** Put every append-only guard back (also the ones an attacker dropped). */
-export function restoreAppendOnly(sql: Sql): void {
-  for (const [, table, message] of TRIGGERS) {
-    for (const op of ['update', 'delete']) {
-      sql.exec(`CREATE TRIGGER IF NOT EXISTS ${table}_append_only_${op} BEFORE ${op.toUpperCase()} ON ${table} BEGIN SELECT RAISE(ABORT, '${message}'); END`);
-    }
-  }
-}
 
 export function cutLog(sql: Sql, repair: string, plan: CutPlan): CutRows {
   const events = plan.fromSeq === null ? [] : sql.all('SELECT * FROM events WHERE seq >= ? ORDER BY seq', [plan.fromSeq]);
@@ -56,7 +43,7 @@ export function cutLog(sql: Sql, repair: string, plan: CutPlan): CutRows {
     if (signedMoved || auditMoved) ids.add(Number(c['id']));
   }
   const checkpoints = sql.all('SELECT * FROM checkpoints ORDER BY id').filter((c) => ids.has(Number(c['id'])));
-  for (const [name] of TRIGGERS) sql.exec(`DROP TRIGGER IF EXISTS ${name}`);
+  for (const table of APPEND_ONLY_TABLES) sql.exec(`DROP TRIGGER IF EXISTS ${table}_append_only_delete`);
   for (const r of events) sql.run('INSERT INTO events_cut (repair, row) VALUES (?, ?)', [repair, JSON.stringify(r)]);
   for (const r of audit) sql.run('INSERT INTO audit_cut (repair, row) VALUES (?, ?)', [repair, JSON.stringify(r)]);
   for (const r of checkpoints) sql.run('INSERT INTO checkpoints_cut (repair, row) VALUES (?, ?)', [repair, JSON.stringify(r)]);
