@@ -31,6 +31,7 @@ export interface RootKernelOptions {
   readonly clock?: () => number;
   readonly actor?: string;
   readonly checkpointEvery?: number;
+  readonly snapshotEvery?: number;
 }
 
 export interface RootOptions extends RootKernelOptions {
@@ -60,6 +61,7 @@ export function openRootKernel(options: RootKernelOptions): Promise<Kernel> {
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.actor ? { actor: options.actor } : {}),
     ...(options.checkpointEvery ? { checkpointEvery: options.checkpointEvery } : {}),
+    ...(options.snapshotEvery ? { snapshotEvery: options.snapshotEvery } : {}),
   };
   return Kernel.open(opts);
 }

@@ -101,6 +101,12 @@ export interface Projection {
   /** Event types this projection reacts to; omit for all. */
   readonly eventTypes?: readonly string[];
   apply(event: EventEnvelope, w: Writer): void;
+  /**
+   * After its tables were put back from a snapshot (projections/snapshots.ts): rebuild what a
+   * snapshot does not copy, i.e. its virtual tables (an FTS5 index) from its ordinary tables.
+   * Required when `tables` names a virtual table.
+   */
+  restored?(w: Writer): void;
 }
 
 /** What a query's `run` may use besides its own tables: other slices' queries (never their tables). */

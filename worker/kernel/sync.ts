@@ -7,7 +7,11 @@
  * 1. One transaction per ingest: quarantine rows, parked events, accepted events and their
  *    projections commit together or not at all; nothing is published before COMMIT.
  * 2. Accepted events are inserted in merge order; when one sorts before events already applied,
- *    the projections are re-derived in merge order, so they equal a fresh rebuild.
+ *    the projections are re-derived in merge order from the newest snapshot before it (or from the
+ *    start), so they equal a fresh rebuild.
+ * 3. A database that ingests keeps projection snapshots (one every SNAPSHOT_EVERY events), taken
+ *    at the head in the ingest's transaction, so re-deriving costs the events after the late one
+ *    (plus up to SNAPSHOT_EVERY), not the whole log.
  */
 import { KernelError } from './errors.ts';
 import type { Sql } from './db/sql.ts';
@@ -31,6 +35,11 @@ export interface IngestReport {
   readonly refused: readonly Refusal[];
   /** True when an applied event sorted before events already here (projections were re-derived). */
   readonly reordered: boolean;
+  /**
+   * Events replayed into the projections to re-derive them (0 unless `reordered`): those after the
+   * newest projection snapshot before the earliest late event, or the whole log without one.
+   */
+  readonly replayed: number;
   readonly headSeq: number;
   readonly durationMs: number;
 }
@@ -53,6 +62,7 @@ export async function ingest(k: SyncParts, self: string, nowMs: number, input: u
   const published: EventEnvelope[] = [];
   const maxOrdBefore = k.store.maxOrd;
   let reordered = false;
+  let replayed = 0;
   const at = new Date(nowMs).toISOString();
   try {
     k.sql.transaction(() => {
@@ -67,13 +77,17 @@ export async function ingest(k: SyncParts, self: string, nowMs: number, input: u
       for (const e of accept) published.push(k.store.insertForeign(e));
       reordered = accept.length > 0 && ordOf(accept[0]!) < maxOrdBefore;
       if (reordered) {
-        // Re-derived from the log in merge order, so they equal a fresh rebuild (decision 21).
-        k.projections.rebuild(k.store);
+        // Re-derived in merge order from the newest snapshot before the earliest late event, so
+        // they equal a fresh rebuild (decision 21).
+        replayed = k.projections.rederive(k.store, ordOf(accept[0]!)).replayed;
       } else {
         for (const e of published) k.projections.apply(e);
       }
       for (const c of plan.checkpoints) insertCheckpoint(k.sql, c);
-      if (published.length > 0) k.projections.setHead(k.store.currentHead.seq);
+      if (published.length > 0) {
+        k.projections.setHead(k.store.currentHead.seq);
+        k.projections.snapshotIfDue(k.store, self);
+      }
     });
   } catch (err) {
     k.store.discardPending();
@@ -83,7 +97,7 @@ export async function ingest(k: SyncParts, self: string, nowMs: number, input: u
   if (published.length > 0) k.subscriptions.publish(published);
   return {
     applied: published.length, duplicates: plan.duplicates, parked: plan.park.length, checkpoints: plan.checkpoints.length,
-    refused: plan.refused.map(({ event: _e, ...r }) => r), reordered,
+    refused: plan.refused.map(({ event: _e, ...r }) => r), reordered, replayed,
     headSeq: k.store.committedHead.seq, durationMs: Math.round(performance.now() - started),
   };
 }

@@ -20,6 +20,12 @@ export interface KernelOptions {
   readonly actor?: string;
   /** Sign a checkpoint whenever this many events were appended since the last one (default 100). */
   readonly checkpointEvery?: number;
+  /**
+   * A database that takes in other devices' events snapshots its projections after an ingest
+   * once this many events came since the last snapshot (default 2,000): a late event then
+   * re-derives from the snapshot before it, not from the first event.
+   */
+  readonly snapshotEvery?: number;
   readonly appVersion?: string;
 }
 

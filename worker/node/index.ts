@@ -33,6 +33,8 @@ export interface OpenKingdomOptions {
   readonly clock?: () => number;
   readonly actor?: string;
   readonly checkpointEvery?: number;
+  /** Snapshot the projections every this many events once other devices' events come in (default 2,000). */
+  readonly snapshotEvery?: number;
   /** Run the workflow engine (openKingdom: on by default; pass false for a bare kernel). */
   readonly engine?: boolean | Omit<EngineOptions, 'clock'> & { clock?: Clock };
 }
@@ -74,5 +76,6 @@ function rootKernelOptions(options: OpenKingdomOptions): RootKernelOptions {
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.actor ? { actor: options.actor } : {}),
     ...(options.checkpointEvery ? { checkpointEvery: options.checkpointEvery } : {}),
+    ...(options.snapshotEvery ? { snapshotEvery: options.snapshotEvery } : {}),
   };
 }

@@ -9,14 +9,17 @@
  *  - `ingest.before`: a kernel holding `base` events of its own; a third device's `late` events,
  *    whose hlc sort BEFORE all of them, ingested in one call (reordered: the projections are
  *    re-derived in merge order): time, vs `kernel.rebuild()` of the same final store.
- *  - `ingest.before.tail`: the same, but the late events sort just before the LAST `late` of the
- *    `base` events (a bounded rewind would re-apply only about 2 × late events).
+ *  - `ingest.before.tail`: the same, but the kernel syncs (it took in a peer's few events after its
+ *    first `base - late`, which leaves a projection snapshot there) and the late events sort just
+ *    before its LAST `late` events: the rewind restores the snapshot and re-applies about
+ *    2 × late events, not the whole log.
  *
  * Hybrid logical clocks are made deterministic with injected epoch-ms clocks (fixed values set per
  * phase): the order of every device's events is decided by the bench, not by the wall clock.
  * Browser-safe (no node: imports), but only the Node environments run it.
  */
 import type { Kernel } from '../../../worker/kernel/kernel.ts';
+import { SNAPSHOT_EVERY } from '../../../worker/kernel/projections/registry.ts';
 import { figure, type Env, type Figure } from './scenarios.ts';
 import { benchCommands } from './workload.ts';
 import { median, now, round, yieldToLoop } from './stats.ts';
@@ -175,14 +178,18 @@ export async function benchIngestInOrder(env: Env, s: IngestSizes): Promise<Figu
  * T0 + 3 s. A late device at T0 ('before': sorts before all of them) or T0 + 2 s ('tail': sorts
  * between, just before the last `late`).
  */
-async function beforeRun(env: Env, s: IngestSizes, where: 'all' | 'tail', r: number): Promise<{ ingestMs: number; rebuildMs: number; replayMs: number; events: number }> {
+async function beforeRun(env: Env, s: IngestSizes, where: 'all' | 'tail', r: number): Promise<{ ingestMs: number; rebuildMs: number; replayMs: number; events: number; replayed: number }> {
   const late = await sourceChain(env, `ingest-late-${r}`, where === 'all' ? T0 : T0 + 2_000, s.late, 100_000);
   if (late.length !== 1) throw new Error('the late chain should travel in one call');
+  const peer = where === 'tail' ? await sourceChain(env, `ingest-peer-${r}`, T0 + 1_500, 10, 100_000) : [];
   await env.remove('ingest-before');
   const clock = new FixedClock(T0 + 1_000);
   const k = await env.openKernel('ingest-before', clock.fn);
   try {
     appendBench(k, s.base - s.late, 1000);
+    // A syncing kernel: the peer's events (untimed) leave a projection snapshot after them.
+    for (const b of peer) await k.ingest(b);
+    if (where === 'tail' && s.base - s.late >= SNAPSHOT_EVERY && Number(k.sql.value('SELECT count(*) FROM projection_snapshots')) !== 1) throw new Error('ingest.before.tail: the peer ingest took no snapshot');
     clock.t = T0 + 3_000;
     appendBench(k, s.late, 1000);
     await k.checkpoint();
@@ -206,7 +213,7 @@ async function beforeRun(env: Env, s: IngestSizes, where: 'all' | 'tail', r: num
     const t2 = now();
     k.projections.rebuild(k.store);
     const replayMs = now() - t2;
-    return { ingestMs, rebuildMs, replayMs, events: rb.events };
+    return { ingestMs, rebuildMs, replayMs, events: rb.events, replayed: rep.replayed };
   } finally {
     await k.close();
     await env.remove('ingest-before');
@@ -221,6 +228,7 @@ export async function benchIngestBefore(env: Env, s: IngestSizes): Promise<Figur
     const reb: number[] = [];
     const rep: number[] = [];
     let events = 0;
+    let replayed = 0;
     await beforeRun(env, { ...s, base: Math.min(s.base, 1_000), late: Math.min(s.late, 100) }, where, -1); // warm-up
     for (let r = 0; r < s.beforeReps; r++) {
       const x = await beforeRun(env, s, where, r);
@@ -228,14 +236,15 @@ export async function benchIngestBefore(env: Env, s: IngestSizes): Promise<Figur
       reb.push(x.rebuildMs);
       rep.push(x.replayMs);
       events = x.events;
-      env.log(`  rep ${r + 1}/${s.beforeReps}: ingest ${Math.round(x.ingestMs)} ms, kernel.rebuild() ${Math.round(x.rebuildMs)} ms (replay alone ${Math.round(x.replayMs)} ms) over ${x.events} events`);
+      replayed = x.replayed;
+      env.log(`  rep ${r + 1}/${s.beforeReps}: ingest ${Math.round(x.ingestMs)} ms (replayed ${x.replayed} events), kernel.rebuild() ${Math.round(x.rebuildMs)} ms (replay alone ${Math.round(x.replayMs)} ms) over ${x.events} events`);
     }
     out.push(figure({
       id: where === 'all' ? 'ingest.before' : 'ingest.before.tail',
       storage: env.storage,
       title: where === 'all'
         ? `ingest: ${s.late} events sorting before all ${s.base} applied, one call (reordered) vs kernel.rebuild() of the final store`
-        : `ingest: ${s.late} events sorting before the last ${s.late} of ${s.base} applied, one call (reordered) vs kernel.rebuild()`,
+        : `ingest: ${s.late} events sorting before the last ${s.late} of ${s.base} applied (a syncing kernel, with a snapshot), one call (reordered) vs kernel.rebuild()`,
       unit: 'ms',
       kernel: median(ing),
       baseline: median(reb),
@@ -243,7 +252,7 @@ export async function benchIngestBefore(env: Env, s: IngestSizes): Promise<Figur
       target: null,
       samples: { kernel: ing, baseline: reb },
       extra: {
-        base: s.base, late: s.late, eventsAfter: events, reps: s.beforeReps,
+        base: s.base, late: s.late, eventsAfter: events, replayed, reps: s.beforeReps,
         replayOnlyMs: round(median(rep), 3),
         ratioToReplayOnly: round(median(ing) / median(rep), 4),
       },

@@ -114,6 +114,11 @@ export const forestNodesProjection: Projection = {
       }
     }
   },
+  restored(w) {
+    // The index holds exactly the active nodes (invariant 2): empty it, then index those.
+    w.run("INSERT INTO forest_fts (forest_fts) VALUES ('delete-all')");
+    w.run("INSERT INTO forest_fts (rowid, title, body, tags) SELECT rid, title, body, tags FROM forest_nodes WHERE status = 'active' ORDER BY rid");
+  },
 };
 
 function unindex(w: Writer, old: Record<string, unknown>): void {

@@ -166,6 +166,20 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE secrets_scoped RENAME TO secrets;
     `,
   },
+  {
+    version: 5,
+    description: 'projection snapshots, so a late event of another device re-derives from the newest one before it',
+    sql: `
+      -- One row per snapshot; its tables are snapshot_<id>_<table> (worker/kernel/projections/snapshots.ts).
+      CREATE TABLE projection_snapshots (
+        id       INTEGER PRIMARY KEY,
+        ord      TEXT NOT NULL,
+        pos      INTEGER NOT NULL,
+        versions TEXT NOT NULL,
+        tables   TEXT NOT NULL
+      ) STRICT;
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

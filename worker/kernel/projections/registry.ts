@@ -12,14 +12,19 @@
  *    the event's merge positions, so every device holding the same events derives the same
  *    tables. While the log is in arrival order (store.inArrivalOrder) those equal the stored
  *    values and replays go by seq; otherwise they go by merge key.
+ * 5. When events arrive that sort before events already applied, `rederive` restores the newest
+ *    projection snapshot before the earliest of them (projections/snapshots.ts) and replays only
+ *    what follows it; without one it replays the whole log. Either way the tables equal a fresh
+ *    rebuild in merge order.
  */
 import type { Sql } from '../db/sql.ts';
 import type { Projection } from '../module.ts';
-import type { EventEnvelope } from '../log/envelope.ts';
+import { mergeKey, type EventEnvelope } from '../log/envelope.ts';
 import type { EventStore } from '../log/event-store.ts';
 import { canonicalJson } from '../log/canonical.ts';
 import { sha256Hex } from '../log/hash.ts';
 import { KernelError } from '../errors.ts';
+import { ProjectionSnapshots, type Snapshot } from './snapshots.ts';
 
 export interface ProjectionStatus {
   readonly name: string;
@@ -30,16 +35,29 @@ export interface ProjectionStatus {
 
 const REPLAY_PAGE = 1000;
 
+/** Take a projection snapshot after an ingest once this many events came since the newest one. */
+export const SNAPSHOT_EVERY = 2000;
+
+export interface RederiveReport {
+  /** Events replayed into the projections. */
+  readonly replayed: number;
+  /** Merge position the replay started after (0: from the first event). */
+  readonly fromPos: number;
+}
+
 export class ProjectionRegistry {
   private readonly byType = new Map<string, Projection[]>();
   private readonly forAll: Projection[] = [];
   private readonly names: readonly string[];
   private readonly setHeadSql: string;
+  private readonly snapshots: ProjectionSnapshots;
 
   constructor(
     private readonly sql: Sql,
     readonly projections: readonly Projection[],
+    private readonly snapshotEvery = SNAPSHOT_EVERY,
   ) {
+    this.snapshots = new ProjectionSnapshots(sql, projections);
     this.names = projections.map((p) => p.name);
     this.setHeadSql = `UPDATE projections SET head_seq = ? WHERE name IN (${this.names.map(() => '?').join(',') || 'NULL'})`;
     const names = new Set<string>();
@@ -87,6 +105,7 @@ export class ProjectionRegistry {
           { projection: p.name, projectionHead: row.head, logHead: head });
       }
     }
+    if (rebuilt.length > 0) this.snapshots.dropAll();
     return { rebuilt, caughtUp };
   }
 
@@ -107,6 +126,7 @@ export class ProjectionRegistry {
   rebuild(store: EventStore, names?: readonly string[]): void {
     const selected = this.select(names);
     this.sql.transaction(() => {
+      this.snapshots.dropAll();
       if (store.inArrivalOrder) {
         for (const p of selected) this.rebuildOne(p, store);
         return;
@@ -115,6 +135,37 @@ export class ProjectionRegistry {
       this.replayMerged(selected, store);
       for (const p of selected) this.recordHead(p, store);
     });
+  }
+
+  /**
+   * Re-derive every projection after events were inserted that sort before events already
+   * applied, the earliest of them at merge key `fromOrd` (inside the inserting transaction): from
+   * the newest snapshot before it, else from the first event.
+   */
+  rederive(store: EventStore, fromOrd: string): RederiveReport {
+    this.snapshots.dropFrom(fromOrd);
+    const snapshot = this.snapshots.newestBefore(fromOrd);
+    if (snapshot) this.snapshots.restore(snapshot);
+    else for (const p of this.projections) this.recreate(p);
+    const replayed = this.replayMerged(this.projections, store, snapshot);
+    for (const p of this.projections) this.recordHead(p, store);
+    return { replayed, fromPos: snapshot?.pos ?? 0 };
+  }
+
+  /**
+   * Take a snapshot at the head (inside the transaction that brought the projections there) when
+   * `snapshotEvery` events came since the newest one. Returns whether it took one.
+   */
+  snapshotIfDue(store: EventStore, self: string): boolean {
+    const pos = store.currentHead.seq;
+    if (pos - this.snapshots.newestPos() < this.snapshotEvery) return false;
+    let frontier = store.maxOrd;
+    for (const [device, head] of store.chainHeads()) {
+      const ord = mergeKey(head.hlc, device, head.hash);
+      if (device !== self && ord < frontier) frontier = ord;
+    }
+    this.snapshots.take(store.maxOrd, pos, frontier);
+    return true;
   }
 
   digest(names?: readonly string[]): Record<string, string> {
@@ -167,19 +218,22 @@ export class ProjectionRegistry {
   }
 
   /**
-   * Replay every event in merge order into `selected`, each with its merge positions as `seq` and
-   * `streamSeq` (rank among all events, rank within its stream).
+   * Replay in merge order every event after `from` (all without it) into `selected`, each with its
+   * merge positions as `seq` and `streamSeq` (rank among all events, rank within its stream).
+   * Returns how many events it replayed.
    */
-  private replayMerged(selected: readonly Projection[], store: EventStore): void {
+  private replayMerged(selected: readonly Projection[], store: EventStore, from: Snapshot | null = null): number {
     const wants = (p: Projection, type: string) => !p.eventTypes || p.eventTypes.includes(type);
     const streams = new Map<string, number>();
-    let pos = 0;
-    let cursor = '';
+    // A stream's events up to the snapshot keep their ranks; count them once, when it first shows.
+    const before = (stream: string) => (from ? Number(this.sql.value('SELECT count(*) FROM events WHERE stream = ? AND ord <= ?', [stream, from.ord])) : 0);
+    let pos = from?.pos ?? 0;
+    let cursor = from?.ord ?? '';
     for (;;) {
       const page = store.readMerged(cursor, REPLAY_PAGE);
       for (const { ord: _ord, ...e } of page) {
         pos++;
-        const streamSeq = (streams.get(e.stream) ?? 0) + 1;
+        const streamSeq = (streams.get(e.stream) ?? before(e.stream)) + 1;
         streams.set(e.stream, streamSeq);
         const at = { ...e, seq: pos, streamSeq };
         for (const p of selected) if (wants(p, e.type)) p.apply(at, this.sql);
@@ -187,6 +241,7 @@ export class ProjectionRegistry {
       if (page.length < REPLAY_PAGE) break;
       cursor = page[page.length - 1]!.ord;
     }
+    return pos - (from?.pos ?? 0);
   }
 
   private replayInto(p: Projection, store: EventStore, afterSeq: number): void {
