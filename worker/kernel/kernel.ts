@@ -10,37 +10,36 @@
  * 3. Validation (envelope, payload schema, idempotency) happens before the transaction begins.
  * 4. Checkpoints are signed after commit (WebCrypto is async) and written in their own
  *    transaction; `close()` waits for them.
+ * 5. Recovery mode, verify, rebuild, export and repair are integrity.ts's; ingest and chain
+ *    export are sync.ts's; the class keeps lifecycle, commands, queries and reads.
  */
 import './zod-setup.ts';
 import { uuidv7 } from './ids.ts';
-import { KernelError, type Json } from './errors.ts';
+import { KernelError, type KernelErrorData } from './errors.ts';
 import type { OpenedDatabase, StorageAdapter } from './db/adapter.ts';
-import { Sql } from './db/sql.ts';
+import type { Sql } from './db/sql.ts';
 import { assertSchemaSupported, migrate, SCHEMA_VERSION } from './db/migrations.ts';
-import { EventStore, type EventFilter } from './log/event-store.ts';
+import type { EventStore, EventFilter } from './log/event-store.ts';
 import type { EventEnvelope, WireEvent } from './log/envelope.ts';
 import type { Refusal, WireCheckpoint } from './log/ingest.ts';
 import { exportChain as exportChainOf, ingest as ingestEvents, quarantined as quarantinedChains, type IngestReport } from './sync.ts';
 import type { KernelOptions, KernelStatus, RebuildReport, RepairReport } from './types.ts';
-import { exportLog as exportLogOf, problem, repairLog, type LogExport, type RecoveryParts } from './recovery.ts';
-import { AuditLog, type AuditEntry } from './log/audit.ts';
+import type { LogExport } from './recovery.ts';
+import { KernelIntegrity } from './integrity.ts';
+import type { AuditLog, AuditEntry } from './log/audit.ts';
 import { listCheckpoints, type Checkpoint } from './log/checkpoint.ts';
-import { Checkpointer } from './log/checkpointer.ts';
 import { memoryKeyStore, type DeviceKeyPair, type KeyStore } from './log/keys.ts';
-import { advisory, verifyLog, type VerifyReport } from './log/verify.ts';
-import { ProjectionRegistry } from './projections/registry.ts';
+import type { VerifyReport } from './log/verify.ts';
+import type { ProjectionRegistry } from './projections/registry.ts';
 import { Subscriptions, storePageSource, type EventListener, type SubscribeOptions } from './subscriptions.ts';
 import type { CommandInput, CommandResult } from './commands/envelope.ts';
 import { prepareCommand, type Prepared } from './commands/prepare.ts';
 import { executeAll, type Executor } from './commands/execute.ts';
 import type { CommandDefinition, QueryDefinition } from './module.ts';
-import { builtinQueries } from './builtin-queries.ts';
 import { runQuery } from './query-run.ts';
-import { collectRegistries, ensureDeviceId, register } from './setup.ts';
-import { coreModule, LOG_REPAIR_COMMAND, REBUILT_COMMAND } from './core-module.ts';
-import { keyRegistration, logUpgradeRecord, previousDevices, recordNewDevice } from './identity.ts';
-import { conflictsProjection, conflictsQuery } from './projections/conflicts.ts';
-import type { KernelErrorData } from './errors.ts';
+import { assemble } from './setup.ts';
+import { coreModule } from './core-module.ts';
+import { keyRegistration, logUpgradeRecord, OwnDevice } from './identity.ts';
 
 export const KERNEL_VERSION = '0.1.0';
 
@@ -49,11 +48,9 @@ export type { KernelOptions, KernelStatus, RebuildReport, RepairReport };
 
 export class Kernel {
   private closed = false;
-  private checkpointer: Checkpointer;
-  private recoveryError: KernelError | null = null;
-  /** Device ids this database continued from after repair cuts (meta.previous_devices). */
-  private previousDevices: string[];
+  private readonly integrity: KernelIntegrity;
   private readonly closeHooks: (() => void)[] = [];
+  private readonly own: OwnDevice;
 
   private constructor(
     private readonly opened: OpenedDatabase,
@@ -66,25 +63,23 @@ export class Kernel {
     private readonly commands: ReadonlyMap<string, CommandDefinition>,
     private readonly queries: ReadonlyMap<string, QueryDefinition>,
     private readonly options: Required<Pick<KernelOptions, 'clock' | 'actor' | 'checkpointEvery' | 'appVersion'>>,
-    private device: string,
-    private key: DeviceKeyPair,
-    private readonly keys: KeyStore,
+    device: string,
+    key: DeviceKeyPair,
+    keys: KeyStore,
     private readonly openedAt: string,
     private bootMs: number,
   ) {
-    this.checkpointer = this.makeCheckpointer();
-    this.previousDevices = previousDevices(sql);
+    this.own = new OwnDevice(sql, keys, device, key, { clock: options.clock, every: options.checkpointEvery, auditHead: () => this.audit.committedHead });
+    this.integrity = new KernelIntegrity({
+      parts: { sql, store, audit, projections, keys }, own: this.own, clock: options.clock, closed: () => this.closed,
+      newId: () => this.newId(), systemBatch: (inputs) => this.systemBatch(inputs), startWriting: () => this.startWriting(),
+      rotateDevice: () => this.rotateDevice(), rewind: (seq) => this.subscriptions.rewind(seq),
+    });
   }
 
   /** This database's device: the chain its commands extend. */
   get deviceId(): string {
-    return this.device;
-  }
-
-  private makeCheckpointer(): Checkpointer {
-    const device = this.device;
-    return new Checkpointer(this.sql, this.key, device, this.options.clock, this.options.checkpointEvery, () => this.audit.committedHead,
-      (a) => this.keys.saveAnchor(device, a));
+    return this.own.id;
   }
 
   /**
@@ -105,16 +100,10 @@ export class Kernel {
       appVersion: options.appVersion ?? KERNEL_VERSION,
     };
     const modules = [coreModule, ...(options.modules ?? [])];
-    const { commands, events, queries } = collectRegistries(modules);
     const opened = await options.storage.open({ preflight: (db) => assertSchemaSupported(db, opts.appVersion) });
     try {
-      const sql = new Sql(opened.db, opened.sqlite3);
       migrate(opened.db, opts.appVersion);
-      const deviceId = ensureDeviceId(sql);
-      const store = new EventStore(sql, events, deviceId, clock);
-      const audit = new AuditLog(sql);
-      for (const q of [...builtinQueries(store, audit, sql), conflictsQuery]) register(queries, q.name, q, 'kernel');
-      const projections = new ProjectionRegistry(sql, [conflictsProjection(events), ...modules.flatMap((m) => m.projections ?? [])], options.snapshotEvery);
+      const { sql, deviceId, store, audit, projections, queries, commands } = assemble(opened, modules, clock, options.snapshotEvery);
       const keys = options.keys ?? memoryKeyStore();
       const key = (await keys.load(deviceId)) ?? (await keys.create(deviceId));
       const subs = new Subscriptions(storePageSource(store), (err) => console.warn('kingdom: a subscriber failed and was removed', err));
@@ -122,9 +111,7 @@ export class Kernel {
         opened, options.storage, sql, store, audit, projections, subs,
         commands, queries, opts, deviceId, key, keys, new Date(clock()).toISOString(), 0,
       );
-      kernel.recoveryError = await problem(kernel.parts, deviceId);
-      if (!kernel.recoveryError) kernel.startWriting();
-      else console.warn('kingdom: the database failed its integrity check and opened read-only (recovery mode)', kernel.recoveryError);
+      await kernel.integrity.open();
       kernel.bootMs = performance.now() - started;
       return kernel;
     } catch (err) {
@@ -170,10 +157,10 @@ export class Kernel {
     }
     const results: CommandResult[] = [];
     const published: EventEnvelope[] = [];
-    const checkpoint = this.checkpointer.pendingCheckpoint;
+    const checkpoint = this.own.checkpointer.pendingCheckpoint;
     try {
       this.sql.transaction(() => {
-        if (checkpoint) this.checkpointer.insert(checkpoint);
+        if (checkpoint) this.own.checkpointer.insert(checkpoint);
         executeAll(this.executor, prepared, results, published);
         if (published.length > 0) this.projections.setHead(this.store.currentHead.seq);
       });
@@ -184,10 +171,10 @@ export class Kernel {
     }
     this.store.commitHead();
     this.audit.commit();
-    if (checkpoint) this.checkpointer.written(checkpoint);
+    if (checkpoint) this.own.checkpointer.written(checkpoint);
     if (published.length > 0) {
       this.subscriptions.publish(published);
-      this.checkpointer.maybeSign(this.ownHead);
+      this.own.checkpointer.maybeSign(this.ownHead);
     }
     return results;
   }
@@ -222,8 +209,8 @@ export class Kernel {
    * nothing is overdue (the common case: no await, no cost).
    */
   checkpointDue(): Promise<void> | null {
-    if (this.closed || this.recoveryError) return null;
-    return this.checkpointer.overdue(this.ownHead);
+    if (this.closed || this.integrity.inRecovery) return null;
+    return this.own.checkpointer.overdue(this.ownHead);
   }
 
   /** This device's own chain head. */
@@ -261,19 +248,10 @@ export class Kernel {
     return this.store.readAfter(afterSeq, Math.max(1, Math.min(limit, 10_000)), filter);
   }
 
+  /** Verify every chain, checkpoint and the audit chain; a failure puts the kernel in recovery mode. */
   async verify(onProgress?: (checked: number, total: number) => void): Promise<VerifyReport> {
     this.assertOpen();
-    await this.checkpointer.settle();
-    const anchor = await this.keys.loadAnchor(this.deviceId);
-    const report = await verifyLog(this.sql, { device: this.deviceId, anchor, ...(onProgress ? { onProgress: advisory(onProgress) } : {}) });
-    if (!report.ok && !this.recoveryError && !this.closed) {
-      // Writing on would sign what failed: stop accepting changes until it is repaired.
-      this.recoveryError = new KernelError('integrity_error',
-        `The log failed verification: ${report.broken!.message} It is read-only now: export everything, then repair.`,
-        { ...report.broken! });
-      this.checkpointer.stop();
-    }
-    return report;
+    return this.integrity.verify(onProgress);
   }
 
   /**
@@ -282,27 +260,7 @@ export class Kernel {
    */
   rebuild(names?: readonly string[]): RebuildReport {
     this.assertOpen();
-    if (this.recoveryError) {
-      throw new KernelError('read_only', 'The database is in recovery mode: rebuild through repair("rebuild"), which records the repair.', { problem: this.recoveryError.toJSON() as unknown as Json });
-    }
-    const started = performance.now();
-    const before = this.projections.digest(names);
-    try {
-      this.projections.rebuild(this.store, names);
-    } catch (err) {
-      throw KernelError.from(err);
-    }
-    const after = this.projections.digest(names);
-    const report = Object.keys(before).map((name) => ({
-      name, before: before[name]!, after: after[name]!, identical: before[name] === after[name],
-    }));
-    this.systemBatch([{
-      type: REBUILT_COMMAND,
-      payload: { projections: report.map((r) => ({ name: r.name, digest: r.after, identical: r.identical })) },
-      idempotencyKey: `rebuild:${this.newId()}`,
-      actor: 'system',
-    }]);
-    return { projections: report, events: this.store.committedHead.seq, durationMs: Math.round(performance.now() - started) };
+    return this.integrity.rebuild(names);
   }
 
   digest(names?: readonly string[]): Record<string, string> {
@@ -320,7 +278,7 @@ export class Kernel {
   /** Sign a checkpoint at the current head now (if the head moved since the last one). */
   async checkpoint(): Promise<Checkpoint | null> {
     this.assertOpen();
-    const c = await this.checkpointer.now(this.ownHead);
+    const c = await this.own.checkpointer.now(this.ownHead);
     return c && (listCheckpoints(this.sql, 0, 1_000_000).find((x) => x.device === c.device && x.deviceSeq === c.deviceSeq && x.format === 2) ?? null);
   }
 
@@ -332,17 +290,17 @@ export class Kernel {
       schemaVersion: SCHEMA_VERSION,
       storage: { kind: this.storage.kind, location: this.storage.location, durable: this.opened.durable, bytes: this.opened.sizeBytes() },
       deviceId: this.deviceId,
-      keyId: this.key.keyId,
+      keyId: this.own.key.keyId,
       headSeq: head.seq,
       headHash: head.hash,
       auditSeq: this.audit.headSeq,
-      lastCheckpointSeq: this.checkpointer.lastSeq,
+      lastCheckpointSeq: this.own.checkpointer.lastSeq,
       deviceSeq: this.ownHead.deviceSeq,
       devices: [...this.store.chainHeads()].map(([device, h]) => ({ device, deviceSeq: h.deviceSeq, hash: h.hash })),
       projections: this.projections.status(),
       openedAt: this.openedAt,
       bootMs: Math.round(this.bootMs * 100) / 100,
-      recovery: this.recoveryError ? this.recoveryError.toJSON() : null,
+      recovery: this.integrity.recovery,
     };
   }
 
@@ -357,9 +315,9 @@ export class Kernel {
     for (const fn of this.closeHooks.splice(0)) fn();
     // Sign the tail: at rest, every event of this device's chain is covered by a checkpoint
     // (never in recovery mode: that would sign what failed the check).
-    if (!this.recoveryError) await this.checkpointer.now(this.ownHead).catch((err: unknown) => console.warn('kingdom: signing the tail at close failed', err));
-    await this.checkpointer.settle();
-    this.checkpointer.stop();
+    if (!this.integrity.inRecovery) await this.own.checkpointer.now(this.ownHead).catch((err: unknown) => console.warn('kingdom: signing the tail at close failed', err));
+    await this.own.checkpointer.settle();
+    this.own.checkpointer.stop();
     this.closed = true;
     this.subscriptions.closeAll();
     this.sql.dispose();
@@ -373,7 +331,7 @@ export class Kernel {
 
   /** True while the database is in recovery mode (read-only until repaired). */
   get recovery(): KernelErrorData | null {
-    return this.recoveryError ? this.recoveryError.toJSON() : null;
+    return this.integrity.recovery;
   }
 
   /**
@@ -382,7 +340,7 @@ export class Kernel {
    */
   exportLog(): LogExport {
     this.assertOpen();
-    return exportLogOf(this.parts, this.device, this.options.clock());
+    return this.integrity.exportLog();
   }
 
   /**
@@ -397,51 +355,22 @@ export class Kernel {
    */
   async repair(action: 'rebuild' | 'cut'): Promise<RepairReport> {
     this.assertOpen();
-    if (action !== 'rebuild' && action !== 'cut') {
-      throw new KernelError('invalid_command', `repair: unknown action "${String(action)}"; use "rebuild" or "cut".`, { action: String(action) });
-    }
-    await this.checkpointer.settle();
-    const problem = this.recoveryError?.message ?? null;
-    const repairId = `repair-${this.newId()}`;
-    const { cut, previousDevice, still } = await repairLog({
-      parts: this.parts, device: () => this.device, rotateDevice: () => this.rotateDevice(),
-      rewind: (seq) => this.subscriptions.rewind(seq),
-    }, action, repairId);
-    this.recoveryError = still;
-    if (!still) {
-      this.checkpointer.stop();
-      this.checkpointer = this.makeCheckpointer();
-      this.startWriting();
-      this.systemBatch([{
-        type: LOG_REPAIR_COMMAND,
-        payload: { action, repairId, problem, cut: { events: cut.events.length, audit: cut.audit.length, checkpoints: cut.checkpoints.length }, previousDevice },
-        idempotencyKey: repairId,
-        actor: 'system',
-      }]);
-      await this.checkpointer.now(this.ownHead);
-      await this.checkpointer.settle();
-    }
-    return { action, recovered: !still, recovery: still ? still.toJSON() : null, cut, device: this.device, previousDevice };
+    return this.integrity.repair(action);
   }
 
   /** What executing a command writes to and reads from. */
   private get executor(): Executor {
     return {
-      sql: this.sql, store: this.store, projections: this.projections, audit: this.audit, device: this.device,
+      sql: this.sql, store: this.store, projections: this.projections, audit: this.audit, device: this.own.id,
       clock: this.options.clock, newId: (ms) => this.newId(ms),
     };
   }
 
-  /** What recovery reads and repairs: the log, the audit chain, projections and the key store. */
-  private get parts(): RecoveryParts {
-    return { sql: this.sql, store: this.store, audit: this.audit, projections: this.projections, keys: this.keys };
-  }
-
   /** Normal mode: this device's key is in its chain, an upgrade is recorded, the head gets signed. */
   private startWriting(): void {
-    const owed = [keyRegistration(this.sql, this.device, this.key), logUpgradeRecord(this.sql)].filter((c) => c !== null);
+    const owed = [keyRegistration(this.sql, this.own.id, this.own.key), logUpgradeRecord(this.sql)].filter((c) => c !== null);
     if (owed.length > 0) this.systemBatch(owed);
-    this.checkpointer.maybeSign(this.ownHead);
+    this.own.checkpointer.maybeSign(this.ownHead);
   }
 
   /**
@@ -449,28 +378,17 @@ export class Kernel {
    * (sessions they started still belong here).
    */
   ownDevices(): string[] {
-    return [this.device, ...this.previousDevices];
+    return this.own.all();
   }
 
   /** Continue under a new device id and key (after a cut). */
   private async rotateDevice(): Promise<void> {
-    const id = `dev-${this.newId()}`;
-    const previous = this.ownDevices();
-    recordNewDevice(this.sql, id, previous);
-    this.checkpointer.stop();
-    this.previousDevices = previous;
-    this.device = id;
-    this.store.switchDevice(id);
-    this.key = (await this.keys.load(id)) ?? (await this.keys.create(id));
-    this.checkpointer = this.makeCheckpointer();
+    await this.own.rotate(`dev-${this.newId()}`);
+    this.store.switchDevice(this.own.id);
   }
 
   private assertWritable(): void {
-    if (this.recoveryError) {
-      throw new KernelError('read_only',
-        `The database is in recovery mode and accepts no changes: ${this.recoveryError.message}`,
-        { problem: this.recoveryError.toJSON() as unknown as Json });
-    }
+    this.integrity.assertWritable();
   }
 
   private assertOpen(): void {

@@ -1,10 +1,38 @@
 /**
  * Wiring done once when a kernel opens: the name registries built from the modules (a name
- * registered twice is a programming error) and this database's device id.
+ * registered twice is a programming error), this database's device id, and the parts over the
+ * migrated database (log, audit, projections, the kernel's own queries).
  */
-import type { Sql } from './db/sql.ts';
+import { Sql } from './db/sql.ts';
+import type { OpenedDatabase } from './db/adapter.ts';
 import type { CommandDefinition, EventDefinition, KernelModule, QueryDefinition } from './module.ts';
 import { uuidv7 } from './ids.ts';
+import { EventStore } from './log/event-store.ts';
+import { AuditLog } from './log/audit.ts';
+import { ProjectionRegistry } from './projections/registry.ts';
+import { conflictsProjection, conflictsQuery } from './projections/conflicts.ts';
+import { builtinQueries } from './builtin-queries.ts';
+
+/** The parts of a kernel over one migrated database. */
+export interface Assembled extends Omit<Registries, 'events'> {
+  readonly sql: Sql;
+  readonly deviceId: string;
+  readonly store: EventStore;
+  readonly audit: AuditLog;
+  readonly projections: ProjectionRegistry;
+}
+
+/** Build the parts of a kernel over `opened` (migrated) from its modules. */
+export function assemble(opened: OpenedDatabase, modules: readonly KernelModule[], clock: () => number, snapshotEvery?: number): Assembled {
+  const { commands, events, queries } = collectRegistries(modules);
+  const sql = new Sql(opened.db, opened.sqlite3);
+  const deviceId = ensureDeviceId(sql);
+  const store = new EventStore(sql, events, deviceId, clock);
+  const audit = new AuditLog(sql);
+  for (const q of [...builtinQueries(store, audit, sql), conflictsQuery]) register(queries, q.name, q, 'kernel');
+  const projections = new ProjectionRegistry(sql, [conflictsProjection(events), ...modules.flatMap((m) => m.projections ?? [])], snapshotEvery);
+  return { sql, deviceId, store, audit, projections, queries, commands };
+}
 
 export interface Registries {
   readonly commands: Map<string, CommandDefinition>;

@@ -138,6 +138,21 @@ export class ProjectionRegistry {
   }
 
   /**
+   * `rebuild` with each projection's digest before and after (identical: the tables were what the
+   * log says). Throws KernelError.
+   */
+  rebuildCompared(store: EventStore, names?: readonly string[]): { name: string; before: string; after: string; identical: boolean }[] {
+    const before = this.digest(names);
+    try {
+      this.rebuild(store, names);
+    } catch (err) {
+      throw KernelError.from(err);
+    }
+    const after = this.digest(names);
+    return Object.keys(before).map((name) => ({ name, before: before[name]!, after: after[name]!, identical: before[name] === after[name] }));
+  }
+
+  /**
    * Re-derive every projection after events were inserted that sort before events already
    * applied, the earliest of them at merge key `fromOrd` (inside the inserting transaction): from
    * the newest snapshot before it, else from the first event.
