@@ -88,7 +88,7 @@ function execute(x: Executor, p: Prepared): { result: CommandResult; events: Eve
     replayed: false,
   };
   if (def.mutates && p.key !== undefined) {
-    const { replayed: _r, ...stored } = result;
+    const stored: Omit<CommandResult, 'replayed'> = { type: result.type, value: result.value, events: result.events, streamVersion: result.streamVersion };
     x.sql.run('INSERT INTO idempotency (key, command_type, request_hash, result, at) VALUES (?,?,?,?,?)',
       [p.key, def.type, p.requestHash, JSON.stringify(stored), ctx.now]);
   }

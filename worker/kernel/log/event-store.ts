@@ -173,7 +173,11 @@ export class EventStore {
     }
     // Hand on the payload exactly as stored (canonical key order), so live projections and
     // subscribers see what a rebuild or a later read sees.
-    return { ...w, seq, streamSeq, payload: JSON.parse(payloadJson) as Json, hash };
+    // A literal of one shape, not a spread: this runs once per event.
+    return {
+      id: w.id, seq, stream: w.stream, streamSeq, streamBase: w.streamBase, type: w.type, v: w.v, at: w.at, actor: w.actor,
+      device: w.device, deviceSeq: w.deviceSeq, hlc: w.hlc, payload: JSON.parse(payloadJson) as Json, prev: w.prev, hash,
+    };
   }
 
   /** After COMMIT: make the transaction's appends the committed head. */
@@ -221,14 +225,18 @@ export class EventStore {
     if (last) this.clock.observe(String(last['hlc']));
   }
 
-  /** Events in merge order after `afterOrd` (exclusive), at most `limit`, upcast. */
-  readMerged(afterOrd: string, limit: number, filter: EventFilter = {}): (EventEnvelope & { ord: string })[] {
-    const { where, bind } = filterClause(filter);
-    const rows = this.sql.all(
-      `SELECT ${SELECT_COLUMNS}, ord FROM events WHERE ord > ? ${where} ORDER BY ord ASC LIMIT ?`,
-      [afterOrd, ...bind, limit],
-    );
-    return rows.map((r) => ({ ...this.upcast(rowToEnvelope(r)), ord: String(r['ord']) }));
+  /**
+   * Events in merge order after `afterOrd` (exclusive), at most `limit`, upcast, each with the
+   * positions `place` gives it (called once per event, in order) as `seq` and `streamSeq`.
+   * `lastOrd` is the merge key of the last one (the next page's cursor).
+   */
+  readMerged(afterOrd: string, limit: number, place: (stream: string) => { seq: number; streamSeq: number }): { events: EventEnvelope[]; lastOrd: string } {
+    const rows = this.sql.all(`SELECT ${SELECT_COLUMNS}, ord FROM events WHERE ord > ? ORDER BY ord ASC LIMIT ?`, [afterOrd, limit]);
+    const events = rows.map((r) => {
+      const at = place(String(r['stream']));
+      return this.upcast(rowToEnvelope(r, at.seq, at.streamSeq));
+    });
+    return { events, lastOrd: rows.length > 0 ? String(rows[rows.length - 1]!['ord']) : afterOrd };
   }
 
   /** Events with seq > afterSeq, ascending, at most `limit`, upcast to current versions. */
@@ -290,12 +298,12 @@ export class EventStore {
   }
 }
 
-export function rowToEnvelope(r: Row): EventEnvelope {
+export function rowToEnvelope(r: Row, seq = Number(r['seq']), streamSeq = Number(r['stream_seq'])): EventEnvelope {
   return {
     id: String(r['id']),
-    seq: Number(r['seq']),
+    seq,
     stream: String(r['stream']),
-    streamSeq: Number(r['stream_seq']),
+    streamSeq,
     type: String(r['type']),
     v: Number(r['v']),
     at: String(r['at']),

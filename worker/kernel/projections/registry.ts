@@ -244,17 +244,16 @@ export class ProjectionRegistry {
     const before = (stream: string) => (from ? Number(this.sql.value('SELECT count(*) FROM events WHERE stream = ? AND ord <= ?', [stream, from.ord])) : 0);
     let pos = from?.pos ?? 0;
     let cursor = from?.ord ?? '';
+    const place = (stream: string) => {
+      const streamSeq = (streams.get(stream) ?? before(stream)) + 1;
+      streams.set(stream, streamSeq);
+      return { seq: ++pos, streamSeq };
+    };
     for (;;) {
-      const page = store.readMerged(cursor, REPLAY_PAGE);
-      for (const { ord: _ord, ...e } of page) {
-        pos++;
-        const streamSeq = (streams.get(e.stream) ?? before(e.stream)) + 1;
-        streams.set(e.stream, streamSeq);
-        const at = { ...e, seq: pos, streamSeq };
-        for (const p of selected) if (wants(p, e.type)) p.apply(at, this.sql);
-      }
-      if (page.length < REPLAY_PAGE) break;
-      cursor = page[page.length - 1]!.ord;
+      const page = store.readMerged(cursor, REPLAY_PAGE, place);
+      for (const e of page.events) for (const p of selected) if (wants(p, e.type)) p.apply(e, this.sql);
+      if (page.events.length < REPLAY_PAGE) break;
+      cursor = page.lastOrd;
     }
     return pos - (from?.pos ?? 0);
   }
