@@ -36,7 +36,7 @@ import { EngineLookups } from './lookups.ts';
 import { retrieve } from './retrieval.ts';
 import { ForestIndexMaintenance } from '../domains/forest/maintenance.ts';
 import { ask } from './ask.ts';
-import { applyRequests } from './requests.ts';
+import { applyRequests, applyStoredRequests } from './requests.ts';
 import type { StepErrorData } from '../domains/sessions/events.ts';
 
 export interface EngineOptions {
@@ -89,8 +89,9 @@ export class Engine {
   /** Start driving every unfinished session this device owns (others run on their owner: docs/devices.md). */
   static start(kernel: Kernel, options: EngineOptions = {}): Engine {
     const engine = new Engine(kernel, options);
-    for (const id of ask(kernel, 'session.active', { owners: kernel.ownDevices() })) engine.dirty.add(id);
-    applyRequests(kernel, kernel.readEvents(0, 10_000, { types: ['session.requested'] }));
+    const active = ask(kernel, 'session.active', { owners: kernel.ownDevices() });
+    for (const id of active) engine.dirty.add(id);
+    applyStoredRequests(kernel, active);
     engine.schedule();
     return engine;
   }
@@ -125,10 +126,8 @@ export class Engine {
   private onEvents(events: readonly EventEnvelope[]): void {
     if (this.stopped) return;
     const mine = new Set(this.kernel.ownDevices());
-    const requests: EventEnvelope[] = [];
     for (const e of events) {
       if (e.stream.startsWith('secret:') || e.stream.startsWith('llm-provider:')) this.lookups.secretsChanged();
-      if (e.type === 'session.requested') requests.push(e);
       if (!e.stream.startsWith('session:')) continue;
       // Another device's session (its events arrive by ingest): its owner runs it, not this engine.
       if (!mine.has(e.device)) continue;
@@ -155,7 +154,7 @@ export class Engine {
       this.dirty.add(id);
       if (TERMINAL_SESSION.has(l.state.status)) this.parentOf(id, e);
     }
-    if (requests.length > 0) queueMicrotask(() => { if (!this.stopped) applyRequests(this.kernel, requests); });
+    if (events.some((e) => e.type === 'session.requested')) queueMicrotask(() => { if (!this.stopped) applyRequests(this.kernel, events); });
     this.schedule();
   }
 

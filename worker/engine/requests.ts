@@ -12,6 +12,15 @@
 import type { Kernel } from '../kernel/kernel.ts';
 import type { EventEnvelope } from '../kernel/log/envelope.ts';
 import { ask } from './ask.ts';
+import { sessionRequestStream } from '../domains/sessions/events.ts';
+
+/**
+ * At engine start: the requests stored for `sessions` (this device's active ones; a request for
+ * an ended session changes nothing), read per session from its request stream.
+ */
+export function applyStoredRequests(kernel: Kernel, sessions: readonly string[]): void {
+  for (const id of sessions) applyRequests(kernel, kernel.readEvents(0, 10_000, { stream: sessionRequestStream(id) }));
+}
 
 export function applyRequests(kernel: Kernel, events: readonly EventEnvelope[]): void {
   const mine = new Set(kernel.ownDevices());

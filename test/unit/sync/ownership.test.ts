@@ -110,6 +110,25 @@ describe('sessions across devices', () => {
     }
   });
 
+  test('a request that arrives while the owner\'s engine is stopped is applied when it starts', async () => {
+    const a = await device();
+    const b = await device();
+    try {
+      const id = await startWaiting(a);
+      await sync(a, b);
+      b.k.command({ type: 'session.approve', payload: { sessionId: id, step: 'sign_off', comment: 'later' }, idempotencyKey: newKey() });
+      a.engine.stop();
+      for (const d of b.k.status().devices) await a.k.ingest(b.k.exportChain(d.device));
+      assert.equal(session(a, id)?.status, 'running', 'nothing applies it while the engine is stopped');
+      a.engine = Engine.start(a.k);
+      await settle(a);
+      assert.equal(session(a, id)?.status, 'succeeded');
+    } finally {
+      await a.k.close();
+      await b.k.close();
+    }
+  });
+
   test('migrate is refused on a device that does not own the session', async () => {
     const a = await device();
     const b = await device();
