@@ -163,19 +163,19 @@ export function storageContract(makeAdapter: () => StorageAdapter, opts: Contrac
       },
     },
     {
-      name: 'migrations create schema version 5 and are idempotent',
+      name: 'migrations create schema version 6 and are idempotent',
       run: async () => {
         await withOpen(makeAdapter(), (o) => {
           assert.equal(Number(o.db.selectValue('PRAGMA user_version')), 0, 'a fresh database is at version 0');
           assert.equal(migrate(o.db, 'contract'), 0, 'migrate() reports the version it found');
-          assert.equal(SCHEMA_VERSION, 5, 'this suite was written for schema version 5');
-          assert.equal(Number(o.db.selectValue('PRAGMA user_version')), 5, 'user_version after migrate');
-          assert.equal(String(o.db.selectValue("SELECT value FROM meta WHERE key = 'schema_version'")), '5', 'meta.schema_version');
+          assert.equal(SCHEMA_VERSION, 6, 'this suite was written for schema version 6');
+          assert.equal(Number(o.db.selectValue('PRAGMA user_version')), 6, 'user_version after migrate');
+          assert.equal(String(o.db.selectValue("SELECT value FROM meta WHERE key = 'schema_version'")), '6', 'meta.schema_version');
           const tables = tableNames(o);
           for (const t of ['meta', 'events', 'idempotency', 'audit', 'checkpoints', 'projections', 'blobs', 'secrets', 'quarantine', 'ingest_parked', 'projection_snapshots']) {
             assert.ok(tables.includes(t), `table ${t} exists (have ${tables.join(', ')})`);
           }
-          assert.equal(migrate(o.db, 'contract'), 5, 'a second migrate() finds version 5');
+          assert.equal(migrate(o.db, 'contract'), 6, 'a second migrate() finds version 6');
           assert.deepEqual(tableNames(o), tables, 'a second migrate() changes nothing');
         });
       },
@@ -185,7 +185,7 @@ export function storageContract(makeAdapter: () => StorageAdapter, opts: Contrac
       run: async () => {
         await withKernel(makeAdapter(), memoryKeyStore(), async (k) => {
           const st = k.status();
-          assert.equal(st.schemaVersion, 5, 'status().schemaVersion');
+          assert.equal(st.schemaVersion, 6, 'status().schemaVersion');
           const id = createWorkspace(k, 'Contract');
           const key = newKey('proj');
           const created = k.command({ type: 'project.create', payload: { workspaceId: id, name: 'P1' }, idempotencyKey: key });

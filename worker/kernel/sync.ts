@@ -57,7 +57,7 @@ export async function ingest(k: SyncParts, self: string, nowMs: number, input: u
   const { events, checkpoints } = parseIngest(input);
   const plan = await planIngest(k.sql, k.store, self, nowMs, events, checkpoints);
   stillOpen();
-  const ordOf = (e: WireEvent) => mergeKey(e.hlc, e.device, e.hash);
+  const ordOf = (e: WireEvent) => mergeKey(e.hlc, e.device);
   const accept = [...plan.accept].sort((a, b) => (ordOf(a) < ordOf(b) ? -1 : 1));
   const published: EventEnvelope[] = [];
   const maxOrdBefore = k.store.maxOrd;

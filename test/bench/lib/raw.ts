@@ -9,7 +9,7 @@ import { MIGRATIONS } from '../../../worker/kernel/db/migrations.ts';
 
 export type RawRow = readonly SqlValue[];
 
-export const EVENT_COLUMNS = ['seq', 'id', 'device', 'device_seq', 'hlc', 'ord', 'stream', 'stream_seq', 'stream_base', 'type', 'v', 'at', 'actor', 'payload', 'prev', 'hash'] as const;
+export const EVENT_COLUMNS = ['seq', 'id', 'device', 'device_seq', 'hlc', 'stream', 'stream_seq', 'stream_base', 'type', 'v', 'at', 'actor', 'payload', 'prev', 'hash'] as const;
 
 /**
  * A synthetic event row in EVENT_COLUMNS order (one device's chain, position i + 1): the raw
@@ -21,7 +21,7 @@ export function syntheticEventRow(i: number, e: { stream: string; type: string; 
   const device = 'dev-0190a8c4-0000-7000-8000-000000000000';
   const hash = hex(2);
   return [
-    i + 1, `0190a8c4-0000-7000-8000-${(i + 1).toString(16).padStart(12, '0')}`, device, i + 1, hlc, `${hlc}|${device}|${hash}`,
+    i + 1, `0190a8c4-0000-7000-8000-${(i + 1).toString(16).padStart(12, '0')}`, device, i + 1, hlc,
     e.stream, 1, 0, e.type, 1, new Date(1_700_000_000_000 + i).toISOString(), e.actor, e.payload, hex(1), hash,
   ];
 }

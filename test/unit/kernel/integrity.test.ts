@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { openKernel, openKingdom } from '../../../worker/node/index.ts';
 import { fileAdapter } from '../../../worker/node/file-adapter.ts';
 import { KernelError } from '../../../worker/kernel/errors.ts';
-import { hashEventWithPayloadJson, mergeKey } from '../../../worker/kernel/log/envelope.ts';
+import { hashEventWithPayloadJson } from '../../../worker/kernel/log/envelope.ts';
 import { rowIdentity } from '../../../worker/kernel/log/event-store.ts';
 import { createWorkspace, newKey, withTempDir, type Kernel } from '../../helpers/kernel.ts';
 
@@ -111,7 +111,7 @@ describe('integrity under a hostile look', () => {
           const payload = Number(r['seq']) === 15 ? String(r['payload']).replace('W', 'Z') : String(r['payload']);
           const id = { ...rowIdentity(r as never), prev };
           const hash = hashEventWithPayloadJson(id, payload);
-          run('UPDATE events SET payload = ?, prev = ?, hash = ?, ord = ? WHERE seq = ?', [payload, prev, hash, mergeKey(id.hlc, id.device, hash), r['seq']]);
+          run('UPDATE events SET payload = ?, prev = ?, hash = ? WHERE seq = ?', [payload, prev, hash, r['seq']]);
           prev = hash;
         }
       });
@@ -151,9 +151,9 @@ describe('integrity under a hostile look', () => {
         const last = (run('SELECT * FROM events ORDER BY seq DESC LIMIT 1') as Record<string, string | number>[])[0]!;
         // A copy of the newest workspace.created under fresh unique columns, projections behind it.
         const src = (run("SELECT * FROM events WHERE type = 'workspace.created' ORDER BY seq DESC LIMIT 1") as Record<string, string | number>[])[0]!;
-        run(`INSERT INTO events (seq, id, device, device_seq, hlc, ord, stream, stream_seq, stream_base, type, v, at, actor, payload, prev, hash)
-             VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
-          [Number(last['seq']) + 1, 'dup-id', src['device'], Number(last['device_seq']) + 1, 'ffffffffffff0000', 'dup-ord', src['stream'], 999, 0, src['type'], src['v'], src['at'], src['actor'], src['payload'], last['hash'], 'dup-hash']);
+        run(`INSERT INTO events (seq, id, device, device_seq, hlc, stream, stream_seq, stream_base, type, v, at, actor, payload, prev, hash)
+             VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+          [Number(last['seq']) + 1, 'dup-id', src['device'], Number(last['device_seq']) + 1, 'ffffffffffff0000', src['stream'], 999, 0, src['type'], src['v'], src['at'], src['actor'], src['payload'], last['hash'], 'dup-hash']);
       });
       const k = await openKernel({ storage: { file } });
       try {

@@ -35,7 +35,7 @@ describe('upgrade of a format-1 database', () => {
       const k = await openKernel({ storage: { file } });
       try {
         const st = k.status();
-        assert.equal(st.schemaVersion, 5);
+        assert.equal(st.schemaVersion, 6);
         const old = k.readEvents(0, 12);
         assert.equal(old.length, 12);
         assert.deepEqual(old.map((e) => e.deviceSeq), old.map((e) => e.seq), 'the old events are the device chain\'s first 12 positions');

@@ -78,7 +78,7 @@ function everything(from: Kernel): WireEvent[] {
 }
 
 function mergeOrder(k: Kernel): string[] {
-  return k.sql.all('SELECT hash FROM events ORDER BY ord').map((r) => String(r['hash']));
+  return k.sql.all("SELECT hash FROM events ORDER BY (hlc || '|' || device)").map((r) => String(r['hash']));
 }
 
 /** Re-derivations seen across seeds: from a snapshot (replayed fewer than all events) or from the start. */

@@ -14,6 +14,7 @@
 import type { Database } from '@sqlite.org/sqlite-wasm';
 import { KernelError } from '../errors.ts';
 import { upgradeLogFormat } from './upgrade-log.ts';
+import { appendOnlyTriggers } from './append-only.ts';
 
 export interface Migration {
   readonly version: number;
@@ -180,7 +181,52 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 6,
+    description: 'the merge key is an index on (hlc, device) instead of a stored column: rows ~120 bytes shorter',
+    // Snapshots name merge keys of the old form: they are dropped (the next ingest takes new ones).
+    up: dropAllSnapshots,
+    sql: `
+      DROP TRIGGER IF EXISTS events_append_only_update;
+      DROP TRIGGER IF EXISTS events_append_only_delete;
+      CREATE TABLE events_v6 (
+        seq         INTEGER PRIMARY KEY,
+        id          TEXT NOT NULL UNIQUE,
+        device      TEXT NOT NULL,
+        device_seq  INTEGER NOT NULL,
+        hlc         TEXT NOT NULL,
+        stream      TEXT NOT NULL,
+        stream_seq  INTEGER NOT NULL,
+        stream_base INTEGER NOT NULL,
+        type        TEXT NOT NULL,
+        v           INTEGER NOT NULL,
+        at          TEXT NOT NULL,
+        actor       TEXT NOT NULL,
+        payload     TEXT NOT NULL,
+        prev        TEXT NOT NULL,
+        hash        TEXT NOT NULL,
+        legacy_hash TEXT,
+        UNIQUE (device, device_seq),
+        UNIQUE (stream, stream_seq)
+      ) STRICT;
+      INSERT INTO events_v6 (seq, id, device, device_seq, hlc, stream, stream_seq, stream_base, type, v, at, actor, payload, prev, hash, legacy_hash)
+        SELECT seq, id, device, device_seq, hlc, stream, stream_seq, stream_base, type, v, at, actor, payload, prev, hash, legacy_hash FROM events ORDER BY seq;
+      DROP TABLE events;
+      ALTER TABLE events_v6 RENAME TO events;
+      CREATE INDEX events_type ON events (type, seq);
+      -- The merge order (worker/kernel/log/envelope.ts, mergeKey / ORD_SQL).
+      CREATE UNIQUE INDEX events_ord ON events ((hlc || '|' || device));
+      ${appendOnlyTriggers('events')}
+    `,
+  },
 ];
+
+/** Drop every projection snapshot and its tables (migration 6). */
+function dropAllSnapshots(db: Database): void {
+  const rows = db.exec({ sql: 'SELECT id, tables FROM projection_snapshots', rowMode: 'object', returnValue: 'resultRows' }) as { id: number; tables: string }[];
+  for (const r of rows) for (const t of JSON.parse(r.tables) as string[]) db.exec(`DROP TABLE IF EXISTS "snapshot_${r.id}_${t}"`);
+  db.exec('DELETE FROM projection_snapshots');
+}
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 

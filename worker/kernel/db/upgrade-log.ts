@@ -17,7 +17,7 @@
 import type { Database, SqlValue } from '@sqlite.org/sqlite-wasm';
 import { KernelError } from '../errors.ts';
 import { GENESIS } from '../log/hash.ts';
-import { hashEventWithPayloadJson, legacyHash, mergeKey } from '../log/envelope.ts';
+import { hashEventWithPayloadJson, legacyHash } from '../log/envelope.ts';
 import { formatHlc } from '../log/hlc.ts';
 import { appendOnlyTriggers } from './append-only.ts';
 
@@ -119,7 +119,8 @@ export function upgradeLogFormat(db: Database): void {
       db.exec({
         sql: `INSERT INTO events (seq, id, device, device_seq, hlc, ord, stream, stream_seq, stream_base, type, v, at, actor, payload, prev, hash, legacy_hash)
               VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
-        bind: [seq, old.id, old.device, deviceSeq, hlc, mergeKey(hlc, old.device, hash), old.stream, old.streamSeq, old.streamSeq - 1, old.type, old.v,
+        // Schema 3's stored merge key (hlc|device|hash); schema 6 drops the column for an index.
+        bind: [seq, old.id, old.device, deviceSeq, hlc, `${hlc}|${old.device}|${hash}`, old.stream, old.streamSeq, old.streamSeq - 1, old.type, old.v,
           old.at, old.actor, payload, chain.hash, hash, legacyPrev],
       });
       const parsed = { wall: parseInt(hlc.slice(0, 12), 16), counter: parseInt(hlc.slice(12), 16) };

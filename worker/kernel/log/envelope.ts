@@ -11,8 +11,9 @@
  *    are not hashed.
  * 2. `prev` is the hash of the same device's event at `deviceSeq - 1` (GENESIS for 1): one chain
  *    per device; `deviceSeq` is gapless from 1 and `hlc` strictly increases along a chain.
- * 3. The merge order of all devices' events is (hlc, device, hash): the same total order on every
- *    device that holds the same events (`mergeKey`).
+ * 3. The merge order of all devices' events is (hlc, device) (the hash would break ties, but
+ *    there are none: see `mergeKey`): the same total order on every device that holds the same
+ *    events.
  * 4. The stored `v` and `payload` are never rewritten; upcasters lift old versions on read only,
  *    so the hash always verifies against the stored form.
  */
@@ -91,10 +92,18 @@ export function sealEvent(e: UnhashedEnvelope): EventEnvelope {
   return { ...e, hash: hashEvent(e) };
 }
 
-/** The merge-order key: events sort by it into the one order every device applies them in. */
-export function mergeKey(hlc: string, device: string, hash: string): string {
-  return `${hlc}|${device}|${hash}`;
+/**
+ * The merge-order key: events sort by it into the one order every device applies them in. It is
+ * (hlc, device): a device's hlc strictly increases along its chain (append ticks, ingest and verify
+ * refuse otherwise), so no two events share it and the hash never has to break a tie. The
+ * database does not store it: `events_ord` indexes the same expression (ORD_SQL).
+ */
+export function mergeKey(hlc: string, device: string): string {
+  return `${hlc}|${device}`;
 }
+
+/** `mergeKey` in SQL, over the events table's columns (the expression its index is built on). */
+export const ORD_SQL = "(hlc || '|' || device)";
 
 // ---- format 1 (schema ≤ 2): one chain per database, kept to verify upgraded logs --------------
 

@@ -11,7 +11,7 @@
  * 3. Reads return events at their current schema version (stored form is never rewritten).
  */
 import type { Sql, Row } from '../db/sql.ts';
-import { type EventEnvelope, hashEventWithPayloadJson, mergeKey, type WireEvent } from './envelope.ts';
+import { type EventEnvelope, hashEventWithPayloadJson, mergeKey, ORD_SQL, type WireEvent } from './envelope.ts';
 import { HybridClock } from './hlc.ts';
 import { canonicalJson } from './canonical.ts';
 import { GENESIS } from './hash.ts';
@@ -49,8 +49,8 @@ export interface PendingEvent {
 
 const STREAM_CACHE_LIMIT = 50_000;
 const SELECT_COLUMNS = 'seq, id, device, device_seq, hlc, stream, stream_seq, stream_base, type, v, at, actor, payload, prev, hash';
-const INSERT_SQL = `INSERT INTO events (seq, id, device, device_seq, hlc, ord, stream, stream_seq, stream_base, type, v, at, actor, payload, prev, hash)
-  VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`;
+const INSERT_SQL = `INSERT INTO events (seq, id, device, device_seq, hlc, stream, stream_seq, stream_base, type, v, at, actor, payload, prev, hash)
+  VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`;
 const NO_CHAIN: ChainHead = { deviceSeq: 0, hash: GENESIS, hlc: '' };
 
 export class EventStore {
@@ -159,8 +159,8 @@ export class EventStore {
 
   private insert(w: Omit<WireEvent, 'payload' | 'hash'>, payloadJson: string, hash: string, streamSeq: number): EventEnvelope {
     const seq = this.currentHead.seq + 1;
-    const ord = mergeKey(w.hlc, w.device, hash);
-    this.sql.run(INSERT_SQL, [seq, w.id, w.device, w.deviceSeq, w.hlc, ord, w.stream, streamSeq, w.streamBase, w.type, w.v, w.at, w.actor, payloadJson, w.prev, hash]);
+    const ord = mergeKey(w.hlc, w.device);
+    this.sql.run(INSERT_SQL, [seq, w.id, w.device, w.deviceSeq, w.hlc, w.stream, streamSeq, w.streamBase, w.type, w.v, w.at, w.actor, payloadJson, w.prev, hash]);
     this.pendingHead = { seq, hash };
     this.pendingStreams.set(w.stream, streamSeq);
     this.pendingChains.set(w.device, { deviceSeq: w.deviceSeq, hash, hlc: w.hlc });
@@ -219,7 +219,7 @@ export class EventStore {
     this.head = row ? { seq: Number(row['seq']), hash: String(row['hash']) } : { seq: 0, hash: GENESIS };
     // The greatest merge key also carries the greatest hlc (ord starts with it, fixed width): one
     // lookup on the ord index. MAX(hlc) has no index and scanned the whole table at every open.
-    const last = this.sql.get('SELECT ord, hlc FROM events ORDER BY ord DESC LIMIT 1');
+    const last = this.sql.get(`SELECT ${ORD_SQL} AS ord, hlc FROM events ORDER BY ${ORD_SQL} DESC LIMIT 1`);
     this.lastOrd = last ? String(last['ord']) : '';
     this.reordered = this.sql.value("SELECT value FROM meta WHERE key = 'merge_order'") === 'reordered';
     if (last) this.clock.observe(String(last['hlc']));
@@ -231,7 +231,7 @@ export class EventStore {
    * `lastOrd` is the merge key of the last one (the next page's cursor).
    */
   readMerged(afterOrd: string, limit: number, place: (stream: string) => { seq: number; streamSeq: number }): { events: EventEnvelope[]; lastOrd: string } {
-    const rows = this.sql.all(`SELECT ${SELECT_COLUMNS}, ord FROM events WHERE ord > ? ORDER BY ord ASC LIMIT ?`, [afterOrd, limit]);
+    const rows = this.sql.all(`SELECT ${SELECT_COLUMNS}, ${ORD_SQL} AS ord FROM events WHERE ${ORD_SQL} > ? ORDER BY ${ORD_SQL} ASC LIMIT ?`, [afterOrd, limit]);
     const events = rows.map((r) => {
       const at = place(String(r['stream']));
       return this.upcast(rowToEnvelope(r, at.seq, at.streamSeq));

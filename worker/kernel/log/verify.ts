@@ -14,7 +14,7 @@
  *    device remembers outside the database must still be there: deleted checkpoints are caught).
  */
 import type { Sql } from '../db/sql.ts';
-import { hashEventWithPayloadJson, legacyHash, mergeKey } from './envelope.ts';
+import { hashEventWithPayloadJson, legacyHash } from './envelope.ts';
 import { GENESIS } from './hash.ts';
 import { hashAudit, rowToAudit } from './audit.ts';
 import { rowIdentity } from './event-store.ts';
@@ -28,7 +28,6 @@ export type BrokenReason =
   | 'prev_mismatch'
   | 'hash_mismatch'
   | 'hlc_not_increasing'
-  | 'merge_key_mismatch'
   | 'stream_seq_mismatch'
   | 'legacy_hash_mismatch'
   | 'missing_audit_entry'
@@ -128,10 +127,6 @@ export async function verifyLog(sql: Sql, opts: VerifyOptions = {}): Promise<Ver
       }
       if (identity.hlc <= chain.hlc) {
         broken = link('events', at, 'hlc_not_increasing', `Event ${seq}'s clock ${identity.hlc} is not after its predecessor's ${chain.hlc} in device ${device}'s chain.`);
-        break outer;
-      }
-      if (String(r['ord']) !== mergeKey(identity.hlc, device, hash)) {
-        broken = link('events', at, 'merge_key_mismatch', `Event ${seq}'s merge key does not match its clock, device and hash.`);
         break outer;
       }
       const legacy = r['legacy_hash'];

@@ -19,7 +19,7 @@
  */
 import type { Sql } from '../db/sql.ts';
 import type { Projection } from '../module.ts';
-import { mergeKey, type EventEnvelope } from '../log/envelope.ts';
+import { mergeKey, ORD_SQL, type EventEnvelope } from '../log/envelope.ts';
 import type { EventStore } from '../log/event-store.ts';
 import { canonicalJson } from '../log/canonical.ts';
 import { sha256Hex } from '../log/hash.ts';
@@ -176,7 +176,7 @@ export class ProjectionRegistry {
     if (pos - this.snapshots.newestPos() < this.snapshotEvery) return false;
     let frontier = store.maxOrd;
     for (const [device, head] of store.chainHeads()) {
-      const ord = mergeKey(head.hlc, device, head.hash);
+      const ord = mergeKey(head.hlc, device);
       if (device !== self && ord < frontier) frontier = ord;
     }
     this.snapshots.take(store.maxOrd, pos, frontier);
@@ -241,7 +241,7 @@ export class ProjectionRegistry {
     const wants = (p: Projection, type: string) => !p.eventTypes || p.eventTypes.includes(type);
     const streams = new Map<string, number>();
     // A stream's events up to the snapshot keep their ranks; count them once, when it first shows.
-    const before = (stream: string) => (from ? Number(this.sql.value('SELECT count(*) FROM events WHERE stream = ? AND ord <= ?', [stream, from.ord])) : 0);
+    const before = (stream: string) => (from ? Number(this.sql.value(`SELECT count(*) FROM events WHERE stream = ? AND ${ORD_SQL} <= ?`, [stream, from.ord])) : 0);
     let pos = from?.pos ?? 0;
     let cursor = from?.ord ?? '';
     const place = (stream: string) => {

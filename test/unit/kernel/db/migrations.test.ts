@@ -49,14 +49,14 @@ async function expectRefusedUnchanged(dir: string, file: string): Promise<void> 
 }
 
 describe('migrations', () => {
-  test('a fresh database gets schema version 5 in user_version and meta', async () => {
-    assert.equal(SCHEMA_VERSION, 5);
+  test('a fresh database gets schema version 6 in user_version and meta', async () => {
+    assert.equal(SCHEMA_VERSION, 6);
     const k = await memKernel();
     try {
-      assert.equal(k.sql.value('PRAGMA user_version'), 5);
-      assert.equal(k.sql.value("SELECT value FROM meta WHERE key = 'schema_version'"), '5');
+      assert.equal(k.sql.value('PRAGMA user_version'), 6);
+      assert.equal(k.sql.value("SELECT value FROM meta WHERE key = 'schema_version'"), '6');
       assert.equal(typeof k.sql.value("SELECT value FROM meta WHERE key = 'app_version'"), 'string');
-      assert.equal(k.status().schemaVersion, 5);
+      assert.equal(k.status().schemaVersion, 6);
       const tables = k.sql.all("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").map((r) => r['name']);
       for (const t of ['audit', 'blobs', 'checkpoints', 'events', 'idempotency', 'meta', 'projections', 'secrets']) assert.ok(tables.includes(t), t);
     } finally {
@@ -69,7 +69,7 @@ describe('migrations', () => {
     try {
       assert.equal(migrate(o.db, 'test'), 0);
       const schema = o.db.selectValues('SELECT sql FROM sqlite_master ORDER BY name');
-      assert.equal(migrate(o.db, 'test'), 5);
+      assert.equal(migrate(o.db, 'test'), 6);
       assert.deepEqual(o.db.selectValues('SELECT sql FROM sqlite_master ORDER BY name'), schema);
     } finally {
       await o.close();
@@ -82,7 +82,7 @@ describe('migrations', () => {
       assert.equal(migrate(o.db, 'test', MIGRATIONS.slice(0, 1)), 0);
       o.db.exec("INSERT INTO meta (key, value) VALUES ('kept', 'yes')");
       assert.equal(migrate(o.db, 'test'), 1, 'found version 1');
-      assert.equal(Number(o.db.selectValue('PRAGMA user_version')), 5);
+      assert.equal(Number(o.db.selectValue('PRAGMA user_version')), 6);
       assert.equal(o.db.selectValue("SELECT value FROM meta WHERE key = 'kept'"), 'yes');
       assert.equal(o.db.selectValue("SELECT count(*) FROM sqlite_master WHERE name IN ('blobs', 'secrets')"), 2);
     } finally {
@@ -90,7 +90,7 @@ describe('migrations', () => {
     }
   });
 
-  test('reopening a file database keeps schema version 5 and its data', () =>
+  test('reopening a file database keeps schema version 6 and its data', () =>
     withTempDir(async (dir) => {
       const file = join(dir, 'k.db');
       const k1 = await openKernel({ storage: { file } });
@@ -98,7 +98,7 @@ describe('migrations', () => {
       await k1.close();
       const k2 = await openKernel({ storage: { file } });
       try {
-        assert.equal(k2.sql.value('PRAGMA user_version'), 5);
+        assert.equal(k2.sql.value('PRAGMA user_version'), 6);
         assert.equal((k2.query('workspace.list', {}) as { name: string }[])[1]!.name, 'Kept', 'after the default workspace');
       } finally {
         await k2.close();

@@ -15,7 +15,7 @@
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { hashEventWithPayloadJson, mergeKey } from '../../../../worker/kernel/log/envelope.ts';
+import { hashEventWithPayloadJson } from '../../../../worker/kernel/log/envelope.ts';
 import { rowIdentity } from '../../../../worker/kernel/log/event-store.ts';
 import { hashAudit, rowToAudit } from '../../../../worker/kernel/log/audit.ts';
 import { checkpointMessage } from '../../../../worker/kernel/log/checkpoint.ts';
@@ -69,9 +69,8 @@ function eventRow(k: Kernel, seq: number): Row {
 function rewriteEvent(k: Kernel, seq: number, changes: Partial<Row>): string {
   const r = { ...eventRow(k, seq), ...changes };
   const hash = hashEventWithPayloadJson(rowIdentity(r as never), String(r["payload"]));
-  // A careful attacker keeps the merge key consistent too.
-  k.sql.run('UPDATE events SET payload = ?, prev = ?, stream_seq = ?, hash = ?, ord = ? WHERE seq = ?',
-    [r['payload']!, r['prev']!, r['stream_seq']!, hash, mergeKey(String(r['hlc']), String(r['device']), hash), seq]);
+  k.sql.run('UPDATE events SET payload = ?, prev = ?, stream_seq = ?, hash = ? WHERE seq = ?',
+    [r['payload']!, r['prev']!, r['stream_seq']!, hash, seq]);
   return hash;
 }
 
@@ -163,10 +162,10 @@ describe('verify', () => {
       const r = await tamperAndVerify(k, () => {
         const a = eventRow(k, 8);
         const b = eventRow(k, 9);
-        const cols = ['id', 'device_seq', 'hlc', 'ord', 'stream', 'stream_seq', 'stream_base', 'type', 'v', 'at', 'actor', 'device', 'payload', 'prev', 'hash'];
+        const cols = ['id', 'device_seq', 'hlc', 'stream', 'stream_seq', 'stream_base', 'type', 'v', 'at', 'actor', 'device', 'payload', 'prev', 'hash'];
         const set = cols.map((c) => `${c} = ?`).join(', ');
         // Park row 8 on placeholder unique values first (id and (stream, stream_seq) are UNIQUE).
-        k.sql.run("UPDATE events SET id = 'tmp', stream = 'tmp', device_seq = -1, ord = 'tmp', hash = 'tmp' WHERE seq = 8");
+        k.sql.run("UPDATE events SET id = 'tmp', stream = 'tmp', device_seq = -1, hlc = 'tmp', hash = 'tmp' WHERE seq = 8");
         k.sql.run(`UPDATE events SET ${set} WHERE seq = 9`, [...cols.map((c) => a[c]!)]);
         k.sql.run(`UPDATE events SET ${set} WHERE seq = 8`, [...cols.map((c) => b[c]!)]);
       });
