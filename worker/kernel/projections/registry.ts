@@ -95,7 +95,7 @@ export class ProjectionRegistry {
         rebuilt.push(p.name);
       } else if (row.head < head) {
         this.sql.transaction(() => {
-          this.replayInto(p, store, row.head);
+          this.replayInto([p], store, row.head);
           this.sql.run('UPDATE projections SET head_seq = ? WHERE name = ?', [head, p.name]);
         });
         caughtUp.push(p.name);
@@ -127,12 +127,10 @@ export class ProjectionRegistry {
     const selected = this.select(names);
     this.sql.transaction(() => {
       this.snapshots.dropAll();
-      if (store.inArrivalOrder) {
-        for (const p of selected) this.rebuildOne(p, store);
-        return;
-      }
       for (const p of selected) this.recreate(p);
-      this.replayMerged(selected, store);
+      // One pass over the log for all of them (the conflicts projection reads every event).
+      if (store.inArrivalOrder) this.replayInto(selected, store, 0);
+      else this.replayMerged(selected, store);
       for (const p of selected) this.recordHead(p, store);
     });
   }
@@ -212,7 +210,7 @@ export class ProjectionRegistry {
   private rebuildOne(p: Projection, store: EventStore): void {
     this.sql.transaction(() => {
       this.recreate(p);
-      if (store.inArrivalOrder) this.replayInto(p, store, 0);
+      if (store.inArrivalOrder) this.replayInto([p], store, 0);
       else this.replayMerged([p], store);
       this.recordHead(p, store);
     });
@@ -238,7 +236,6 @@ export class ProjectionRegistry {
    * Returns how many events it replayed.
    */
   private replayMerged(selected: readonly Projection[], store: EventStore, from: Snapshot | null = null): number {
-    const wants = (p: Projection, type: string) => !p.eventTypes || p.eventTypes.includes(type);
     const streams = new Map<string, number>();
     // A stream's events up to the snapshot keep their ranks; count them once, when it first shows.
     const before = (stream: string) => (from ? Number(this.sql.value(`SELECT count(*) FROM events WHERE stream = ? AND ${ORD_SQL} <= ?`, [stream, from.ord])) : 0);
@@ -258,16 +255,23 @@ export class ProjectionRegistry {
     return pos - (from?.pos ?? 0);
   }
 
-  private replayInto(p: Projection, store: EventStore, afterSeq: number): void {
-    const filter = p.eventTypes ? { types: p.eventTypes } : {};
+  /** Replay the events after `afterSeq` in seq order into `selected` (only the types they take). */
+  private replayInto(selected: readonly Projection[], store: EventStore, afterSeq: number): void {
+    const all = selected.some((p) => !p.eventTypes);
+    const filter = all ? {} : { types: [...new Set(selected.flatMap((p) => p.eventTypes ?? []))] };
     let cursor = afterSeq;
     for (;;) {
       const page = store.readAfter(cursor, REPLAY_PAGE, filter);
-      for (const e of page) p.apply(e, this.sql);
+      for (const e of page) for (const p of selected) if (wants(p, e.type)) p.apply(e, this.sql);
       if (page.length < REPLAY_PAGE) break;
       cursor = page[page.length - 1]!.seq;
     }
   }
+}
+
+/** Whether projection `p` takes events of `type`. */
+function wants(p: Projection, type: string): boolean {
+  return !p.eventTypes || p.eventTypes.includes(type);
 }
 
 /** SHA-256 over a table's CREATE statement and all its rows, ordered by every column. */
