@@ -140,14 +140,16 @@ export class FastStmt {
       else if (v instanceof Uint8Array) need += v.byteLength;
     }
     if (need > this.scratch.cap) this.scratch.grow(need);
-    const heap = this.sqlite3.wasm.heap8u();
+    // Binding with SQLITE_TRANSIENT makes SQLite copy the value (malloc), which may grow the WASM
+    // memory and detach every view of the old buffer: take the heap view afresh for each value.
+    const wasm = this.sqlite3.wasm;
     let off = this.scratch.ptr;
     const end = this.scratch.ptr + this.scratch.cap;
     for (let i = 0; i < n; i++) {
       const v = values![i];
       let rc: number;
       if (typeof v === 'string') {
-        const { written } = encoder.encodeInto(v, heap.subarray(off, end));
+        const { written } = encoder.encodeInto(v, wasm.heap8u().subarray(off, end));
         rc = this.ex.sqlite3_bind_text(this.p, i + 1, off, written, SQLITE_TRANSIENT);
         off += written;
       } else if (typeof v === 'number') {
@@ -162,7 +164,7 @@ export class FastStmt {
         }
         rc = this.ex.sqlite3_bind_double(this.p, i + 1, Number(v));
       } else if (v instanceof Uint8Array) {
-        heap.set(v, off);
+        wasm.heap8u().set(v, off);
         rc = this.ex.sqlite3_bind_blob(this.p, i + 1, off, v.byteLength, SQLITE_TRANSIENT);
         off += v.byteLength;
       } else {
