@@ -1,0 +1,107 @@
+/**
+ * Rooms: one Y.Doc per room id, held by @y/websocket-server (`docs`), loaded from and persisted
+ * to the RoomStore through its `setPersistence` hook.
+ *
+ * Lifecycle: the first connection to a room loads its log (`attach` awaits the store), the doc
+ * is created by `setupWSConnection` and `bindState` replays the log into it, then every update
+ * of the doc is appended to the store; when the last connection leaves, @y/websocket-server
+ * calls `writeState` (the store flushes, fsyncs and closes the file) and destroys the doc.
+ *
+ * Invariants:
+ * 1. `bindState` never runs for a room whose log was not loaded just before, in the same
+ *    synchronous step (`attach` re-checks after every await), so a doc never starts empty
+ *    over a stored room.
+ * 2. Replayed updates are not appended again (they carry the LOADED origin).
+ * 3. The bus (bus.ts) sees every update the relay accepts, and updates from the bus are applied
+ *    but not republished; with the local bus both are no-ops.
+ */
+import type { IncomingMessage } from 'node:http';
+import { docs, setPersistence, setupWSConnection, type WSSharedDoc } from '@y/websocket-server/utils';
+import * as Y from 'yjs';
+import type { RoomBus } from './bus.ts';
+import type { CloseCode, RelayConnection } from './connection.ts';
+import { describeError, type Logger } from './log.ts';
+import type { RoomStore } from './storage.ts';
+
+const LOADED = Symbol('relay.loaded');
+const FROM_BUS = Symbol('relay.bus');
+
+export interface Rooms {
+  /** Joins `conn` to its room, loading the room first if no doc holds it. Throws on storage errors. */
+  attach(roomId: string, conn: RelayConnection, req: IncomingMessage): Promise<void>;
+  /** Ends every connection of a room (its storage failed, or the relay stops). */
+  endAll(roomId: string, code: (typeof CloseCode)[keyof typeof CloseCode], reason: string): void;
+  count(): number;
+  connections(): number;
+  connectionsOf(roomId: string): RelayConnection[];
+  roomIds(): string[];
+}
+
+export function createRooms(store: RoomStore, bus: RoomBus, log: Logger): Rooms {
+  const loaded = new Map<string, Uint8Array[]>();
+  const unsubscribe = new Map<string, () => void>();
+
+  setPersistence({
+    provider: null,
+    bindState(roomId: string, doc: WSSharedDoc) {
+      const updates = loaded.get(roomId);
+      loaded.delete(roomId);
+      if (updates === undefined) throw new Error(`room ${roomId.slice(0, 8)} bound without its log loaded (bug)`);
+      doc.transact(() => {
+        for (const update of updates) Y.applyUpdate(doc, update, LOADED);
+      }, LOADED);
+      doc.on('update', (update: Uint8Array, origin: unknown) => {
+        if (origin === LOADED) return;
+        store.append(roomId, update);
+        if (origin !== FROM_BUS) bus.publish(roomId, update);
+      });
+      unsubscribe.set(
+        roomId,
+        bus.subscribe(roomId, (update) => Y.applyUpdate(doc, update, FROM_BUS)),
+      );
+    },
+    async writeState(roomId: string) {
+      unsubscribe.get(roomId)?.();
+      unsubscribe.delete(roomId);
+      try {
+        await store.close(roomId);
+        log('info', 'room.unloaded', { room: roomId });
+      } catch (err) {
+        log('error', 'room.close_failed', { room: roomId, details: { error: describeError(err) } });
+      }
+    },
+  });
+
+  const conns = (roomId: string): RelayConnection[] => [...(docs.get(roomId)?.conns.keys() ?? [])] as RelayConnection[];
+
+  return {
+    async attach(roomId, conn, req) {
+      for (;;) {
+        if (docs.has(roomId)) break;
+        const started = Date.now();
+        const room = await store.load(roomId);
+        if (docs.has(roomId)) continue;
+        loaded.set(roomId, room.updates);
+        log(room.tornBytes > 0 ? 'warn' : 'info', room.tornBytes > 0 ? 'room.loaded_torn_tail_cut' : 'room.loaded', {
+          room: roomId,
+          details: { records: room.updates.length, bytes: room.bytes, tornBytes: room.tornBytes, ms: Date.now() - started },
+        });
+        break;
+      }
+      // Synchronous from the check above: the doc cannot have gone in between.
+      setupWSConnection(conn as never, req, { docName: roomId });
+      conn.attach();
+    },
+    endAll(roomId, code, reason) {
+      for (const conn of conns(roomId)) conn.end(code, reason);
+    },
+    count: () => docs.size,
+    connections: () => {
+      let n = 0;
+      for (const doc of docs.values()) n += doc.conns.size;
+      return n;
+    },
+    connectionsOf: conns,
+    roomIds: () => [...docs.keys()],
+  };
+}
