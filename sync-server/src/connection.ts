@@ -14,7 +14,8 @@
  *
  * Invariants:
  * 1. Nothing reaches @y/websocket-server before `attach()` (the room is loaded by then);
- *    messages that arrive earlier are held and checked in arrival order.
+ *    messages that arrive earlier are held and checked in arrival order, and a close that
+ *    arrives earlier is passed on after them.
  * 2. After a refusal nothing more is delivered, and the socket is cut if the client has not
  *    finished the close handshake within REFUSED_CLOSE_MS.
  * 3. Never throws into `ws` or the caller: bad input ends this connection, not the process.
@@ -59,6 +60,7 @@ export class RelayConnection extends EventEmitter {
   binaryType = 'arraybuffer';
   readonly openedAt = Date.now();
   #attached = false;
+  #closed = false;
   #held: Uint8Array[] = [];
   #refused = false;
   #outbox: Promise<void> = Promise.resolve();
@@ -75,7 +77,8 @@ export class RelayConnection extends EventEmitter {
     ws.on('error', (err) => this.#protocolError(err));
     ws.on('close', (code: number) => {
       this.#log('info', 'conn.closed', { code, ms: Date.now() - this.openedAt, messagesIn: this.#messagesIn, bytesIn: this.#bytesIn });
-      this.emit('close');
+      this.#closed = true;
+      if (this.#attached) this.emit('close');
     });
   }
 
@@ -83,12 +86,16 @@ export class RelayConnection extends EventEmitter {
     return this.ws.readyState;
   }
 
-  /** The room's doc now listens: deliver what arrived while it loaded. */
+  /**
+   * The room's doc now listens: deliver what arrived while it loaded, and a close that came
+   * meanwhile (so @y/websocket-server drops the connection and clears its ping timer).
+   */
   attach(): void {
     this.#attached = true;
     const held = this.#held;
     this.#held = [];
     for (const message of held) this.#deliver(message);
+    if (this.#closed) this.emit('close');
   }
 
   /** Called by @y/websocket-server; forwards once the room is durable up to now. */

@@ -8,15 +8,18 @@
  * calls `writeState` (the store flushes, fsyncs and closes the file) and destroys the doc.
  *
  * Invariants:
- * 1. `bindState` never runs for a room whose log was not loaded just before, in the same
- *    synchronous step (`attach` re-checks after every await), so a doc never starts empty
- *    over a stored room.
- * 2. Replayed updates are not appended again (they carry the LOADED origin).
- * 3. The bus (bus.ts) sees every update the relay accepts, and updates from the bus are applied
+ * 1. One doc per room at a time, created right after its log was loaded (in the same
+ *    synchronous step), and one load per room at a time: connections arriving while a room
+ *    opens wait for that opening, then join the doc (or, if it was unloaded meanwhile, open the
+ *    room again, which waits for the log's close). A doc never starts from a stale or empty log.
+ * 2. Every doc created here gets a connection right after: the opener's own connection is
+ *    among those waiting, so no doc is left without connections (which would never unload).
+ * 3. Replayed updates are not appended again (they carry the LOADED origin).
+ * 4. The bus (bus.ts) sees every update the relay accepts, and updates from the bus are applied
  *    but not republished; with the local bus both are no-ops.
  */
 import type { IncomingMessage } from 'node:http';
-import { docs, setPersistence, setupWSConnection, type WSSharedDoc } from '@y/websocket-server/utils';
+import { docs, getYDoc, setPersistence, setupWSConnection, type WSSharedDoc } from '@y/websocket-server/utils';
 import * as Y from 'yjs';
 import type { RoomBus } from './bus.ts';
 import type { CloseCode, RelayConnection } from './connection.ts';
@@ -52,7 +55,11 @@ export function createRooms(store: RoomStore, bus: RoomBus, log: Logger): Rooms 
       }, LOADED);
       doc.on('update', (update: Uint8Array, origin: unknown) => {
         if (origin === LOADED) return;
-        store.append(roomId, update);
+        if (!store.append(roomId, update)) {
+          // Storage failed (already reported, connections being ended) or a lifecycle bug.
+          log('error', 'room.update_not_stored', { room: roomId, details: { bytes: update.length } });
+          return;
+        }
         if (origin !== FROM_BUS) bus.publish(roomId, update);
       });
       unsubscribe.set(
@@ -72,21 +79,31 @@ export function createRooms(store: RoomStore, bus: RoomBus, log: Logger): Rooms 
     },
   });
 
+  const openings = new Map<string, Promise<void>>();
+
+  /** Loads a room's log and creates its doc (bindState replays the log). One at a time per room. */
+  async function open(roomId: string): Promise<void> {
+    const started = Date.now();
+    const room = await store.load(roomId);
+    loaded.set(roomId, room.updates);
+    getYDoc(roomId);
+    log(room.tornBytes > 0 ? 'warn' : 'info', room.tornBytes > 0 ? 'room.loaded_torn_tail_cut' : 'room.loaded', {
+      room: roomId,
+      details: { records: room.updates.length, bytes: room.bytes, tornBytes: room.tornBytes, ms: Date.now() - started },
+    });
+  }
+
   const conns = (roomId: string): RelayConnection[] => [...(docs.get(roomId)?.conns.keys() ?? [])] as RelayConnection[];
 
   return {
     async attach(roomId, conn, req) {
-      for (;;) {
-        if (docs.has(roomId)) break;
-        const started = Date.now();
-        const room = await store.load(roomId);
-        if (docs.has(roomId)) continue;
-        loaded.set(roomId, room.updates);
-        log(room.tornBytes > 0 ? 'warn' : 'info', room.tornBytes > 0 ? 'room.loaded_torn_tail_cut' : 'room.loaded', {
-          room: roomId,
-          details: { records: room.updates.length, bytes: room.bytes, tornBytes: room.tornBytes, ms: Date.now() - started },
-        });
-        break;
+      while (!docs.has(roomId)) {
+        let opening = openings.get(roomId);
+        if (opening === undefined) {
+          opening = open(roomId).finally(() => openings.delete(roomId));
+          openings.set(roomId, opening);
+        }
+        await opening;
       }
       // Synchronous from the check above: the doc cannot have gone in between.
       setupWSConnection(conn as never, req, { docName: roomId });

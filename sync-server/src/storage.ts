@@ -16,7 +16,8 @@
  *    survives a crash of the relay or the machine.
  * 3. `size(room)` counts every byte appended, durable or pending: the room-size limit sees
  *    what a client sent before it is on disk.
- * 4. One open file per room; a `load` while the room is still closing waits for the close.
+ * 4. One open file per room; a `load` while the room is still closing waits for the close, and
+ *    a close takes the appends made in the same turn of the event loop (they are flushed).
  * 5. A write or fsync error fails the room (nothing more is appended, waiters get false) and is
  *    reported through `onFailure`; the file keeps its durable prefix.
  */
@@ -26,9 +27,13 @@ import { encodeRecord, MAGIC, scanLog } from './room-log.ts';
 
 /** The seam for another home of room data (a shared store when the relay scales out). */
 export interface RoomStore {
-  /** Opens the room (repairing a torn tail) and returns its stored updates in order. */
+  /**
+   * Opens the room (repairing a torn tail) and returns its stored updates in order. Waits for a
+   * close of the room in progress; the room must not be open or loading (the caller serializes).
+   */
   load(roomId: string): Promise<Loaded>;
-  append(roomId: string, update: Uint8Array): void;
+  /** Queues an update for the next batch; false if the room is not open or its storage failed. */
+  append(roomId: string, update: Uint8Array): boolean;
   whenDurable(roomId: string): Promise<boolean>;
   size(roomId: string): number;
   close(roomId: string): Promise<void>;
@@ -71,23 +76,20 @@ export class FileRoomStore implements RoomStore {
   ) {}
 
   load(roomId: string): Promise<Loaded> {
-    let loading = this.#loading.get(roomId);
-    if (loading === undefined) {
-      loading = this.#load(roomId).finally(() => this.#loading.delete(roomId));
-      this.#loading.set(roomId, loading);
-    }
+    const loading = this.#load(roomId).finally(() => this.#loading.delete(roomId));
+    this.#loading.set(roomId, loading);
     return loading;
   }
 
-  append(roomId: string, update: Uint8Array): void {
+  append(roomId: string, update: Uint8Array): boolean {
     const room = this.#open.get(roomId);
-    if (room === undefined) throw new Error(`append to room ${roomId.slice(0, 8)} that is not open (bug)`);
-    if (room.failed !== null) return;
+    if (room === undefined || room.failed !== null) return false;
     const record = encodeRecord(update);
     room.pending.push(record);
     room.size += record.length;
     room.appended++;
     if (room.flushing === null) room.flushing = this.#flush(roomId, room);
+    return true;
   }
 
   whenDurable(roomId: string): Promise<boolean> {
@@ -107,15 +109,9 @@ export class FileRoomStore implements RoomStore {
     if (closing !== undefined) return closing;
     const room = this.#open.get(roomId);
     if (room === undefined) return Promise.resolve();
-    const done = (async () => {
-      try {
-        while (room.flushing !== null) await room.flushing;
-      } finally {
-        this.#open.delete(roomId);
-        this.#closing.delete(roomId);
-        await room.handle.close();
-      }
-    })();
+    // Registered before #closeRoom can finish (`finally` runs in a later microtask), so a
+    // stale entry can never outlive the close.
+    const done = this.#closeRoom(roomId, room).finally(() => this.#closing.delete(roomId));
     this.#closing.set(roomId, done);
     return done;
   }
@@ -130,8 +126,9 @@ export class FileRoomStore implements RoomStore {
   }
 
   async #load(roomId: string): Promise<Loaded> {
+    if (this.#loading.has(roomId)) throw new Error(`room ${roomId.slice(0, 8)} loaded twice at once (bug)`);
     await this.#closing.get(roomId);
-    if (this.#open.has(roomId)) throw new Error(`room ${roomId.slice(0, 8)} loaded twice (bug)`);
+    if (this.#open.has(roomId)) throw new Error(`room ${roomId.slice(0, 8)} loaded while open (bug)`);
     const path = this.dir.logPath(roomId);
     const handle = await open(path, 'a+');
     try {
@@ -153,6 +150,19 @@ export class FileRoomStore implements RoomStore {
     } catch (err) {
       await handle.close();
       throw err;
+    }
+  }
+
+  async #closeRoom(roomId: string, room: OpenRoom): Promise<void> {
+    // @y/websocket-server may unload a room in the middle of dispatching a doc update (its
+    // broadcast finds the last connection gone before the append listener has run): appends
+    // made in the rest of this turn still belong to the log.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    try {
+      while (room.flushing !== null) await room.flushing;
+    } finally {
+      this.#open.delete(roomId);
+      await room.handle.close();
     }
   }
 

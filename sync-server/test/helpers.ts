@@ -70,13 +70,20 @@ export async function startRelay(options: { dataDir?: string; args?: string[]; e
   const kill = (signal: NodeJS.Signals = 'SIGKILL') => {
     if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) process.kill(child.pid, signal);
   };
+  let exit: { code: number | null; signal: NodeJS.Signals | null } | null = null;
+  void exited.then((e) => {
+    exit = e;
+  });
   try {
-    const started = await Promise.race([
-      waitFor(() => lines.find((l) => l.event === 'relay.started'), 20_000, 'relay.started line'),
-      exited.then(({ code }) => {
-        throw new Error(`relay exited (${code}) before starting: ${out}${err}`);
-      }),
-    ]);
+    const started = await waitFor(
+      () => {
+        const line = lines.find((l) => l.event === 'relay.started');
+        if (line === undefined && exit !== null) throw new Error(`relay exited (${JSON.stringify(exit)}) before starting: ${out}${err}`);
+        return line;
+      },
+      20_000,
+      'relay.started line',
+    );
     const port = started.details?.port as number;
     return { child, pid: child.pid as number, port, url: `ws://127.0.0.1:${port}`, dataDir, lines, stdout: () => out, stderr: () => err, exited, kill };
   } catch (e) {

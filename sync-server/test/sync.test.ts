@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { chunkBytes, connectClient, health, makeToken, newRoomId, newRoomKey, removeDir, startRelay, waitFor } from './helpers.ts';
+import { chunkBytes, chunkUpdate, type Client, connectClient, health, makeToken, newRoomId, newRoomKey, rawClient, removeDir, startRelay, syncUpdateMessage, waitFor } from './helpers.ts';
 
 test('two clients of one room converge on the same chunks, byte for byte', async () => {
   const relay = await startRelay();
@@ -33,7 +33,7 @@ test('a room unloads when its last client leaves and reloads from disk for the n
   const roomId = newRoomId();
   const key = await newRoomKey();
   const a = connectClient(relay, roomId, await makeToken(key, roomId));
-  let c;
+  let c: Client | undefined;
   try {
     await a.synced();
     a.chunks.set('devA/1-5', chunkBytes(7, 5000));
@@ -89,6 +89,44 @@ test('/healthz counts rooms and connections, and logs never carry a token or a f
     }
   } finally {
     for (const c of clients) c.destroy();
+    relay.kill();
+    await removeDir(relay.dataDir);
+  }
+});
+
+test('clients joining and leaving a room in quick succession lose nothing (load, unload and reload race)', async () => {
+  const relay = await startRelay({ args: ['--rate-connects', '1000'] });
+  const roomId = newRoomId();
+  const key = await newRoomKey();
+  let c: Client | undefined;
+  try {
+    const token = await makeToken(key, roomId);
+    const expected = new Map<string, Uint8Array>();
+    let n = 0;
+    // Each round: a few raw clients open at once, each sends one chunk and closes at once, so
+    // the room is loaded, written, unloaded and reloaded while earlier closes still flush.
+    for (let round = 0; round < 15; round++) {
+      const width = 1 + (round % 3);
+      await Promise.all(
+        Array.from({ length: width }, async () => {
+          const i = n++;
+          const k = `dev${i}/1-1`;
+          expected.set(k, chunkBytes(i, 500));
+          const raw = await rawClient(relay, roomId, token);
+          raw.ws.send(syncUpdateMessage(chunkUpdate(k, chunkBytes(i, 500))));
+          raw.ws.close();
+          await raw.closed;
+        }),
+      );
+    }
+    await waitFor(async () => (await health(relay)).rooms === 0, 10_000, 'the room to unload');
+    c = connectClient(relay, roomId, token);
+    await c.synced();
+    await waitFor(() => c?.chunks.size === expected.size, 5000, `${expected.size} chunks`);
+    for (const [k, v] of expected) assert.deepEqual(c.chunks.get(k), v, k);
+    assert.deepEqual(relay.lines.filter((l) => l.level !== 'info'), [], 'warnings or errors were logged');
+  } finally {
+    c?.destroy();
     relay.kill();
     await removeDir(relay.dataDir);
   }
