@@ -18,6 +18,13 @@ import * as Y from 'yjs';
 
 export const PACKAGE_DIR = join(dirname(fileURLToPath(import.meta.url)), '..');
 
+// Relays still running when this test process exits (a failed assertion that skipped a
+// finally, an uncaught error) are killed by PID, so no relay outlives its test file.
+const running = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of running) if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) process.kill(child.pid, 'SIGKILL');
+});
+
 export interface LogLine {
   readonly ts: string;
   readonly level: string;
@@ -50,6 +57,8 @@ export async function startRelay(options: { dataDir?: string; args?: string[]; e
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  running.add(child);
+  child.on('exit', () => running.delete(child));
   const lines: LogLine[] = [];
   let out = '';
   let err = '';
