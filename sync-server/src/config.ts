@@ -20,6 +20,8 @@ export interface Config {
   /** Largest room log (bytes); an update that would pass it is refused. */
   readonly maxRoomBytes: number;
   readonly rates: RateLimits;
+  /** Group commit: how long a room's first pending append waits for others before the write + fdatasync (0 = the next turn of the event loop). */
+  readonly flushWindowMs: number;
   /** How long shutdown waits for sockets to close before cutting them. */
   readonly shutdownGraceMs: number;
 }
@@ -39,6 +41,7 @@ export const DEFAULTS = {
   'rate-addr-burst': 4000,
   'rate-addr-bytes': 32 * MiB,
   'rate-connects': 10,
+  'flush-window-ms': 0,
 } as const;
 
 type Flag = keyof typeof DEFAULTS;
@@ -59,6 +62,8 @@ export const USAGE = `kingdom sync relay
   --rate-addr-burst <n>         message burst per address (default ${DEFAULTS['rate-addr-burst']})
   --rate-addr-bytes <n>         bytes/s per address; burst 8 s worth (default ${DEFAULTS['rate-addr-bytes']})
   --rate-connects <n>           connection attempts/s per address; burst 10 s worth (default ${DEFAULTS['rate-connects']})
+  --flush-window-ms <n>         group commit: wait up to n ms to batch a room's appends into one
+                                fdatasync; clients see updates only after it (default ${DEFAULTS['flush-window-ms']})
   --help                        this text
 `;
 
@@ -121,6 +126,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Pa
         addrBytes: bytes('rate-addr-bytes'),
         addrConnects: { perSecond: connects, burst: 10 * connects },
       },
+      flushWindowMs: int('flush-window-ms', 0, 1000),
       shutdownGraceMs: 3000,
     },
   };

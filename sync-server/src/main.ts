@@ -47,6 +47,7 @@ async function main(): Promise<void> {
       dataDir: config.dataDir,
       maxMessageBytes: config.maxMessageBytes,
       maxRoomBytes: config.maxRoomBytes,
+      flushWindowMs: config.flushWindowMs,
       rates: config.rates,
     },
   });

@@ -35,7 +35,6 @@ export interface Rooms {
   /** Ends every connection of a room (its storage failed, or the relay stops). */
   endAll(roomId: string, code: (typeof CloseCode)[keyof typeof CloseCode], reason: string): void;
   count(): number;
-  connections(): number;
   connectionsOf(roomId: string): RelayConnection[];
   roomIds(): string[];
 }
@@ -113,11 +112,6 @@ export function createRooms(store: RoomStore, bus: RoomBus, log: Logger): Rooms 
       for (const conn of conns(roomId)) conn.end(code, reason);
     },
     count: () => docs.size,
-    connections: () => {
-      let n = 0;
-      for (const doc of docs.values()) n += doc.conns.size;
-      return n;
-    },
     connectionsOf: conns,
     roomIds: () => [...docs.keys()],
   };

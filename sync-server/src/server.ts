@@ -47,7 +47,7 @@ export async function startRelay(config: Config, log: Logger): Promise<Relay> {
   const store = new FileRoomStore(dir, (roomId, err) => {
     log('error', 'room.storage_failed', { room: roomId, details: { error: describeError(err) } });
     rooms.endAll(roomId, CloseCode.storageFailed, 'storage_failed');
-  });
+  }, config.flushWindowMs);
   const rooms = createRooms(store, localBus(), log);
   // ws 6 cuts a socket (no close frame) past maxPayload; up to twice the limit the relay reads
   // the message and closes cleanly with 1009 itself (connection.ts).

@@ -4,7 +4,8 @@
  * A room is opened (`load`) when its first connection arrives: the file is read, a torn tail is
  * cut off, and the updates are handed back to be replayed into the room's Y.Doc. While open,
  * every update the doc produces is appended; appends made in one turn of the event loop are
- * written with one write and made durable with one fdatasync (a batch). `close` flushes and
+ * written with one write and made durable with one fdatasync (a batch; `flushWindowMs` widens
+ * the batch to a time window, a group commit). `close` flushes and
  * closes the file when the room's last connection leaves.
  *
  * Invariants:
@@ -73,6 +74,8 @@ export class FileRoomStore implements RoomStore {
   constructor(
     readonly dir: DataDir,
     readonly onFailure: (roomId: string, err: unknown) => void,
+    /** Group commit window (config.ts `flushWindowMs`); 0 = the next turn of the event loop. */
+    readonly flushWindowMs = 0,
   ) {}
 
   load(roomId: string): Promise<Loaded> {
@@ -169,8 +172,8 @@ export class FileRoomStore implements RoomStore {
   /** Writes batches until none is pending; one write + one fdatasync per batch. */
   async #flush(roomId: string, room: OpenRoom): Promise<void> {
     try {
-      // Let the rest of this turn's appends join the batch.
-      await new Promise<void>((resolve) => setImmediate(resolve));
+      // Let the rest of this turn's appends (or of the window) join the batch.
+      await new Promise<void>((resolve) => (this.flushWindowMs > 0 ? setTimeout(resolve, this.flushWindowMs) : setImmediate(resolve)));
       while (room.pending.length > 0) {
         const batch = room.pending.length === 1 ? (room.pending[0] as Buffer) : Buffer.concat(room.pending);
         const target = room.appended;

@@ -244,7 +244,8 @@ export function upgradeStatus(relay: RelayProcess, path: string): Promise<number
 export interface RawClient {
   readonly ws: WebSocket;
   readonly received: Uint8Array[];
-  readonly closed: Promise<{ code: number; reason: string }>;
+  /** Resolves with the close code and reason; rejects if the socket is still open after `ms`. */
+  closed(ms?: number): Promise<{ code: number; reason: string }>;
   isOpen(): boolean;
 }
 
@@ -253,7 +254,17 @@ export function rawClient(relay: RelayProcess, roomId: string, token: string): P
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(`${relay.url}/${roomId}?token=${token}`);
     const received: Uint8Array[] = [];
-    const closed = new Promise<{ code: number; reason: string }>((res) => ws.on('close', (code, reason) => res({ code, reason })));
+    const closedPromise = new Promise<{ code: number; reason: string }>((res) => ws.on('close', (code, reason) => res({ code, reason })));
+    const closed = (ms = 10_000) =>
+      Promise.race([
+        closedPromise,
+        new Promise<never>((_, rej) =>
+          setTimeout(() => {
+            ws.terminate();
+            rej(new Error(`the relay did not close the connection within ${ms} ms`));
+          }, ms).unref(),
+        ),
+      ]);
     ws.on('message', (data) => received.push(new Uint8Array(data as Buffer)));
     ws.on('error', () => {});
     ws.on('unexpected-response', (_req, res) => reject(new Error(`upgrade refused: ${res.statusCode}`)));

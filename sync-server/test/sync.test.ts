@@ -3,8 +3,9 @@
  * connections; /healthz counts rooms and connections.
  */
 import assert from 'node:assert/strict';
+import { stat } from 'node:fs/promises';
 import { test } from 'node:test';
-import { chunkBytes, chunkUpdate, type Client, connectClient, health, makeToken, newRoomId, newRoomKey, rawClient, removeDir, startRelay, syncUpdateMessage, waitFor } from './helpers.ts';
+import { chunkBytes, chunkUpdate, type Client, connectClient, health, logPath, makeToken, newRoomId, newRoomKey, rawClient, removeDir, sleep, startRelay, syncUpdateMessage, waitFor } from './helpers.ts';
 
 test('two clients of one room converge on the same chunks, byte for byte', async () => {
   const relay = await startRelay();
@@ -42,6 +43,7 @@ test('a room unloads when its last client leaves and reloads from disk for the n
     a.destroy();
     await waitFor(() => relay.lines.some((l) => l.event === 'room.unloaded'), 10_000, 'room.unloaded');
     assert.equal((await health(relay)).rooms, 0);
+    const logBytes = (await stat(logPath(relay.dataDir, roomId))).size;
     c = connectClient(relay, roomId, await makeToken(key, roomId));
     await c.synced();
     await waitFor(() => c?.chunks.size === 1, 5000, 'the reloaded chunk');
@@ -49,6 +51,9 @@ test('a room unloads when its last client leaves and reloads from disk for the n
     const loads = relay.lines.filter((l) => l.event === 'room.loaded');
     assert.equal(loads.length, 2, 'loaded twice: once new, once from its log');
     assert.equal(loads[1]?.details?.records, 1);
+    // Replaying the log into the doc appends nothing: the log only grows by new updates.
+    await sleep(200);
+    assert.equal((await stat(logPath(relay.dataDir, roomId))).size, logBytes);
   } finally {
     a.destroy();
     c?.destroy();
@@ -115,7 +120,7 @@ test('clients joining and leaving a room in quick succession lose nothing (load,
           const raw = await rawClient(relay, roomId, token);
           raw.ws.send(syncUpdateMessage(chunkUpdate(k, chunkBytes(i, 500))));
           raw.ws.close();
-          await raw.closed;
+          await raw.closed();
         }),
       );
     }
