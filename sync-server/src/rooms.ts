@@ -14,7 +14,7 @@
  *    room again, which waits for the log's close). A doc never starts from a stale or empty log.
  * 2. Every doc created here gets a connection right after: the opener's own connection is
  *    among those waiting, so no doc is left without connections (which would never unload).
- * 3. Replayed updates are not appended again (they carry the LOADED origin).
+ * 3. Replayed updates are not appended again (the append listener is attached after the replay).
  * 4. The bus (bus.ts) sees every update the relay accepts, and updates from the bus are applied
  *    but not republished; with the local bus both are no-ops.
  */
@@ -52,8 +52,8 @@ export function createRooms(store: RoomStore, bus: RoomBus, log: Logger): Rooms 
       doc.transact(() => {
         for (const update of updates) Y.applyUpdate(doc, update, LOADED);
       }, LOADED);
+      // Attached after the replay, so replayed updates are never appended again.
       doc.on('update', (update: Uint8Array, origin: unknown) => {
-        if (origin === LOADED) return;
         if (!store.append(roomId, update)) {
           // Storage failed (already reported, connections being ended) or a lifecycle bug.
           log('error', 'room.update_not_stored', { room: roomId, details: { bytes: update.length } });
