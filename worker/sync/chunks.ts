@@ -14,13 +14,18 @@
  * 3. `openChunk` never throws for anything a relay or another device could put in the document:
  *    it returns the content only when the value decrypts under this room's key with this key
  *    string, is JSON of the right shape, and holds exactly the events the key names (the key's
- *    device, every position first..last in order) and only that device's checkpoints within the
- *    range; otherwise a typed refusal naming why.
+ *    device, every position first..last in order) and only that device's checkpoints within its
+ *    window (invariant 5); otherwise a typed refusal naming why.
  * 4. `sealChunk` refuses (TypeError, a caller's bug) content that does not match its key, so an
  *    honest device never writes a chunk its peers would refuse.
+ * 5. A chunk's content is fixed by its range: the events first..last and the device's signed
+ *    checkpoints at positions first-1 … last-1 (`nextChunk`), all of them final once written.
+ *    With the deterministic IV this is what keeps AES-GCM safe: one key string (one IV) never
+ *    seals two different plaintexts, even when a device seals the same range again.
  */
 import { ingestSchema, type WireCheckpoint } from '../kernel/log/ingest.ts';
 import type { WireEvent } from '../kernel/log/envelope.ts';
+import type { Kernel } from '../kernel/kernel.ts';
 import { hkdf, utf8, type ChunkKeys } from './keys.ts';
 
 export const CHUNK_FORMAT = 1;
@@ -51,7 +56,7 @@ export const CHUNK_REFUSALS = {
   tampered: 'it does not decrypt: its bytes were changed after sealing',
   not_json: 'it decrypts, but not to JSON',
   wrong_shape: 'it decrypts, but not to a list of event envelopes and checkpoints',
-  wrong_range: 'it decrypts, but does not hold exactly the events its key names',
+  wrong_range: 'it decrypts, but does not hold exactly the events its key names and their checkpoints',
 } as const;
 export type ChunkRefusalReason = keyof typeof CHUNK_REFUSALS;
 
@@ -79,6 +84,25 @@ export function parseChunkKey(key: string): ChunkKey | null {
 /** How many events a chunk key names. */
 export function chunkLength(k: ChunkKey): number {
   return k.last - k.first + 1;
+}
+
+/**
+ * The chunk that follows position `after` of `device`'s chain in this kernel: at most `maxEvents`
+ * events, with the checkpoints at positions after … last-1 (invariant 5); null when there is no
+ * event after `after`. The caller must make sure no checkpoint of the device is still being
+ * signed or waiting to be written (`kernel.checkpointsSettled()`), or one could be missing here
+ * and present when the same range is sealed again.
+ */
+export function nextChunk(kernel: Pick<Kernel, 'exportChain'>, device: string, after: number, maxEvents: number): { key: string; content: ChunkContent } | null {
+  // One read from position after-1: the checkpoint at `after` comes with it (exportChain gives a
+  // range's checkpoints after its start), and the event at after-1 is dropped.
+  const from = Math.max(0, after - 1);
+  const exported = kernel.exportChain(device, from, maxEvents + (after - from));
+  const events = exported.events.filter((e) => e.deviceSeq > after);
+  if (events.length === 0) return null;
+  const last = events[events.length - 1]!.deviceSeq;
+  const checkpoints = exported.checkpoints.filter((c) => c.deviceSeq >= after && c.deviceSeq < last);
+  return { key: chunkKey({ device, first: after + 1, last }), content: { events, checkpoints } };
 }
 
 /**
@@ -157,7 +181,9 @@ function rangeProblem(k: ChunkKey, content: ChunkContent): string | null {
     if (e.device !== k.device || e.deviceSeq !== k.first + i) return `event ${i} is ${e.device}/${e.deviceSeq}, expected ${k.device}/${k.first + i}`;
   }
   for (const c of content.checkpoints) {
-    if (c.device !== k.device || c.deviceSeq > k.last) return `a checkpoint of ${c.device}/${c.deviceSeq} does not belong to ${k.device} up to ${k.last}`;
+    if (c.device !== k.device || c.deviceSeq < k.first - 1 || c.deviceSeq > k.last - 1) {
+      return `a checkpoint of ${c.device}/${c.deviceSeq} is not one of ${k.device} at ${k.first - 1}-${k.last - 1}`;
+    }
   }
   return null;
 }

@@ -29,7 +29,7 @@ import { KernelError } from '../kernel/errors.ts';
 import { mergeKey } from '../kernel/log/envelope.ts';
 import type { WireCheckpoint } from '../kernel/log/ingest.ts';
 import type { ChunkKeys } from './keys.ts';
-import { chunkKey, chunkLength, openChunk, parseChunkKey, sealChunk, type ChunkContent, type ChunkKey } from './chunks.ts';
+import { chunkLength, nextChunk, openChunk, parseChunkKey, sealChunk, type ChunkContent, type ChunkKey } from './chunks.ts';
 import type { SyncTransport, TransportState } from './transport.ts';
 import { shortDevice, statusOf, type ProblemCode, type SyncProblem, type SyncStatus } from './status.ts';
 
@@ -41,7 +41,8 @@ export const DEFAULT_INGEST_EVENTS = 2_000;
 const MAX_PENDING_CHECKPOINTS = 1_000;
 
 /** What the client uses of a kernel. */
-export type SyncKernel = Pick<Kernel, 'deviceId' | 'ownDevices' | 'ownHead' | 'exportChain' | 'ingest' | 'subscribe' | 'status' | 'checkpoints' | 'quarantined' | 'isClosed'>;
+export type SyncKernel = Pick<Kernel,
+  'deviceId' | 'ownDevices' | 'ownHead' | 'exportChain' | 'checkpointsSettled' | 'ingest' | 'subscribe' | 'status' | 'quarantined' | 'recovery' | 'isClosed'>;
 
 export interface SyncClientOptions {
   readonly kernel: SyncKernel;
@@ -68,9 +69,6 @@ export class SyncClient {
   private readonly refusedDevices = new Set<string>();
   private readonly problemsById = new Map<string, SyncProblem>();
   private pendingCheckpoints: WireCheckpoint[] = [];
-  /** The highest checkpoint row read (kernel.checkpoints cursor) and own ones found since the last publish. */
-  private checkpointCursor = 0;
-  private lateCheckpoints: WireCheckpoint[] = [];
   private syncedOnce = false;
   private running = true;
   private wanted = false;
@@ -121,6 +119,11 @@ export class SyncClient {
   /** The problems that stand, oldest first. */
   problems(): SyncProblem[] {
     return [...this.problemsById.values()];
+  }
+
+  /** True while the client is publishing or applying (`idle()` waits for it to end). */
+  get busy(): boolean {
+    return this.pump !== null;
   }
 
   /** Resolves once nothing is left to do for now (the pump is idle). */
@@ -198,9 +201,9 @@ export class SyncClient {
 
   /** Write this database's own chains after what the doc holds of them (invariant 2). */
   private async publish(): Promise<void> {
-    if (!this.syncedOnce) return;
+    // A database that failed its integrity check publishes nothing: its peers would quarantine it.
+    if (!this.syncedOnce || this.kernel.recovery) return;
     try {
-      this.collectLateCheckpoints();
       for (const device of this.kernel.ownDevices()) {
         const current = device === this.kernel.deviceId;
         let published = this.publishedUpTo(device);
@@ -213,48 +216,21 @@ export class SyncClient {
         }
         if (current) this.clear('own');
         while (published < head && this.running) {
-          const { events, checkpoints } = this.kernel.exportChain(device, published, this.chunkEvents);
-          if (events.length === 0) break;
-          const range = { device, first: published + 1, last: events[events.length - 1]!.deviceSeq };
-          const late = this.lateCheckpoints.filter((c) => c.device === device && c.deviceSeq < range.first);
-          const content: ChunkContent = { events, checkpoints: [...late, ...checkpoints] };
-          const key = chunkKey(range);
-          const sealed = await sealChunk(this.options.chunkKeys, key, content);
+          // Every checkpoint the chunk could carry is written: its content is final (chunks.ts, 5).
+          await this.kernel.checkpointsSettled();
+          const next = nextChunk(this.kernel, device, published, this.chunkEvents);
+          if (!next) break;
+          const sealed = await sealChunk(this.options.chunkKeys, next.key, next.content);
           if (!this.running) return;
-          if (this.map.has(key)) break; // the doc changed under us (never by an honest peer): look again
-          this.options.doc.transact(() => this.map.set(key, sealed), this);
-          this.lateCheckpoints = this.lateCheckpoints.filter((c) => c.device !== device || c.deviceSeq > range.last);
-          published = range.last;
+          if (this.map.has(next.key)) break; // the doc changed meanwhile: look again next round
+          this.options.doc.transact(() => this.map.set(next.key, sealed), this);
+          published = next.content.events[next.content.events.length - 1]!.deviceSeq;
         }
       }
       this.clear('publish');
     } catch (err) {
       this.raise('publish', 'publish_failed', `This device's changes could not be written for sync: ${messageOf(err)}`, { error: messageOf(err) });
     }
-  }
-
-  /**
-   * Own checkpoints signed since the last look. One signed after its events were published (it
-   * is signed after the commit, asynchronously) travels with the device's next chunk.
-   */
-  private collectLateCheckpoints(): void {
-    const own = new Set(this.kernel.ownDevices());
-    const firstLook = this.checkpointCursor === 0;
-    const found: WireCheckpoint[] = [];
-    for (;;) {
-      const page = this.kernel.checkpoints(this.checkpointCursor, 1000);
-      for (const c of page) {
-        this.checkpointCursor = Math.max(this.checkpointCursor, c.seq);
-        if (c.format === 2 && own.has(c.device)) {
-          const { seq: _s, ...wire } = c;
-          found.push({ ...wire, format: 2 });
-        }
-      }
-      if (page.length < 1000) break;
-    }
-    // At start, which were published in an earlier session is unknown: send the newest of each chain again.
-    const pick = firstLook ? newestPerDevice(found) : found;
-    this.lateCheckpoints.push(...pick);
   }
 
   private publishedUpTo(device: string): number {
@@ -370,12 +346,6 @@ export class SyncClient {
 function firstKey(c: ChunkContent): string {
   const e = c.events[0]!;
   return mergeKey(e.hlc, e.device);
-}
-
-function newestPerDevice(cs: WireCheckpoint[]): WireCheckpoint[] {
-  const best = new Map<string, WireCheckpoint>();
-  for (const c of cs) if ((best.get(c.device)?.deviceSeq ?? 0) < c.deviceSeq) best.set(c.device, c);
-  return [...best.values()];
 }
 
 function positive(value: number | undefined, fallback: number, name: string): number {

@@ -7,17 +7,18 @@
  * 1. A sealed chunk is IV || AES-256-GCM(JSON { v: 1, events, checkpoints }) with the key string
  *    as associated data and IV = HKDF(events key, salt = key string, info `iv`)[0..12]: node:crypto
  *    opens it, and sealing the same range twice gives the same bytes.
- * 2. Chunk keys name one range one way (no leading zeros, first >= 1, last >= first).
+ * 2. Chunk keys name one range one way (no leading zeros, first >= 1, last >= first); a range's
+ *    content (its events, the checkpoints at first-1 … last-1) is the same whenever it is sealed.
  * 3. A chunk with a flipped bit, moved to another key, sealed with another epoch's key, not bytes,
- *    not JSON, of the wrong shape or holding other events than its key names is refused with its
- *    reason, never thrown.
+ *    not JSON, of the wrong shape or holding other events or checkpoints than its key names is
+ *    refused with its reason, never thrown.
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createCipheriv, createDecipheriv, hkdfSync } from 'node:crypto';
 import { memKernel, createWorkspace, type Kernel } from '../../helpers/kernel.ts';
 import { deriveRoom, newEpochKey, type Room } from '../../../worker/sync/keys.ts';
-import { chunkKey, openChunk, parseChunkKey, sealChunk, type ChunkContent } from '../../../worker/sync/chunks.ts';
+import { chunkKey, nextChunk, openChunk, parseChunkKey, sealChunk, type ChunkContent } from '../../../worker/sync/chunks.ts';
 
 let k: Kernel;
 let epoch: Uint8Array;
@@ -41,10 +42,11 @@ function sealRaw(keyString: string, plain: string): Uint8Array {
 before(async () => {
   k = await memKernel({ checkpointEvery: 3 });
   for (let i = 0; i < 6; i++) createWorkspace(k, `W${i}`);
-  await k.checkpoint();
-  const exported = k.exportChain(k.deviceId, 0, 5);
-  content = { events: exported.events, checkpoints: exported.checkpoints };
-  key = chunkKey({ device: k.deviceId, first: 1, last: 5 });
+  await k.checkpointsSettled();
+  const next = nextChunk(k, k.deviceId, 0, 5)!;
+  content = next.content;
+  key = next.key;
+  assert.equal(key, chunkKey({ device: k.deviceId, first: 1, last: 5 }));
   epoch = newEpochKey();
   room = await deriveRoom(epoch);
 });
@@ -83,6 +85,22 @@ describe('sealing', () => {
     const a = await sealChunk(room.chunkKeys, key, content);
     const b = await sealChunk((await deriveRoom(epoch)).chunkKeys, key, content);
     assert.deepEqual(a, b);
+  });
+
+  test('a range\'s content is fixed: sealed again after more events and checkpoints, it is the same bytes', async () => {
+    const first = await sealChunk(room.chunkKeys, key, content);
+    for (let i = 0; i < 7; i++) createWorkspace(k, `Later${i}`);
+    await k.checkpoint();
+    await k.checkpointsSettled();
+    const again = nextChunk(k, k.deviceId, 0, 5)!;
+    assert.equal(again.key, key);
+    assert.deepEqual(await sealChunk(room.chunkKeys, again.key, again.content), first);
+    // The next range carries the checkpoints at positions 5 … last-1 (the one at 5 rides here).
+    const after = nextChunk(k, k.deviceId, 5, 100)!;
+    const positions = k.checkpoints(0, 1000).filter((c) => c.device === k.deviceId && c.format === 2).map((c) => c.deviceSeq);
+    const last = after.content.events.at(-1)!.deviceSeq;
+    assert.deepEqual(after.content.checkpoints.map((c) => c.deviceSeq), positions.filter((p) => p >= 5 && p < last));
+    assert.ok(positions.includes(last), 'the newest checkpoint is at the head: it waits for the next chunk');
   });
 
   test('content that does not match its key is not sealed', async () => {
@@ -143,8 +161,10 @@ describe('opening refuses, with the reason, and never throws', () => {
     assert.equal(await refusal(key, sealRaw(key, JSON.stringify({ v: 1, events: swapped, checkpoints: [] }))), 'wrong_range');
     const otherDevice = chunkKey({ device: 'dev-someone-else', first: 1, last: 5 });
     assert.equal(await refusal(otherDevice, sealRaw(otherDevice, JSON.stringify({ v: 1, events: content.events, checkpoints: [] }))), 'wrong_range');
-    const late = { ...content.checkpoints[0]!, deviceSeq: 6 };
-    assert.equal(await refusal(key, sealRaw(key, JSON.stringify({ v: 1, events: content.events, checkpoints: [late] }))), 'wrong_range');
+    for (const deviceSeq of [5, 6]) {
+      const outside = { ...content.checkpoints[0]!, deviceSeq };
+      assert.equal(await refusal(key, sealRaw(key, JSON.stringify({ v: 1, events: content.events, checkpoints: [outside] }))), 'wrong_range', `checkpoint at ${deviceSeq}`);
+    }
   });
 
   test('a chunk sealed by node:crypto exactly as the protocol says opens', async () => {
