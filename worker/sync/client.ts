@@ -172,29 +172,34 @@ export class SyncClient {
   private kick(): void {
     this.wanted = true;
     if (this.pump || !this.running) return;
-    this.pump = Promise.resolve().then(() => this.loop()).finally(() => {
-      this.pump = null;
-      // A change that came after the loop's last look but before this line starts a new round.
-      if (this.wanted && this.running) this.kick();
-      else this.emit();
-    });
+    this.pump = this.loop();
   }
 
+  /**
+   * The one round loop (invariant 4). Its last look at `wanted` and `pump = null` happen in one
+   * synchronous stretch, so a change that comes while it runs is never left without a round.
+   */
   private async loop(): Promise<void> {
-    while (this.wanted && this.running) {
-      this.wanted = false;
-      if (this.kernel.isClosed) {
-        await this.stopFromInside();
-        return;
+    try {
+      await Promise.resolve(); // never inside the caller's stack (a Yjs observer, a subscriber)
+      while (this.wanted && this.running) {
+        this.wanted = false;
+        if (this.kernel.isClosed) {
+          this.stopFromInside();
+          return;
+        }
+        this.emit();
+        await this.publish();
+        if (!this.running || this.kernel.isClosed) continue;
+        await this.apply();
       }
+    } finally {
+      this.pump = null;
       this.emit();
-      await this.publish();
-      if (!this.running || this.kernel.isClosed) continue;
-      await this.apply();
     }
   }
 
-  private async stopFromInside(): Promise<void> {
+  private stopFromInside(): void {
     this.running = false;
     for (const stop of this.stops.splice(0)) stop();
   }
@@ -292,7 +297,7 @@ export class SyncClient {
       this.raise('ingest', 'ingest_failed', code === 'read_only'
         ? 'Changes from other devices cannot be applied: this database failed its integrity check and is read-only (see the Integrity page).'
         : `Changes from other devices could not be applied: ${messageOf(err)}`, { error: code });
-      if (this.kernel.isClosed) await this.stopFromInside();
+      if (this.kernel.isClosed) this.stopFromInside();
       return;
     }
     this.clear('ingest');

@@ -295,6 +295,37 @@ describe('sync client: order, checkpoints, own chain, stopping', () => {
     }
   });
 
+  test('a newcomer takes in chunks in merge order across devices: no ingest has to re-derive', async () => {
+    const room = await deriveRoom(newEpochKey());
+    const relay = new Y.Doc();
+    // The newcomer's database exists first: its own first event (its key) sorts before the others'.
+    const k = await memKernel();
+    const a = await device(relay, room, { chunkEvents: 3 });
+    const b = await device(relay, room, { chunkEvents: 3 });
+    // Turns (one chunk each), the devices' chunks interleaved in time, not taking turns evenly.
+    const turns = [a, a, b, a, b, b, a];
+    for (const [turn, d] of turns.entries()) {
+      for (let i = 0; i < 3; i++) note(d.k, turn * 10 + i);
+      await settleAll([a, b]);
+    }
+    const reports: boolean[] = [];
+    const ingest = k.ingest.bind(k);
+    k.ingest = async (input) => {
+      const r = await ingest(input);
+      reports.push(r.reordered);
+      return r;
+    };
+    const c = await device(relay, room, { k, ingestEvents: 3 });
+    try {
+      await settleAll([c]);
+      assert.deepEqual(k.digest(), a.k.digest());
+      assert.ok(reports.length >= 6, `one chunk per ingest: ${reports.length}`);
+      assert.deepEqual(reports.filter((r) => r), [], 'an ingest re-derived: chunks were not taken in merge order');
+    } finally {
+      await closeAll([a, b, c]);
+    }
+  });
+
   test('a doc holding more of this device than its database is reported, and nothing is published over it', async () => {
     const room = await deriveRoom(newEpochKey());
     const relay = new Y.Doc();
