@@ -215,9 +215,10 @@ export class Kernel {
   }
 
   /** This device's own chain head. */
-  get ownHead() {
-    return this.store.chainHead(this.deviceId);
-  }
+  get ownHead() { return this.store.chainHead(this.deviceId); }
+
+  /** Resolves when no checkpoint is being signed or waits to be written, in the caller's turn (sync seals written ones only). */
+  async checkpointsSettled(): Promise<void> { while (!this.closed && !this.own.checkpointer.settled) await this.own.checkpointer.settle(); }
 
   /** Run a registered query against the projections. Throws `unknown_query` / `invalid_query` / `forbidden` (internal). */
   query(name: string, params: unknown = {}): unknown {

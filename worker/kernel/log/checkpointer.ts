@@ -42,6 +42,11 @@ export class Checkpointer {
     this.last = lastCheckpointDeviceSeq(sql, deviceId);
   }
 
+  /** Nothing is being signed and nothing waits to be written (or signing stopped). */
+  get settled(): boolean {
+    return this.stopped || (this.inFlight === null && this.pending === null);
+  }
+
   /** Position in this device's chain of the newest written checkpoint. */
   get lastSeq(): number {
     return this.last;
