@@ -139,7 +139,15 @@ function hexBytes(hex: string): Uint8Array<ArrayBuffer> {
   return out;
 }
 
-function base64UrlBytes(text: string): Uint8Array {
+/** Bytes as unpadded base64url (links and JSON fields). */
+export function bytesToBase64Url(bytes: Uint8Array): string {
+  let bin = '';
+  for (const b of bytes) bin += String.fromCharCode(b);
+  return btoa(bin).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+/** Unpadded (or padded) base64url text as bytes; throws on characters outside the alphabet. */
+export function base64UrlBytes(text: string): Uint8Array {
   const b64 = text.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (text.length % 4)) % 4);
   const bin = atob(b64);
   const out = new Uint8Array(bin.length);
