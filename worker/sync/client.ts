@@ -207,7 +207,12 @@ export class SyncClient {
   /** Write this database's own chains after what the doc holds of them (invariant 2). */
   private async publish(): Promise<void> {
     // A database that failed its integrity check publishes nothing: its peers would quarantine it.
-    if (!this.syncedOnce || this.kernel.recovery) return;
+    if (this.kernel.recovery) {
+      this.raise('read_only', 'database_read_only', 'Sync is paused: this database failed its integrity check and is read-only (see the Integrity page).', { reason: this.kernel.recovery.code });
+      return;
+    }
+    this.clear('read_only');
+    if (!this.syncedOnce) return;
     try {
       for (const device of this.kernel.ownDevices()) {
         const current = device === this.kernel.deviceId;
@@ -246,6 +251,7 @@ export class SyncClient {
 
   /** Open and hand to ingest every other device's chunk not handed yet (invariant 5). */
   private async apply(): Promise<void> {
+    if (this.kernel.recovery) return; // read-only: publish() reported it
     const own = new Set(this.kernel.ownDevices());
     const queues = new Map<string, { key: string; range: ChunkKey }[]>();
     for (const [key, range] of this.keys) {
