@@ -43,7 +43,8 @@ export function commandsMarkdown(): string {
     }
   }
   out += '## Kernel queries\n\n`events.list`, `events.get`, `events.types`, `audit.list`, `checkpoints.list` (see worker/kernel/builtin-queries.ts),\n';
-  out += '`conflicts.list` (events written concurrently on two devices and how the merge resolved them; worker/kernel/projections/conflicts.ts).\n';
+  out += '`conflicts.list` (events written concurrently on two devices and how the merge resolved them; worker/kernel/projections/conflicts.ts),\n';
+  out += '`device.list` (the devices of this log: name, this one or not, who added it, chain head, last written, removed or not; worker/kernel/devices.ts).\n';
   return out;
 }
 

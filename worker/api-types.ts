@@ -8,6 +8,7 @@ import type { CommandMapOf, QueryMapOf } from './kernel/module.ts';
 import type { coreCommands } from './kernel/core-module.ts';
 import type { builtinQueries } from './kernel/builtin-queries.ts';
 import type { conflictsQuery } from './kernel/projections/conflicts.ts';
+import type { devicesQuery } from './kernel/devices.ts';
 import type { workspacesModule } from './domains/workspaces/index.ts';
 import type { sessionsModule } from './domains/sessions/index.ts';
 import type { secretsModule } from './domains/secrets/index.ts';
@@ -17,6 +18,7 @@ import type { forestModule } from './domains/forest/index.ts';
 type AllQueries =
   | ReturnType<typeof builtinQueries>[number]
   | typeof conflictsQuery
+  | ReturnType<typeof devicesQuery>
   | (typeof workspacesModule.queries)[number]
   | (typeof sessionsModule.queries)[number]
   | (typeof secretsModule.queries)[number]

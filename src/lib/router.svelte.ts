@@ -14,6 +14,7 @@ export const ROUTES = [
   { id: 'forest', label: 'Forest' },
   { id: 'events', label: 'Event log' },
   { id: 'integrity', label: 'Integrity' },
+  { id: 'devices', label: 'Devices' },
   { id: 'storage', label: 'Storage & status' },
   { id: 'settings', label: 'Settings' },
 ] as const;

@@ -49,6 +49,7 @@ export function act(rnd: () => number, k: Kernel, i: number): void {
     () => (node && other && node.id !== other.id ? { type: 'forest.link.create', payload: { from: node.id, to: other.id, type: pick(rnd, ['refs', 'about'])! } } : null),
     () => (node && other && node.id !== other.id ? { type: 'forest.link.delete', payload: { from: node.id, to: other.id, type: pick(rnd, ['refs', 'about'])! } } : null),
     () => ({ type: 'session.start', payload: { workflow: pick(rnd, ['alpha', 'beta'])!, inputs: {} } }),
+    () => ({ type: 'device.name', payload: { name: `D${n(4)}` } }),
     () => (sessions[0] ? { type: 'session.cancel', payload: { sessionId: pick(rnd, sessions)!.id, reason: 'property' } } : null),
   ];
   const cmd = pick(rnd, choices)!();

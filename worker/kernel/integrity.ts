@@ -5,7 +5,8 @@
  *
  * Invariants:
  * 1. In recovery mode nothing is written but what a repair writes: commands and ingest get
- *    `read_only`, no checkpoint is signed (it would sign what failed the check).
+ *    `read_only`, no checkpoint is signed (it would sign what failed the check). A device that
+ *    another device removed gets `read_only` too.
  * 2. A failed verify puts an open kernel in recovery mode; only a repair after which the whole log
  *    verifies takes it out.
  * 3. Every rebuild and repair is recorded as an audited event of this device's chain.
@@ -56,11 +57,17 @@ export class KernelIntegrity {
     return this.error ? this.error.toJSON() : null;
   }
 
+  /** Throws `read_only` in recovery mode, or when another device removed this one. */
   assertWritable(): void {
     if (this.error) {
       throw new KernelError('read_only',
         `The database is in recovery mode and accepts no changes: ${this.error.message}`,
         { problem: this.error.toJSON() as unknown as Json });
+    }
+    if (this.h.parts.projections.revokedFrom(this.h.own.id) !== undefined) {
+      throw new KernelError('read_only',
+        'This device was removed from the workspace on another device: it keeps what it had but can no longer change anything. Pair it again to rejoin.',
+        { device: this.h.own.id });
     }
   }
 

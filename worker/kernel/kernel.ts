@@ -166,6 +166,7 @@ export class Kernel {
       });
     } catch (err) {
       this.store.discardPending();
+      this.projections.discard();
       this.audit.discard();
       throw KernelError.from(err);
     }

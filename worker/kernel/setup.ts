@@ -11,6 +11,7 @@ import { EventStore } from './log/event-store.ts';
 import { AuditLog } from './log/audit.ts';
 import { ProjectionRegistry } from './projections/registry.ts';
 import { conflictsProjection, conflictsQuery } from './projections/conflicts.ts';
+import { devicesProjection, devicesQuery } from './devices.ts';
 import { builtinQueries } from './builtin-queries.ts';
 
 /** The parts of a kernel over one migrated database. */
@@ -29,8 +30,8 @@ export function assemble(opened: OpenedDatabase, modules: readonly KernelModule[
   const deviceId = ensureDeviceId(sql);
   const store = new EventStore(sql, events, deviceId, clock);
   const audit = new AuditLog(sql);
-  for (const q of [...builtinQueries(store, audit, sql), conflictsQuery]) register(queries, q.name, q, 'kernel');
-  const projections = new ProjectionRegistry(sql, [conflictsProjection(events), ...modules.flatMap((m) => m.projections ?? [])], snapshotEvery);
+  for (const q of [...builtinQueries(store, audit, sql), conflictsQuery, devicesQuery(() => store.device)]) register(queries, q.name, q, 'kernel');
+  const projections = new ProjectionRegistry(sql, [devicesProjection, conflictsProjection(events), ...modules.flatMap((m) => m.projections ?? [])], snapshotEvery);
   return { sql, deviceId, store, audit, projections, queries, commands };
 }
 

@@ -91,6 +91,7 @@ export async function ingest(k: SyncParts, self: string, nowMs: number, input: u
     });
   } catch (err) {
     k.store.discardPending();
+    k.projections.discard();
     throw KernelError.from(err);
   }
   k.store.commitHead();

@@ -17,12 +17,13 @@ import { z } from 'zod';
 import type { Sql } from '../db/sql.ts';
 import { KernelError, type Json } from '../errors.ts';
 import { canonicalJson } from './canonical.ts';
-import { hashEventWithPayloadJson, type WireEvent } from './envelope.ts';
+import { hashEventWithPayloadJson, mergeKey, type WireEvent } from './envelope.ts';
 import { HLC_PATTERN, hlcMillis } from './hlc.ts';
 import type { ChainHead, EventStore } from './event-store.ts';
 import { checkpointMessage, type Checkpoint } from './checkpoint.ts';
 import { verifySignature } from './keys.ts';
 import { KEY_REGISTERED } from './verify.ts';
+import { revocations } from '../devices.ts';
 
 /** How far ahead of this device's clock another device's clock may be. */
 export const MAX_CLOCK_AHEAD_MS = 24 * 3600_000;
@@ -108,6 +109,7 @@ export async function planIngest(
 ): Promise<IngestPlan> {
   const plan: { accept: WireEvent[]; checkpoints: WireCheckpoint[]; park: WireEvent[]; unpark: { device: string; deviceSeq: number }[]; duplicates: number; refused: (Refusal & { event: Json })[] } =
     { accept: [], checkpoints: [], park: [], unpark: [], duplicates: 0, refused: [] };
+  const removed = revocations(sql);
   const byDevice = new Map<string, WireEvent[]>();
   for (const e of events) (byDevice.get(e.device) ?? byDevice.set(e.device, []).get(e.device)!).push(e);
   for (const c of checkpoints) if (!byDevice.has(c.device)) byDevice.set(c.device, []);
@@ -158,7 +160,10 @@ export async function planIngest(
         refusedHere = true;
         break;
       }
-      const problem = checkEvent(e, device, self, nowMs);
+      const from = removed.get(device);
+      const problem = from !== undefined && mergeKey(e.hlc, device) > from
+        ? { reason: 'device_revoked', message: `Device ${device} was removed from this workspace; what it wrote after that is not accepted.` }
+        : checkEvent(e, device, self, nowMs);
       if (problem) {
         refuse(e, e.deviceSeq, problem.reason, problem.message);
         refusedHere = true;

@@ -16,6 +16,8 @@
  *    projection snapshot before the earliest of them (projections/snapshots.ts) and replays only
  *    what follows it; without one it replays the whole log. Either way the tables equal a fresh
  *    rebuild in merge order.
+ * 6. An event a device wrote after its removal (in merge order) reaches no projection
+ *    (worker/kernel/devices.ts, invariant 1).
  */
 import type { Sql } from '../db/sql.ts';
 import type { Projection } from '../module.ts';
@@ -25,6 +27,7 @@ import { canonicalJson } from '../log/canonical.ts';
 import { sha256Hex } from '../log/hash.ts';
 import { KernelError } from '../errors.ts';
 import { ProjectionSnapshots, type Snapshot } from './snapshots.ts';
+import { revocations } from '../devices.ts';
 
 export interface ProjectionStatus {
   readonly name: string;
@@ -51,6 +54,8 @@ export class ProjectionRegistry {
   private readonly names: readonly string[];
   private readonly setHeadSql: string;
   private readonly snapshots: ProjectionSnapshots;
+  /** Removed devices and the merge key from which their events no longer count (cached). */
+  private revoked: Map<string, string> | null = null;
 
   constructor(
     private readonly sql: Sql,
@@ -111,9 +116,34 @@ export class ProjectionRegistry {
 
   /** Apply one freshly appended event to every interested projection (inside the transaction). */
   apply(event: EventEnvelope): void {
+    if (!this.counts(event)) return;
     for (const p of this.forAll) p.apply(event, this.sql);
     const list = this.byType.get(event.type);
     if (list) for (const p of list) p.apply(event, this.sql);
+    if (event.type === 'device.revoked') this.revoked = null;
+  }
+
+  /** After a rollback: what this registry cached from its tables may be gone. */
+  discard(): void {
+    this.revoked = null;
+  }
+
+  /** The merge key from which `device`'s events no longer count (it was removed), or undefined. */
+  revokedFrom(device: string): string | undefined {
+    return (this.revoked ??= revocations(this.sql)).get(device);
+  }
+
+  /** Whether `e` counts: not written by a device after its removal. */
+  private counts(e: EventEnvelope): boolean {
+    const from = this.revokedFrom(e.device);
+    return from === undefined || mergeKey(e.hlc, e.device) < from;
+  }
+
+  /** Apply `e` to those of `selected` that take its type (replays). */
+  private replayOne(selected: readonly Projection[], e: EventEnvelope): void {
+    if (!this.counts(e)) return;
+    for (const p of selected) if (wants(p, e.type)) p.apply(e, this.sql);
+    if (e.type === 'device.revoked') this.revoked = null;
   }
 
   /** Record the new head for all projections (inside the transaction). */
@@ -158,6 +188,7 @@ export class ProjectionRegistry {
   rederive(store: EventStore, fromOrd: string): RederiveReport {
     this.snapshots.dropFrom(fromOrd);
     const snapshot = this.snapshots.newestBefore(fromOrd);
+    this.revoked = null;
     if (snapshot) this.snapshots.restore(snapshot);
     else for (const p of this.projections) this.recreate(p);
     const replayed = this.replayMerged(this.projections, store, snapshot);
@@ -217,6 +248,7 @@ export class ProjectionRegistry {
   }
 
   private recreate(p: Projection): void {
+    this.revoked = null;
     for (const t of p.tables) this.sql.exec(`DROP TABLE IF EXISTS "${t}"`);
     this.sql.clearCache(); // statements on dropped tables are invalid now
     this.sql.exec(p.createSql);
@@ -248,7 +280,7 @@ export class ProjectionRegistry {
     };
     for (;;) {
       const page = store.readMerged(cursor, REPLAY_PAGE, place);
-      for (const e of page.events) for (const p of selected) if (wants(p, e.type)) p.apply(e, this.sql);
+      for (const e of page.events) this.replayOne(selected, e);
       if (page.events.length < REPLAY_PAGE) break;
       cursor = page.lastOrd;
     }
@@ -262,7 +294,7 @@ export class ProjectionRegistry {
     let cursor = afterSeq;
     for (;;) {
       const page = store.readAfter(cursor, REPLAY_PAGE, filter);
-      for (const e of page) for (const p of selected) if (wants(p, e.type)) p.apply(e, this.sql);
+      for (const e of page) this.replayOne(selected, e);
       if (page.length < REPLAY_PAGE) break;
       cursor = page[page.length - 1]!.seq;
     }

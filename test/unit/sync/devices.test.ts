@@ -1,0 +1,129 @@
+/**
+ * The devices of a log: named, added, removed. A removal takes effect at its place in the merge
+ * order, on every device, whatever order the events arrive in.
+ *
+ * Invariants checked:
+ * 1. device.list shows every device with its name, chain head, who added it, whether it is this
+ *    one; names travel by sync.
+ * 2. After A removes B, what B wrote later (in merge order) is refused by ingest on A and never
+ *    applied anywhere; what B wrote before stays. A third device that got B's later events
+ *    first drops them from its projections when the removal arrives; all end with identical
+ *    digests, equal to a rebuild.
+ * 3. The removed device, once it knows, can change nothing (`read_only`, a sentence saying why).
+ * 4. A device cannot remove itself; an unknown device is `not_found`; removing twice is
+ *    `invalid_state`.
+ */
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { memKernel, newKey, createWorkspace, type Kernel } from '../../helpers/kernel.ts';
+import type { DeviceRow } from '../../../worker/kernel/devices.ts';
+import { KernelError } from '../../../worker/kernel/errors.ts';
+
+/** Three devices on one simulated wall clock. */
+async function trio(): Promise<{ a: Kernel; b: Kernel; c: Kernel; tick(): void; done(): Promise<void> }> {
+  const world = { now: Date.UTC(2026, 5, 1) };
+  const ks = await Promise.all([0, 1, 2].map((i) => memKernel({ clock: () => world.now + i })));
+  return { a: ks[0]!, b: ks[1]!, c: ks[2]!, tick: () => void (world.now += 10), done: async () => { for (const k of ks) await k.close(); } };
+}
+
+async function send(from: Kernel, to: Kernel, only?: (e: { device: string }) => boolean): Promise<void> {
+  for (const d of from.status().devices) {
+    const chain = from.exportChain(d.device);
+    if (!only) await to.ingest(chain);
+    else if (chain.events.some(only)) await to.ingest({ events: chain.events.filter(only), checkpoints: [] });
+  }
+}
+
+const devices = (k: Kernel) => k.query('device.list', {}) as DeviceRow[];
+const names = (k: Kernel) => (k.query('workspace.list', {}) as { name: string }[]).map((w) => w.name).sort();
+const code = (fn: () => unknown) => {
+  try {
+    fn();
+  } catch (err) {
+    return err instanceof KernelError ? err.code : String(err);
+  }
+  return 'no error';
+};
+
+describe('devices', () => {
+  test('device.list shows each device, this one marked, names and who added whom travelling by sync', async () => {
+    const { a, b, done } = await trio();
+    try {
+      a.command({ type: 'device.name', payload: { name: 'Laptop' }, idempotencyKey: newKey() });
+      a.command({ type: 'device.add', payload: { device: b.deviceId, name: 'Tablet' }, idempotencyKey: newKey() });
+      await send(a, b);
+      const seen = devices(b);
+      const la = seen.find((d) => d.device === a.deviceId)!;
+      const tb = seen.find((d) => d.device === b.deviceId)!;
+      assert.equal(la.name, 'Laptop');
+      assert.equal(la.self, false);
+      assert.ok(la.deviceSeq >= 3 && la.headHash && la.lastSeenAt && la.keyId);
+      assert.equal(tb.self, true);
+      assert.equal(tb.name, 'Tablet');
+      assert.equal(tb.addedBy, a.deviceId);
+      assert.equal(code(() => a.command({ type: 'device.add', payload: { device: a.deviceId, name: 'x' }, idempotencyKey: newKey() })), 'invalid_state');
+      assert.equal(code(() => a.command({ type: 'device.name', payload: { device: 'dev-nobody', name: 'x' }, idempotencyKey: newKey() })), 'not_found');
+    } finally {
+      await done();
+    }
+  });
+
+  test('a removed device: its later events are refused and never applied, on every device, whatever the order', async () => {
+    const { a, b, c, tick, done } = await trio();
+    try {
+      createWorkspace(b, 'B before');
+      await send(b, a);
+      await send(b, c);
+      tick();
+      a.command({ type: 'device.revoke', payload: { device: b.deviceId, reason: 'tablet lost' }, idempotencyKey: newKey() });
+      tick();
+      createWorkspace(b, 'B after'); // B has not heard of its removal yet
+      // C gets B's later event first, A's removal after it (the removal sorts before it).
+      await send(b, c);
+      assert.ok(names(c).includes('B after'), 'applied while C did not know');
+      await send(a, c, (e) => e.device === a.deviceId);
+      assert.ok(!names(c).includes('B after'), 'dropped once the removal arrived');
+      assert.ok(names(c).includes('B before'), 'what B did before stays');
+      // A refuses it outright.
+      const r = await a.ingest(b.exportChain(b.deviceId));
+      assert.equal(r.refused[0]?.reason, 'device_revoked', JSON.stringify(r.refused));
+      assert.ok(!names(a).includes('B after'));
+      // Once A and C hold each other's chains, they derive the same (C keeps B's later event in
+      // its log, unapplied; A never took it in).
+      await send(c, a, (e) => e.device === c.deviceId);
+      await send(a, c, (e) => e.device === a.deviceId);
+      assert.deepEqual(a.digest(), c.digest());
+      for (const k of [a, c]) for (const p of k.rebuild().projections) assert.equal(p.identical, true, p.name);
+      const row = devices(c).find((d) => d.device === b.deviceId)!;
+      assert.equal(row.revoked?.by, a.deviceId);
+      assert.equal(row.revoked?.reason, 'tablet lost');
+      assert.equal(row.ignoredEvents, 1);
+      // B, once it knows, can change nothing, and says why.
+      await send(a, b, (e) => e.device === a.deviceId);
+      let message = '';
+      try {
+        createWorkspace(b, 'B later still');
+      } catch (err) {
+        assert.ok(err instanceof KernelError && err.code === 'read_only');
+        message = err.message;
+      }
+      assert.match(message, /removed from the workspace/);
+    } finally {
+      await done();
+    }
+  });
+
+  test('a device cannot remove itself, nor an unknown one, nor one twice', async () => {
+    const { a, b, done } = await trio();
+    try {
+      await send(b, a);
+      const revoke = (device: string) => a.command({ type: 'device.revoke', payload: { device }, idempotencyKey: newKey() });
+      assert.equal(code(() => revoke(a.deviceId)), 'invalid_state');
+      assert.equal(code(() => revoke('dev-unknown')), 'not_found');
+      revoke(b.deviceId);
+      assert.equal(code(() => revoke(b.deviceId)), 'invalid_state');
+    } finally {
+      await done();
+    }
+  });
+});
