@@ -15,6 +15,7 @@
  * 6. A database never takes its own chains from the doc: after a repair cut, the cut events the
  *    doc still holds stay cut here, and the device publishes its new chain. A database in
  *    recovery mode publishes nothing; a refused device's chunks are not handed to the kernel.
+ * 7. A device removed elsewhere is refused quietly (not a problem), and learns it was removed.
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
@@ -404,6 +405,39 @@ describe('sync client: order, checkpoints, own chain, stopping', () => {
         await closeAll([a]);
       }
     }));
+
+  test('a removed device: its later events are refused quietly elsewhere, and it learns it was removed', async () => {
+    const room = await deriveRoom(newEpochKey());
+    const relay = new Y.Doc();
+    const a = await device(relay, room);
+    const b = await device(relay, room);
+    try {
+      note(a.k, 1);
+      await settleAll([a, b]);
+      // A is away; B removes it; A, not knowing, writes on.
+      a.unlink();
+      a.transport.set({ kind: 'offline', reason: 'away' });
+      b.k.command({ type: 'device.revoke', payload: { device: a.k.deviceId, reason: 'lost' }, idempotencyKey: newKey() });
+      await settleAll([b]);
+      await new Promise((r) => setTimeout(r, 5)); // A's clock moves past the removal
+      note(a.k, 2);
+      a.unlink = link(a.doc, relay);
+      a.transport.set({ kind: 'synced' });
+      await settleAll([a, b]);
+      assert.deepEqual(b.client.problems(), [], 'a removed device is not a problem on the device that removed it');
+      assert.equal(b.client.status().state, 'up_to_date');
+      assert.equal(b.k.quarantined()[0]?.reason, 'device_revoked');
+      assert.equal(a.client.status().problem?.code, 'device_removed');
+      assert.equal(a.client.problems().length, 1);
+      // Restarted, it still knows.
+      await a.client.stop();
+      const again = new SyncClient({ kernel: a.k, doc: a.doc, chunkKeys: room.chunkKeys, transport: a.transport });
+      assert.equal(again.status().problem?.code, 'device_removed');
+      await again.stop();
+    } finally {
+      await closeAll([a, b]);
+    }
+  });
 
   test('offline and a refused relay show in the status; a closed kernel turns the client off', async () => {
     const room = await deriveRoom(newEpochKey());
