@@ -19,9 +19,12 @@
  *    (whole chunks), merged across devices by the clock of their first event, so events arrive
  *    close to merge order. Chunks ahead of a gap are handed anyway: ingest parks their events.
  *    Checkpoints whose events were parked are offered again with later batches.
- * 6. Never throws into its caller after start: every failure becomes a standing SyncProblem in
- *    the status. A chunk that does not open, a chain the kernel refuses, stand until the doc
- *    changes that key or the client stops; a failed ingest until the next one succeeds.
+ * 6. Never throws into its caller after the constructor (which throws only for bad options or a
+ *    closed kernel): every failure becomes a standing SyncProblem in the status. A chunk that does
+ *    not open, a chain the kernel refuses, stand until the doc changes that key or the client
+ *    stops; a failed ingest until the next one succeeds. A device removed elsewhere is refused by
+ *    the kernel as expected (not a problem); this device being removed is one (`device_removed`),
+ *    and then it takes nothing in.
  */
 import type * as Y from 'yjs';
 import type { Kernel } from '../kernel/kernel.ts';
