@@ -19,9 +19,12 @@
  *    (whole chunks), merged across devices by the clock of their first event, so events arrive
  *    close to merge order. Chunks ahead of a gap are handed anyway: ingest parks their events.
  *    Checkpoints whose events were parked are offered again with later batches.
- * 6. Never throws into its caller after start: every failure becomes a standing SyncProblem in
- *    the status. A chunk that does not open, a chain the kernel refuses, stand until the doc
- *    changes that key or the client stops; a failed ingest until the next one succeeds.
+ * 6. Never throws into its caller after the constructor (which throws only for bad options or a
+ *    closed kernel): every failure becomes a standing SyncProblem in the status. A chunk that does
+ *    not open, a chain the kernel refuses, stand until the doc changes that key or the client
+ *    stops; a failed ingest until the next one succeeds. A device removed elsewhere is refused by
+ *    the kernel as expected (not a problem); this device being removed is one (`device_removed`),
+ *    and then it takes nothing in.
  */
 import type * as Y from 'yjs';
 import type { Kernel } from '../kernel/kernel.ts';
@@ -42,7 +45,8 @@ const MAX_PENDING_CHECKPOINTS = 1_000;
 
 /** What the client uses of a kernel. */
 export type SyncKernel = Pick<Kernel,
-  'deviceId' | 'ownDevices' | 'ownHead' | 'exportChain' | 'checkpointsSettled' | 'ingest' | 'subscribe' | 'status' | 'quarantined' | 'recovery' | 'isClosed'>;
+  'deviceId' | 'ownDevices' | 'ownHead' | 'exportChain' | 'checkpointsSettled' | 'ingest' | 'subscribe' | 'status' | 'quarantined' | 'recovery' | 'isClosed'
+  | 'query' | 'hasQuery'>;
 
 export interface SyncClientOptions {
   readonly kernel: SyncKernel;
@@ -86,6 +90,10 @@ export class SyncClient {
     // What this database holds already counts as applied; chains refused earlier stay refused.
     const heads = new Map(this.kernel.status().devices.map((d) => [d.device, d.deviceSeq]));
     for (const q of this.kernel.quarantined()) this.refusedDevices.add(q.device);
+    if (this.kernel.hasQuery('device.list')) {
+      const self = (this.kernel.query('device.list') as { self: boolean; revoked: unknown }[]).find((d) => d.self);
+      if (self?.revoked) this.removed();
+    }
     for (const key of this.map.keys()) this.index(key, heads);
     const observer = (ev: Y.YMapEvent<unknown>, tr: Y.Transaction) => {
       for (const key of ev.keysChanged) this.index(key, null);
@@ -207,7 +215,12 @@ export class SyncClient {
   /** Write this database's own chains after what the doc holds of them (invariant 2). */
   private async publish(): Promise<void> {
     // A database that failed its integrity check publishes nothing: its peers would quarantine it.
-    if (!this.syncedOnce || this.kernel.recovery) return;
+    if (this.kernel.recovery) {
+      this.raise('read_only', 'database_read_only', 'Sync is paused: this database failed its integrity check and is read-only (see the Integrity page).', { reason: this.kernel.recovery.code });
+      return;
+    }
+    this.clear('read_only');
+    if (!this.syncedOnce) return;
     try {
       for (const device of this.kernel.ownDevices()) {
         const current = device === this.kernel.deviceId;
@@ -246,6 +259,8 @@ export class SyncClient {
 
   /** Open and hand to ingest every other device's chunk not handed yet (invariant 5). */
   private async apply(): Promise<void> {
+    // Read-only (publish() reported it), or removed: the kernel takes nothing in.
+    if (this.kernel.recovery || this.problemsById.has('removed')) return;
     const own = new Set(this.kernel.ownDevices());
     const queues = new Map<string, { key: string; range: ChunkKey }[]>();
     for (const [key, range] of this.keys) {
@@ -293,10 +308,9 @@ export class SyncClient {
     try {
       report = await this.kernel.ingest({ events, checkpoints: offered });
     } catch (err) {
-      const code = err instanceof KernelError ? err.code : 'internal';
-      this.raise('ingest', 'ingest_failed', code === 'read_only'
-        ? 'Changes from other devices cannot be applied: this database failed its integrity check and is read-only (see the Integrity page).'
-        : `Changes from other devices could not be applied: ${messageOf(err)}`, { error: code });
+      // The kernel's message is written for people (recovery mode, a removed device, a closed kernel).
+      this.raise('ingest', 'ingest_failed', `Changes from other devices could not be applied: ${messageOf(err)}`,
+        { error: err instanceof KernelError ? err.code : 'internal' });
       if (this.kernel.isClosed) this.stopFromInside();
       return;
     }
@@ -304,10 +318,15 @@ export class SyncClient {
     for (const c of batch) this.handed.add(c.key);
     for (const r of report.refused) {
       this.refusedDevices.add(r.device);
+      // A device someone removed is expected to be refused from then on: not a problem to show.
+      if (r.reason === 'device_revoked') continue;
       this.raise(`chain:${r.device}`, 'chain_refused',
         `Changes from device ${shortDevice(r.device)} were refused and nothing more of it is applied: ${r.message}`,
         { device: r.device, deviceSeq: r.deviceSeq, reason: r.reason });
     }
+    const own = new Set(this.kernel.ownDevices());
+    const refused = new Set(report.refused.map((r) => r.device));
+    if (events.some((e) => e.type === 'device.revoked' && own.has(String((e.payload as { device?: unknown }).device)) && !refused.has(e.device))) this.removed();
     // Checkpoints dropped because their events were parked: offer them again later.
     if (report.parked > 0 || this.pendingCheckpoints.length > 0) {
       const heads = new Map(this.kernel.status().devices.map((d) => [d.device, d.deviceSeq]));
@@ -315,6 +334,12 @@ export class SyncClient {
         .filter((c) => !this.refusedDevices.has(c.device) && c.deviceSeq > (heads.get(c.device) ?? 0))
         .slice(-MAX_PENDING_CHECKPOINTS);
     }
+  }
+
+  /** Another device removed this one (docs/devices.md): it stays so until paired again. */
+  private removed(): void {
+    this.raise('removed', 'device_removed',
+      'This device was removed from the workspace on another device: it keeps what it had but receives no more changes. Pair it again to rejoin.', {});
   }
 
   /** Events to go (SyncStatus.toGo). */

@@ -20,6 +20,8 @@ export const PROBLEM_CODES = {
   ingest_failed: 'the kernel could not take in events (read-only in recovery mode, closed, or a bug)',
   publish_failed: 'this device\'s events could not be sealed or written into the shared document',
   relay_refused: 'the relay refused this device\'s token',
+  database_read_only: 'this database failed its integrity check (recovery mode): it publishes nothing and takes nothing in until repaired',
+  device_removed: 'another device removed this one from the workspace: it takes in nothing more (pair it again to rejoin)',
   own_chain_behind_relay: 'the shared document holds events of this device that its database does not have (restored from an older copy?)',
 } as const;
 export type ProblemCode = keyof typeof PROBLEM_CODES;

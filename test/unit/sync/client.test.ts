@@ -13,7 +13,9 @@
  *    the other devices keep syncing.
  * 5. Chunks that arrive ahead of a gap park; their checkpoints still arrive when the gap fills.
  * 6. A database never takes its own chains from the doc: after a repair cut, the cut events the
- *    doc still holds stay cut here, and the device publishes its new chain.
+ *    doc still holds stay cut here, and the device publishes its new chain. A database in
+ *    recovery mode publishes nothing; a refused device's chunks are not handed to the kernel.
+ * 7. A device removed elsewhere is refused quietly (not a problem), and learns it was removed.
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
@@ -65,6 +67,14 @@ const mergeOrder = (k: Kernel) => k.sql.all("SELECT hash FROM events ORDER BY (h
 const eventsOf = (k: Kernel, device: string) => k.exportChain(device, 0).events.length;
 const parkedIn = (k: Kernel) => Number(k.sql.value('SELECT COUNT(*) FROM ingest_parked'));
 const note = (k: Kernel, i: number) => k.command({ type: 'forest.node.create', payload: { title: `n${i}`, body: 'body', tags: [] }, idempotencyKey: newKey() });
+
+/** Change one event's payload in a closed database file, as someone with the file could. */
+async function editEvent(file: string, deviceSeq: number): Promise<void> {
+  const o = await fileAdapter(file).open();
+  o.db.exec('DROP TRIGGER IF EXISTS events_append_only_update');
+  o.db.exec({ sql: `UPDATE events SET payload = json_set(payload, '$.title', 'edited') WHERE device_seq = ?`, bind: [deviceSeq] });
+  await o.close();
+}
 
 /** The doc's keys of `k`'s chain cover 1..head exactly once, each at most `max` events. */
 function assertChunksTile(relay: Y.Doc, k: Kernel, max: number): void {
@@ -244,9 +254,13 @@ describe('sync client: refused chunks', () => {
       // A good copy of that device's events is never applied after the refusal (quarantined).
       note(forger, 9);
       const honest = nextChunk(forger, forger.deviceId, events.length, 1)!;
+      let ingests = 0;
+      const ingest = b.k.ingest.bind(b.k);
+      b.k.ingest = (input) => { ingests++; return ingest(input); };
       map.set(honest.key, await sealChunk(room.chunkKeys, honest.key, honest.content));
       await settleAll([b]);
       assert.equal(eventsOf(b.k, forger.deviceId), 0);
+      assert.equal(ingests, 0, 'a refused device\'s chunks are not even handed to the kernel');
       assert.equal(b.client.status().toGo, 0);
     } finally {
       await closeAll([a, b]);
@@ -355,11 +369,8 @@ describe('sync client: order, checkpoints, own chain, stopping', () => {
       const oldDevice = a.k.deviceId;
       const head = a.k.ownHead.deviceSeq;
       await closeAll([a]);
-      // Someone edits an event in the file: the next open finds it, and the repair cuts from there.
-      const o = await fileAdapter(file).open();
-      o.db.exec('DROP TRIGGER IF EXISTS events_append_only_update');
-      o.db.exec({ sql: `UPDATE events SET payload = json_set(payload, '$.title', 'edited') WHERE device_seq = ?`, bind: [head - 3] });
-      await o.close();
+      // Someone edits an event in the file: verify finds it, and the repair cuts from there.
+      await editEvent(file, head - 3);
       const k = await openKernel({ storage: { file } });
       assert.equal((await k.verify()).ok, false);
       const cut = await k.repair('cut');
@@ -373,6 +384,60 @@ describe('sync client: order, checkpoints, own chain, stopping', () => {
       assert.deepEqual(again.client.problems(), []);
       await closeAll([again, b]);
     }));
+
+  test('a database in recovery mode publishes nothing', () =>
+    withTempDir(async (dir) => {
+      const room = await deriveRoom(newEpochKey());
+      const relay = new Y.Doc();
+      const file = join(dir, 'a.sqlite');
+      const k0 = await openKernel({ storage: { file } });
+      for (let i = 0; i < 5; i++) note(k0, i);
+      await k0.close();
+      await editEvent(file, 3);
+      const k = await openKernel({ storage: { file } });
+      assert.equal((await k.verify()).ok, false);
+      const a = await device(relay, room, { k });
+      try {
+        await settleAll([a]);
+        assert.equal(relay.getMap(CHUNKS_MAP).size, 0, 'a chain that failed its check was published');
+        assert.equal(a.client.status().problem?.code, 'database_read_only');
+      } finally {
+        await closeAll([a]);
+      }
+    }));
+
+  test('a removed device: its later events are refused quietly elsewhere, and it learns it was removed', async () => {
+    const room = await deriveRoom(newEpochKey());
+    const relay = new Y.Doc();
+    const a = await device(relay, room);
+    const b = await device(relay, room);
+    try {
+      note(a.k, 1);
+      await settleAll([a, b]);
+      // A is away; B removes it; A, not knowing, writes on.
+      a.unlink();
+      a.transport.set({ kind: 'offline', reason: 'away' });
+      b.k.command({ type: 'device.revoke', payload: { device: a.k.deviceId, reason: 'lost' }, idempotencyKey: newKey() });
+      await settleAll([b]);
+      await new Promise((r) => setTimeout(r, 5)); // A's clock moves past the removal
+      note(a.k, 2);
+      a.unlink = link(a.doc, relay);
+      a.transport.set({ kind: 'synced' });
+      await settleAll([a, b]);
+      assert.deepEqual(b.client.problems(), [], 'a removed device is not a problem on the device that removed it');
+      assert.equal(b.client.status().state, 'up_to_date');
+      assert.equal(b.k.quarantined()[0]?.reason, 'device_revoked');
+      assert.equal(a.client.status().problem?.code, 'device_removed');
+      assert.equal(a.client.problems().length, 1);
+      // Restarted, it still knows.
+      await a.client.stop();
+      const again = new SyncClient({ kernel: a.k, doc: a.doc, chunkKeys: room.chunkKeys, transport: a.transport });
+      assert.equal(again.status().problem?.code, 'device_removed');
+      await again.stop();
+    } finally {
+      await closeAll([a, b]);
+    }
+  });
 
   test('offline and a refused relay show in the status; a closed kernel turns the client off', async () => {
     const room = await deriveRoom(newEpochKey());

@@ -302,7 +302,15 @@ async function runSeed(seed: number): Promise<void> {
 
 describe('sync over a faulty relay (seeded property)', () => {
   test(`${SEEDS.length} seeds converge to one merge order and identical projections through the relay`, async (t) => {
-    for (const seed of SEEDS) await runSeed(seed);
+    for (const seed of SEEDS) {
+      try {
+        await runSeed(seed);
+      } catch (err) {
+        // Whatever failed (an assertion names its seed already; a throw does not), name the seed.
+        if (err instanceof Error && err.message.includes(`KINGDOM_SEED=${seed}`)) throw err;
+        throw new Error(`seed ${seed} (replay with KINGDOM_SEED=${seed}) threw: ${err instanceof Error ? err.stack ?? err.message : String(err)}`, { cause: err });
+      }
+    }
     t.diagnostic(`across seeds: ${JSON.stringify(totals)}`);
     if (SEEDS.length > 1) {
       assert.ok(totals.relayRestarts > 0 && totals.appRestarts > 0, `restarts happened: ${JSON.stringify(totals)}`);
