@@ -8,9 +8,11 @@
  * order with identical projections, every client says "up to date", and no chunk key was ever
  * sealed to two different values.
  *
- * Seeds: 100 in CI; KINGDOM_NIGHTLY=1 runs 1,000 and KINGDOM_SEED=n replays one. Everything but
- * device ids is drawn from the seed, and the world waits for every client to go idle after each
- * step, so a seed replays the same schedule. A failing seed names itself.
+ * Seeds: 100 in CI; KINGDOM_NIGHTLY=1 runs 1,000 and KINGDOM_SEED=n replays one. The schedule,
+ * clocks, Yjs client ids and the epoch key are drawn from the seed, and the world waits for every
+ * client to go idle after each step, so a seed replays the same schedule; device ids (random
+ * UUIDs) and the kernels' background checkpoint timers are not, so details of a replay may
+ * differ. A failing seed names itself.
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
