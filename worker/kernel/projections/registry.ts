@@ -89,28 +89,29 @@ export class ProjectionRegistry {
     const rows = new Map(this.sql.all('SELECT name, version, head_seq FROM projections')
       .map((r) => [String(r['name']), { version: Number(r['version']), head: Number(r['head_seq']) }]));
     const rebuilt: string[] = [];
-    const caughtUp: string[] = [];
+    const behind: { p: Projection; head: number }[] = [];
+    let ahead: KernelError | null = null;
     for (const p of this.projections) {
       const row = rows.get(p.name);
-      if (!row || row.version !== p.version) {
-        this.rebuildOne(p, store);
-        rebuilt.push(p.name);
-      } else if (row.head < head && !store.inArrivalOrder) {
-        this.rebuildOne(p, store);
-        rebuilt.push(p.name);
-      } else if (row.head < head) {
-        this.sql.transaction(() => {
-          this.replayInto([p], store, row.head);
-          this.sql.run('UPDATE projections SET head_seq = ? WHERE name = ?', [head, p.name]);
-        });
-        caughtUp.push(p.name);
-      } else if (row.head > head) {
-        throw new KernelError('integrity_error',
+      if (!row || row.version !== p.version || (row.head < head && !store.inArrivalOrder)) rebuilt.push(p.name);
+      else if (row.head < head) behind.push({ p, head: row.head });
+      else if (row.head > head) {
+        ahead ??= new KernelError('integrity_error',
           `Projection ${p.name} is at seq ${row.head} but the log ends at ${head}; run rebuild to repair it.`,
           { projection: p.name, projectionHead: row.head, logHead: head });
       }
     }
-    if (rebuilt.length > 0) this.snapshots.dropAll();
+    // All rebuilt in one pass over the log (rebuild drops the snapshots, which no longer hold),
+    // before the others catch up (they read the removals kernel_devices holds).
+    if (rebuilt.length > 0) this.rebuild(store, rebuilt);
+    for (const b of behind) {
+      this.sql.transaction(() => {
+        this.replayInto([b.p], store, b.head);
+        this.sql.run('UPDATE projections SET head_seq = ? WHERE name = ?', [head, b.p.name]);
+      });
+    }
+    if (ahead) throw ahead;
+    const caughtUp = behind.map((b) => b.p.name);
     return { rebuilt, caughtUp };
   }
 
@@ -235,15 +236,6 @@ export class ProjectionRegistry {
         throw new KernelError('not_found', `No projection named "${n}"; known: ${this.projections.map((x) => x.name).join(', ')}.`, { name: n });
       }
       return p;
-    });
-  }
-
-  private rebuildOne(p: Projection, store: EventStore): void {
-    this.sql.transaction(() => {
-      this.recreate(p);
-      if (store.inArrivalOrder) this.replayInto([p], store, 0);
-      else this.replayMerged([p], store);
-      this.recordHead(p, store);
     });
   }
 
