@@ -55,7 +55,7 @@ export interface SyncParts {
 export async function ingest(k: SyncParts, self: string, nowMs: number, input: unknown, stillOpen: () => void): Promise<IngestReport> {
   const started = performance.now();
   const { events, checkpoints } = parseIngest(input);
-  const plan = await planIngest(k.sql, k.store, self, nowMs, events, checkpoints);
+  const plan = await planIngest(k.sql, k.store, self, nowMs, events, checkpoints, (d) => k.projections.revokedFrom(d));
   stillOpen();
   const ordOf = (e: WireEvent) => mergeKey(e.hlc, e.device);
   const accept = [...plan.accept].sort((a, b) => (ordOf(a) < ordOf(b) ? -1 : 1));

@@ -23,7 +23,6 @@ import type { ChainHead, EventStore } from './event-store.ts';
 import { checkpointMessage, type Checkpoint } from './checkpoint.ts';
 import { verifySignature } from './keys.ts';
 import { KEY_REGISTERED } from './verify.ts';
-import { revocations } from '../devices.ts';
 
 /** How far ahead of this device's clock another device's clock may be. */
 export const MAX_CLOCK_AHEAD_MS = 24 * 3600_000;
@@ -103,13 +102,17 @@ export function parseIngest(input: unknown): { events: WireEvent[]; checkpoints:
   return { events, checkpoints };
 }
 
+/**
+ * `removedFrom(device)`: the merge key from which a removed device's events are not accepted (the
+ * projection registry's cached removals), undefined for a device that was not removed.
+ */
 export async function planIngest(
   sql: Sql, store: EventStore, self: string, nowMs: number,
   events: readonly WireEvent[], checkpoints: readonly WireCheckpoint[],
+  removedFrom: (device: string) => string | undefined,
 ): Promise<IngestPlan> {
   const plan: { accept: WireEvent[]; checkpoints: WireCheckpoint[]; park: WireEvent[]; unpark: { device: string; deviceSeq: number }[]; duplicates: number; refused: (Refusal & { event: Json })[] } =
     { accept: [], checkpoints: [], park: [], unpark: [], duplicates: 0, refused: [] };
-  const removed = revocations(sql);
   const byDevice = new Map<string, WireEvent[]>();
   for (const e of events) (byDevice.get(e.device) ?? byDevice.set(e.device, []).get(e.device)!).push(e);
   for (const c of checkpoints) if (!byDevice.has(c.device)) byDevice.set(c.device, []);
@@ -160,7 +163,7 @@ export async function planIngest(
         refusedHere = true;
         break;
       }
-      const from = removed.get(device);
+      const from = removedFrom(device);
       const problem = from !== undefined && mergeKey(e.hlc, device) > from
         ? { reason: 'device_revoked', message: `Device ${device} was removed from this workspace; what it wrote after that is not accepted.` }
         : checkEvent(e, device, self, nowMs);
