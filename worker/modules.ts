@@ -7,5 +7,6 @@ import { sessionsModule } from './domains/sessions/index.ts';
 import { secretsModule } from './domains/secrets/index.ts';
 import { forestModule } from './domains/forest/index.ts';
 import { providersModule } from './domains/providers/index.ts';
+import { syncModule } from './domains/sync/index.ts';
 
-export const DEFAULT_MODULES: readonly KernelModule[] = [workspacesModule, sessionsModule, secretsModule, providersModule, forestModule];
+export const DEFAULT_MODULES: readonly KernelModule[] = [workspacesModule, sessionsModule, secretsModule, providersModule, forestModule, syncModule];

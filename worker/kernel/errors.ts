@@ -35,6 +35,7 @@ export const ERROR_CODES = {
   invalid_events: 'Events offered to ingest are malformed (not a list of well-formed envelopes); nothing was applied.',
   chain_refused: "Another device's chain did not verify (forged, reordered, truncated or rewritten); it was quarantined and not applied.",
   read_only: 'The database failed its integrity check at open and is in recovery mode: verify, export and repair work, changes do not.',
+  sync_unavailable: 'Device sync does not run in this host (no sync service was started).',
   upcast_failed: 'An event could not be lifted to the current schema version.',
   internal: 'An unexpected internal failure (a bug); the transaction was rolled back.',
 } as const;
