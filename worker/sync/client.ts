@@ -19,12 +19,9 @@
  *    (whole chunks), merged across devices by the clock of their first event, so events arrive
  *    close to merge order. Chunks ahead of a gap are handed anyway: ingest parks their events.
  *    Checkpoints whose events were parked are offered again with later batches.
- * 6. Never throws into its caller after the constructor (which throws only for bad options or a
- *    closed kernel): every failure becomes a standing SyncProblem in the status. A chunk that does
- *    not open, a chain the kernel refuses, stand until the doc changes that key or the client
- *    stops; a failed ingest until the next one succeeds. A device removed elsewhere is refused by
- *    the kernel as expected (not a problem); this device being removed is one (`device_removed`),
- *    and then it takes nothing in.
+ * 6. Never throws into its caller after the constructor (bad options, a closed kernel): every
+ *    failure becomes a standing SyncProblem (docs/sync.md, "Status" says until when). A device
+ *    removed elsewhere is refused as expected (no problem); this one removed is `device_removed`.
  */
 import type * as Y from 'yjs';
 import type { Kernel } from '../kernel/kernel.ts';
@@ -73,6 +70,8 @@ export class SyncClient {
   private readonly refusedDevices = new Set<string>();
   private readonly problemsById = new Map<string, SyncProblem>();
   private pendingCheckpoints: WireCheckpoint[] = [];
+  /** The last event of this device's chain to publish (an old epoch's room after a rotation). */
+  private ownLimit = Number.MAX_SAFE_INTEGER;
   private syncedOnce = false;
   private running = true;
   private wanted = false;
@@ -137,6 +136,20 @@ export class SyncClient {
   /** Resolves once nothing is left to do for now (the pump is idle). */
   async idle(): Promise<void> {
     while (this.pump) await this.pump;
+  }
+
+  /**
+   * Publish this device's chain only up to `deviceSeq` from now on (what it wrote before the
+   * room's epoch ended: docs/sync-protocol.md, "Epochs"). Other devices' chunks still apply.
+   */
+  limitOwn(deviceSeq: number): void {
+    this.ownLimit = Math.min(this.ownLimit, deviceSeq);
+    this.kick();
+  }
+
+  /** Whether the doc holds this device's chain up to its head (or up to `limitOwn`). */
+  get published(): boolean {
+    return this.kernel.isClosed || this.publishedUpTo(this.kernel.deviceId) >= Math.min(this.ownLimit, this.kernel.ownHead.deviceSeq);
   }
 
   /** Stop: no more reads or writes of the kernel or the doc. Waits for the pump. Idempotent. */
@@ -225,18 +238,19 @@ export class SyncClient {
       for (const device of this.kernel.ownDevices()) {
         const current = device === this.kernel.deviceId;
         let published = this.publishedUpTo(device);
-        const head = current ? this.kernel.ownHead.deviceSeq : Number.MAX_SAFE_INTEGER;
-        if (current && published > head) {
+        const ownHead = this.kernel.ownHead.deviceSeq;
+        const head = current ? Math.min(ownHead, this.ownLimit) : Number.MAX_SAFE_INTEGER;
+        if (current && published > ownHead) {
           this.raise('own', 'own_chain_behind_relay',
             `The shared document holds ${published - head} more events of this device than its database (was it restored from an older copy?); this device stops publishing until that is resolved.`,
-            { device, published, head });
+            { device, published, head: ownHead });
           continue;
         }
         if (current) this.clear('own');
         while (published < head && this.running) {
           // Every checkpoint the chunk could carry is written: its content is final (chunks.ts, 5).
           await this.kernel.checkpointsSettled();
-          const next = nextChunk(this.kernel, device, published, this.chunkEvents);
+          const next = nextChunk(this.kernel, device, published, Math.min(this.chunkEvents, head - published));
           if (!next) break;
           const sealed = await sealChunk(this.options.chunkKeys, next.key, next.content);
           if (!this.running) return;
@@ -350,7 +364,7 @@ export class SyncClient {
     for (const [key, k] of this.keys) {
       if (!own.has(k.device) && !this.handed.has(key) && !this.refusedDevices.has(k.device) && !this.problemsById.has(`chunk:${key}`)) n += chunkLength(k);
     }
-    if (!this.kernel.isClosed) n += Math.max(0, this.kernel.ownHead.deviceSeq - this.publishedUpTo(this.kernel.deviceId));
+    if (!this.kernel.isClosed) n += Math.max(0, Math.min(this.ownLimit, this.kernel.ownHead.deviceSeq) - this.publishedUpTo(this.kernel.deviceId));
     return n;
   }
 
@@ -379,11 +393,8 @@ function firstKey(c: ChunkContent): string {
 }
 
 function positive(value: number | undefined, fallback: number, name: string): number {
-  if (value === undefined) return fallback;
-  if (!Number.isSafeInteger(value) || value < 1) throw new TypeError(`SyncClient: ${name} must be a positive integer (got ${String(value)}).`);
-  return value;
+  if (value !== undefined && (!Number.isSafeInteger(value) || value < 1)) throw new TypeError(`SyncClient: ${name} must be a positive integer (got ${String(value)}).`);
+  return value ?? fallback;
 }
 
-function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
+const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));

@@ -133,7 +133,7 @@ async function sharedKey(own: CryptoKeyPair, otherRaw: Uint8Array): Promise<Cryp
 const tampered = () => refuse('pairing_tampered', 'A pairing message did not open: it was changed on the way, or comes from another pairing. Start again with a new link.');
 
 /** The inviting side. `confirm` resolves true when its person confirmed the code shown. */
-export async function invite(inv: Invitation, box: Mailbox, me: Party, epochKey: Uint8Array,
+export async function invite(inv: Invitation, box: Mailbox, me: Party, epochs: EpochKeys,
   confirm: (code: string, joiner: Party) => Promise<boolean>, signal?: AbortSignal,
 ): Promise<{ ok: true; joiner: Party } | PairingRefusal | { ok: false; code: 'pairing_declined'; message: string }> {
   const room = await pairingRoom(inv);
@@ -146,16 +146,30 @@ export async function invite(inv: Invitation, box: Mailbox, me: Party, epochKey:
   const joiner = { device: hello.device, name: hello.name };
   if (!(await confirm(code, joiner))) return { ok: false, code: 'pairing_declined', message: 'Pairing was cancelled on this device; nothing was shared.' };
   const key = await sharedKey(ecdh.pair, unb64url(hello.ecdh));
-  box.set('welcome', await seal(key, 'welcome', { epochKey: b64url(epochKey), relay: inv.relay }));
+  const current = epochs[epochs.length - 1];
+  if (!current) throw new TypeError('invite: no epoch key to share');
+  const welcome: Welcome = { epochKey: b64url(current.key), relay: inv.relay, epoch: current.epoch, older: epochs.slice(0, -1).map((e) => ({ epoch: e.epoch, key: b64url(e.key) })) };
+  box.set('welcome', await seal(key, 'welcome', welcome));
   const joined = await open<{ device: string }>(room.chunkKeys.aes, 'joined', await box.wait('joined', signal));
   if (!joined || joined.device !== hello.device) return tampered();
   return { ok: true, joiner };
 }
 
-/** The joining side: gets the workspace's epoch key once its person confirmed the code. */
+/** The epoch keys a device holds, oldest first (the last is the current one). */
+export type EpochKeys = readonly { readonly epoch: number; readonly key: Uint8Array }[];
+
+interface Welcome {
+  readonly epochKey: string;
+  readonly relay: string;
+  /** The current epoch's number (1 when absent) and the keys of earlier epochs (shared secrets sealed to them). */
+  readonly epoch?: number;
+  readonly older?: readonly { readonly epoch: number; readonly key: string }[];
+}
+
+/** The joining side: gets the workspace's epoch keys once its person confirmed the code. */
 export async function join(inv: Invitation, box: Mailbox, me: Party,
   confirm: (code: string, inviter: Party) => Promise<boolean>, signal?: AbortSignal,
-): Promise<{ ok: true; epochKey: Uint8Array; relay: string; inviter: Party } | PairingRefusal | { ok: false; code: 'pairing_declined'; message: string }> {
+): Promise<{ ok: true; epochKey: Uint8Array; epochs: EpochKeys; relay: string; inviter: Party } | PairingRefusal | { ok: false; code: 'pairing_declined'; message: string }> {
   const room = await pairingRoom(inv);
   const ecdh = await ecdhPair();
   const hello: Hello = { ...me, ecdh: b64url(ecdh.publicRaw) };
@@ -164,11 +178,14 @@ export async function join(inv: Invitation, box: Mailbox, me: Party,
   if (!offer) return tampered();
   const inviter = { device: offer.device, name: offer.name };
   if (!(await confirm(await confirmationCode(inv, hello, offer), inviter))) return { ok: false, code: 'pairing_declined', message: 'Pairing was cancelled on this device; nothing was shared.' };
-  const welcome = await open<{ epochKey: string; relay: string }>(await sharedKey(ecdh.pair, unb64url(offer.ecdh)), 'welcome', await box.wait('welcome', signal));
+  const welcome = await open<Welcome>(await sharedKey(ecdh.pair, unb64url(offer.ecdh)), 'welcome', await box.wait('welcome', signal));
   const epochKey = welcome ? safeBytes(welcome.epochKey) : null;
   if (!welcome || epochKey?.length !== 32) return tampered();
+  const older = (welcome.older ?? []).map((e) => ({ epoch: e.epoch, key: safeBytes(e.key) }));
+  if (older.some((e) => e.key?.length !== 32 || !Number.isSafeInteger(e.epoch))) return tampered();
+  const epochs = [...older as { epoch: number; key: Uint8Array }[], { epoch: welcome.epoch ?? 1, key: epochKey }];
   box.set('joined', await seal(room.chunkKeys.aes, 'joined', { device: me.device }));
-  return { ok: true, epochKey, relay: welcome.relay, inviter };
+  return { ok: true, epochKey, epochs, relay: welcome.relay, inviter };
 }
 
 function refuse(code: PairingRefusal['code'], message: string): PairingRefusal {

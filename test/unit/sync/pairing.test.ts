@@ -36,7 +36,7 @@ describe('pairing', () => {
     const epochKey = newEpochKey();
     const codes: string[] = [];
     const [a, b] = await Promise.all([
-      invite(inv, boxA, { device: 'dev-laptop', name: 'Laptop' }, epochKey, async (code, joiner) => { codes.push(code); assert.equal(joiner.name, 'Tablet'); return true; }),
+      invite(inv, boxA, { device: 'dev-laptop', name: 'Laptop' }, [{ epoch: 1, key: epochKey }], async (code, joiner) => { codes.push(code); assert.equal(joiner.name, 'Tablet'); return true; }),
       join(parsed.invitation, boxB, { device: 'dev-tablet', name: 'Tablet' }, async (code, inviter) => { codes.push(code); assert.equal(inviter.name, 'Laptop'); return true; }),
     ]);
     assert.match(codes[0]!, /^\d{6}$/);
@@ -55,9 +55,9 @@ describe('pairing', () => {
     const stop = new AbortController();
     const decline = (who: string) => async (code: string) => { seen[who] = code; return false; };
     await Promise.all([
-      invite(inv, inviterBox, { device: 'dev-laptop', name: 'Laptop' }, newEpochKey(), decline('inviter'), stop.signal),
+      invite(inv, inviterBox, { device: 'dev-laptop', name: 'Laptop' }, [{ epoch: 1, key: newEpochKey() }], decline('inviter'), stop.signal),
       join(inv, attackerSideA, { device: 'dev-mallory', name: 'Tablet' }, decline('attacker-as-joiner'), stop.signal),
-      invite(inv, attackerSideB, { device: 'dev-mallory', name: 'Laptop' }, newEpochKey(), decline('attacker-as-inviter'), stop.signal),
+      invite(inv, attackerSideB, { device: 'dev-mallory', name: 'Laptop' }, [{ epoch: 1, key: newEpochKey() }], decline('attacker-as-inviter'), stop.signal),
       join(inv, joinerBox, { device: 'dev-tablet', name: 'Tablet' }, decline('joiner'), stop.signal),
     ]);
     assert.match(seen['inviter']!, /^\d{6}$/);
@@ -82,7 +82,7 @@ describe('pairing', () => {
     };
     const stop = new AbortController();
     const [, b] = await Promise.all([
-      invite(inv, boxA, { device: 'dev-laptop', name: 'Laptop' }, newEpochKey(), async () => true, stop.signal).catch(() => null),
+      invite(inv, boxA, { device: 'dev-laptop', name: 'Laptop' }, [{ epoch: 1, key: newEpochKey() }], async () => true, stop.signal).catch(() => null),
       join(inv, flipped, { device: 'dev-tablet', name: 'Tablet' }, async () => true, stop.signal).finally(() => stop.abort()),
     ]);
     assert.ok(!b.ok && b.code === 'pairing_tampered', JSON.stringify(b));
