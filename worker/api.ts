@@ -8,7 +8,7 @@
  * 2. Subscriptions deliver batches of events in seq order without gaps or duplicates; resubscribe
  *    with `fromSeq = lastSeenSeq + 1` after a disconnect.
  */
-import { fail, ok, type KernelError, type KernelErrorData, type Result } from './kernel/errors.ts';
+import { KernelError, fail, ok, type KernelErrorData, type Result } from './kernel/errors.ts';
 import type { IngestReport, Kernel, KernelStatus, LogExport, RebuildReport, RepairReport } from './kernel/kernel.ts';
 import type { WireEvent } from './kernel/log/envelope.ts';
 import type { IngestInput, Refusal, WireCheckpoint } from './kernel/log/ingest.ts';
@@ -19,12 +19,15 @@ import type { EventFilter } from './kernel/log/event-store.ts';
 import type { AuditEntry } from './kernel/log/audit.ts';
 import type { Checkpoint } from './kernel/log/checkpoint.ts';
 import { ProgressHub, type StepProgress } from './engine/progress.ts';
+import type { SyncAction, SyncService, SyncView } from './sync/service.ts';
 import type { QueryName, QueryParams, QueryResult } from './api-types.ts';
 
 export type { StepProgress };
 export type { CommandInput, CommandResult, EventEnvelope, VerifyReport, EventFilter, KernelStatus, RebuildReport, Result, AuditEntry, Checkpoint };
 export type { IngestInput, IngestReport, LogExport, RepairReport, Refusal, WireCheckpoint, WireEvent };
 export type { KernelErrorData, ErrorCode, Json } from './kernel/errors.ts';
+export type { SyncAction, SyncView } from './sync/service.ts';
+export type { PairingView } from './sync/pairing-session.ts';
 export type { QueryMap, QueryName, QueryParams, QueryResult, CommandMap, CommandType, CommandPayload, TypedCommand, TypedIntent } from './api-types.ts';
 export type { Workspace, Project } from './domains/workspaces/index.ts';
 
@@ -93,6 +96,14 @@ export interface KingdomApi {
    */
   watchProgress(listener: (p: StepProgress) => void): Promise<number>;
   unwatchProgress(id: number): Promise<void>;
+  /**
+   * Device sync (docs/sync.md, "In the app"): do what a person asked and answer with the new view
+   * (`{ kind: 'view' }` only reads it). `sync_unavailable` where this host runs no sync service.
+   */
+  sync(action: SyncAction): Promise<Result<SyncView>>;
+  /** Every new sync view, from whichever tab runs sync. Pass `Comlink.proxy(fn)` across the worker boundary. */
+  watchSync(listener: (v: SyncView) => void): Promise<number>;
+  unwatchSync(id: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -104,6 +115,7 @@ export interface KingdomApi {
 export function createLocalApi(
   kernel: Kernel, info: RuntimeInfo, progress: ProgressHub = new ProgressHub(),
   classifyError?: (err: unknown) => KernelError | Promise<KernelError>,
+  sync: { readonly service: SyncService | null; readonly hub: ProgressHub<SyncView> } = { service: null, hub: new ProgressHub<SyncView>() },
 ): KingdomApi {
   const subs = new Map<number, { close(): void }>();
   const guard = async <T>(fn: () => T | Promise<T>): Promise<Result<T>> => {
@@ -144,6 +156,15 @@ export function createLocalApi(
     info: async () => info,
     watchProgress: async (listener) => progress.watch(listener),
     unwatchProgress: async (id) => progress.unwatch(id),
-    close: () => kernel.close(),
+    sync: (action) => guard(() => {
+      if (!sync.service) throw new KernelError('sync_unavailable', 'Device sync does not run here (this host starts no sync service).');
+      return sync.service.act(action);
+    }),
+    watchSync: async (listener) => sync.hub.watch(listener),
+    unwatchSync: async (id) => sync.hub.unwatch(id),
+    close: async () => {
+      await sync.service?.stop();
+      await kernel.close();
+    },
   };
 }

@@ -10,7 +10,9 @@
  * 1. Every kernel loads DEFAULT_MODULES, in that order, then the extra modules given.
  * 2. The engine starts only after the kernel opened (a failed open starts nothing) and stops when
  *    the kernel closes.
- * 3. `api(info)` is THE KingdomApi implementation (createLocalApi) over this kernel; hosts add
+ * 3. Sync starts after the engine when a sync store is given, and the API's close() stops it
+ *    before the kernel closes.
+ * 4. `api(info)` is THE KingdomApi implementation (createLocalApi) over this kernel; hosts add
  *    forwarding around it (follower tabs), never a second implementation.
  */
 import { Kernel, type KernelOptions } from './kernel/kernel.ts';
@@ -22,6 +24,8 @@ import { DEFAULT_MODULES } from './modules.ts';
 import { Engine, type EngineOptions } from './engine/engine.ts';
 import { ProgressHub } from './engine/progress.ts';
 import { createLocalApi, type KingdomApi, type RuntimeInfo } from './api.ts';
+import { SyncService, type SyncView } from './sync/service.ts';
+import type { SyncStore } from './sync/store.ts';
 
 export interface RootKernelOptions {
   readonly storage: StorageAdapter;
@@ -41,6 +45,14 @@ export interface RootOptions extends RootKernelOptions {
   readonly progress?: ProgressHub;
   /** Turns a thrown error into the KernelError the API reports (the browser names a full disk). */
   readonly classifyError?: (err: unknown) => KernelError | Promise<KernelError>;
+  /** Device sync (docs/sync.md): where its settings and keys live; without it the API answers `sync_unavailable`. */
+  readonly sync?: {
+    readonly store: SyncStore;
+    /** Node needs `ws`'s class; browsers have one. */
+    readonly WebSocket?: unknown;
+    /** Where sync views go (the browser passes its cross-tab hub). */
+    readonly hub?: ProgressHub<SyncView>;
+  };
 }
 
 export interface KingdomRoot {
@@ -48,6 +60,8 @@ export interface KingdomRoot {
   /** Null when the engine was not asked for. */
   readonly engine: Engine | null;
   readonly progress: ProgressHub;
+  /** Null when no sync store was given. Stopped by the API's close(). */
+  readonly sync: SyncService | null;
   /** The KingdomApi over this kernel, reporting `info` as given. */
   api(info: RuntimeInfo): KingdomApi;
 }
@@ -82,10 +96,22 @@ export async function openRoot(options: RootOptions): Promise<KingdomRoot> {
       },
     });
   }
+  const hub = options.sync?.hub ?? new ProgressHub<SyncView>();
+  let sync: SyncService | null = null;
+  if (options.sync) {
+    try {
+      sync = await SyncService.start({ kernel, store: options.sync.store, ...(options.sync.WebSocket ? { WebSocket: options.sync.WebSocket } : {}) });
+      sync.onView((v) => hub.publish(v));
+    } catch (err) {
+      // The app never needs sync: a store that cannot be read leaves sync unavailable, not the kernel.
+      console.warn('kingdom: sync could not start', err);
+    }
+  }
   return {
     kernel,
     engine,
     progress,
-    api: (info) => createLocalApi(kernel, info, progress, options.classifyError),
+    sync,
+    api: (info) => createLocalApi(kernel, info, progress, options.classifyError, { service: sync, hub }),
   };
 }

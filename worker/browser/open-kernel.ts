@@ -16,6 +16,9 @@ import type { StorageAdapter } from '../kernel/db/adapter.ts';
 import { openRoot, type KingdomRoot } from '../root.ts';
 import { opfsAdapter, opfsAvailable } from './opfs-adapter.ts';
 import { idbKeyStore } from './idb-keystore.ts';
+import { idbSyncStore } from './idb-sync-store.ts';
+import { memorySyncStore } from '../sync/store.ts';
+import type { SyncView } from '../sync/service.ts';
 
 const OPEN_RETRY_MS = 50;
 const OPEN_ATTEMPTS = 100;
@@ -34,6 +37,8 @@ export interface OpenedBrowserKernel {
 
 /** Live step progress of this worker: the leader's engine publishes, every tab's listeners get it. */
 export const progressHub = new ProgressHub('kingdom-progress');
+/** The sync view: the leader's sync service publishes, every tab's listeners get it. */
+export const syncHub = new ProgressHub<SyncView>('kingdom-sync');
 
 export async function openBrowserKernel(options: BrowserKernelOptions): Promise<OpenedBrowserKernel> {
   const unavailable = options.memory ? 'In-memory mode was requested (?storage=memory).' : opfsAvailable();
@@ -50,6 +55,8 @@ export async function openBrowserKernel(options: BrowserKernelOptions): Promise<
         engine: { onError: (err) => console.warn('kingdom: engine', err) },
         progress: progressHub,
         classifyError: classifyStorageError,
+        // Sync keeps its keys beside the device key; in memory where the database is in memory.
+        sync: { store: keys.kind === 'indexeddb' && storage.kind === 'opfs' ? idbSyncStore() : memorySyncStore(), hub: syncHub },
       });
       return { root, storage: storage.kind === 'opfs' ? 'opfs' : 'memory', fallbackReason };
     } catch (err) {

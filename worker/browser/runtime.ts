@@ -20,13 +20,13 @@ import { KernelError, fail, ok, type KernelErrorData, type Result } from '../ker
 import { Subscriptions, storePageSource, type Page, type PageSource } from '../kernel/subscriptions.ts';
 import type { EventFilter } from '../kernel/log/event-store.ts';
 import type { EventBatchListener, KingdomApi, RuntimeInfo, SubscribeRequest, VerifyReport } from '../api.ts';
-import { classifyStorageError, openBrowserKernel, progressHub } from './open-kernel.ts';
+import { classifyStorageError, openBrowserKernel, progressHub, syncHub } from './open-kernel.ts';
 import { electionNames, type BusMessage, type RpcMethod } from './bus.ts';
 import { uuidv7 } from '../kernel/ids.ts';
 
 const RPC_TIMEOUT_MS = 20_000;
 /** The KingdomApi methods a follower may forward to the leader (besides `page`). */
-const FORWARDED: ReadonlySet<RpcMethod> = new Set<Exclude<RpcMethod, 'page'>>(['command', 'commandBatch', 'query', 'verify', 'rebuild', 'status', 'ingest', 'exportChain', 'quarantined', 'exportLog', 'repair']);
+const FORWARDED: ReadonlySet<RpcMethod> = new Set<Exclude<RpcMethod, 'page'>>(['command', 'commandBatch', 'query', 'verify', 'rebuild', 'status', 'ingest', 'exportChain', 'quarantined', 'exportLog', 'repair', 'sync']);
 
 interface PendingRpc {
   readonly msg: Extract<BusMessage, { kind: 'rpc' }>;
@@ -162,6 +162,9 @@ export class BrowserRuntime {
     },
     watchProgress: async (listener) => progressHub.watch(listener),
     unwatchProgress: async (id) => progressHub.unwatch(id),
+    sync: (action) => this.call('sync', [action]),
+    watchSync: async (listener) => syncHub.watch(listener),
+    unwatchSync: async (id) => syncHub.unwatch(id),
     close: () => this.close(),
   };
 

@@ -16,10 +16,11 @@ export interface StepProgress {
   readonly text: string;
 }
 
-export type ProgressListener = (p: StepProgress) => void;
+export type ProgressListener<T = StepProgress> = (p: T) => void;
 
-export class ProgressHub {
-  private readonly listeners = new Map<number, ProgressListener>();
+/** Live data nobody records, delivered to every tab's listeners (step progress; the sync view). */
+export class ProgressHub<T = StepProgress> {
+  private readonly listeners = new Map<number, ProgressListener<T>>();
   private nextId = 1;
   private channel: BroadcastChannel | undefined;
   private opened = false;
@@ -31,14 +32,14 @@ export class ProgressHub {
     if (!this.opened && this.channelName !== undefined && typeof BroadcastChannel === 'function') {
       this.opened = true;
       this.channel = new BroadcastChannel(this.channelName);
-      this.channel.onmessage = (e: MessageEvent<StepProgress>) => this.deliver(e.data);
+      this.channel.onmessage = (e: MessageEvent<T>) => this.deliver(e.data);
       // Node: a progress channel alone must not keep the process running.
       (this.channel as unknown as { unref?: () => void }).unref?.();
     }
     return this.channel;
   }
 
-  watch(listener: ProgressListener): number {
+  watch(listener: ProgressListener<T>): number {
     this.open();
     const id = this.nextId++;
     this.listeners.set(id, listener);
@@ -49,7 +50,7 @@ export class ProgressHub {
     this.listeners.delete(id);
   }
 
-  publish(p: StepProgress): void {
+  publish(p: T): void {
     this.deliver(p);
     try {
       this.open()?.postMessage(p);
@@ -63,7 +64,7 @@ export class ProgressHub {
     this.channel?.close();
   }
 
-  private deliver(p: StepProgress): void {
+  private deliver(p: T): void {
     for (const l of this.listeners.values()) {
       try {
         const out: unknown = l(p);
