@@ -30,6 +30,9 @@ async function boot(): Promise<void> {
   try {
     const target = document.getElementById('app');
     if (!target) throw new Error('The page has no #app element to render into.');
+    // A pairing link's secret leaves the address bar before the router reads it.
+    const { sync } = await import('./lib/sync.svelte.ts');
+    sync.takeInvitation();
     const [{ mount }, { default: App }, { kernel }] = await Promise.all([
       import('svelte'),
       import('./App.svelte'),

@@ -9,14 +9,15 @@
  * 2. The meta form omits `frame-ancestors` (browsers ignore it in a meta element and warn).
  * 3. `connect-src` allows https: anywhere and http: on the loopback host only: workflow `http`
  *    steps (and, later, LLM providers such as a local Ollama) are network calls the user asked for.
- *    Scripts, workers and styles stay same-origin.
+ *    Scripts, workers and styles stay same-origin. The sync relay likewise: `wss:` anywhere, `ws:`
+ *    on the loopback host only (a relay run with `npm run relay` on this machine).
  */
 
 export const CSP_DIRECTIVES = {
   'default-src': ["'self'"],
   'script-src': ["'self'", "'wasm-unsafe-eval'"],
   'worker-src': ["'self'"],
-  'connect-src': ["'self'", 'https:', 'http://localhost:*', 'http://127.0.0.1:*'],
+  'connect-src': ["'self'", 'https:', 'http://localhost:*', 'http://127.0.0.1:*', 'wss:', 'ws://localhost:*', 'ws://127.0.0.1:*'],
   'style-src': ["'self'", "'unsafe-inline'"],
   'img-src': ["'self'", 'data:'],
   'object-src': ["'none'"],

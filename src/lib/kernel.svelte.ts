@@ -21,7 +21,7 @@
 import * as Comlink from 'comlink';
 import type {
   CommandInput, CommandResult, TypedCommand, TypedIntent, EventEnvelope, KernelStatus, KingdomApi, Project, QueryName, QueryParams, QueryResult,
-  KernelErrorData, LogExport, RebuildReport, Refusal, RepairReport, Result, RuntimeInfo, StepProgress, VerifyReport, Workspace,
+  KernelErrorData, Refusal, RepairReport, Result, RuntimeInfo, StepProgress, VerifyReport, Workspace,
 } from '../../worker/api.ts';
 import { createKernelWorker } from './kernel-worker.ts';
 import { describe, fromKernel, fromThrown, GLOBAL_SCOPE, startupError, type UiError } from './ui-error.ts';
@@ -213,9 +213,14 @@ export class KernelClient {
     return this.status?.recovery ?? null;
   }
 
-  /** Everything the database holds, as stored (works in recovery mode). */
-  async exportLog(scope: string): Promise<LogExport | null> {
-    return this.#withBusy(scope, () => this.#call(scope, (api) => api.exportLog()));
+  /** Any API call (device sync, the log export, …): its value, or null with the failure in `scope` (busy meanwhile). */
+  call<T>(scope: string, fn: (api: Comlink.Remote<KingdomApi>) => Promise<Result<T>>): Promise<T | null> {
+    return this.#withBusy(scope, () => this.#call(scope, fn));
+  }
+
+  /** The worker's Comlink proxy (null before start): for listeners that cross to the worker. */
+  get api(): Comlink.Remote<KingdomApi> | null {
+    return this.#api;
   }
 
   /**
@@ -229,21 +234,12 @@ export class KernelClient {
     return report;
   }
 
-  /** Chains from other devices that ingest refused, with the reason. */
-  async quarantined(scope: string): Promise<QuarantinedChain[] | null> {
-    return this.#call(scope, (api) => api.quarantined());
-  }
-
   /** Watch live step progress (llm tokens); returns the function that stops watching. */
   async watchProgress(listener: (p: StepProgress) => void): Promise<() => void> {
     const api = this.#api;
     if (!api) return () => {};
     const id = await api.watchProgress(Comlink.proxy(listener));
     return () => void api.unwatchProgress(id).catch(() => {});
-  }
-
-  async rebuild(scope: string): Promise<RebuildReport | null> {
-    return this.#withBusy(scope, () => this.#call(scope, (api) => api.rebuild()));
   }
 
   async refreshStatus(): Promise<void> {
