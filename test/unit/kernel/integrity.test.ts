@@ -91,7 +91,9 @@ describe('integrity under a hostile look', () => {
   test('the checkpoints table refuses UPDATE and DELETE', async () => {
     const k = await openKernel({ storage: 'memory' });
     try {
+      k.command({ type: 'workspace.create', payload: { name: 'W' }, idempotencyKey: 'w' });
       await k.checkpoint();
+      assert.equal(k.checkpoints().length, 1);
       assert.throws(() => k.sql.run('DELETE FROM checkpoints'), /append-only/);
       assert.throws(() => k.sql.run("UPDATE checkpoints SET signature = 'x'"), /append-only/);
     } finally {
