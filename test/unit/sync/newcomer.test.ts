@@ -11,6 +11,7 @@
  * 3. After the two devices exchange their chains both ways (with signed checkpoints), verify() is
  *    ok on both and their projections are identical.
  * 4. A database opened and closed without a write holds no event, no audit entry, no checkpoint.
+ * 5. device.list lists the newcomer itself before it writes (so it can be named).
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
@@ -18,6 +19,7 @@ import { join } from 'node:path';
 import { eventCount, memKernel, newKey, withTempDir, type Kernel } from '../../helpers/kernel.ts';
 import { openKernel } from '../../../worker/node/index.ts';
 import type { IngestReport } from '../../../worker/kernel/kernel.ts';
+import type { DeviceRow } from '../../../worker/kernel/devices.ts';
 
 const T0 = Date.UTC(2026, 2, 1);
 const EVENTS = 5_000;
@@ -62,6 +64,8 @@ describe('a newcomer joining by sync', () => {
       assert.equal(dst.status().deviceSeq, 0, 'the newcomer wrote nothing of its own');
       assert.equal(dst.auditEntries().length, 0);
       assert.deepEqual(dst.digest(), src.digest());
+      const self = (dst.query('device.list', {}) as DeviceRow[]).find((d) => d.self);
+      assert.deepEqual(self && [self.device, self.deviceSeq, self.keyId], [dst.deviceId, 0, null], 'listed (to be named) before it writes');
 
       // Its first own command: the key registration first, then the command, one transaction.
       const audit = dst.auditEntries().length;
@@ -85,6 +89,7 @@ describe('a newcomer joining by sync', () => {
       src.command({ type: 'workspace.create', payload: { name: 'after the exchange' }, idempotencyKey: newKey() });
       for (const c of chainCalls(src, CALL, EVENTS)) assert.deepEqual((await dst.ingest(c)).refused, []);
       assert.equal(keyEvents(src, dst.deviceId).length, 1);
+      assert.equal((src.query('device.list', {}) as DeviceRow[]).find((d) => d.device === dst.deviceId)?.keyId, dst.status().keyId);
       for (const k of [src, dst]) {
         const v = await k.verify();
         assert.equal(v.ok, true, JSON.stringify(v.broken));
