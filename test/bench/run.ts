@@ -14,11 +14,13 @@
  *  6. engine-resume: kernel open → Engine.start → first step.started with 1,000 unfinished
  *     sessions (Node file VFS).
  *  7. ingest: another device's events taken in through Kernel.ingest — in order (events/s vs the
- *     local commandBatch rate), and sorting before events already applied (time vs kernel.rebuild()):
- *     Node memory and Node file VFS.
+ *     local commandBatch rate), by a newcomer taking in older history (ingest-newcomer: events/s and
+ *     events replayed vs a kernel whose clock is behind), and sorting before events already applied
+ *     (time vs kernel.rebuild()): Node memory and Node file VFS.
  *
  * Flags: --quick (small sizes; smoke test), --no-browser,
- * --only=batch,single,boot,rebuild,breakdown,engine-steps,engine-resume,forest,llm-overhead,ingest (also agent-turn-overhead),
+ * --only=batch,single,boot,rebuild,breakdown,engine-steps,engine-resume,forest,llm-overhead,ingest (also agent-turn-overhead,
+ * ingest-newcomer alone),
  * --strict (exit 1 when a target is missed). Writes bench/results/<timestamp>.json and latest.json.
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -35,7 +37,7 @@ import { benchEngineSteps, ENGINE_STEPS_TARGET, engineSizes } from './lib/engine
 import { benchEngineResume, nodeEngineEnv } from './lib/node-engine.ts';
 import { benchForest } from './lib/forest.ts';
 import { benchLlmOverhead } from './lib/llm.ts';
-import { benchIngestBefore, benchIngestInOrder, ingestSizes } from './lib/ingest.ts';
+import { benchIngestBefore, benchIngestInOrder, benchIngestNewcomer, ingestSizes } from './lib/ingest.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const args = process.argv.slice(2);
@@ -92,11 +94,12 @@ async function nodePart(): Promise<{ figures: Figure[]; stages: Stage[] }> {
     if (want('engine-resume')) figures.push(...(await benchEngineResume(nodeEngineEnv(dir, log), es.resume)));
     if (want('forest')) figures.push(...(await benchForest({ nodes: quick ? 5_000 : 50_000 }, log)));
     if (want('llm-overhead')) figures.push(...(await benchLlmOverhead(dir, quick ? 50 : 200, log)));
-    if (want('ingest')) {
+    if (want('ingest') || want('ingest-newcomer')) {
       const is = ingestSizes(quick);
       for (const env of [mem, file]) {
-        figures.push(...(await benchIngestInOrder(env, is)));
-        figures.push(...(await benchIngestBefore(env, is)));
+        if (want('ingest')) figures.push(...(await benchIngestInOrder(env, is)));
+        figures.push(...(await benchIngestNewcomer(env, is)));
+        if (want('ingest')) figures.push(...(await benchIngestBefore(env, is)));
       }
     }
   } finally {

@@ -166,7 +166,8 @@ export function devicesQuery(self: () => string) {
     (r): DeviceRow[] => {
       const heads = new Map(r.all(`SELECT device, MAX(device_seq) AS n FROM events GROUP BY device`).map((x) => [String(x['device']), Number(x['n'])]));
       const rows = new Map(r.all('SELECT * FROM kernel_devices').map((x) => [String(x['device']), x]));
-      const ids = [...new Set([...heads.keys(), ...rows.keys()])].sort();
+      // This device is listed before it writes anything (its chain and key come with its first write).
+      const ids = [...new Set([...heads.keys(), ...rows.keys(), self()])].sort();
       return ids.map((device) => {
         const row = rows.get(device);
         const n = heads.get(device) ?? 0;

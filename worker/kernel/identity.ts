@@ -8,9 +8,13 @@
  *    runs it as the system, so it is validated, audited and idempotent like any command.
  * 2. `meta.previous_devices` lists the ids this database wrote under before a repair cut.
  * 3. One checkpointer signs one device's chain: rotating the device stops the old one first.
+ * 4. The key is registered lazily (decision 31): first in the transaction of the first batch that
+ *    extends this device's chain, so the registration precedes every event and checkpoint of the
+ *    chain, and a device that only takes in other devices' history writes nothing of its own.
  */
 import type { Sql } from './db/sql.ts';
 import type { CommandInput } from './commands/envelope.ts';
+import type { Prepared } from './commands/prepare.ts';
 import type { DeviceKeyPair, KeyStore } from './log/keys.ts';
 import { Checkpointer, type AuditHead } from './log/checkpointer.ts';
 import { KEY_REGISTER_COMMAND, LOG_UPGRADE_COMMAND } from './core-module.ts';
@@ -19,6 +23,8 @@ import { KEY_REGISTER_COMMAND, LOG_UPGRADE_COMMAND } from './core-module.ts';
 export class OwnDevice {
   checkpointer: Checkpointer;
   private previous: string[];
+  /** The current key is known to be registered in the log (never unset but by a rotation). */
+  private keyInLog = false;
 
   constructor(
     private readonly sql: Sql,
@@ -36,6 +42,29 @@ export class OwnDevice {
     return [this.id, ...this.previous];
   }
 
+  /**
+   * The registration of the current key, when `batch` may extend this device's chain and the log
+   * does not have it yet: the kernel runs it first, in the batch's transaction. Null for a batch
+   * that cannot append (queries, replays) or that registers the key itself.
+   */
+  keyOwedBefore(batch: readonly Prepared[]): CommandInput | null {
+    if (this.keyInLog || !batch.some((p) => p.def.mutates && !p.replay) || batch.some((p) => p.def.type === KEY_REGISTER_COMMAND)) return null;
+    const owed = keyRegistration(this.sql, this.id, this.key);
+    this.keyInLog = owed === null;
+    return owed;
+  }
+
+  /**
+   * At open: the registration owed now, only when this device's chain already has events (its key
+   * was replaced: the next checkpoint signs with the new one). An empty chain registers lazily.
+   */
+  keyOwedAtOpen(chainLength: number): CommandInput | null {
+    if (chainLength === 0) return null;
+    const owed = keyRegistration(this.sql, this.id, this.key);
+    this.keyInLog = owed === null;
+    return owed;
+  }
+
   /** A fresh checkpointer (after a repair; the old one is stopped). */
   restartSigning(): void {
     this.checkpointer.stop();
@@ -50,6 +79,7 @@ export class OwnDevice {
     this.previous = previous;
     this.id = id;
     this.key = (await this.keys.load(id)) ?? (await this.keys.create(id));
+    this.keyInLog = false;
     this.checkpointer = this.makeCheckpointer();
   }
 

@@ -27,7 +27,7 @@ export interface IntegrityHost {
   readonly closed: () => boolean;
   newId(): string;
   systemBatch(inputs: readonly CommandInput[]): CommandResult[];
-  /** Normal mode: this device's key in its chain, an upgrade recorded, the head signed. */
+  /** Normal mode: a replaced key registered (a new chain's comes with its first write), an upgrade recorded, the head signed. */
   startWriting(): void;
   /** Continue under a new device id and key (after a cut). */
   rotateDevice(): Promise<void>;

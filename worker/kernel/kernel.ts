@@ -39,7 +39,7 @@ import type { CommandDefinition, QueryDefinition } from './module.ts';
 import { runQuery } from './query-run.ts';
 import { assemble } from './setup.ts';
 import { coreModule } from './core-module.ts';
-import { keyRegistration, logUpgradeRecord, OwnDevice } from './identity.ts';
+import { logUpgradeRecord, OwnDevice } from './identity.ts';
 
 export const KERNEL_VERSION = '0.1.0';
 
@@ -84,7 +84,7 @@ export class Kernel {
 
   /**
    * Open (creating or migrating) the database behind `options.storage`, bring projections to the
-   * log head and make sure this device has a registered signing key.
+   * log head and load this device's signing key (registered in its chain with its first write).
    * Throws `schema_too_new`, `migration_failed`, `storage_*`, or `integrity_error` for a format-1
    * log that does not verify (left unchanged). A database that fails its integrity check at open
    * (anchor, unsigned tail, projections that cannot reach the log head) opens in RECOVERY mode:
@@ -93,12 +93,7 @@ export class Kernel {
   static async open(options: KernelOptions): Promise<Kernel> {
     const started = performance.now();
     const clock = options.clock ?? Date.now;
-    const opts = {
-      clock,
-      actor: options.actor ?? 'user',
-      checkpointEvery: options.checkpointEvery ?? 100,
-      appVersion: options.appVersion ?? KERNEL_VERSION,
-    };
+    const opts = { clock, actor: options.actor ?? 'user', checkpointEvery: options.checkpointEvery ?? 100, appVersion: options.appVersion ?? KERNEL_VERSION };
     const modules = [coreModule, ...(options.modules ?? [])];
     const opened = await options.storage.open({ preflight: (db) => assertSchemaSupported(db, opts.appVersion) });
     try {
@@ -149,9 +144,12 @@ export class Kernel {
     this.assertOpen();
     this.assertWritable();
     let prepared: Prepared[];
+    let key: CommandInput | null = null;
     try {
       if (!Array.isArray(inputs)) throw new KernelError('invalid_command', 'commandBatch: expected an array of commands.');
       prepared = inputs.map((input) => prepareCommand(input, internal, this.commands, this.sql, this.options.actor));
+      key = this.own.keyOwedBefore(prepared);
+      if (key) prepared.unshift(prepareCommand(key, true, this.commands, this.sql, this.options.actor));
     } catch (err) {
       throw KernelError.from(err);
     }
@@ -177,7 +175,7 @@ export class Kernel {
       this.subscriptions.publish(published);
       this.own.checkpointer.maybeSign(this.ownHead);
     }
-    return results;
+    return key ? results.slice(1) : results;
   }
 
   /**
@@ -368,9 +366,9 @@ export class Kernel {
     };
   }
 
-  /** Normal mode: this device's key is in its chain, an upgrade is recorded, the head gets signed. */
+  /** Normal mode: a replaced key is registered (a new device's waits for its first write), an upgrade recorded, the head signed. */
   private startWriting(): void {
-    const owed = [keyRegistration(this.sql, this.own.id, this.own.key), logUpgradeRecord(this.sql)].filter((c) => c !== null);
+    const owed = [this.own.keyOwedAtOpen(this.ownHead.deviceSeq), logUpgradeRecord(this.sql)].filter((c) => c !== null);
     if (owed.length > 0) this.systemBatch(owed);
     this.own.checkpointer.maybeSign(this.ownHead);
   }

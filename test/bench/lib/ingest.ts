@@ -9,6 +9,11 @@
  *  - `ingest.before`: a kernel holding `base` events of its own; a third device's `late` events,
  *    whose hlc sort BEFORE all of them, ingested in one call (reordered: the projections are
  *    re-derived in merge order): time, vs `kernel.rebuild()` of the same final store.
+ *  - `ingest.newcomer`: a device that joins by sync (opened after the history was written) takes
+ *    in another device's older chain in calls of 500, events/s and events replayed, vs the same
+ *    chain into a fresh kernel whose clock is behind the source's (nothing of its own can sort
+ *    after what it takes in). Before decision 31 the newcomer's key registration, written at
+ *    open, sorted after every call and each call re-derived the whole log.
  *  - `ingest.before.tail`: the same, but the kernel syncs (it took in a peer's few events after its
  *    first `base - late`, which leaves a projection snapshot there) and the late events sort just
  *    before its LAST `late` events: the rewind restores the snapshot and re-applies about
@@ -29,6 +34,8 @@ export interface IngestSizes {
   readonly inorderEvents: number;
   readonly batchSize: number;
   readonly inorderReps: number;
+  /** ingest.newcomer: events per call (the history is `inorderEvents`). */
+  readonly newcomerBatch: number;
   /** ingest.before(.tail): events already applied, and the late device's events. */
   readonly base: number;
   readonly late: number;
@@ -37,8 +44,8 @@ export interface IngestSizes {
 
 export function ingestSizes(quick: boolean): IngestSizes {
   return quick
-    ? { inorderEvents: 2_000, batchSize: 100, inorderReps: 3, base: 2_000, late: 200, beforeReps: 2 }
-    : { inorderEvents: 10_000, batchSize: 100, inorderReps: 5, base: 10_000, late: 1_000, beforeReps: 3 };
+    ? { inorderEvents: 2_000, batchSize: 100, inorderReps: 3, newcomerBatch: 500, base: 2_000, late: 200, beforeReps: 2 }
+    : { inorderEvents: 10_000, batchSize: 100, inorderReps: 5, newcomerBatch: 500, base: 10_000, late: 1_000, beforeReps: 3 };
 }
 
 /** A fixed epoch (2026-01-01): every clock in this file is an offset from it. */
@@ -167,6 +174,70 @@ export async function benchIngestInOrder(env: Env, s: IngestSizes): Promise<Figu
       target: { on: 'ratio', op: '>=', value: 0.5 },
       samples: { kernel: ing, baseline: loc },
       extra: { events: s.inorderEvents, batchSize: s.batchSize, reps: s.inorderReps },
+    }),
+  ];
+}
+
+// ---- ingest.newcomer ------------------------------------------------------------------------------
+
+export async function benchIngestNewcomer(env: Env, s: IngestSizes): Promise<Figure[]> {
+  env.log(`ingest by a newcomer on ${env.storage}: another device's older ${s.inorderEvents} events in calls of ${s.newcomerBatch}, vs a kernel whose clock is behind them`);
+  const late: number[] = [];
+  const behind: number[] = [];
+  let replayed = 0;
+  /** Ingest `batches` into a fresh kernel on clock `t`: events/s and events replayed. */
+  const into = async (batches: readonly Batch[], t: number): Promise<{ rate: number; replayed: number }> => {
+    await env.remove('ingest-newcomer');
+    const k = await env.openKernel('ingest-newcomer', new FixedClock(t).fn);
+    try {
+      const events = countEvents(batches);
+      env.settle();
+      let applied = 0;
+      let rep = 0;
+      const t0 = now();
+      for (const b of batches) {
+        const x = await k.ingest(b);
+        if (x.refused.length > 0) throw new Error(`ingest by a newcomer: refused ${JSON.stringify(x.refused)}`);
+        applied += x.applied;
+        rep += x.replayed;
+      }
+      const ms = now() - t0;
+      if (applied !== events) throw new Error(`ingest applied ${applied} of ${events} events`);
+      return { rate: (events / ms) * 1000, replayed: rep };
+    } finally {
+      await k.close();
+      await env.remove('ingest-newcomer');
+    }
+  };
+  const run = async (r: number, n: number, timed: boolean): Promise<void> => {
+    const batches = await sourceChain(env, `ingest-old-${r}`, T0 + 1_000, n, s.newcomerBatch);
+    // The newcomer opens a minute after the history was written; the baseline 1 s before it.
+    const a = r % 2 === 0 ? await into(batches, T0 + 61_000) : null;
+    const b = await into(batches, T0);
+    const x = a ?? await into(batches, T0 + 61_000);
+    if (b.replayed !== 0) throw new Error(`ingest behind the source replayed ${b.replayed} events`);
+    if (timed) {
+      late.push(x.rate);
+      behind.push(b.rate);
+      replayed = x.replayed;
+      env.log(`  rep ${r + 1}/${s.inorderReps}: newcomer ${Math.round(x.rate)} events/s (replayed ${x.replayed}), clock behind ${Math.round(b.rate)} events/s, ${countEvents(batches)} events`);
+    }
+    await yieldToLoop();
+  };
+  await run(-1, Math.min(1_000, s.inorderEvents), false); // warm-up
+  for (let r = 0; r < s.inorderReps; r++) await run(r, s.inorderEvents, true);
+  return [
+    figure({
+      id: 'ingest.newcomer',
+      storage: env.storage,
+      title: `ingest: a newcomer takes in another device's older ${s.inorderEvents} events, ${s.newcomerBatch} per call, vs a kernel whose clock is behind them`,
+      unit: 'events/s',
+      kernel: median(late),
+      baseline: median(behind),
+      baselineName: 'same chain, fresh kernel with its clock behind the source',
+      target: null,
+      samples: { kernel: late, baseline: behind },
+      extra: { events: s.inorderEvents, batchSize: s.newcomerBatch, reps: s.inorderReps, replayed },
     }),
   ];
 }

@@ -91,7 +91,9 @@ describe('integrity under a hostile look', () => {
   test('the checkpoints table refuses UPDATE and DELETE', async () => {
     const k = await openKernel({ storage: 'memory' });
     try {
+      k.command({ type: 'workspace.create', payload: { name: 'W' }, idempotencyKey: 'w' });
       await k.checkpoint();
+      assert.equal(k.checkpoints().length, 1);
       assert.throws(() => k.sql.run('DELETE FROM checkpoints'), /append-only/);
       assert.throws(() => k.sql.run("UPDATE checkpoints SET signature = 'x'"), /append-only/);
     } finally {
@@ -165,6 +167,10 @@ describe('integrity under a hostile look', () => {
         assert.equal(r.cut.events.length, 1);
         assert.equal(r.cut.events[0]!['id'], 'dup-id');
         assert.notEqual(r.device, r.previousDevice, 'the device continues under a new chain');
+        const chain = k.exportChain(r.device);
+        assert.deepEqual(chain.events.map((e) => e.type), ['device.key_registered', 'kernel.log_repaired'], 'its new key comes first, with the repair record');
+        assert.equal((chain.events[0]!.payload as { keyId: string }).keyId, k.status().keyId);
+        assert.deepEqual(chain.checkpoints.map((c) => [c.deviceSeq, c.keyId]), [[2, k.status().keyId]], 'the repair signs the new chain with the new key');
         assert.equal(k.sql.value('SELECT COUNT(*) FROM events_cut'), 1, 'what was cut is kept aside');
         assert.equal(k.readEvents(0, 10_000, { types: ['kernel.log_repaired'] }).length, 1);
         assert.ok(k.auditEntries().some((a) => a.action === 'kernel.log_repaired'));

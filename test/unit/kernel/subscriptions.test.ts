@@ -109,6 +109,7 @@ describe('subscriptions', () => {
 
   test('a fromSeq beyond the head delivers nothing before fromSeq', () =>
     withMem(async (k) => {
+      createWorkspace(k, 'first'); // the first write also registers the device's key
       const head = k.status().headSeq;
       const seen: number[] = [];
       k.subscribe((b) => void seen.push(...seqsOf(b)), { fromSeq: head + 3 });
@@ -160,6 +161,7 @@ describe('subscriptions', () => {
 
   test('a listener that throws is removed and the others keep receiving', () =>
     quietly(() => withMem(async (k) => {
+      createWorkspace(k, 'first'); // the first write also registers the device's key
       let calls = 0;
       const good: number[] = [];
       k.subscribe(() => {
@@ -178,6 +180,7 @@ describe('subscriptions', () => {
 
   test('a listener whose promise rejects is removed and the others keep receiving', () =>
     quietly(() => withMem(async (k) => {
+      createWorkspace(k, 'first'); // the first write also registers the device's key
       let calls = 0;
       const good: number[] = [];
       k.subscribe(async () => {

@@ -116,6 +116,7 @@ describe('devices', () => {
   test('a device cannot remove itself, nor an unknown one, nor one twice', async () => {
     const { a, b, done } = await trio();
     try {
+      createWorkspace(b, 'B'); // known to A by its chain (a device that never wrote has none)
       await send(b, a);
       const revoke = (device: string) => a.command({ type: 'device.revoke', payload: { device }, idempotencyKey: newKey() });
       assert.equal(code(() => revoke(a.deviceId)), 'invalid_state');

@@ -43,14 +43,17 @@ function assertChain(k: Kernel): void {
 }
 
 describe('audit chain', () => {
-  test('the device key registration at open is the first audit entry', () =>
+  test('the device key registration, written with the first write, is the first audit entry', () =>
     withMem((k) => {
+      assert.deepEqual(k.auditEntries(), [], 'opening writes nothing');
+      createWorkspace(k, 'W');
       const [first] = k.auditEntries();
       assert.ok(first);
       assert.equal(first.action, 'device.key_registered');
       assert.equal(first.prev, GENESIS);
       assert.equal(first.actor, 'system');
       const e = k.readEvents(first.eventSeq - 1, 1)[0]!;
+      assert.equal(e.seq, 1, 'before the first write\'s own event');
       assert.equal((e.payload as { keyId: string }).keyId, k.status().keyId);
     }));
 

@@ -110,6 +110,8 @@ describe('checkpoints', () => {
   test('kernel.checkpoint() returns null when the head has not moved since the last one', async () => {
     const k = await memKernel();
     try {
+      assert.equal(await k.checkpoint(), null, 'an empty chain has nothing to sign');
+      createWorkspace(k, 'W');
       await k.checkpoint();
       assert.equal(await k.checkpoint(), null);
       assert.equal(k.checkpoints().length, 1);
@@ -151,6 +153,7 @@ describe('checkpoints', () => {
       const file = join(dir, 'k.db');
       const k1 = await openKernel({ storage: { file } });
       const keyId = k1.status().keyId;
+      createWorkspace(k1, 'A');
       await k1.close();
       const k2 = await openKernel({ storage: { file } });
       try {
