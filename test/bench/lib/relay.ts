@@ -33,6 +33,8 @@ export interface Relay {
   readonly port: number;
   /** Resident memory of the relay process now (bytes, /proc/<pid>/status VmRSS). */
   rss(): number;
+  /** CPU time the relay process used so far (user + system, seconds; /proc/<pid>/stat at 100 Hz). */
+  cpuSeconds(): number;
   /** Kill by PID (SIGKILL), wait for the exit, remove the data dir. Idempotent. */
   stop(): Promise<void>;
 }
@@ -90,6 +92,10 @@ export async function startRelay(options: { args?: readonly string[]; env?: Reco
     pid,
     port,
     rss: () => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024,
+    cpuSeconds: () => {
+      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+      return (Number(f[11]) + Number(f[12])) / 100;
+    },
     stop: () => {
       stopped ??= (async () => {
         if (child.exitCode === null && child.signalCode === null) process.kill(pid, 'SIGKILL');

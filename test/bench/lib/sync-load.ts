@@ -43,6 +43,8 @@ export interface LoadResult {
   /** Sum over the relays, bytes. */
   readonly rss: { idle: number; connected: number; loaded: number };
   readonly chunkBytes: number;
+  /** CPU used while the updates flowed, % of one core: the relays together, and this (client) process. */
+  readonly cpuPercent: { relays: number; clients: number };
 }
 
 const MiB = 1024 * 1024;
@@ -137,6 +139,9 @@ export async function runLoad(relays: readonly Relay[], WebSocket: unknown, chun
     // Room r sends its i-th chunk at (i + r / rooms) / perRoomRate seconds: an even spread.
     const total = perRoom * o.rooms;
     const dueAt = (n: number) => ((Math.floor(n / o.rooms) + (n % o.rooms) / o.rooms) / o.perRoomRate) * 1000;
+    const cpu = () => relays.reduce((s, r) => s + r.cpuSeconds(), 0);
+    const relayCpu0 = cpu();
+    const clientCpu0 = process.cpuUsage();
     const start = performance.now();
     let sent = 0;
     while (sent < total) {
@@ -153,11 +158,13 @@ export async function runLoad(relays: readonly Relay[], WebSocket: unknown, chun
     }
     await until(`${total} chunks to arrive`, () => latencies.length >= total, 60_000);
     const elapsedS = (performance.now() - start) / 1000;
+    const clientCpu = process.cpuUsage(clientCpu0);
+    const cpuPercent = { relays: ((cpu() - relayCpu0) / elapsedS) * 100, clients: ((clientCpu.user + clientCpu.system) / 1e6 / elapsedS) * 100 };
     await sleep(300);
     const loaded = rss();
     return {
       rooms: o.rooms, relays: relays.length, sent: total, latenciesMs: latencies, achievedRate: total / elapsedS, connectMs,
-      rss: { idle, connected, loaded }, chunkBytes: rooms[0]?.values[0]?.length ?? 0,
+      rss: { idle, connected, loaded }, chunkBytes: rooms[0]?.values[0]?.length ?? 0, cpuPercent,
     };
   } finally {
     for (const c of conns) {
@@ -206,10 +213,12 @@ export async function benchSyncLoad(env: Env, WebSocket: unknown, s: SyncLoadSiz
     const p95 = percentile(x.latenciesMs, 95);
     const perRoomKiB = (x.rss.loaded - x.rss.idle) / rooms / 1024;
     env.log(`  latency p50 ${p50.toFixed(1)} ms, p95 ${p95.toFixed(1)} ms, p99 ${percentile(x.latenciesMs, 99).toFixed(1)} ms (${x.sent} chunks of ${x.chunkBytes} bytes, ${Math.round(x.achievedRate)}/s); `
-      + `relay RSS ${(x.rss.idle / MiB).toFixed(1)} → ${(x.rss.connected / MiB).toFixed(1)} → ${(x.rss.loaded / MiB).toFixed(1)} MiB, ${perRoomKiB.toFixed(0)} KiB per room`);
+      + `relay RSS ${(x.rss.idle / MiB).toFixed(1)} → ${(x.rss.connected / MiB).toFixed(1)} → ${(x.rss.loaded / MiB).toFixed(1)} MiB, ${perRoomKiB.toFixed(0)} KiB per room; `
+      + `CPU: relay ${x.cpuPercent.relays.toFixed(0)} %, clients (this process) ${x.cpuPercent.clients.toFixed(0)} % of a core`);
     const extra = {
       rooms, relays: x.relays, clients: rooms * 2, perRoomRate: s.perRoomRate, seconds: s.seconds, eventsPerChunk: s.eventsPerChunk, chunkBytes: x.chunkBytes,
       sent: x.sent, achievedRate: round(x.achievedRate, 1), connectMs: Math.round(x.connectMs),
+      cpuPercent: { relays: round(x.cpuPercent.relays, 1), clients: round(x.cpuPercent.clients, 1) },
       latencyMs: { p50: round(p50, 2), p95: round(p95, 2), p99: round(percentile(x.latenciesMs, 99), 2), max: round(Math.max(...x.latenciesMs), 2) },
       baseline: { rooms: s.baselineRooms, p50: round(b50, 2), p95: round(b95, 2), samples: base.sent },
       rssMiB: { idle: round(x.rss.idle / MiB, 1), connected: round(x.rss.connected / MiB, 1), loaded: round(x.rss.loaded / MiB, 1) },

@@ -82,8 +82,9 @@ function summary(figures: readonly Figure[]): string[] {
     } else if (f.id.endsWith('.rss')) {
       const l = e['latencyMs'] as Record<string, number>;
       const r = e['rssMiB'] as Record<string, number>;
+      const c = e['cpuPercent'] as Record<string, number>;
       out.push(`sync.load.${String(e['rooms'])} (${String(e['clients'])} clients, ${String(e['achievedRate'])} chunks/s of ${String(e['chunkBytes'])} B): latency p50 ${l['p50']} / p95 ${l['p95']} / p99 ${l['p99']} ms; `
-        + `relay RSS ${r['idle']} → ${r['connected']} (connected) → ${r['loaded']} MiB (after the updates): ${String(e['perRoomConnectedKiB'])} KiB per connected room, ${String(e['perRoomKiB'])} KiB per room after the updates.`);
+        + `relay RSS ${r['idle']} → ${r['connected']} (connected) → ${r['loaded']} MiB (after the updates): ${String(e['perRoomConnectedKiB'])} KiB per connected room, ${String(e['perRoomKiB'])} KiB per room after the updates; CPU relay ${c['relays']} %, clients ${c['clients']} % of a core.`);
     }
   }
   return out;
