@@ -17,11 +17,14 @@
  *     local commandBatch rate), by a newcomer taking in older history (ingest-newcomer: events/s and
  *     events replayed vs a kernel whose clock is behind), and sorting before events already applied
  *     (time vs kernel.rebuild()): Node memory and Node file VFS.
+ *  8. sync: device A's 10,000 events through a real relay process to device B, applied (vs a raw
+ *     y-websocket transfer of the same entries), a fresh device joining the room, and rooms held at
+ *     a steady rate on one relay (latency p50/p95 vs a lightly loaded relay, memory per room).
  *
  * Flags: --quick (small sizes; smoke test), --no-browser,
- * --only=batch,single,boot,rebuild,breakdown,engine-steps,engine-resume,forest,llm-overhead,ingest (also agent-turn-overhead,
+ * --only=batch,single,boot,rebuild,breakdown,engine-steps,engine-resume,forest,llm-overhead,ingest,sync (also agent-turn-overhead,
  * ingest-newcomer alone),
- * --strict (exit 1 when a target is missed). Writes bench/results/<timestamp>.json and latest.json.
+ * --strict (exit 1 when a target is missed), --sync-profile (CPU profile of the first timed sync transfer). Writes bench/results/<timestamp>.json and latest.json.
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -38,6 +41,7 @@ import { benchEngineResume, nodeEngineEnv } from './lib/node-engine.ts';
 import { benchForest } from './lib/forest.ts';
 import { benchLlmOverhead } from './lib/llm.ts';
 import { benchIngestBefore, benchIngestInOrder, benchIngestNewcomer, ingestSizes } from './lib/ingest.ts';
+import { benchSync } from './lib/sync.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const args = process.argv.slice(2);
@@ -45,6 +49,7 @@ const quick = args.includes('--quick');
 const strict = args.includes('--strict');
 const noBrowser = args.includes('--no-browser');
 const cpuClock = args.includes('--cpu-clock');
+const syncProfile = args.includes('--sync-profile');
 if (cpuClock) {
   // Process CPU time (user + system) instead of wall time for the Node figures: robust against
   // other jobs on the machine, but blind to time spent waiting for fsync.
@@ -63,9 +68,11 @@ const BROWSER_BOOT_DEADLINE_S = 200;
 
 const log = (m: string) => console.log(`[${((performance.now() - t0) / 1000).toFixed(1).padStart(6)}s] ${m}`);
 
-async function nodePart(): Promise<{ figures: Figure[]; stages: Stage[] }> {
+async function nodePart(): Promise<{ figures: Figure[]; stages: Stage[]; sync: string[]; notes: string[] }> {
   const s = sizes(quick);
   const figures: Figure[] = [];
+  const sync: string[] = [];
+  const notes: string[] = [];
   const mem = memoryEnv(log);
   const dir = join(ROOT, '.tmp', `bench-files-${process.pid}`);
   const file = fileEnv(dir, log);
@@ -102,6 +109,19 @@ async function nodePart(): Promise<{ figures: Figure[]; stages: Stage[] }> {
         if (want('ingest')) figures.push(...(await benchIngestBefore(env, is)));
       }
     }
+    if (want('sync')) {
+      try {
+        const profileDir = syncProfile ? join(ROOT, 'bench', 'results') : undefined;
+        if (profileDir) mkdirSync(profileDir, { recursive: true });
+        const r = await benchSync(mem, file, quick, profileDir ? { profileDir } : {});
+        figures.push(...r.figures);
+        sync.push(...r.summary);
+      } catch (err) {
+        // Without sync-server's dependencies, a full run goes on without the sync group; --only=sync fails.
+        if (only || !(err instanceof Error) || !err.message.includes('npm ci --prefix sync-server')) throw err;
+        notes.push(`Sync benchmarks skipped: ${err.message}`);
+      }
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -110,7 +130,7 @@ async function nodePart(): Promise<{ figures: Figure[]; stages: Stage[] }> {
     log('per-stage breakdown of one bench command (Node memory)');
     stages = await breakdown(s.breakdownN);
   }
-  return { figures, stages };
+  return { figures, stages, sync, notes };
 }
 
 async function browserPart(): Promise<{ figures: Figure[]; info: Record<string, unknown>; note: string | null }> {
@@ -196,6 +216,7 @@ async function main(): Promise<number> {
   }
   const notes: string[] = [];
   const node = await nodePart();
+  notes.push(...node.notes);
   let browser: Awaited<ReturnType<typeof browserPart>> = { figures: [], info: {}, note: null };
   if (noBrowser) notes.push('Browser benchmarks skipped (--no-browser).');
   else {
@@ -211,6 +232,10 @@ async function main(): Promise<number> {
     console.log('\nOne bench.item.add command, stage by stage (Node memory, µs per call, each stage timed alone):');
     const w = Math.max(...node.stages.map((s) => s.stage.length));
     for (const s of node.stages) console.log(`  ${s.stage.padEnd(w)}  ${s.usPerCall.toFixed(2).padStart(8)} µs`);
+  }
+  if (node.sync.length > 0) {
+    console.log('\nSync (medians; where the time goes):');
+    for (const line of node.sync) console.log(`  ${line}`);
   }
   for (const n of notes) console.log(`\nNOTE: ${n}`);
   const targets = figures.filter((f) => f.pass !== null);
@@ -230,6 +255,7 @@ async function main(): Promise<number> {
     notes,
     figures,
     breakdown: node.stages,
+    sync: node.sync,
   };
   const dir = join(ROOT, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
