@@ -5,7 +5,8 @@
  * 1. the app opens: the kernel is ready on OPFS, no error banner, no memory-fallback banner;
  * 2. "Install examples", then `hello` runs to success from its run form;
  * 3. a reload, then a browser restart on the same profile: the session, its output and the
- *    workflows are still there, the head of the log did not move, the integrity check passes;
+ *    workflows are still there, the head of the log did not move, the integrity check passes with
+ *    a signed checkpoint (Ed25519), and the device key in IndexedDB came back;
  * 4. CSP: zero securitypolicyviolation events in the page and zero violation reports from any
  *    realm (page, kernel worker, service worker: the header gets a test-only `report-uri`, the
  *    only way to see a dedicated worker's violations from outside); a control checks that a
@@ -21,7 +22,7 @@ import { firefoxAvailable, FIREFOX_PATH, launchFirefox, type LaunchedFirefox } f
 import { serveStatic, type StaticServer } from '../helpers/static-server.ts';
 import { Cleanup, ensureAppBuild, pollUntil, withTimeout } from './support.ts';
 import { appCsp } from './app-support.ts';
-import type { CommandInput, KernelStatus, KingdomApi, Result, RuntimeInfo } from '../../worker/api.ts';
+import type { CommandInput, KernelStatus, KingdomApi, Result, RuntimeInfo, VerifyReport } from '../../worker/api.ts';
 import { EXAMPLES } from '../../src/lib/examples.ts';
 
 const UI_MS = 20_000;
@@ -110,12 +111,17 @@ class FirefoxApp {
     return unwrap(r, cmd.type).value as T;
   }
 
+  async commandBatch(cmds: CommandInput[]): Promise<number> {
+    const r = await this.page.evaluate((c) => (window as unknown as Win).kingdomDevHook!.api.commandBatch(c), cmds);
+    return unwrap(r, 'commandBatch').length;
+  }
+
   async status(): Promise<KernelStatus> {
     return unwrap(await this.page.evaluate(() => (window as unknown as Win).kingdomDevHook!.api.status()), 'status');
   }
 
-  async verifyOk(): Promise<boolean> {
-    return unwrap(await this.page.evaluate(() => (window as unknown as Win).kingdomDevHook!.api.verify()), 'verify').ok;
+  async verify(): Promise<VerifyReport> {
+    return unwrap(await this.page.evaluate(() => (window as unknown as Win).kingdomDevHook!.api.verify()), 'verify');
   }
 
   async workflowNames(): Promise<string[]> {
@@ -216,6 +222,9 @@ describe('the app in Firefox ESR', () => {
 
   test('3. a reload and a browser restart keep the session and the workflows (OPFS)', async () => {
     assert.ok(sessionId, 'journey 2 started a session');
+    // Past 100 events, so the device signs a checkpoint (Ed25519, WebCrypto) for verify to check.
+    const bulk = Array.from({ length: 100 }, (_, i) => ({ type: 'workspace.create', payload: { name: `Bulk ${i}` }, idempotencyKey: `bulk-${i}` }));
+    assert.equal(await app.commandBatch(bulk), 100, 'a batch of 100 commands');
     const head = await app.status();
     let info = await app.reload();
     assert.equal(info.storage, 'opfs', 'after the reload');
@@ -232,7 +241,13 @@ describe('the app in Firefox ESR', () => {
     const after = await app.status();
     assert.equal(after.headSeq, head.headSeq, 'the head after the restart');
     assert.equal(after.headHash, head.headHash, 'the head hash after the restart');
-    assert.equal(await app.verifyOk(), true, 'the log verifies');
+    const verified = await app.verify();
+    console.log(`# verify: ${verified.events} events, ${verified.checkpoints} signed checkpoint(s), ${verified.durationMs} ms`);
+    assert.equal(verified.ok, true, 'the log verifies');
+    assert.ok(verified.checkpoints >= 1, 'with a signed checkpoint');
+    // The device key (a non-extractable CryptoKey in IndexedDB) came back: no second key registered.
+    const keys = await app.query<{ events: unknown[] }>('events.list', { order: 'asc', afterSeq: 0, limit: 100, types: ['device.key_registered'] });
+    assert.equal(keys.events.length, 1, 'one device key across the restart');
     assert.deepEqual(await app.alerts(), [], 'no alert after the restart');
     assert.deepEqual(app.problems, [], 'no console errors or page errors after the restart');
   });
@@ -299,7 +314,7 @@ describe('the app in Firefox ESR', () => {
     await page.locator(sel('workspace-name-input')).fill('While offline');
     await page.locator(sel('workspace-create')).click();
     await page.waitForSelector(sel('workspace-item', '[data-name="While offline"]'));
-    assert.equal(await app.verifyOk(), true, 'the log verifies offline');
+    assert.equal((await app.verify()).ok, true, 'the log verifies offline');
 
     // And a brand-new tab, offline from its first request.
     const second = await FirefoxApp.open(ff, `http://127.0.0.1:${port}/#/workspaces`, { offline: true });
