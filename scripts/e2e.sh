@@ -1,17 +1,30 @@
 #!/usr/bin/env bash
-# End-to-end tests in real Chromium (Debian's /usr/bin/chromium, never `playwright install`).
-# Installs Chromium with apt when missing, builds the app (dist/) and the e2e test pages
+# End-to-end tests in real Chromium (Debian's /usr/bin/chromium, never `playwright install`) and
+# smoke journeys in Firefox ESR (Debian's /usr/bin/firefox-esr through puppeteer-core, never
+# `npx puppeteer browsers install`; test/e2e/firefox.test.ts).
+# Installs Chromium and Firefox ESR with apt when missing, builds the app (dist/) and the e2e test pages
 # (.tmp/e2e-pages), then runs every test/e2e/**/*.test.ts one file at a time. Prints node's
 # closing summary (ℹ tests / ℹ pass / ℹ fail), which CI reads.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
+if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+apt_updated=0
+apt_install() { # apt_install PACKAGE (apt-get update once per run)
+  if [ "$apt_updated" -eq 0 ]; then $sudo apt-get update || return 1; apt_updated=1; fi
+  $sudo apt-get install -y "$1"
+}
+
 chromium_path="${CHROMIUM_PATH:-/usr/bin/chromium}"
 if [ ! -x "$chromium_path" ]; then
   echo "== installing chromium (apt)"
-  if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
-  export DEBIAN_FRONTEND=noninteractive
-  $sudo apt-get update && $sudo apt-get install -y chromium || { echo "could not install chromium" >&2; exit 1; }
+  apt_install chromium || { echo "could not install chromium" >&2; exit 1; }
+fi
+firefox_path="${FIREFOX_PATH:-/usr/bin/firefox-esr}"
+if [ ! -x "$firefox_path" ]; then
+  echo "== installing firefox-esr (apt)"
+  apt_install firefox-esr || { echo "could not install firefox-esr" >&2; exit 1; }
 fi
 
 # A failed build does not stop the run: the tests that need it fail with the build error, the
