@@ -10,8 +10,12 @@
  *    but they move the room's last id on.
  * 3. A room followed while a read blocks wakes the read at once (CLIENT UNBLOCK from the command
  *    connection), so a newly loaded room does not wait for the block timeout.
- * 4. A compaction marker (`c` = L) after a last id before L means entries up to L may have been
- *    trimmed before this relay read them: the room's snapshot is fetched and applied.
+ * 4. A compaction marker (`c` = L, L the id of the last entry merged and trimmed) means this
+ *    relay missed trimmed entries exactly when it never read entry L: a read that started
+ *    before L and whose first entry came after L jumped over it (reads are atomic, entries come
+ *    in order, and entries up to L vanish at once with the marker's appearance). Then the
+ *    room's snapshot is fetched and applied. Each read's (start, first id) pair is kept until a
+ *    marker past it; past 64 of them the check turns conservative (the snapshot is applied).
  * 5. A failed read is retried with a backoff (at most 2 s) for as long as the follower runs;
  *    rooms keep their last ids, so nothing still in the stream is skipped.
  */
@@ -36,7 +40,12 @@ interface Follow {
   readonly keys: RoomKeys;
   lastId: string;
   readonly handlers: FollowHandlers;
+  /** (last id before a read, first id the read delivered), for invariant 4. */
+  jumps: [string, string][];
+  overflow: boolean;
 }
+
+const MAX_JUMPS = 64;
 
 export class StreamFollower {
   readonly #follows = new Map<string, Follow>();
@@ -61,7 +70,7 @@ export class StreamFollower {
 
   /** Follows the room's stream after `fromId`; returns the function that stops following. */
   follow(roomId: string, keys: RoomKeys, fromId: string, handlers: FollowHandlers): () => void {
-    const follow: Follow = { roomId, keys, lastId: fromId, handlers };
+    const follow: Follow = { roomId, keys, lastId: fromId, handlers, jumps: [], overflow: false };
     this.#follows.set(keys.updates, follow);
     this.#kick();
     return () => {
@@ -69,9 +78,11 @@ export class StreamFollower {
     };
   }
 
+  /** Stops following every room; a read in flight is woken (it would hold the reader up to BLOCK_MS). */
   stop(): void {
     this.#stopped = true;
     this.#wake?.();
+    if (this.#reading) void this.#unblock(this.#readSeq);
   }
 
   #kick(): void {
@@ -94,7 +105,7 @@ export class StreamFollower {
   async #unblock(seq: number): Promise<void> {
     for (let i = 0; i < 40; i++) {
       if (!this.#reading || this.#readSeq !== seq || this.#readerId === null || !this.link.up) return;
-      if ([...this.#follows.values()].every((follow) => this.#readFollows.has(follow))) return;
+      if (!this.#stopped && [...this.#follows.values()].every((follow) => this.#readFollows.has(follow))) return;
       const unblocked = await this.link.cmd.client('UNBLOCK', this.#readerId).catch(() => 0);
       if (unblocked === 1) return;
       await new Promise((resolve) => setTimeout(resolve, 5));
@@ -138,13 +149,22 @@ export class StreamFollower {
   }
 
   #deliver(follow: Follow, entries: StreamEntry[]): void {
-    for (const entry of entries) {
-      if (compareIds(entry.id, follow.lastId) <= 0) continue;
-      const before = follow.lastId;
+    const fresh = entries.filter((entry) => compareIds(entry.id, follow.lastId) > 0);
+    const first = fresh[0];
+    if (first === undefined) return;
+    follow.jumps.push([follow.lastId, first.id]);
+    if (follow.jumps.length > MAX_JUMPS) {
+      follow.jumps.shift();
+      follow.overflow = true;
+    }
+    for (const entry of fresh) {
       follow.lastId = entry.id;
       const marker = entry.fields.get('c');
       if (marker !== undefined) {
-        if (compareIds(marker.toString(), before) > 0) this.#catchUp(follow);
+        const upto = marker.toString();
+        if (follow.overflow || follow.jumps.some(([start, next]) => compareIds(start, upto) < 0 && compareIds(upto, next) < 0)) this.#catchUp(follow);
+        follow.jumps = follow.jumps.filter(([, next]) => compareIds(next, upto) > 0);
+        follow.overflow = false;
         continue;
       }
       const update = entry.fields.get('u');

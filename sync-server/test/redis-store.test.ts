@@ -64,6 +64,33 @@ test('a follower behind a compaction applies the snapshot; one past it does not;
   assert.equal(events.filter((e) => e.event === 'room.caught_up_from_snapshot').length, caughtUp, 'caught up without needing to');
 });
 
+test('a follower that jumped over the last compacted entry catches up, even with entries between it and the marker', async () => {
+  const roomId = newRoomId();
+  const keys = roomKeys(roomId);
+  const ids: string[] = [];
+  const updates: Uint8Array[] = [];
+  for (let i = 0; i < 10; i++) {
+    updates.push(chunkUpdate(`d/${i + 1}-${i + 1}`, chunkBytes(i)));
+    ids.push(await add(keys.updates, 'other', updates[i] as Uint8Array));
+  }
+  // What compactRoom does, with an append landing between its read and its MULTI (as under load).
+  const upto = ids[9] as string;
+  await add(keys.updates, 'other', chunkUpdate('d/11-11', chunkBytes(10)));
+  const merged = Buffer.from(Y.mergeUpdates(updates));
+  const [ms, seq] = upto.split('-');
+  await link.cmd.multi().hset(keys.snapshot, 'upto', upto, 'u', merged).xtrim(keys.updates, 'MINID', `${ms}-${Number(seq) + 1}`).xadd(keys.updates, '*', 'c', upto).exec();
+  const { doc, chunks } = docOf();
+  const follower = new StreamFollower(link, () => {}, 'me');
+  follower.follow(roomId, keys, ids[2] as string, { apply: (u) => Y.applyUpdate(doc, u), seen: () => {}, fail: (err) => assert.fail(String(err)) });
+  try {
+    // It had read up to entry 3; the rest of 1..10 only survives in the snapshot.
+    await waitFor(() => chunks.size >= 8, 5000, `the 7 trimmed chunks and the 11th (have ${chunks.size})`);
+    for (let i = 3; i < 11; i++) assert.deepEqual(chunks.get(`d/${i + 1}-${i + 1}`), chunkBytes(i));
+  } finally {
+    follower.stop();
+  }
+});
+
 test('a load after compactions returns the snapshot and the rest; the byte counter follows the merge', async () => {
   const roomId = newRoomId();
   const keys = roomKeys(roomId);
