@@ -114,8 +114,9 @@ export class RedisLink {
   /** Closes every connection (graceful stop). */
   async close(): Promise<void> {
     this.#closing = true;
-    await Promise.allSettled([this.cmd.quit(), this.compactor.quit()]);
-    this.reader.disconnect();
+    // QUIT lets replies in flight arrive; a Redis that does not answer gets 1 s, then the cut.
+    await Promise.race([Promise.allSettled([this.cmd.quit(), this.compactor.quit()]), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
+    for (const client of [this.cmd, this.reader, this.compactor]) client.disconnect();
   }
 
   #down(): void {
