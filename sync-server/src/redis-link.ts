@@ -14,6 +14,8 @@
  * 2. `up` is true while the command connection is ready. Going down is logged once
  *    (`redis.down`, with the error) and reported to `onDown`; coming back is logged
  *    (`redis.up`). The clients reconnect by themselves forever, with a backoff of at most 2 s.
+ *    A Redis that hangs without closing is caught by a PING every PING_MS: one that times out
+ *    cuts the command connection, which then counts as down until Redis answers again.
  * 3. Key names never contain a room id: a room's keys are named by SHA-256 of its id, so Redis
  *    (and its dumps and backups) holds no room's bearer name. The hash tag keeps a room's keys
  *    in one cluster slot.
@@ -26,6 +28,7 @@ import { describeError, type Logger } from './log.ts';
 /** Redis 6.2 brought XTRIM MINID and XADD's exclusive ranges used here. */
 const MIN_VERSION = [6, 2];
 const COMMAND_TIMEOUT_MS = 5000;
+const PING_MS = 2000;
 
 export interface RoomKeys {
   readonly updates: string;
@@ -54,6 +57,7 @@ export class RedisLink {
   #everUp = false;
   #lastError = '';
   #closing = false;
+  #pinger: NodeJS.Timeout | null = null;
   readonly #onDown = new Set<() => void>();
 
   constructor(
@@ -109,11 +113,21 @@ export class RedisLink {
     if (major < (MIN_VERSION[0] as number) || (major === MIN_VERSION[0] && minor < (MIN_VERSION[1] as number))) {
       throw new Error(`Redis at ${redisAddress(this.url)} is version ${major}.${minor}; the relay needs ${MIN_VERSION.join('.')} or later`);
     }
+    this.#pinger = setInterval(() => {
+      if (!this.#up) return;
+      this.cmd.ping().catch((err: unknown) => {
+        if (!this.#up || this.#closing) return;
+        this.#lastError = `PING failed: ${describeError(err).message}`;
+        this.cmd.disconnect(true);
+      });
+    }, PING_MS);
+    this.#pinger.unref();
   }
 
   /** Closes every connection (graceful stop). */
   async close(): Promise<void> {
     this.#closing = true;
+    if (this.#pinger !== null) clearInterval(this.#pinger);
     // QUIT lets replies in flight arrive; a Redis that does not answer gets 1 s, then the cut.
     await Promise.race([Promise.allSettled([this.cmd.quit(), this.compactor.quit()]), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
     for (const client of [this.cmd, this.reader, this.compactor]) client.disconnect();
