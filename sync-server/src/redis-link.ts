@@ -25,7 +25,7 @@ import { createHash } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import { describeError, type Logger } from './log.ts';
 
-/** Redis 6.2 brought XTRIM MINID and XADD's exclusive ranges used here. */
+/** Redis 6.2 brought XTRIM MINID, which compaction uses. */
 const MIN_VERSION = [6, 2];
 const COMMAND_TIMEOUT_MS = 5000;
 const PING_MS = 2000;
