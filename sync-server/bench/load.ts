@@ -11,8 +11,8 @@
  * address, so the per-address limits are raised for the run (flags below); per-token limits are
  * the defaults.
  */
-import { readFile } from 'node:fs/promises';
 import { du } from './du.ts';
+import { cpuSeconds, percentile, rssBytes } from './proc.ts';
 import { chunkBytes, type Client, connectClient, health, makeToken, newRoomId, newRoomKey, removeDir, sleep, startRelay, tempDir, waitFor } from '../test/helpers.ts';
 
 const args = new Map<string, number>();
@@ -24,20 +24,6 @@ const BYTES = args.get('bytes') ?? 2048; // one chunk value
 const BIG = args.get('big') ?? 20_000; // chunks in the large room for the cold-load figure
 
 const RELAY_FLAGS = ['--rate-connects', '100000', '--rate-addr-messages', '1000000', '--rate-addr-burst', '1000000', '--rate-addr-bytes', String(1024 ** 3)];
-
-async function rssBytes(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
-}
-
-async function cpuSeconds(pid: number): Promise<number> {
-  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]?.split(' ') ?? [];
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks (100 Hz)
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
-}
 
 const mib = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
 

@@ -6,8 +6,10 @@
  * 2. A bad or unknown flag is a ConfigError naming the flag and what it accepts; the relay then
  *    does not start.
  * 3. Environment variables that would make @y/websocket-server persist or post documents on its
- *    own (YPERSISTENCE, CALLBACK_URL) are refused, and so is REDIS_URL until scale-out exists
- *    (a relay that ignored it would silently split rooms across instances).
+ *    own (YPERSISTENCE, CALLBACK_URL) are refused.
+ * 4. `redis` is null (one relay, rooms in files under dataDir) unless --redis-url or REDIS_URL
+ *    names a redis:// or rediss:// URL: then rooms, pins and room sizes live in Redis, shared
+ *    by every relay given the same URL (redis-store.ts).
  */
 import type { RateLimits } from './limits.ts';
 
@@ -24,6 +26,14 @@ export interface Config {
   readonly flushWindowMs: number;
   /** How long shutdown waits for sockets to close before cutting them. */
   readonly shutdownGraceMs: number;
+  /** Scale-out through Redis (redis-store.ts), or null for one relay with rooms in files. */
+  readonly redis: RedisConfig | null;
+}
+
+export interface RedisConfig {
+  readonly url: string;
+  /** Compact a room's stream into its snapshot once it holds this many entries (0 = never). */
+  readonly compactEntries: number;
 }
 
 const MiB = 1024 * 1024;
@@ -42,6 +52,8 @@ export const DEFAULTS = {
   'rate-addr-bytes': 32 * MiB,
   'rate-connects': 10,
   'flush-window-ms': 0,
+  'redis-url': '',
+  'redis-compact-entries': 1000,
 } as const;
 
 type Flag = keyof typeof DEFAULTS;
@@ -64,6 +76,10 @@ export const USAGE = `kingdom sync relay
   --rate-connects <n>           connection attempts/s per address; burst 10 s worth (default ${DEFAULTS['rate-connects']})
   --flush-window-ms <n>         group commit: wait up to n ms to batch a room's appends into one
                                 fdatasync; clients see updates only after it (default ${DEFAULTS['flush-window-ms']})
+  --redis-url <url>             share rooms with every relay on this Redis (env REDIS_URL;
+                                redis://[user:pass@]host:port[/db]; default: none, rooms in --data)
+  --redis-compact-entries <n>   merge a room's Redis stream into its snapshot past n entries,
+                                0 = never (default ${DEFAULTS['redis-compact-entries']})
   --help                        this text
 `;
 
@@ -74,9 +90,6 @@ export type Parsed = { readonly help: true } | { readonly help: false; readonly 
 export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Parsed {
   for (const name of ['YPERSISTENCE', 'CALLBACK_URL'] as const) {
     if (env[name] !== undefined) throw new ConfigError(`${name} is set: the relay persists rooms itself and posts nothing anywhere; unset ${name}`);
-  }
-  if (env.REDIS_URL !== undefined) {
-    throw new ConfigError('REDIS_URL is set, but Redis scale-out is not built yet (docs/relay.md, "Scaling further"); unset REDIS_URL to run one relay');
   }
   const given = new Map<Flag, string>();
   for (let i = 0; i < argv.length; i++) {
@@ -111,6 +124,11 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Pa
     return { perSecond, burst: Math.max(8 * perSecond, maxMessageBytes) };
   };
   const connects = int('rate-connects', 1, 1_000_000);
+  const redisUrl = text('redis-url', 'REDIS_URL');
+  if (redisUrl !== '' && !isRedisUrl(redisUrl)) {
+    throw new ConfigError('--redis-url (env REDIS_URL) must be a redis:// or rediss:// URL with a host, e.g. redis://127.0.0.1:6379');
+  }
+  const compactEntries = int('redis-compact-entries', 0, 1_000_000_000);
   return {
     help: false,
     config: {
@@ -128,6 +146,16 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Pa
       },
       flushWindowMs: int('flush-window-ms', 0, 1000),
       shutdownGraceMs: 3000,
+      redis: redisUrl === '' ? null : { url: redisUrl, compactEntries },
     },
   };
+}
+
+function isRedisUrl(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return (url.protocol === 'redis:' || url.protocol === 'rediss:') && url.hostname !== '';
+  } catch {
+    return false;
+  }
 }

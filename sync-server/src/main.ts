@@ -45,6 +45,7 @@ async function main(): Promise<void> {
       port: relay.port,
       pid: process.pid,
       dataDir: config.dataDir,
+      ...relay.backend,
       maxMessageBytes: config.maxMessageBytes,
       maxRoomBytes: config.maxRoomBytes,
       flushWindowMs: config.flushWindowMs,

@@ -17,6 +17,8 @@ export interface Health {
   readonly connections: number;
   readonly uptimeMs: number;
   readonly refused: Readonly<Record<Refusal, number>>;
+  /** Only with Redis (REDIS_URL): whether the relay reaches it; `ok` is false while it is down. */
+  readonly redis?: 'up' | 'down';
 }
 
 export class Metrics {
@@ -27,7 +29,7 @@ export class Metrics {
     this.refused[cause]++;
   }
 
-  health(state: { ok: boolean; rooms: number; connections: number }): Health {
+  health(state: { ok: boolean; rooms: number; connections: number; redis?: 'up' | 'down' }): Health {
     return { ...state, uptimeMs: Date.now() - this.startedAt, refused: { ...this.refused } };
   }
 }

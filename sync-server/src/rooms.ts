@@ -16,7 +16,8 @@
  *    among those waiting, so no doc is left without connections (which would never unload).
  * 3. Replayed updates are not appended again (the append listener is attached after the replay).
  * 4. The bus (bus.ts) sees every update the relay accepts, and updates from the bus are applied
- *    but not republished; with the local bus both are no-ops.
+ *    but neither appended nor republished (they are stored already: the bus carries only stored
+ *    updates); with the local bus both are no-ops.
  */
 import type { IncomingMessage } from 'node:http';
 import { docs, getYDoc, setPersistence, setupWSConnection, type WSSharedDoc } from '@y/websocket-server/utils';
@@ -54,12 +55,13 @@ export function createRooms(store: RoomStore, bus: RoomBus, log: Logger): Rooms 
       }, LOADED);
       // Attached after the replay, so replayed updates are never appended again.
       doc.on('update', (update: Uint8Array, origin: unknown) => {
+        if (origin === FROM_BUS) return;
         if (!store.append(roomId, update)) {
           // Storage failed (already reported, connections being ended) or a lifecycle bug.
           log('error', 'room.update_not_stored', { room: roomId, details: { bytes: update.length } });
           return;
         }
-        if (origin !== FROM_BUS) bus.publish(roomId, update);
+        bus.publish(roomId, update);
       });
       unsubscribe.set(
         roomId,

@@ -11,28 +11,30 @@
  * 1. Every refusal is counted (metrics.ts) and logged with its reason; the client sees only the
  *    status and a fixed body per status.
  * 2. `stop()` stops accepting, closes every WebSocket with 1001, waits for them (at most
- *    shutdownGraceMs, then cuts them), then flushes and fsyncs every room file and releases the
- *    data directory. It never rejects.
+ *    shutdownGraceMs, then cuts them), then flushes every room (fsynced files, or appends
+ *    acknowledged by Redis), closes the backend and releases the data directory. It never rejects.
+ * 4. Rooms live where backend.ts says (files, or Redis with REDIS_URL). While the backend is
+ *    unavailable (Redis down), /healthz answers 503 with `ok: false` and upgrades get 503.
  * 3. Errors on one socket or connection end that socket or connection, never the process.
  */
 import { createServer, type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import WebSocket from 'ws';
 import { parseTarget, TokenRefusal, verifyToken } from './auth.ts';
-import { localBus } from './bus.ts';
+import { openBackend } from './backend.ts';
 import type { Config } from './config.ts';
 import { CloseCode, RelayConnection } from './connection.ts';
 import { claim, release } from './data-dir.ts';
-import { FileKeyPins } from './key-pins.ts';
 import { Limiter } from './limits.ts';
 import { describeError, type Logger } from './log.ts';
 import { type Health, Metrics, Refusal } from './metrics.ts';
 import { createRooms } from './rooms.ts';
-import { FileRoomStore } from './storage.ts';
 
 export interface Relay {
   readonly host: string;
   readonly port: number;
+  /** What the start line says about where rooms live (files or Redis). */
+  readonly backend: Record<string, unknown>;
   health(): Health;
   stop(): Promise<void>;
 }
@@ -43,25 +45,35 @@ export async function startRelay(config: Config, log: Logger): Promise<Relay> {
   const dir = await claim(config.dataDir);
   const metrics = new Metrics();
   const limiter = new Limiter(config.rates);
-  const pins = new FileKeyPins(dir);
-  const store = new FileRoomStore(dir, (roomId, err) => {
-    log('error', 'room.storage_failed', { room: roomId, details: { error: describeError(err) } });
+  const backend = await openBackend(config, dir, log, (roomId, err) => {
+    // While Redis is down every room fails at once: redis.down (one line) says it for all.
+    if (backend.available()) log('error', 'room.storage_failed', { room: roomId, details: { error: describeError(err) } });
     rooms.endAll(roomId, CloseCode.storageFailed, 'storage_failed');
-  }, config.flushWindowMs);
-  const rooms = createRooms(store, localBus(), log);
+  }).catch(async (err: unknown) => {
+    await release(dir);
+    throw err;
+  });
+  const { store, pins } = backend;
+  const rooms = createRooms(store, backend.bus, log);
   // ws 6 cuts a socket (no close frame) past maxPayload; up to twice the limit the relay reads
   // the message and closes cleanly with 1009 itself (connection.ts).
   const wss = new WebSocket.Server({ noServer: true, maxPayload: 2 * config.maxMessageBytes, perMessageDeflate: false, clientTracking: false });
   const live = new Set<RelayConnection>();
   let stopping = false;
 
-  const health = (): Health => metrics.health({ ok: !stopping, rooms: rooms.count(), connections: live.size });
+  const health = (): Health => {
+    const redis = backend.redisState();
+    const state = { ok: !stopping && backend.available(), rooms: rooms.count(), connections: live.size };
+    return metrics.health(redis === null ? state : { ...state, redis });
+  };
 
   const server = createServer((req, res) => {
     const path = (req.url ?? '').split('?')[0];
     if (path === '/healthz') {
       if (req.method !== 'GET' && req.method !== 'HEAD') return reply(res, 405, { error: 'method_not_allowed' });
-      return reply(res, 200, health());
+      const now = health();
+      // A load balancer reads the status: 503 while the relay cannot serve (stopping, Redis down).
+      return reply(res, now.ok ? 200 : 503, now);
     }
     if (parseTarget(req.url).ok) return reply(res, 426, { error: 'upgrade_required' });
     return reply(res, 404, { error: 'not_found' });
@@ -77,7 +89,7 @@ export async function startRelay(config: Config, log: Logger): Promise<Relay> {
 
   async function upgrade(req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
     const addr = addrOf(socket);
-    if (stopping) return refuse(socket, 503);
+    if (stopping || !backend.available()) return refuse(socket, 503);
     if (!limiter.connect(addr, Date.now())) {
       metrics.refuse(Refusal.rate);
       // One line per 100 refusals: a connection flood must not become a log flood.
@@ -153,6 +165,7 @@ export async function startRelay(config: Config, log: Logger): Promise<Relay> {
     await Promise.race([closed, sleep(1000)]);
     try {
       await store.closeAll();
+      await backend.close();
       await release(dir);
     } catch (err) {
       log('error', 'relay.flush_failed', { details: { error: describeError(err) } });
@@ -162,6 +175,7 @@ export async function startRelay(config: Config, log: Logger): Promise<Relay> {
   return {
     host: address,
     port,
+    backend: backend.describe,
     health,
     stop: () => (stopped ??= stop()),
   };

@@ -152,9 +152,11 @@ export async function health(relay: RelayProcess): Promise<{
   connections: number;
   uptimeMs: number;
   refused: { auth: number; size: number; rate: number; malformed: number };
+  redis?: 'up' | 'down';
 }> {
   const res = await fetch(`http://127.0.0.1:${relay.port}/healthz`);
-  if (res.status !== 200) throw new Error(`healthz answered ${res.status}`);
+  // 503 carries the same body, with ok: false (stopping, or Redis down).
+  if (res.status !== 200 && res.status !== 503) throw new Error(`healthz answered ${res.status}`);
   return (await res.json()) as never;
 }
 

@@ -139,7 +139,7 @@ test('message inspection: what y-websocket clients send passes; anything else is
   }
 });
 
-test('flags and environment: flags win over HOST/PORT/DATA_DIR; bad values and REDIS_URL are refused', () => {
+test('flags and environment: flags win over HOST/PORT/DATA_DIR/REDIS_URL; bad values are refused', () => {
   const parsed = parseConfig(['--port', '5555', '--max-message-bytes=2048'], { HOST: '0.0.0.0', PORT: '1', DATA_DIR: '/tmp/x' });
   assert.ok(!parsed.help);
   assert.equal(parsed.config.port, 5555);
@@ -152,6 +152,13 @@ test('flags and environment: flags win over HOST/PORT/DATA_DIR; bad values and R
   assert.deepEqual([defaults.config.host, defaults.config.port, defaults.config.dataDir], ['127.0.0.1', 4444, './relay-data']);
   assert.ok(defaults.config.rates.tokenBytes.burst >= defaults.config.maxMessageBytes);
   assert.deepEqual(parseConfig(['--help'], {}), { help: true });
+  assert.equal(defaults.config.redis, null, 'no Redis unless asked: rooms in files');
+  const shared = parseConfig([], { REDIS_URL: 'redis://127.0.0.1:6390' });
+  assert.ok(!shared.help);
+  assert.deepEqual(shared.config.redis, { url: 'redis://127.0.0.1:6390', compactEntries: DEFAULTS['redis-compact-entries'] });
+  const flagged = parseConfig(['--redis-url', 'rediss://user:pw@redis.example:6380/2', '--redis-compact-entries', '0'], { REDIS_URL: 'redis://127.0.0.1:6390' });
+  assert.ok(!flagged.help);
+  assert.deepEqual(flagged.config.redis, { url: 'rediss://user:pw@redis.example:6380/2', compactEntries: 0 });
   for (const [argv, env] of [
     [['--port', '70000'], {}],
     [['--port', '-1'], {}],
@@ -160,7 +167,10 @@ test('flags and environment: flags win over HOST/PORT/DATA_DIR; bad values and R
     [['--nope', '1'], {}],
     [['stray'], {}],
     [[], { PORT: 'abc' }],
-    [[], { REDIS_URL: 'redis://127.0.0.1:6379' }],
+    [[], { REDIS_URL: 'http://127.0.0.1:6379' }],
+    [[], { REDIS_URL: '127.0.0.1:6379' }],
+    [['--redis-url', 'redis://'], {}],
+    [['--redis-compact-entries', '-1'], {}],
     [[], { YPERSISTENCE: './db' }],
     [[], { CALLBACK_URL: 'http://x' }],
   ] as const) {
