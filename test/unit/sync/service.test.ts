@@ -115,9 +115,17 @@ describe('sync service', () => {
       a.k.command({ type: 'secret.set', payload: { workspaceId: ws, name: 'KEPT_HERE', value: 'stays-local' }, idempotencyKey: newKey() });
       await until('names arrive', () => (b.k.query('secret.list', { workspaceId: ws }) as unknown[]).length === 2);
       assert.deepEqual(b.k.systemQuery('secret.values', { workspaceId: ws }), {}, 'values stay on their device by default');
+      const stored = (k: Kernel) => Object.fromEntries((k.query('secret.list', { workspaceId: ws }) as { name: string; stored: boolean }[]).map((x) => [x.name, x.stored]));
+      assert.deepEqual(stored(b.k), { KEPT_HERE: false, OPENAI_KEY: false });
       await a.s.act({ kind: 'share_secret', workspaceId: ws, name: 'OPENAI_KEY' });
       await until('the shared value arrives', () => (b.k.systemQuery('secret.values', { workspaceId: ws }) as Record<string, string>)['OPENAI_KEY'] === 'sk-marker-123');
       assert.equal((b.k.systemQuery('secret.values', { workspaceId: ws }) as Record<string, string>)['KEPT_HERE'], undefined);
+      assert.deepEqual(stored(b.k), { KEPT_HERE: false, OPENAI_KEY: true });
+      // A value set later on the tablet is not overwritten by the older share.
+      b.k.command({ type: 'secret.set', payload: { workspaceId: ws, name: 'OPENAI_KEY', value: 'tablet-own' }, idempotencyKey: newKey() });
+      await until('the laptop has the name update', () => a.k.ownHead.deviceSeq > 0 && (a.k.query('secret.list', { workspaceId: ws }) as unknown[]).length === 2);
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal((b.k.systemQuery('secret.values', { workspaceId: ws }) as Record<string, string>)['OPENAI_KEY'], 'tablet-own');
       const log = JSON.stringify(a.k.exportLog());
       assert.ok(!log.includes('sk-marker-123'), 'the value is never in the log');
       for (const doc of relay.docs.values()) assert.ok(!Buffer.from(Y.encodeStateAsUpdate(doc)).includes('sk-marker'), 'nor at the relay');

@@ -139,10 +139,11 @@ export const secretsModule = {
   }],
   queries: defineQueries([{
     name: 'secret.list',
-    description: "Names of a workspace's secrets and when each was last set (never the values).",
+    description: "Names of a workspace's secrets, when each was last set, and whether this device holds its value (never the values).",
     schema: z.strictObject({ workspaceId: workspaceField }),
-    run: (r, p: { workspaceId: string }) => r.all('SELECT name, updated_at AS updatedAt FROM secret_names WHERE workspace_id = ? ORDER BY name', [p.workspaceId])
-      .map((x) => ({ name: String(x['name']), updatedAt: String(x['updatedAt']) })),
+    run: (r, p: { workspaceId: string }) => r.all(`SELECT n.name, n.updated_at AS updatedAt, v.name IS NOT NULL AS stored FROM secret_names n
+        LEFT JOIN secrets v ON v.workspace_id = n.workspace_id AND v.name = n.name WHERE n.workspace_id = ? ORDER BY n.name`, [p.workspaceId])
+      .map((x) => ({ name: String(x['name']), updatedAt: String(x['updatedAt']), stored: Number(x['stored']) === 1 })),
   }, {
     name: 'secret.values',
     description: "A workspace's secret values by name: internal, for the engine to render step inputs (never through the API).",
