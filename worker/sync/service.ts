@@ -280,21 +280,29 @@ export class SyncService {
       k.command(revoke);
       return;
     }
+    await this.rotate(revoke);
+  }
+
+  /** Start the next epoch (with `revoke` in the same batch): its key sealed to every remaining device. */
+  private async rotate(revoke: { type: string; payload: { device: string; reason: string }; idempotencyKey: string } | null): Promise<void> {
+    const k = this.options.kernel;
+    const current = this.settings.epochs[this.settings.epochs.length - 1]!;
     const known = (k.query('sync.epochs') as { epoch: number }[]).reduce((m, r) => Math.max(m, r.epoch), current.epoch);
     const epoch = known + 1;
     const key = newEpochKey();
     const removed = new Set((k.query('device.list') as { device: string; revoked: unknown }[]).filter((d) => d.revoked).map((d) => d.device));
-    removed.add(device);
+    if (revoke) removed.add(revoke.payload.device);
     const recipients = (k.query('sync.keys') as { device: string; publicKey: string }[]).filter((r) => !removed.has(r.device) && r.device !== k.deviceId);
     const sealed = await sealEpoch(key, epoch, recipients);
-    k.commandBatch([revoke, { type: 'sync.rotate_epoch', payload: { epoch, ...sealed, removed: device }, idempotencyKey: uuidv7() }]);
+    const rotation = { type: 'sync.rotate_epoch', payload: { epoch, ...sealed, removed: revoke?.payload.device ?? null }, idempotencyKey: uuidv7() };
+    k.commandBatch(revoke ? [revoke, rotation] : [rotation]);
     // The rotation is this device's newest event: the old room gets it, and nothing after it.
     await this.switchTo({ epoch, key }, k.ownHead.deviceSeq);
   }
 
   /** Move to a newer epoch: save its key, retire the old room, connect the new one. */
   private async switchTo(e: { epoch: number; key: Uint8Array }, ownUpTo: number): Promise<void> {
-    await this.save({ ...this.settings, epochs: [...this.settings.epochs, e] });
+    await this.save({ ...this.settings, epochs: [...this.settings.epochs.filter((x) => x.epoch !== e.epoch), e] });
     const old = this.active;
     this.active = null;
     if (old) this.retire(old, ownUpTo);
@@ -306,13 +314,22 @@ export class SyncService {
     const k = this.options.kernel;
     if (this.stopped || k.isClosed || !this.settings.enabled || !k.hasQuery('sync.epochs')) return;
     const have = this.settings.epochs[this.settings.epochs.length - 1]?.epoch ?? 0;
-    const winners = new Map<number, { epoch: number; ephemeral: string; boxes: Record<string, string> }>();
-    for (const r of k.query('sync.epochs') as { epoch: number; ephemeral: string; boxes: Record<string, string> }[]) if (!winners.has(r.epoch)) winners.set(r.epoch, r);
-    const newest = [...winners.values()].filter((r) => r.epoch > have).pop();
-    if (newest) {
-      const key = await openEpoch(newest, k.deviceId, await this.options.store.sealingKey());
-      if (key) await this.switchTo({ epoch: newest.epoch, key }, k.ownHead.deviceSeq);
+    const rows = k.query('sync.epochs') as { epoch: number; by: string; ephemeral: string; boxes: Record<string, string> }[];
+    const winners = new Map<number, (typeof rows)[number]>();
+    for (const r of rows) if (!winners.has(r.epoch)) winners.set(r.epoch, r);
+    // Two rotations of one epoch at once: the earlier counts, so a device whose own lost takes the winner's key.
+    const lost = (epoch: number) => winners.get(epoch)?.by !== k.deviceId && rows.some((r) => r.epoch === epoch && r.by === k.deviceId);
+    const next = [...winners.values()].filter((r) => r.epoch > have || (r.epoch === have && lost(have))).pop();
+    if (next) {
+      const key = await openEpoch(next, k.deviceId, await this.options.store.sealingKey());
+      const held = this.settings.epochs.find((x) => x.epoch === next.epoch)?.key;
+      if (key && !(held && held.every((b, i) => b === key[i]))) await this.switchTo({ epoch: next.epoch, key }, k.ownHead.deviceSeq);
     }
+    // If the winner still has a box for a device removed since, the device whose rotation lost starts the next epoch without it.
+    const current = this.settings.epochs.at(-1);
+    const winner = current ? winners.get(current.epoch) : undefined;
+    const removed = new Set((k.query('device.list') as { device: string; revoked: unknown }[]).filter((d) => d.revoked).map((d) => d.device));
+    if (current && winner && lost(current.epoch) && Object.keys(winner.boxes).some((d) => removed.has(d))) await this.rotate(null);
     await this.openShares();
   }
 

@@ -103,6 +103,30 @@ describe('sync service', () => {
     }
   });
 
+  test('two devices remove two others at once: the earlier rotation counts, the other device starts one more without the removed', async () => {
+    const relay = new FakeRelay();
+    const [a, b, c, d] = await Promise.all([dev(relay, 'A'), dev(relay, 'B'), dev(relay, 'C'), dev(relay, 'D')]);
+    try {
+      await a.s.act({ kind: 'enable', relayUrl: RELAY });
+      for (const [x, n] of [[b, 'B'], [c, 'C'], [d, 'D']] as const) await pair(a, x, n);
+      await until('keys announced', () => (a.k.query('sync.keys') as unknown[]).length === 4 && (b.k.query('sync.keys') as unknown[]).length === 4);
+      await Promise.all([a.s.act({ kind: 'remove_device', device: c.k.deviceId }), b.s.act({ kind: 'remove_device', device: d.k.deviceId })]);
+      const latest = (x: Dev) => x.store.current.epochs.at(-1)!;
+      await until('A and B share one newest epoch', () => latest(a).epoch === latest(b).epoch && latest(a).epoch >= 2
+        && Buffer.from(latest(a).key).equals(Buffer.from(latest(b).key)) && a.s.view().room !== null && a.s.view().room === b.s.view().room, 10_000);
+      await new Promise((r) => setTimeout(r, 300));
+      // Both rotated epoch 2 at once (neither knew of the other): the loser started epoch 3.
+      assert.deepEqual((a.k.query('sync.epochs') as { epoch: number }[]).map((r) => r.epoch), [2, 2, 3]);
+      assert.equal(latest(a).epoch, 3);
+      const key = Buffer.from(latest(a).key);
+      for (const x of [c, d]) assert.ok(!x.store.current.epochs.some((e) => Buffer.from(e.key).equals(key)), 'a removed device has no key of the epoch A and B use');
+      note(a.k, 'after both removals');
+      await until('B gets it', () => titles(b.k).includes('after both removals'));
+    } finally {
+      for (const x of [a, b, c, d]) { await x.s.stop(); await x.k.close(); }
+    }
+  });
+
   test('a secret is shared only when asked, sealed: the other device stores the value, the log never holds it', async () => {
     const relay = new FakeRelay();
     const a = await dev(relay, 'Laptop');
