@@ -62,6 +62,7 @@ describe('sessions across devices', () => {
 
       const r = b.k.command({ type: 'session.cancel', payload: { sessionId: id, reason: 'from the tablet' }, idempotencyKey: newKey() });
       assert.deepEqual(r.value, { sessionId: id, requested: true, owner: a.k.deviceId });
+      assert.equal((b.k.query('session.state', { sessionId: id }) as { owner: string }).owner, a.k.deviceId, 'the session page names the device that runs it');
       assert.equal(session(b, id)?.status, 'running', 'nothing changes until the owner applies it');
       await sync(b, a);
       await settle(a);

@@ -137,4 +137,6 @@ export interface SessionEventRow {
 export interface SessionStateAnswer {
   readonly state: SessionStateJson;
   readonly events: readonly SessionEventRow[];
+  /** The device that started the session and runs it (requests from others go to it). */
+  readonly owner: string | null;
 }

@@ -102,12 +102,16 @@ export const queries = defineQueries([
   },
   {
     name: 'session.state',
-    description: 'Time travel: the session state folded from its events up to atSeq (default: now), plus the list of its events.',
+    description: 'Time travel: the session state folded from its events up to atSeq (default: now), plus the list of its events and the device that runs it.',
     schema: z.strictObject({ sessionId: z.string(), atSeq: z.number().int().nonnegative().optional() }),
     run: (r, p: { sessionId: string; atSeq?: number }): SessionStateAnswer | null => {
       const events = sessionEvents(r, p.sessionId);
       const state = foldSession(events, p.atSeq);
-      return state ? { state: stateToJson(state) as unknown as SessionStateAnswer['state'], events: events.map((e) => ({ seq: e.seq, streamSeq: e.streamSeq, type: e.type, at: e.at, step: (e.payload as { step?: string }).step ?? null })) } : null;
+      const owner = r.value('SELECT owner_device FROM sessions WHERE id = ?', [p.sessionId]);
+      return state ? {
+        state: stateToJson(state) as unknown as SessionStateAnswer['state'], owner: typeof owner === 'string' ? owner : null,
+        events: events.map((e) => ({ seq: e.seq, streamSeq: e.streamSeq, type: e.type, at: e.at, step: (e.payload as { step?: string }).step ?? null })),
+      } : null;
     },
   },
   {
