@@ -10,7 +10,9 @@
  *    names itself and joins; both screens show the same code; both confirm; both say done.
  * 2. A creates a workspace through its screens and B gets it; B creates one and A shows it.
  * 3. A reloads: its sync resumes by itself (the chip says up to date, the pairing is remembered),
- *    and a new edit on B arrives on A.
+ *    its sealing key (a non-extractable ECDH CryptoKey in Firefox's IndexedDB) comes back usable
+ *    and is not announced again, the room's Y.Doc is kept by y-indexeddb, and a new edit on B
+ *    arrives on A.
  * 4. CSP: zero securitypolicyviolation events in either page, and zero violation reports from any
  *    realm of either browser (the report-uri method of firefox.test.ts; Chromium sends reports
  *    too). No console or page errors in Firefox.
@@ -56,6 +58,20 @@ describe('device sync across browsers (A in Firefox ESR, B in Chromium, a real r
   const arrives = (list: () => Promise<string[]>, names: string[], what: string) =>
     pollUntil(async () => { const have = await list(); return names.every((n) => have.includes(n)) ? have : undefined; },
       { timeoutMs: SYNC_MS, intervalMs: 200, what });
+
+  /** A's sealing key as Firefox's IndexedDB gives it back (idb-keyval's store), used once in deriveBits. */
+  const sealingKeyA = () => a.page.evaluate(async () => {
+    const db = await new Promise<IDBDatabase>((ok, no) => { const r = indexedDB.open('keyval-store'); r.onsuccess = () => ok(r.result); r.onerror = () => no(r.error); });
+    const kept = await new Promise<{ privateKey: CryptoKey; publicKey: string } | undefined>((ok, no) => {
+      const r = db.transaction('keyval').objectStore('keyval').get('kingdom:sync-sealing-key');
+      r.onsuccess = () => ok(r.result as never); r.onerror = () => no(r.error);
+    });
+    db.close();
+    if (!kept) return 'no sealing key stored';
+    const other = await crypto.subtle.generateKey({ name: 'ECDH', namedCurve: 'P-256' }, false, ['deriveBits']) as CryptoKeyPair;
+    const bits = await crypto.subtle.deriveBits({ name: 'ECDH', public: other.publicKey }, kept.privateKey, 256);
+    return { publicKey: kept.publicKey, isCryptoKey: kept.privateKey instanceof CryptoKey, extractable: kept.privateKey.extractable, derived: bits.byteLength };
+  });
 
   before(async () => {
     assert.ok(firefoxAvailable(), `Firefox ESR is missing at ${FIREFOX_PATH} (scripts/e2e.sh installs it)`);
@@ -160,6 +176,9 @@ describe('device sync across browsers (A in Firefox ESR, B in Chromium, a real r
   test('3. A (Firefox) reloads: sync resumes by itself, and a new edit from B arrives', { timeout: TEST_MS }, async () => {
     assert.ok(paired, 'journey 1 paired the devices');
     const before = await a.status();
+    const sealedBefore = await sealingKeyA();
+    assert.ok(typeof sealedBefore === 'object' && sealedBefore.isCryptoKey && !sealedBefore.extractable && sealedBefore.derived === 32,
+      `A's sealing key in IndexedDB: a usable non-extractable CryptoKey (${JSON.stringify(sealedBefore)})`);
     await a.route('#/devices', sel('sync-chip'));
     const t = Date.now();
     assert.equal((await a.reload()).storage, 'opfs', 'A on OPFS after the reload');
@@ -170,6 +189,12 @@ describe('device sync across browsers (A in Firefox ESR, B in Chromium, a real r
     await a.page.waitForFunction((s) => [...document.querySelectorAll(s)].some((r) => r.textContent?.includes('Chromium tablet')),
       { timeout: UI_MS }, sel('device-row'));
     assert.equal(await a.page.$eval(sel('sync-epoch'), (e) => e.getAttribute('data-epoch')), '1', 'the same key epoch');
+    // The sealing key (a non-extractable ECDH CryptoKey in IndexedDB) came back and still works:
+    // the same public half, a usable private half, and no second key announced.
+    assert.deepEqual(await sealingKeyA(), sealedBefore, 'the sealing key after the reload');
+    const announced = await a.query<{ events: { payload: { publicKey: string } }[] }>('events.list', { order: 'asc', afterSeq: 0, limit: 100, types: ['sync.key_announced'] });
+    assert.equal(announced.events.length, 2, 'one sealing key announced per device, A\'s none again after the reload');
+    assert.ok(announced.events.some((e) => typeof sealedBefore === 'object' && e.payload.publicKey === sealedBefore.publicKey), "A's announced key is the stored one");
     // The room's Y.Doc is kept in Firefox's IndexedDB (y-indexeddb) between sessions.
     const dbs = await a.page.evaluate(async () => (await indexedDB.databases()).map((d) => d.name ?? ''));
     assert.ok(dbs.some((n) => n.startsWith('kingdom-sync-')), `y-indexeddb keeps the room in Firefox (databases: ${dbs.join(', ')})`);
