@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end tests in real Chromium (Debian's /usr/bin/chromium, never `playwright install`) and
 # smoke journeys in Firefox ESR (Debian's /usr/bin/firefox-esr through puppeteer-core, never
-# `npx puppeteer browsers install`; test/e2e/firefox.test.ts).
+# `npx puppeteer browsers install`; test/e2e/firefox.test.ts, and test/e2e/firefox-sync.test.ts with
+# a Chromium device).
 # Installs Chromium and Firefox ESR with apt when missing, builds the app (dist/) and the e2e test pages
 # (.tmp/e2e-pages), then runs every test/e2e/**/*.test.ts one file at a time. Prints node's
 # closing summary (ℹ tests / ℹ pass / ℹ fail), which CI reads.
