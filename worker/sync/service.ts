@@ -244,7 +244,8 @@ export class SyncService {
     const ctx = { invitation: parsed.invitation, me: { device: this.options.kernel.deviceId, name: trimmed }, clock: this.clock,
       ...(this.options.WebSocket ? { WebSocket: this.options.WebSocket } : {}) };
     this.startPairing((onView) => PairingSession.join({ ...ctx, onView }, async (j) => {
-      this.options.kernel.command({ type: 'device.name', payload: { name: trimmed }, idempotencyKey: uuidv7() });
+      // No write of its own here: the inviter's device.add names this device, and an own event now
+      // would sort after all the history this device has yet to take in (decision 31).
       await this.save({ enabled: true, relayUrl: j.relay, epochs: j.epochs });
       this.announced = false;
       await this.disconnect();
