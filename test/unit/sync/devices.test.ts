@@ -8,7 +8,8 @@
  * 2. After A removes B, what B wrote later (in merge order) is refused by ingest on A and never
  *    applied anywhere; what B wrote before stays. A third device that got B's later events
  *    first drops them from its projections when the removal arrives; all end with identical
- *    digests, equal to a rebuild.
+ *    digests, equal to a rebuild. A later event that arrives ahead of a gap in B's chain waits
+ *    (parked) like any other: the events before the removal in the gap still apply when they come.
  * 3. The removed device, once it knows, can change nothing (`read_only`, a sentence saying why).
  * 4. A device cannot remove itself; an unknown device is `not_found`; removing twice is
  *    `invalid_state`.
@@ -108,6 +109,31 @@ describe('devices', () => {
         message = err.message;
       }
       assert.match(message, /removed from the workspace/);
+    } finally {
+      await done();
+    }
+  });
+
+  test('a removed device\'s later event that arrives ahead of a gap waits: the earlier events still apply when they come', async () => {
+    const { a, b, tick, done } = await trio();
+    try {
+      createWorkspace(b, 'B1');
+      await send(b, a);
+      tick();
+      createWorkspace(b, 'B2'); // before the removal, not sent yet
+      tick();
+      a.command({ type: 'device.revoke', payload: { device: b.deviceId }, idempotencyKey: newKey() });
+      tick();
+      createWorkspace(b, 'B3'); // after it
+      const chain = b.exportChain(b.deviceId).events;
+      // B3 alone first (a relay's chunks can arrive in any order): B2 is missing, so B3 waits.
+      const early = await a.ingest({ events: chain.slice(-1), checkpoints: [] });
+      assert.deepEqual(early.refused, []);
+      assert.equal(early.parked, 1);
+      const r = await a.ingest(b.exportChain(b.deviceId));
+      assert.deepEqual(r.refused.map((x) => [x.reason, x.deviceSeq]), [['device_revoked', chain.at(-1)!.deviceSeq]]);
+      assert.ok(names(a).includes('B2'), 'what B wrote before its removal applies');
+      assert.ok(!names(a).includes('B3'), 'what it wrote after does not');
     } finally {
       await done();
     }

@@ -7,11 +7,14 @@
  *    the chain's head hash, its hash recomputed from its fields, its hlc after its predecessor's.
  *    One that arrives ahead of a missing predecessor is parked (verified on its own, applied when
  *    the gap fills); a repeat of an event already here is a duplicate and changes nothing.
- * 2. A chain that does not verify (a changed field, a broken link, a different event at a position
+ * 2. A removed device's events are refused from the first one after its removal in merge order
+ *    (`device_revoked`), in chain order: one ahead of a gap waits, and the events before the
+ *    removal, in the same batch or parked, are accepted.
+ * 3. A chain that does not verify (a changed field, a broken link, a different event at a position
  *    already here, a clock that runs backwards or too far ahead, a checkpoint whose signature or
  *    head does not match, events claiming to be this device) is refused: the offending event is
  *    quarantined with the reason, nothing more of that device is applied, now or later.
- * 3. Planning reads and decides only; the kernel applies the plan in one transaction.
+ * 4. Planning reads and decides only; the kernel applies the plan in one transaction.
  */
 import { z } from 'zod';
 import type { Sql } from '../db/sql.ts';
@@ -163,10 +166,15 @@ export async function planIngest(
         refusedHere = true;
         break;
       }
-      const from = removedFrom(device);
-      const problem = from !== undefined && mergeKey(e.hlc, device) > from
-        ? { reason: 'device_revoked', message: `Device ${device} was removed from this workspace; what it wrote after that is not accepted.` }
-        : checkEvent(e, device, self, nowMs);
+      // A removed device's event after its removal is refused in chain order: one ahead of a gap
+      // waits (parked), or refusing it would refuse the events before the removal in the gap too.
+      // What it wrote before, in this batch, is accepted (it stays: docs/devices.md).
+      const from = e.deviceSeq === head.deviceSeq + 1 ? removedFrom(device) : undefined;
+      if (from !== undefined && mergeKey(e.hlc, device) > from) {
+        refuse(e, e.deviceSeq, 'device_revoked', `Device ${device} was removed from this workspace; what it wrote after that is not accepted.`);
+        break;
+      }
+      const problem = checkEvent(e, device, self, nowMs);
       if (problem) {
         refuse(e, e.deviceSeq, problem.reason, problem.message);
         refusedHere = true;
