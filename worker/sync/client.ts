@@ -18,7 +18,8 @@
  * 5. Other devices' chunks are handed to ingest in batches of at most `ingestEvents` events
  *    (whole chunks), merged across devices by the clock of their first event, so events arrive
  *    close to merge order. Chunks ahead of a gap are handed anyway: ingest parks their events.
- *    Checkpoints whose events were parked are offered again with later batches.
+ *    Checkpoints whose events were parked are offered again with later batches. A device whose
+ *    chain was refused gets nothing more handed, also in the rest of that pass.
  * 6. Never throws into its caller after the constructor (bad options, a closed kernel): every
  *    failure becomes a standing SyncProblem (docs/sync.md, "Status" says until when). A device
  *    removed elsewhere is refused as expected (no problem); this one removed is `device_removed`.
@@ -42,8 +43,7 @@ const MAX_PENDING_CHECKPOINTS = 1_000;
 
 /** What the client uses of a kernel. */
 export type SyncKernel = Pick<Kernel,
-  'deviceId' | 'ownDevices' | 'ownHead' | 'exportChain' | 'checkpointsSettled' | 'ingest' | 'subscribe' | 'status' | 'quarantined' | 'recovery' | 'isClosed'
-  | 'query' | 'hasQuery'>;
+  'deviceId' | 'ownDevices' | 'ownHead' | 'exportChain' | 'checkpointsSettled' | 'ingest' | 'subscribe' | 'status' | 'quarantined' | 'recovery' | 'isClosed' | 'query' | 'hasQuery'>;
 
 export interface SyncClientOptions {
   readonly kernel: SyncKernel;
@@ -286,6 +286,7 @@ export class SyncClient {
     let batch: { key: string; content: ChunkContent }[] = [];
     let size = 0;
     while (this.running) {
+      for (const d of this.refusedDevices) { queues.delete(d); next.delete(d); } // refused in this pass (invariant 5)
       for (const [device, q] of queues) {
         while (!next.has(device) && q.length > 0) {
           const { key } = q.shift()!;
@@ -308,6 +309,7 @@ export class SyncClient {
         await this.ingest(batch);
         batch = [];
         size = 0;
+        if (this.refusedDevices.has(device)) continue; // refused just now: handed again it would be `quarantined`, hiding why
       }
       batch.push(chunk);
       size += chunk.content.events.length;
@@ -344,16 +346,13 @@ export class SyncClient {
     // Checkpoints dropped because their events were parked: offer them again later.
     if (report.parked > 0 || this.pendingCheckpoints.length > 0) {
       const heads = new Map(this.kernel.status().devices.map((d) => [d.device, d.deviceSeq]));
-      this.pendingCheckpoints = offered
-        .filter((c) => !this.refusedDevices.has(c.device) && c.deviceSeq > (heads.get(c.device) ?? 0))
-        .slice(-MAX_PENDING_CHECKPOINTS);
+      this.pendingCheckpoints = offered.filter((c) => !this.refusedDevices.has(c.device) && c.deviceSeq > (heads.get(c.device) ?? 0)).slice(-MAX_PENDING_CHECKPOINTS);
     }
   }
 
   /** Another device removed this one (docs/devices.md): it stays so until paired again. */
   private removed(): void {
-    this.raise('removed', 'device_removed',
-      'This device was removed from the workspace on another device: it keeps what it had but receives no more changes. Pair it again to rejoin.', {});
+    this.raise('removed', 'device_removed', 'This device was removed from the workspace on another device: it keeps what it had but receives no more changes. Pair it again to rejoin.', {});
   }
 
   /** Events to go (SyncStatus.toGo). */

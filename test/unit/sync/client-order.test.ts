@@ -185,6 +185,29 @@ describe('sync client: order, checkpoints, own chain, stopping', () => {
     }
   });
 
+  test('a removed device\'s later chunks, handed in several batches of one pass, raise no problem', async () => {
+    const room = await deriveRoom(newEpochKey());
+    const relay = new Y.Doc();
+    const a = await device(relay, room, { chunkEvents: 1 });
+    const b = await device(relay, room, { ingestEvents: 1 });
+    try {
+      note(a.k, 1);
+      await settleAll([a, b]);
+      b.unlink(); // B removes A, and takes A's chunks in only once they are all in the relay's doc
+      b.k.command({ type: 'device.revoke', payload: { device: a.k.deviceId }, idempotencyKey: newKey() });
+      await new Promise((r) => setTimeout(r, 5)); // A's clock moves past the removal
+      for (let i = 2; i < 5; i++) note(a.k, i); // three chunks of one event each
+      await settleAll([a]);
+      b.unlink = link(b.doc, relay);
+      await settleAll([b]);
+      assert.deepEqual(b.client.problems(), [], 'the first chunk is refused as removed, the next ones are not handed');
+      assert.equal(b.client.status().state, 'up_to_date');
+      assert.deepEqual(b.k.quarantined().map((q) => q.reason), ['device_revoked']);
+    } finally {
+      await closeAll([a, b]);
+    }
+  });
+
   test('offline and a refused relay show in the status; a closed kernel turns the client off', async () => {
     const room = await deriveRoom(newEpochKey());
     const relay = new Y.Doc();
