@@ -10,6 +10,8 @@
  *    first drops them from its projections when the removal arrives; all end with identical
  *    digests, equal to a rebuild. A later event that arrives ahead of a gap in B's chain waits
  *    (parked) like any other: the events before the removal in the gap still apply when they come.
+ *    Holding B's later events or not makes no difference to what is written afterwards either:
+ *    merge positions and stream versions count only the events that count.
  * 3. The removed device, once it knows, can change nothing (`read_only`, a sentence saying why).
  * 4. A device cannot remove itself; an unknown device is `not_found`; removing twice is
  *    `invalid_state`.
@@ -35,6 +37,7 @@ async function send(from: Kernel, to: Kernel, only?: (e: { device: string }) => 
   }
 }
 
+const note = (k: Kernel) => k.command({ type: 'forest.node.create', payload: { title: 'n', body: '', tags: [] }, idempotencyKey: newKey() });
 const devices = (k: Kernel) => k.query('device.list', {}) as DeviceRow[];
 const names = (k: Kernel) => (k.query('workspace.list', {}) as { name: string }[]).map((w) => w.name).sort();
 const code = (fn: () => unknown) => {
@@ -134,6 +137,35 @@ describe('devices', () => {
       assert.deepEqual(r.refused.map((x) => [x.reason, x.deviceSeq]), [['device_revoked', chain.at(-1)!.deviceSeq]]);
       assert.ok(names(a).includes('B2'), 'what B wrote before its removal applies');
       assert.ok(!names(a).includes('B3'), 'what it wrote after does not');
+    } finally {
+      await done();
+    }
+  });
+
+  test('a device that held a removed device\'s later events derives the same positions and versions as one that never took them in', async () => {
+    const { a, b, c, tick, done } = await trio();
+    try {
+      const w = createWorkspace(b, 'W');
+      await send(b, a);
+      await send(b, c);
+      tick();
+      a.command({ type: 'device.revoke', payload: { device: b.deviceId }, idempotencyKey: newKey() });
+      tick();
+      b.command({ type: 'workspace.rename', payload: { workspaceId: w, name: 'B after' }, idempotencyKey: newKey() });
+      await send(b, c); // C holds B's later rename (in W's stream), A never will
+      await send(a, c, (e) => e.device === a.deviceId);
+      tick();
+      a.command({ type: 'workspace.rename', payload: { workspaceId: w, name: 'A later' }, idempotencyKey: newKey() });
+      note(a);
+      await send(a, c, (e) => e.device === a.deviceId);
+      assert.deepEqual(c.digest(), a.digest(), 'versions (stream positions) and node ids (positions) agree');
+      for (const p of c.rebuild().projections) assert.equal(p.identical, true, p.name);
+      // The version C shows is the one its expectedVersion checks against.
+      const version = (k: Kernel) => (k.query('workspace.list', {}) as { id: string; version: number }[]).find((x) => x.id === w)!.version;
+      c.command({ type: 'workspace.rename', payload: { workspaceId: w, name: 'C' }, expectedVersion: version(c), idempotencyKey: newKey() });
+      note(c);
+      await send(c, a, (e) => e.device === c.deviceId);
+      assert.deepEqual(c.digest(), a.digest());
     } finally {
       await done();
     }

@@ -50,10 +50,12 @@ export function executeAll(x: Executor, prepared: readonly Prepared[], results: 
   }
 }
 
+const uncountedIn = (x: Executor) => (stream: string) => x.projections.uncounted(null, stream).inStream;
+
 function execute(x: Executor, p: Prepared): { result: CommandResult; events: EventEnvelope[] } {
   const { def } = p;
   let target = def.target?.(p.payload) ?? null;
-  if (target !== null) checkVersion(x.store, target, p.expectedVersion, def.type);
+  if (target !== null) checkVersion(x.store, target, p.expectedVersion, def.type, uncountedIn(x));
   const state = def.load ? def.load(x.sql, p.payload) : undefined;
   const nowMs = x.clock();
   const ctx: DecideContext = {
@@ -63,7 +65,7 @@ function execute(x: Executor, p: Prepared): { result: CommandResult; events: Eve
   const decision = def.decide(state, p.payload, ctx);
   if (target === null && decision.events.length > 0) {
     target = decision.events[0]!.stream;
-    checkVersion(x.store, target, p.expectedVersion, def.type);
+    checkVersion(x.store, target, p.expectedVersion, def.type, uncountedIn(x));
   }
   const appended: EventEnvelope[] = [];
   for (const ne of decision.events) {

@@ -64,10 +64,14 @@ export function reusedKey(key: string, type: string, firstType = type): KernelEr
     { idempotencyKey: key, type, firstType });
 }
 
-/** Throw `version_conflict` when `stream` is not at `expected` (no check when undefined). */
-export function checkVersion(store: EventStore, stream: string, expected: number | undefined, type: string): void {
+/**
+ * Throw `version_conflict` when `stream` is not at `expected` (no check when undefined).
+ * `uncounted`: how many of its events here do not count (a removed device's after its removal:
+ * projections/registry.ts, invariant 6), so the version is the one projections show.
+ */
+export function checkVersion(store: EventStore, stream: string, expected: number | undefined, type: string, uncounted: (stream: string) => number = () => 0): void {
   if (expected === undefined) return;
-  const actual = store.streamVersion(stream);
+  const actual = store.streamVersion(stream) - uncounted(stream);
   if (actual !== expected) {
     throw new KernelError('version_conflict',
       `${type}: expectedVersion ${expected} but ${stream} is at version ${actual}; reload it and decide again.`,

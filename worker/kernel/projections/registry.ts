@@ -17,7 +17,9 @@
  *    what follows it; without one it replays the whole log. Either way the tables equal a fresh
  *    rebuild in merge order.
  * 6. An event a device wrote after its removal (in merge order) reaches no projection
- *    (worker/kernel/devices.ts, invariant 1).
+ *    (worker/kernel/devices.ts, invariant 1) and has no merge position: the positions are ranks
+ *    among the events that count, so a device that holds such events (they came before the
+ *    removal did) derives the same tables as one that never took them in.
  */
 import type { Sql } from '../db/sql.ts';
 import type { Projection } from '../module.ts';
@@ -116,8 +118,9 @@ export class ProjectionRegistry {
   }
 
   /** Apply one freshly appended event to every interested projection (inside the transaction). */
-  apply(event: EventEnvelope): void {
-    if (!this.counts(event)) return;
+  apply(stored: EventEnvelope): void {
+    if (!this.counts(stored)) return;
+    const event = this.placed(stored);
     for (const p of this.forAll) p.apply(event, this.sql);
     const list = this.byType.get(event.type);
     if (list) for (const p of list) p.apply(event, this.sql);
@@ -134,15 +137,41 @@ export class ProjectionRegistry {
     return (this.revoked ??= revocations(this.sql)).get(device);
   }
 
+  /**
+   * How many events that do not count (a removed device's after its removal) sort before `ord`
+   * (`inclusive`: at or before it; null: all of them), in all and in `stream`. Stored positions
+   * count them, merge positions do not.
+   */
+  uncounted(ord: string | null, stream = '', inclusive = false): { all: number; inStream: number } {
+    let all = 0;
+    let inStream = 0;
+    for (const [device, from] of (this.revoked ??= revocations(this.sql))) {
+      const upTo = ord === null ? '' : ` AND ${ORD_SQL} ${inclusive ? '<=' : '<'} ?`;
+      const r = this.sql.get(`SELECT count(*) AS n, coalesce(sum(stream = ?), 0) AS s FROM events WHERE device = ? AND ${ORD_SQL} > ?${upTo}`,
+        ord === null ? [stream, device, from] : [stream, device, from, ord]);
+      all += Number(r?.['n'] ?? 0);
+      inStream += Number(r?.['s'] ?? 0);
+    }
+    return { all, inStream };
+  }
+
+  /** `e` at its stored positions (every event before it in merge order stored before it) moved to its merge positions. */
+  private placed(e: EventEnvelope): EventEnvelope {
+    if ((this.revoked ??= revocations(this.sql)).size === 0) return e;
+    const u = this.uncounted(mergeKey(e.hlc, e.device), e.stream);
+    return u.all === 0 ? e : { ...e, seq: e.seq - u.all, streamSeq: e.streamSeq - u.inStream };
+  }
+
   /** Whether `e` counts: not written by a device after its removal. */
   private counts(e: EventEnvelope): boolean {
     const from = this.revokedFrom(e.device);
     return from === undefined || mergeKey(e.hlc, e.device) < from;
   }
 
-  /** Apply `e` to those of `selected` that take its type (replays). */
-  private replayOne(selected: readonly Projection[], e: EventEnvelope): void {
-    if (!this.counts(e)) return;
+  /** Apply `e` to those of `selected` that take its type (replays); `stored`: at its stored positions. */
+  private replayOne(selected: readonly Projection[], stored: EventEnvelope, atStored: boolean): void {
+    if (!this.counts(stored)) return;
+    const e = atStored ? this.placed(stored) : stored;
     for (const p of selected) if (wants(p, e.type)) p.apply(e, this.sql);
     if (e.type === 'device.revoked') this.revoked = null;
   }
@@ -202,7 +231,7 @@ export class ProjectionRegistry {
    * `snapshotEvery` events came since the newest one. Returns whether it took one.
    */
   snapshotIfDue(store: EventStore, self: string): boolean {
-    const pos = store.currentHead.seq;
+    const pos = store.currentHead.seq - this.uncounted(store.maxOrd, '', true).all;
     if (pos - this.snapshots.newestPos() < this.snapshotEvery) return false;
     let frontier = store.maxOrd;
     for (const [device, head] of store.chainHeads()) {
@@ -262,17 +291,19 @@ export class ProjectionRegistry {
   private replayMerged(selected: readonly Projection[], store: EventStore, from: Snapshot | null = null): number {
     const streams = new Map<string, number>();
     // A stream's events up to the snapshot keep their ranks; count them once, when it first shows.
-    const before = (stream: string) => (from ? Number(this.sql.value(`SELECT count(*) FROM events WHERE stream = ? AND ${ORD_SQL} <= ?`, [stream, from.ord])) : 0);
+    const before = (stream: string) => (from
+      ? Number(this.sql.value(`SELECT count(*) FROM events WHERE stream = ? AND ${ORD_SQL} <= ?`, [stream, from.ord])) - this.uncounted(from.ord, stream, true).inStream : 0);
     let pos = from?.pos ?? 0;
     let cursor = from?.ord ?? '';
-    const place = (stream: string) => {
-      const streamSeq = (streams.get(stream) ?? before(stream)) + 1;
-      streams.set(stream, streamSeq);
-      return { seq: ++pos, streamSeq };
-    };
     for (;;) {
-      const page = store.readMerged(cursor, REPLAY_PAGE, place);
-      for (const e of page.events) this.replayOne(selected, e);
+      // Positions go to the events that count only (invariant 6), so they are given here.
+      const page = store.readMerged(cursor, REPLAY_PAGE, unplaced);
+      for (const e of page.events) {
+        if (!this.counts(e)) continue;
+        const streamSeq = (streams.get(e.stream) ?? before(e.stream)) + 1;
+        streams.set(e.stream, streamSeq);
+        this.replayOne(selected, Object.assign(e, { seq: ++pos, streamSeq }), false);
+      }
       if (page.events.length < REPLAY_PAGE) break;
       cursor = page.lastOrd;
     }
@@ -286,12 +317,14 @@ export class ProjectionRegistry {
     let cursor = afterSeq;
     for (;;) {
       const page = store.readAfter(cursor, REPLAY_PAGE, filter);
-      for (const e of page) this.replayOne(selected, e);
+      for (const e of page) this.replayOne(selected, e, true);
       if (page.length < REPLAY_PAGE) break;
       cursor = page[page.length - 1]!.seq;
     }
   }
 }
+
+const unplaced = () => ({ seq: 0, streamSeq: 0 });
 
 /** Whether projection `p` takes events of `type`. */
 function wants(p: Projection, type: string): boolean {
