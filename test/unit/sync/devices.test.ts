@@ -12,6 +12,8 @@
  *    (parked) like any other: the events before the removal in the gap still apply when they come.
  *    Holding B's later events or not makes no difference to what is written afterwards either:
  *    merge positions and stream versions count only the events that count.
+ *    Two devices that remove each other at once: the earlier removal in merge order counts on
+ *    every device, also on one that got the later one first (it refuses nothing of the other).
  * 3. The removed device, once it knows, can change nothing (`read_only`, a sentence saying why).
  * 4. A device cannot remove itself; an unknown device is `not_found`; removing twice is
  *    `invalid_state`.
@@ -166,6 +168,34 @@ describe('devices', () => {
       note(c);
       await send(c, a, (e) => e.device === c.deviceId);
       assert.deepEqual(c.digest(), a.digest());
+    } finally {
+      await done();
+    }
+  });
+
+  test('two devices remove each other at once: the earlier removal counts everywhere, whichever arrives first', async () => {
+    const { a, b, c, tick, done } = await trio();
+    try {
+      createWorkspace(a, 'A');
+      createWorkspace(b, 'B');
+      for (const [from, to] of [[a, b], [b, a], [a, c], [b, c]] as const) await send(from, to);
+      tick();
+      a.command({ type: 'device.revoke', payload: { device: b.deviceId }, idempotencyKey: newKey() }); // earlier: counts
+      tick();
+      b.command({ type: 'device.revoke', payload: { device: a.deviceId }, idempotencyKey: newKey() }); // B did not know yet
+      tick();
+      createWorkspace(a, 'A later');
+      // C gets B's removal of A first, then A's chain: its removal of B (earlier) voids B's, so
+      // nothing of A is refused.
+      await send(b, c, (e) => e.device === b.deviceId);
+      const r = await c.ingest(a.exportChain(a.deviceId));
+      assert.deepEqual(r.refused, []);
+      assert.ok(names(c).includes('A later'));
+      assert.deepEqual(devices(c).filter((d) => d.revoked).map((d) => [d.device, d.revoked!.by]), [[b.deviceId, a.deviceId]]);
+      await send(b, a, (e) => e.device === b.deviceId); // refused on A: B's removal of A came after B's own
+      assert.deepEqual(a.digest(), c.digest());
+      await send(a, b, (e) => e.device === a.deviceId);
+      assert.equal(code(() => createWorkspace(b, 'B later')), 'read_only');
     } finally {
       await done();
     }

@@ -9,7 +9,8 @@
  *    the gap fills); a repeat of an event already here is a duplicate and changes nothing.
  * 2. A removed device's events are refused from the first one after its removal in merge order
  *    (`device_revoked`), in chain order: one ahead of a gap waits, and the events before the
- *    removal, in the same batch or parked, are accepted.
+ *    removal, in the same batch or parked, are accepted. A removal that stops counting with the
+ *    batch (its author was removed before it, by a removal the batch brings) refuses nothing.
  * 3. A chain that does not verify (a changed field, a broken link, a different event at a position
  *    already here, a clock that runs backwards or too far ahead, a checkpoint whose signature or
  *    head does not match, events claiming to be this device) is refused: the offending event is
@@ -110,6 +111,47 @@ export function parseIngest(input: unknown): { events: WireEvent[]; checkpoints:
  * projection registry's cached removals), undefined for a device that was not removed.
  */
 export async function planIngest(
+  sql: Sql, store: EventStore, self: string, nowMs: number,
+  events: readonly WireEvent[], checkpoints: readonly WireCheckpoint[],
+  removedFrom: (device: string) => string | undefined,
+): Promise<IngestPlan> {
+  let plan = await planOnce(sql, store, self, nowMs, events, checkpoints, removedFrom);
+  // A removal known here may not count once this batch is in: its author was removed before it
+  // by a removal the batch brings (two devices removed each other). Plan again with the removals
+  // the batch leaves standing (a few rounds: each can only lift refusals).
+  for (let round = 0; round < 3; round++) {
+    if (!plan.refused.some((r) => r.reason === 'device_revoked') || !plan.accept.some((e) => e.type === REVOKED)) break;
+    const standing = removals(sql, plan.accept);
+    const next = await planOnce(sql, store, self, nowMs, events, checkpoints, (d) => (removedFrom(d) === undefined ? undefined : standing.get(d)));
+    if (next.refused.length === plan.refused.length) break;
+    plan = next;
+  }
+  return plan;
+}
+
+const REVOKED = 'device.revoked';
+
+/**
+ * The removals that count among those stored and `more`: in merge order, the earliest removal of
+ * a device by a device not removed before it (worker/kernel/devices.ts, invariant 2). Device to
+ * the merge key from which its events no longer count.
+ */
+function removals(sql: Sql, more: readonly WireEvent[]): Map<string, string> {
+  const target = (payload: unknown) => String((payload as { device?: unknown }).device);
+  const all = [
+    ...sql.all('SELECT device, hlc, payload FROM events WHERE type = ?', [REVOKED])
+      .map((r) => ({ by: String(r['device']), ord: mergeKey(String(r['hlc']), String(r['device'])), target: target(JSON.parse(String(r['payload']))) })),
+    ...more.filter((e) => e.type === REVOKED).map((e) => ({ by: e.device, ord: mergeKey(e.hlc, e.device), target: target(e.payload) })),
+  ].sort((x, y) => (x.ord < y.ord ? -1 : 1));
+  const out = new Map<string, string>();
+  for (const r of all) {
+    const authorFrom = out.get(r.by);
+    if ((authorFrom === undefined || r.ord < authorFrom) && !out.has(r.target)) out.set(r.target, r.ord);
+  }
+  return out;
+}
+
+async function planOnce(
   sql: Sql, store: EventStore, self: string, nowMs: number,
   events: readonly WireEvent[], checkpoints: readonly WireCheckpoint[],
   removedFrom: (device: string) => string | undefined,
