@@ -4,9 +4,13 @@
  * behind a network that drops, duplicates, reorders and delays the Yjs sync messages (step 1,
  * step 2, updates, as y-websocket sends them), with partitions, reconnects, app restarts (a fresh
  * doc and client over the same database) and relay restarts that rebuild the relay's doc from
- * its stored update log. After healing, every device holds the same events in the same merge
- * order with identical projections, every client says "up to date", and no chunk key was ever
- * sealed to two different values.
+ * its stored update log. In half the seeds a device is removed (test/helpers/sync-revocation.ts):
+ * one device removes another at a random step, or two remove each other at about the same time;
+ * the removed device writes on until it learns, then its commands are `read_only`. After
+ * healing, every device not removed holds the same events that count in the same merge order,
+ * with identical projections (equal to a kernel that never had the removed device's later
+ * events), every such client says "up to date", the removed device is read-only, and no chunk key
+ * was ever sealed to two different values.
  *
  * Seeds: 100 in CI; KINGDOM_NIGHTLY=1 runs 1,000 and KINGDOM_SEED=n replays one. The schedule,
  * clocks, Yjs client ids and the epoch key are drawn from the seed, and the world waits for every
@@ -20,7 +24,8 @@ import * as Y from 'yjs';
 import { mulberry32 } from '../../helpers/prng.ts';
 import { memKernel, type Kernel } from '../../helpers/kernel.ts';
 import { act } from '../../helpers/device-commands.ts';
-import { World, mergeOrder, totals } from '../../helpers/relay-world.ts';
+import { World, totals } from '../../helpers/relay-world.ts';
+import { Revocations, revocationTotals } from '../../helpers/sync-revocation.ts';
 import { deriveRoom } from '../../../worker/sync/keys.ts';
 import { parseChunkKey } from '../../../worker/sync/chunks.ts';
 import { CHUNKS_MAP } from '../../../worker/sync/client.ts';
@@ -51,8 +56,10 @@ async function runSeed(seed: number): Promise<void> {
   const where = `seed ${seed} (replay with KINGDOM_SEED=${seed})`;
   try {
     const steps = 50 + Math.floor(rnd() * 60);
+    const revocations = new Revocations(seed, DEVICES, steps);
     for (let s = 0; s < steps; s++) {
       clock.now += 1 + Math.floor(rnd() * 5);
+      revocations.step(s, world.devices.map((d) => d.k), where);
       const r = rnd();
       const i = Math.floor(rnd() * DEVICES);
       const d = world.devices[i]!;
@@ -67,30 +74,39 @@ async function runSeed(seed: number): Promise<void> {
       await world.quiesce();
     }
     // Heal: no more faults, everyone reconnects, messages flow in order until nothing moves.
-    world.faults = false;
-    for (const i of world.devices.keys()) {
-      world.disconnect(i, true);
-      world.connect(i);
-    }
-    for (let round = 0; ; round++) {
-      assert.ok(round < 200, `${where}: the network never went quiet`);
-      while (world.net.length > 0) world.deliver(false);
-      await world.quiesce();
-      if (world.net.length === 0) break;
-    }
-    for (const d of world.devices) {
+    const heal = async () => {
+      world.faults = false;
+      for (const i of world.devices.keys()) {
+        world.disconnect(i, true);
+        world.connect(i);
+      }
+      for (let round = 0; ; round++) {
+        assert.ok(round < 200, `${where}: the network never went quiet`);
+        while (world.net.length > 0) world.deliver(false);
+        await world.quiesce();
+        if (world.net.length === 0) break;
+      }
+    };
+    await heal();
+    // A removal the devices could not make yet (they had not met): now, then heal again.
+    if (revocations.finish(world.devices.map((d) => d.k), (k) => act(rnd, k, steps), where)) await heal();
+    // A removed device is left out (its client says so; it takes nothing in once it knows).
+    const kernels = world.devices.map((d) => d.k);
+    const live = revocations.survivors(DEVICES).map((i) => world.devices[i]!);
+    for (const d of live) {
       const s = d.client.status();
       assert.deepEqual(d.client.problems(), [], `${where}: problems on ${d.k.deviceId}`);
       assert.equal(s.state, 'up_to_date', `${where}: ${JSON.stringify(s)}`);
-      assert.deepEqual(d.k.quarantined(), [], `${where}: an honest chain was refused`);
     }
     assert.deepEqual(world.conflicts, [], `${where}: a chunk key was sealed to two different values`);
-    const order0 = mergeOrder(world.devices[0]!.k);
-    const digest0 = world.devices[0]!.k.digest();
-    for (const d of world.devices.slice(1)) {
-      assert.deepEqual(mergeOrder(d.k), order0, `${where}: merge order differs`);
+    // The events that count (all but a removed device's after its removal), in one merge order.
+    const order0 = revocations.applied(live[0]!.k, kernels);
+    const digest0 = live[0]!.k.digest();
+    for (const d of live.slice(1)) {
+      assert.deepEqual(revocations.applied(d.k, kernels), order0, `${where}: merge order differs`);
       assert.deepEqual(d.k.digest(), digest0, `${where}: projections differ`);
     }
+    await revocations.check(kernels, () => clock.now, where);
     // The relay's doc, rebuilt from its store, holds every device's whole chain.
     const rebuilt = new Y.Doc();
     Y.applyUpdate(rebuilt, Y.mergeUpdates(world.store));
@@ -102,13 +118,13 @@ async function runSeed(seed: number): Promise<void> {
     }
     // Every checkpoint travelled: each rides with the chunk of the event after it.
     const checkpointsOf = (k: Kernel, device: string) => k.checkpoints(0, 100_000).filter((c) => c.device === device && c.format === 2).map((c) => `${c.deviceSeq}:${c.signature}`).sort();
-    for (const from of world.devices) {
+    for (const from of live) {
       const head = from.k.ownHead.deviceSeq;
       const expected = from.k.checkpoints(0, 100_000).filter((c) => c.device === from.k.deviceId && c.format === 2 && c.deviceSeq < head).map((c) => `${c.deviceSeq}:${c.signature}`).sort();
-      for (const to of world.devices) if (to !== from) assert.deepEqual(checkpointsOf(to.k, from.k.deviceId), expected, `${where}: checkpoints of ${from.k.deviceId} missing on ${to.k.deviceId}`);
+      for (const to of live) if (to !== from) assert.deepEqual(checkpointsOf(to.k, from.k.deviceId), expected, `${where}: checkpoints of ${from.k.deviceId} missing on ${to.k.deviceId}`);
     }
     // And equal to a fresh rebuild (which records an event of its own: last).
-    for (const p of world.devices[0]!.k.rebuild().projections) assert.equal(p.identical, true, `${where}: ${p.name} differs from a rebuild`);
+    for (const p of live[0]!.k.rebuild().projections) assert.equal(p.identical, true, `${where}: ${p.name} differs from a rebuild`);
     for (const d of world.devices) {
       const v = await d.k.verify();
       assert.equal(v.ok, true, `${where}: ${JSON.stringify(v.broken)}`);
@@ -138,8 +154,10 @@ describe('sync over a faulty relay (seeded property)', () => {
       }
     }
     t.diagnostic(`across seeds: ${JSON.stringify(totals)}`);
+    t.diagnostic(`removals: ${JSON.stringify(revocationTotals)}`);
     if (SEEDS.length > 1) {
       assert.ok(totals.relayRestarts > 0 && totals.appRestarts > 0, `restarts happened: ${JSON.stringify(totals)}`);
+      assert.ok(revocationTotals.concurrent > 0 && revocationTotals.learned > 0 && revocationTotals.ignoredHeld > 0, `removals happened: ${JSON.stringify(revocationTotals)}`);
     }
   });
 });
