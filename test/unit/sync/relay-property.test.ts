@@ -5,12 +5,12 @@
  * step 2, updates, as y-websocket sends them), with partitions, reconnects, app restarts (a fresh
  * doc and client over the same database) and relay restarts that rebuild the relay's doc from
  * its stored update log. In half the seeds a device is removed (test/helpers/sync-revocation.ts):
- * one device removes another at a random step, or two remove each other at about the same time;
- * the removed device writes on until it learns, then its commands are `read_only`. After
- * healing, every device not removed holds the same events that count in the same merge order,
- * with identical projections (equal to a kernel that never had the removed device's later
- * events), every such client says "up to date", the removed device is read-only, and no chunk key
- * was ever sealed to two different values.
+ * one device removes another at a random step, or two remove each other (or both the third) at
+ * about the same time; the removed device writes on until it learns, then its commands are
+ * `read_only`. After healing, every device not removed holds the same events that count in the
+ * same merge order, with identical projections (equal to a kernel that never had the removed
+ * device's later events), every such client says "up to date", the removed device is read-only,
+ * and no chunk key was ever sealed to two different values.
  *
  * Seeds: 100 in CI; KINGDOM_NIGHTLY=1 runs 1,000 and KINGDOM_SEED=n replays one. The schedule,
  * clocks, Yjs client ids and the epoch key are drawn from the seed, and the world waits for every
