@@ -58,6 +58,8 @@ export class ProjectionRegistry {
   private readonly snapshots: ProjectionSnapshots;
   /** Removed devices and the merge key from which their events no longer count (cached). */
   private revoked: Map<string, string> | null = null;
+  /** The stored events that do not count (cached with `revoked`): few, a removed device's last. */
+  private uncountedEvents: { ord: string; stream: string }[] | null = null;
 
   constructor(
     private readonly sql: Sql,
@@ -119,17 +121,20 @@ export class ProjectionRegistry {
 
   /** Apply one freshly appended event to every interested projection (inside the transaction). */
   apply(stored: EventEnvelope): void {
-    if (!this.counts(stored)) return;
+    if (!this.counts(stored)) {
+      this.uncountedEvents = null; // one more
+      return;
+    }
     const event = this.placed(stored);
     for (const p of this.forAll) p.apply(event, this.sql);
     const list = this.byType.get(event.type);
     if (list) for (const p of list) p.apply(event, this.sql);
-    if (event.type === 'device.revoked') this.revoked = null;
+    if (event.type === 'device.revoked') this.forget();
   }
 
   /** After a rollback: what this registry cached from its tables may be gone. */
   discard(): void {
-    this.revoked = null;
+    this.forget();
   }
 
   /** The merge key from which `device`'s events no longer count (it was removed), or undefined. */
@@ -143,16 +148,28 @@ export class ProjectionRegistry {
    * count them, merge positions do not.
    */
   uncounted(ord: string | null, stream = '', inclusive = false): { all: number; inStream: number } {
+    if (!this.uncountedEvents) {
+      this.uncountedEvents = [];
+      for (const [device, from] of (this.revoked ??= revocations(this.sql))) {
+        for (const r of this.sql.all(`SELECT ${ORD_SQL} AS ord, stream FROM events WHERE device = ? AND ${ORD_SQL} > ?`, [device, from])) {
+          this.uncountedEvents.push({ ord: String(r['ord']), stream: String(r['stream']) });
+        }
+      }
+    }
     let all = 0;
     let inStream = 0;
-    for (const [device, from] of (this.revoked ??= revocations(this.sql))) {
-      const upTo = ord === null ? '' : ` AND ${ORD_SQL} ${inclusive ? '<=' : '<'} ?`;
-      const r = this.sql.get(`SELECT count(*) AS n, coalesce(sum(stream = ?), 0) AS s FROM events WHERE device = ? AND ${ORD_SQL} > ?${upTo}`,
-        ord === null ? [stream, device, from] : [stream, device, from, ord]);
-      all += Number(r?.['n'] ?? 0);
-      inStream += Number(r?.['s'] ?? 0);
+    for (const u of this.uncountedEvents) {
+      if (ord !== null && (inclusive ? u.ord > ord : u.ord >= ord)) continue;
+      all++;
+      if (u.stream === stream) inStream++;
     }
     return { all, inStream };
+  }
+
+  /** Drop what is cached of the removals (they changed, or the tables were rolled back or replaced). */
+  private forget(): void {
+    this.revoked = null;
+    this.uncountedEvents = null;
   }
 
   /** `e` at its stored positions (every event before it in merge order stored before it) moved to its merge positions. */
@@ -173,7 +190,7 @@ export class ProjectionRegistry {
     if (!this.counts(stored)) return;
     const e = atStored ? this.placed(stored) : stored;
     for (const p of selected) if (wants(p, e.type)) p.apply(e, this.sql);
-    if (e.type === 'device.revoked') this.revoked = null;
+    if (e.type === 'device.revoked') this.forget();
   }
 
   /** Record the new head for all projections (inside the transaction). */
@@ -218,7 +235,7 @@ export class ProjectionRegistry {
   rederive(store: EventStore, fromOrd: string): RederiveReport {
     this.snapshots.dropFrom(fromOrd);
     const snapshot = this.snapshots.newestBefore(fromOrd);
-    this.revoked = null;
+    this.forget();
     if (snapshot) this.snapshots.restore(snapshot);
     else for (const p of this.projections) this.recreate(p);
     const replayed = this.replayMerged(this.projections, store, snapshot);
@@ -269,7 +286,7 @@ export class ProjectionRegistry {
   }
 
   private recreate(p: Projection): void {
-    this.revoked = null;
+    this.forget();
     for (const t of p.tables) this.sql.exec(`DROP TABLE IF EXISTS "${t}"`);
     this.sql.clearCache(); // statements on dropped tables are invalid now
     this.sql.exec(p.createSql);
