@@ -111,11 +111,16 @@ export class Revocations {
   /**
    * After healing (every device knows every other): make the removals still due, the target
    * writing on meanwhile as it does not know yet (`act`). Returns whether one was made (then heal
-   * again). Seeds whose devices never met during the steps get their removal here.
+   * again; a target that never wrote writes first, and the removal comes after the next heal).
+   * Seeds whose devices never met during the steps get their removal here.
    */
   finish(kernels: readonly Kernel[], act: (k: Kernel) => void, where: string): boolean {
     if (this.pending.length === 0) return false;
     const targets = this.pending.map((a) => a.target);
+    // A device that never wrote is known to no other (its chain starts with its first write).
+    const silent = targets.filter((t) => kernels[t]!.ownHead.deviceSeq === 0);
+    for (const t of silent) kernels[t]!.command({ type: 'device.name', payload: { name: 'late' }, idempotencyKey: newKey() });
+    if (silent.length > 0) return true;
     this.step(Number.MAX_SAFE_INTEGER, kernels, where);
     assert.deepEqual(this.pending, [], `${where}: a removal could not be made after healing`);
     revocationTotals.late++;

@@ -89,7 +89,7 @@ async function runSeed(seed: number): Promise<void> {
     };
     await heal();
     // A removal the devices could not make yet (they had not met): now, then heal again.
-    if (revocations.finish(world.devices.map((d) => d.k), (k) => act(rnd, k, steps), where)) await heal();
+    while (revocations.finish(world.devices.map((d) => d.k), (k) => act(rnd, k, steps), where)) await heal();
     // A removed device is left out (its client says so; it takes nothing in once it knows).
     const kernels = world.devices.map((d) => d.k);
     const live = revocations.survivors(DEVICES).map((i) => world.devices[i]!);
