@@ -74,7 +74,7 @@ function summary(figures: readonly Figure[]): string[] {
   for (const f of figures) {
     const e = f.extra ?? {};
     if (f.id.startsWith('sync.transfer')) {
-      out.push(`${f.id} (${f.storage}, ${String(e['chunkEvents'] ?? 'default')} events/chunk, ingest ${String(e['ingestEvents'] ?? 'default')}): ${ms(f.kernel)} end to end, ${f.ratio.toFixed(1)}× the raw transfer (${ms(f.baseline)}); `
+      out.push(`${f.id} (${f.storage}, ${String(e['chunkEvents'] ?? 'default')} events/chunk, ingest ${String(e['ingestEvents'] ?? 'default')}): ${ms(f.kernel)} end to end (${ms(e['cpuMs'])} CPU in the bench process), ${f.ratio.toFixed(1)}× the raw transfer (${ms(f.baseline)}); `
         + `A's last chunk written at ${ms(e['publishedMs'])}, in B's doc at ${ms(e['receivedMs'])}, applied at ${ms(f.kernel)}. `
         + `Work inside (one thread for both devices): A exportChain ${ms(e['exportMs'])}, seal ${ms(e['sealAloneMs'])}, B open ${ms(e['openAloneMs'])}, B kernel.ingest ${ms(e['ingestMs'])} in ${String(e['ingestCalls'])} calls.`);
     } else if (f.id.startsWith('sync.join')) {
