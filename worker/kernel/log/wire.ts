@@ -6,7 +6,8 @@
  * 1. `parseIngest` accepts exactly what `ingestSchema` accepts, with the same issues on refusal
  *    (`invalid_events`, nothing applied), and returns events and checkpoints without the
  *    sender's local positions (`seq`, `streamSeq`).
- * 2. `checkIngest` checks against the same schema and marks the objects it returns (a WeakSet,
+ * 2. `checkIngest` checks against the same schema (a hand-written pre-check first, wire-fast.ts,
+ *    which passes nothing the schema refuses; zod decides the rest) and marks the objects it returns (a WeakSet,
  *    private to this module). `parseIngest` skips the schema only for a batch made of nothing but
  *    marked objects, in a plain `{ events, checkpoints? }` of arrays within the schema's limits:
  *    one check per event for an in-process caller that checked already (the sync client opens a
@@ -21,6 +22,7 @@ import { KernelError, type Json } from '../errors.ts';
 import type { WireEvent } from './envelope.ts';
 import { HLC_PATTERN } from './hlc.ts';
 import type { Checkpoint } from './checkpoint.ts';
+import { surelyValid } from './wire-fast.ts';
 
 const MAX_BATCH = 100_000;
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/);
@@ -78,9 +80,13 @@ const checked = new WeakSet<object>();
  * positions, marked so `parseIngest` does not check them again; or the schema's issues.
  */
 export function checkIngest(input: unknown): CheckedIngest {
-  const parsed = ingestSchema.safeParse(input);
-  if (!parsed.success) {
-    return { ok: false, issues: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) };
+  // The hand-written pre-check passes only what the schema passes (wire-fast.ts); otherwise zod
+  // decides and words the issues.
+  if (!surelyValid(input)) {
+    const parsed = ingestSchema.safeParse(input);
+    if (!parsed.success) {
+      return { ok: false, issues: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) };
+    }
   }
   // The input's own objects (not zod's copies), so the caller's content and ingest's are the
   // same objects; copied only when they carry local positions to drop.
