@@ -58,7 +58,8 @@ export async function ingest(k: SyncParts, self: string, nowMs: number, input: u
   const plan = await planIngest(k.sql, k.store, self, nowMs, events, checkpoints, (d) => k.projections.revokedFrom(d));
   stillOpen();
   const ordOf = (e: WireEvent) => mergeKey(e.hlc, e.device);
-  const accept = [...plan.accept].sort((a, b) => (ordOf(a) < ordOf(b) ? -1 : 1));
+  // Merge keys computed once per event, not twice per comparison.
+  const accept = plan.accept.map((e) => ({ e, ord: ordOf(e) })).sort((a, b) => (a.ord < b.ord ? -1 : 1)).map((x) => x.e);
   const published: EventEnvelope[] = [];
   const maxOrdBefore = k.store.maxOrd;
   let reordered = false;
