@@ -58,7 +58,8 @@ export async function ingest(k: SyncParts, self: string, nowMs: number, input: u
   const plan = await planIngest(k.sql, k.store, self, nowMs, events, checkpoints, (d) => k.projections.revokedFrom(d));
   stillOpen();
   const ordOf = (e: WireEvent) => mergeKey(e.hlc, e.device);
-  const accept = [...plan.accept].sort((a, b) => (ordOf(a) < ordOf(b) ? -1 : 1));
+  // Merge keys computed once per event, not twice per comparison.
+  const accept = plan.accept.map((e) => ({ e, ord: ordOf(e) })).sort((a, b) => (a.ord < b.ord ? -1 : 1)).map((x) => x.e);
   const published: EventEnvelope[] = [];
   const maxOrdBefore = k.store.maxOrd;
   let reordered = false;
@@ -74,7 +75,7 @@ export async function ingest(k: SyncParts, self: string, nowMs: number, input: u
         k.sql.run('INSERT OR IGNORE INTO ingest_parked (device, device_seq, event) VALUES (?,?,?)', [e.device, e.deviceSeq, JSON.stringify(e)]);
       }
       for (const u of plan.unpark) k.sql.run('DELETE FROM ingest_parked WHERE device = ? AND device_seq = ?', [u.device, u.deviceSeq]);
-      for (const e of accept) published.push(k.store.insertForeign(e));
+      for (const e of accept) published.push(k.store.insertForeign(e, plan.payloadJson.get(e)));
       reordered = accept.length > 0 && ordOf(accept[0]!) < maxOrdBefore;
       if (reordered) {
         // Re-derived in merge order from the newest snapshot before the earliest late event, so
@@ -105,11 +106,7 @@ export async function ingest(k: SyncParts, self: string, nowMs: number, input: u
 
 /** One device's events (as stored, without local positions) and signed checkpoints after a chain position. */
 export function exportChain(k: Pick<SyncParts, 'sql' | 'store'>, device: string, afterDeviceSeq: number, limit: number): { events: WireEvent[]; checkpoints: WireCheckpoint[] } {
-  const rows = k.sql.all('SELECT seq FROM events WHERE device = ? AND device_seq > ? ORDER BY device_seq LIMIT ?', [device, afterDeviceSeq, limit]);
-  const events = rows.map((r) => {
-    const { seq: _s, streamSeq: _ss, ...w } = k.store.readStored(Number(r['seq']))!;
-    return w;
-  });
+  const events = k.store.readStoredChain(device, afterDeviceSeq, limit).map(({ seq: _s, streamSeq: _ss, ...w }): WireEvent => w);
   const last = events.length > 0 ? events[events.length - 1]!.deviceSeq : afterDeviceSeq;
   const checkpoints = deviceCheckpoints(k.sql, device)
     .filter((c) => c.deviceSeq > afterDeviceSeq && c.deviceSeq <= last)

@@ -23,7 +23,7 @@
  *    With the deterministic IV this is what keeps AES-GCM safe: one key string (one IV) never
  *    seals two different plaintexts, even when a device seals the same range again.
  */
-import { ingestSchema, type WireCheckpoint } from '../kernel/log/ingest.ts';
+import { checkIngest, type WireCheckpoint } from '../kernel/log/wire.ts';
 import type { WireEvent } from '../kernel/log/envelope.ts';
 import type { Kernel } from '../kernel/kernel.ts';
 import { hkdf, utf8, type ChunkKeys } from './keys.ts';
@@ -152,12 +152,14 @@ export async function openChunk(keys: ChunkKeys, key: string, value: unknown): P
   }
   if (typeof parsed !== 'object' || parsed === null || (parsed as { v?: unknown }).v !== CHUNK_FORMAT) return refuse('wrong_shape', `format ${String((parsed as { v?: unknown } | null)?.v)}, expected ${CHUNK_FORMAT}`);
   const { events, checkpoints } = parsed as { events?: unknown; checkpoints?: unknown };
-  const checked = ingestSchema.safeParse({ events, checkpoints });
-  if (!checked.success) {
-    const first = checked.error.issues[0];
-    return refuse('wrong_shape', first ? `${first.path.join('.')}: ${first.message}` : 'malformed');
+  // The schema kernel.ingest checks, once: the content's objects are marked as checked, so ingest
+  // does not check them again (worker/kernel/log/wire.ts, invariant 2).
+  const checked = checkIngest({ events, checkpoints });
+  if (!checked.ok) {
+    const first = checked.issues[0];
+    return refuse('wrong_shape', first ? `${first.path}: ${first.message}` : 'malformed');
   }
-  const content: ChunkContent = { events: events as WireEvent[], checkpoints: (checkpoints ?? []) as WireCheckpoint[] };
+  const content: ChunkContent = { events: checked.events, checkpoints: checked.checkpoints };
   const mismatch = rangeProblem(k, content);
   if (mismatch) return refuse('wrong_range', mismatch);
   return { ok: true, key: k, content };

@@ -11,9 +11,11 @@
  * the per-address limits raised (LOAD_RELAY_FLAGS); per-token limits are the defaults.
  *
  * `runLoad` takes a LIST of relays: the writer of room r connects to relays[r % n], its reader to
- * relays[(r + 1) % n], so with two relays every update has to cross from one to the other (what a
- * Redis bus between relays would carry). Today the bench passes one relay; a "two relays over
- * Redis" figure is `startRelays(2, { env: { REDIS_URL } })` passed to the same function.
+ * relays[(r + 1) % n], so with two relays every update has to cross from one to the other (over
+ * the Redis both share). `sync.load.<rooms>.*` run one relay (rooms in files);
+ * `sync.load.redis1.<rooms>.*` / `sync.load.redis2.<rooms>.*` (benchSyncLoadRedis) run the same
+ * workload on one relay with REDIS_URL and on two relays sharing one redis-server (lib/redis.ts),
+ * each against one relay with files in the same run; skipped with a note without redis-server.
  */
 import * as Y from 'yjs';
 import { deriveRoom, newEpochKey, type Room } from '../../../worker/sync/keys.ts';
@@ -24,6 +26,7 @@ import { figure, type Env, type Figure } from './scenarios.ts';
 import { benchCommands } from './workload.ts';
 import { percentile, round } from './stats.ts';
 import { LOAD_RELAY_FLAGS, startRelays, type Relay } from './relay.ts';
+import { redisServerPath, startRedis } from './redis.ts';
 
 export interface LoadOptions {
   readonly rooms: number;
@@ -43,8 +46,8 @@ export interface LoadResult {
   /** Sum over the relays, bytes. */
   readonly rss: { idle: number; connected: number; loaded: number };
   readonly chunkBytes: number;
-  /** CPU used while the updates flowed, % of one core: the relays together, and this (client) process. */
-  readonly cpuPercent: { relays: number; clients: number };
+  /** CPU used while the updates flowed, % of one core: the relays together, this (client) process, redis-server (when given). */
+  readonly cpuPercent: { relays: number; clients: number; redis?: number };
 }
 
 const MiB = 1024 * 1024;
@@ -90,7 +93,8 @@ async function connect(relay: Relay, room: Room, WebSocket: unknown): Promise<Co
 }
 
 /** One load run against `relays` (already started; the caller stops them). */
-export async function runLoad(relays: readonly Relay[], WebSocket: unknown, chunks: readonly { key: string; content: ChunkContent }[], o: LoadOptions, log: (m: string) => void): Promise<LoadResult> {
+export async function runLoad(relays: readonly Relay[], WebSocket: unknown, chunks: readonly { key: string; content: ChunkContent }[], o: LoadOptions, log: (m: string) => void,
+  redisCpuSeconds?: () => number): Promise<LoadResult> {
   const perRoom = Math.max(1, Math.round(o.perRoomRate * o.seconds));
   if (chunks.length < perRoom) throw new Error(`sync load: ${perRoom} chunks per room needed, ${chunks.length} made`);
   const rss = () => relays.reduce((s, r) => s + r.rss(), 0);
@@ -141,6 +145,7 @@ export async function runLoad(relays: readonly Relay[], WebSocket: unknown, chun
     const dueAt = (n: number) => ((Math.floor(n / o.rooms) + (n % o.rooms) / o.rooms) / o.perRoomRate) * 1000;
     const cpu = () => relays.reduce((s, r) => s + r.cpuSeconds(), 0);
     const relayCpu0 = cpu();
+    const redisCpu0 = redisCpuSeconds?.() ?? 0;
     const clientCpu0 = process.cpuUsage();
     const start = performance.now();
     let sent = 0;
@@ -159,7 +164,10 @@ export async function runLoad(relays: readonly Relay[], WebSocket: unknown, chun
     await until(`${total} chunks to arrive`, () => latencies.length >= total, 60_000);
     const elapsedS = (performance.now() - start) / 1000;
     const clientCpu = process.cpuUsage(clientCpu0);
-    const cpuPercent = { relays: ((cpu() - relayCpu0) / elapsedS) * 100, clients: ((clientCpu.user + clientCpu.system) / 1e6 / elapsedS) * 100 };
+    const cpuPercent = {
+      relays: ((cpu() - relayCpu0) / elapsedS) * 100, clients: ((clientCpu.user + clientCpu.system) / 1e6 / elapsedS) * 100,
+      ...(redisCpuSeconds ? { redis: ((redisCpuSeconds() - redisCpu0) / elapsedS) * 100 } : {}),
+    };
     await sleep(300);
     const loaded = rss();
     return {
@@ -182,17 +190,34 @@ export interface SyncLoadSizes {
   readonly perRoomRate: number;
   readonly seconds: number;
   readonly eventsPerChunk: number;
-  /** Relays the clients of a room are spread over (1 until scale-out exists: see the header). */
+  /** Relays the clients of a room are spread over in `sync.load.<rooms>.*` (1: rooms in files). */
   readonly relays: number;
+  /** Rooms of the Redis comparison (`sync.load.redis1/redis2.<rooms>.*`). */
+  readonly redisRooms: number;
 }
 
 /** Start fresh relays, run one load, stop them (also on failure). */
-async function withRelays(s: SyncLoadSizes, WebSocket: unknown, chunks: Awaited<ReturnType<typeof loadChunks>>, o: LoadOptions, log: (m: string) => void): Promise<LoadResult> {
-  const relays = await startRelays(s.relays, { args: LOAD_RELAY_FLAGS });
+async function withRelays(count: number, WebSocket: unknown, chunks: Awaited<ReturnType<typeof loadChunks>>, o: LoadOptions, log: (m: string) => void): Promise<LoadResult> {
+  const relays = await startRelays(count, { args: LOAD_RELAY_FLAGS });
   try {
     return await runLoad(relays, WebSocket, chunks, o, log);
   } finally {
     await Promise.all(relays.map((r) => r.stop()));
+  }
+}
+
+/** Start a fresh redis-server and `count` relays with its REDIS_URL, run one load, stop them all. */
+async function withRedisRelays(redisPath: string, count: number, WebSocket: unknown, chunks: Awaited<ReturnType<typeof loadChunks>>, o: LoadOptions, log: (m: string) => void): Promise<LoadResult> {
+  const redis = await startRedis(redisPath);
+  try {
+    const relays = await startRelays(count, { args: LOAD_RELAY_FLAGS, env: { REDIS_URL: redis.url } });
+    try {
+      return await runLoad(relays, WebSocket, chunks, o, log, () => redis.cpuSeconds());
+    } finally {
+      await Promise.all(relays.map((r) => r.stop()));
+    }
+  } finally {
+    await redis.stop();
   }
 }
 
@@ -201,14 +226,14 @@ export async function benchSyncLoad(env: Env, WebSocket: unknown, s: SyncLoadSiz
   const chunks = await loadChunks(env, perRoom, s.eventsPerChunk);
   const common = { perRoomRate: s.perRoomRate, seconds: s.seconds, eventsPerChunk: s.eventsPerChunk };
   env.log(`sync load baseline: ${s.baselineRooms} rooms × 2 clients on ${s.relays} relay(s), ${s.perRoomRate} chunk/s per room (${s.eventsPerChunk} events each) for ${s.seconds} s`);
-  const base = await withRelays(s, WebSocket, chunks, { rooms: s.baselineRooms, ...common }, env.log);
+  const base = await withRelays(s.relays, WebSocket, chunks, { rooms: s.baselineRooms, ...common }, env.log);
   const b50 = percentile(base.latenciesMs, 50);
   const b95 = percentile(base.latenciesMs, 95);
   env.log(`  baseline latency p50 ${b50.toFixed(1)} ms, p95 ${b95.toFixed(1)} ms`);
   const out: Figure[] = [];
   for (const rooms of s.rooms) {
     env.log(`sync load: ${rooms} rooms × 2 clients on ${s.relays} relay(s), ${s.perRoomRate} chunk/s per room for ${s.seconds} s (${Math.round(rooms * s.perRoomRate)} chunks/s in all)`);
-    const x = await withRelays(s, WebSocket, chunks, { rooms, ...common }, env.log);
+    const x = await withRelays(s.relays, WebSocket, chunks, { rooms, ...common }, env.log);
     const p50 = percentile(x.latenciesMs, 50);
     const p95 = percentile(x.latenciesMs, 95);
     const perRoomKiB = (x.rss.loaded - x.rss.idle) / rooms / 1024;
@@ -239,4 +264,57 @@ export async function benchSyncLoad(env: Env, WebSocket: unknown, s: SyncLoadSiz
     }));
   }
   return out;
+}
+
+/** Latency percentiles and CPU of one load, for `extra`. */
+function loadSummary(x: LoadResult): Record<string, unknown> {
+  return {
+    relays: x.relays, sent: x.sent, achievedRate: round(x.achievedRate, 1), connectMs: Math.round(x.connectMs),
+    latencyMs: { p50: round(percentile(x.latenciesMs, 50), 2), p95: round(percentile(x.latenciesMs, 95), 2), p99: round(percentile(x.latenciesMs, 99), 2), max: round(Math.max(...x.latenciesMs), 2) },
+    cpuPercent: Object.fromEntries(Object.entries(x.cpuPercent).map(([k, v]) => [k, round(v, 1)])),
+  };
+}
+
+/**
+ * `sync.load.redis1.<rooms>.p50/.p95` and `sync.load.redis2.<rooms>.p50/.p95`: the same workload
+ * (rooms × writer + reader, `perRoomRate` sealed chunks a second per room) on one relay with REDIS_URL,
+ * and on two relays sharing one redis-server (each room's writer on the first, its reader on the
+ * second: every update crosses Redis), each against one relay with rooms in files, same run.
+ * Returns no figures and a note when redis-server is not installed.
+ */
+export async function benchSyncLoadRedis(env: Env, WebSocket: unknown, s: SyncLoadSizes): Promise<{ figures: Figure[]; note: string | null }> {
+  const redisPath = redisServerPath();
+  if (!redisPath) {
+    const note = `sync.load.redis1/redis2 skipped: redis-server is not installed (${process.env['REDIS_SERVER'] ?? '/usr/bin/redis-server'} missing; apt-get install redis-server, or set REDIS_SERVER)`;
+    env.log(note);
+    return { figures: [], note };
+  }
+  const perRoom = Math.max(1, Math.round(s.perRoomRate * s.seconds));
+  const chunks = await loadChunks(env, perRoom, s.eventsPerChunk);
+  const o: LoadOptions = { rooms: s.redisRooms, perRoomRate: s.perRoomRate, seconds: s.seconds, eventsPerChunk: s.eventsPerChunk };
+  const what = `${o.rooms} rooms × 2 clients, ${o.perRoomRate} sealed chunk/s per room (${o.eventsPerChunk} events) for ${o.seconds} s`;
+  env.log(`sync load over Redis: ${what}; one relay (files), then one relay on Redis, then two relays on one Redis (writer of each room on relay 1, reader on relay 2)`);
+  const files = await withRelays(1, WebSocket, chunks, o, env.log);
+  const redis1 = await withRedisRelays(redisPath, 1, WebSocket, chunks, o, env.log);
+  const redis2 = await withRedisRelays(redisPath, 2, WebSocket, chunks, o, env.log);
+  const extra = { rooms: o.rooms, clients: o.rooms * 2, perRoomRate: o.perRoomRate, seconds: o.seconds, eventsPerChunk: o.eventsPerChunk, chunkBytes: files.chunkBytes,
+    files: loadSummary(files), redis1: loadSummary(redis1), redis2: loadSummary(redis2) };
+  for (const [name, x] of [['one relay, files', files], ['one relay, Redis', redis1], ['two relays, one Redis', redis2]] as const) {
+    const c = x.cpuPercent;
+    env.log(`  ${name}: latency p50 ${percentile(x.latenciesMs, 50).toFixed(1)} ms, p95 ${percentile(x.latenciesMs, 95).toFixed(1)} ms, p99 ${percentile(x.latenciesMs, 99).toFixed(1)} ms `
+      + `(${x.sent} chunks, ${Math.round(x.achievedRate)}/s); CPU relays ${c.relays.toFixed(0)} %${c.redis === undefined ? '' : `, redis-server ${c.redis.toFixed(0)} %`}, clients ${c.clients.toFixed(0)} % of a core`);
+  }
+  const figures: Figure[] = [];
+  for (const [id, x, setup] of [['redis1', redis1, 'one relay on Redis'], ['redis2', redis2, 'two relays on one Redis, writer and reader of each room on different relays']] as const) {
+    for (const p of [50, 95] as const) {
+      const v = percentile(x.latenciesMs, p);
+      const bv = percentile(files.latenciesMs, p);
+      figures.push(figure({
+        id: `sync.load.${id}.${o.rooms}.p${p}`, storage: 'relay', title: `sync load: set → observed latency p${p}, ${what}, ${setup}`, unit: 'ms',
+        kernel: v, baseline: bv, baselineName: `p${p}, one relay (files), same load`, target: null,
+        samples: { kernel: [v], baseline: [bv] }, extra,
+      }));
+    }
+  }
+  return { figures, note: null };
 }

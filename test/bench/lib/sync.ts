@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import type { Env, Figure } from './scenarios.ts';
 import { loadWebSocket, startRelay } from './relay.ts';
 import { benchSyncTransfer, type TransferOptions } from './sync-transfer.ts';
-import { benchSyncLoad, type SyncLoadSizes } from './sync-load.ts';
+import { benchSyncLoad, benchSyncLoadRedis, type SyncLoadSizes } from './sync-load.ts';
 
 /** The brief's target for `sync.transfer` (default options, Node memory). */
 export const SYNC_TRANSFER_TARGET_MS = 500;
@@ -34,11 +34,11 @@ export function syncSizes(quick: boolean): SyncSizes {
   return quick
     ? {
       events: 2_000, reps: 1, variants: [], variantReps: 0, fileReps: 1,
-      load: { rooms: [20], baselineRooms: 5, perRoomRate: 1, seconds: 3, eventsPerChunk: 10, relays: 1 },
+      load: { rooms: [20], baselineRooms: 5, perRoomRate: 1, seconds: 3, eventsPerChunk: 10, relays: 1, redisRooms: 20 },
     }
     : {
       events: 10_000, reps: 3, variants: [{ chunkEvents: 100 }, { chunkEvents: 1_000, ingestEvents: 10_000 }], variantReps: 2, fileReps: 2,
-      load: { rooms: [100, 500], baselineRooms: 10, perRoomRate: 1, seconds: 10, eventsPerChunk: 10, relays: 1 },
+      load: { rooms: [100, 500], baselineRooms: 10, perRoomRate: 1, seconds: 10, eventsPerChunk: 10, relays: 1, redisRooms: 100 },
     };
 }
 
@@ -63,7 +63,9 @@ export async function benchSync(mem: Env, file: Env, quick: boolean, options: { 
     await relay.stop();
   }
   figures.push(...(await benchSyncLoad(mem, WebSocket, s.load)));
-  return { figures, summary: summary(figures) };
+  const redis = await benchSyncLoadRedis(mem, WebSocket, s.load);
+  figures.push(...redis.figures);
+  return { figures, summary: [...summary(figures), ...(redis.note ? [redis.note] : [])] };
 }
 
 const ms = (x: unknown) => `${Math.round(Number(x))} ms`;
@@ -74,11 +76,18 @@ function summary(figures: readonly Figure[]): string[] {
   for (const f of figures) {
     const e = f.extra ?? {};
     if (f.id.startsWith('sync.transfer')) {
-      out.push(`${f.id} (${f.storage}, ${String(e['chunkEvents'] ?? 'default')} events/chunk, ingest ${String(e['ingestEvents'] ?? 'default')}): ${ms(f.kernel)} end to end, ${f.ratio.toFixed(1)}× the raw transfer (${ms(f.baseline)}); `
+      out.push(`${f.id} (${f.storage}, ${String(e['chunkEvents'] ?? 'default')} events/chunk, ingest ${String(e['ingestEvents'] ?? 'default')}): ${ms(f.kernel)} end to end (${ms(e['cpuMs'])} CPU in the bench process), ${f.ratio.toFixed(1)}× the raw transfer (${ms(f.baseline)}); `
         + `A's last chunk written at ${ms(e['publishedMs'])}, in B's doc at ${ms(e['receivedMs'])}, applied at ${ms(f.kernel)}. `
         + `Work inside (one thread for both devices): A exportChain ${ms(e['exportMs'])}, seal ${ms(e['sealAloneMs'])}, B open ${ms(e['openAloneMs'])}, B kernel.ingest ${ms(e['ingestMs'])} in ${String(e['ingestCalls'])} calls.`);
     } else if (f.id.startsWith('sync.join')) {
       out.push(`${f.id} (${f.storage}): a fresh device joins in ${ms(f.kernel)} (kernel.ingest ${ms(e['ingestMs'])} in ${String(e['ingestCalls'])} calls, ${String(e['reorderedCalls'])} of them reordered), a plain client in ${ms(f.baseline)}.`);
+    } else if (f.id.startsWith('sync.load.redis') && f.id.endsWith('.p95')) {
+      const r = (k: string) => e[k] as { latencyMs: Record<string, number>; cpuPercent: Record<string, number> };
+      const line = (name: string, k: string) => `${name} p50 ${r(k).latencyMs['p50']} / p95 ${r(k).latencyMs['p95']} ms (CPU relays ${r(k).cpuPercent['relays']} %${r(k).cpuPercent['redis'] === undefined ? '' : `, redis-server ${r(k).cpuPercent['redis']} %`})`;
+      if (f.id.startsWith('sync.load.redis2')) {
+        out.push(`sync.load.redis (${String(e['rooms'])} rooms, ${String(e['clients'])} clients, ${String(e['perRoomRate'])} chunk/s per room): ${line('one relay (files)', 'files')}; ${line('one relay on Redis', 'redis1')}; `
+          + `${line('two relays on one Redis, writer and reader on different relays', 'redis2')}.`);
+      }
     } else if (f.id.endsWith('.rss')) {
       const l = e['latencyMs'] as Record<string, number>;
       const r = e['rssMiB'] as Record<string, number>;

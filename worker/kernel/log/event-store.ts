@@ -151,10 +151,11 @@ export class EventStore {
   /**
    * Insert another device's event, already verified by the caller (ingest): it extends that
    * device's chain here and takes the next local seq. Call inside a write transaction.
+   * `payloadJson`: the payload's canonical JSON when the caller encoded it already (to check the hash).
    */
-  insertForeign(e: WireEvent): EventEnvelope {
+  insertForeign(e: WireEvent, payloadJson = canonicalJson(e.payload)): EventEnvelope {
     this.clock.observe(e.hlc);
-    return this.insert(e, canonicalJson(e.payload), e.hash, this.streamVersion(e.stream) + 1);
+    return this.insert(e, payloadJson, e.hash, this.streamVersion(e.stream) + 1);
   }
 
   private insert(w: Omit<WireEvent, 'payload' | 'hash'>, payloadJson: string, hash: string, streamSeq: number): EventEnvelope {
@@ -263,6 +264,12 @@ export class EventStore {
   readStored(seq: number): EventEnvelope | undefined {
     const row = this.sql.get(`SELECT ${SELECT_COLUMNS} FROM events WHERE seq = ?`, [seq]);
     return row ? rowToEnvelope(row) : undefined;
+  }
+
+  /** One device's events after chain position `afterDeviceSeq`, in chain order, at most `limit`, as stored (one query). */
+  readStoredChain(device: string, afterDeviceSeq: number, limit: number): EventEnvelope[] {
+    return this.sql.all(`SELECT ${SELECT_COLUMNS} FROM events WHERE device = ? AND device_seq > ? ORDER BY device_seq LIMIT ?`, [device, afterDeviceSeq, limit])
+      .map((r) => rowToEnvelope(r));
   }
 
   readOne(seq: number): EventEnvelope | undefined {

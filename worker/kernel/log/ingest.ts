@@ -17,61 +17,21 @@
  *    quarantined with the reason, nothing more of that device is applied, now or later.
  * 4. Planning reads and decides only; the kernel applies the plan in one transaction.
  */
-import { z } from 'zod';
 import type { Sql } from '../db/sql.ts';
-import { KernelError, type Json } from '../errors.ts';
+import type { Json } from '../errors.ts';
 import { canonicalJson } from './canonical.ts';
 import { hashEventWithPayloadJson, mergeKey, type WireEvent } from './envelope.ts';
-import { HLC_PATTERN, hlcMillis } from './hlc.ts';
+import { hlcMillis } from './hlc.ts';
 import type { ChainHead, EventStore } from './event-store.ts';
-import { checkpointMessage, type Checkpoint } from './checkpoint.ts';
+import { checkpointMessage } from './checkpoint.ts';
 import { verifySignature } from './keys.ts';
 import { KEY_REGISTERED } from './verify.ts';
+import type { WireCheckpoint } from './wire.ts';
+
+export { ingestSchema, parseIngest, wireCheckpointSchema, wireEventSchema, type IngestInput, type WireCheckpoint } from './wire.ts';
 
 /** How far ahead of this device's clock another device's clock may be. */
 export const MAX_CLOCK_AHEAD_MS = 24 * 3600_000;
-
-const hex64 = z.string().regex(/^[0-9a-f]{64}$/);
-const json: z.ZodType<Json> = z.lazy(() => z.union([z.null(), z.boolean(), z.number(), z.string(), z.array(json), z.record(z.string(), json)]));
-
-export const wireEventSchema = z.object({
-  id: z.string().min(1).max(200),
-  device: z.string().min(1).max(200),
-  deviceSeq: z.number().int().min(1),
-  hlc: z.string().regex(HLC_PATTERN),
-  prev: hex64,
-  stream: z.string().min(1).max(2000),
-  streamBase: z.number().int().min(0),
-  type: z.string().min(1).max(200),
-  v: z.number().int().min(1),
-  at: z.string().min(1).max(100),
-  actor: z.string().max(2000),
-  payload: json,
-  hash: hex64,
-  // Local positions of the sending database are accepted (readEvents returns them) and ignored.
-  seq: z.number().int().optional(),
-  streamSeq: z.number().int().optional(),
-}).strict();
-
-export const wireCheckpointSchema = z.object({
-  device: z.string().min(1).max(200),
-  deviceSeq: z.number().int().min(1),
-  headHash: hex64,
-  audit: z.object({ seq: z.number().int().min(1), hash: hex64 }).strict().nullable(),
-  keyId: z.string().regex(/^[0-9a-f]{16}$/),
-  signature: z.string().regex(/^[0-9a-f]{128}$/),
-  at: z.string().min(1).max(100),
-  format: z.literal(2),
-  seq: z.number().int().optional(),
-}).strict();
-
-export const ingestSchema = z.object({
-  events: z.array(wireEventSchema).max(100_000),
-  checkpoints: z.array(wireCheckpointSchema).max(100_000).optional(),
-}).strict();
-
-export type IngestInput = z.input<typeof ingestSchema>;
-export type WireCheckpoint = Omit<Checkpoint, 'seq' | 'format'> & { readonly format: 2 };
 
 export interface Refusal {
   /** The typed error of a refused chain (docs/errors.md). */
@@ -91,19 +51,8 @@ export interface IngestPlan {
   readonly unpark: { device: string; deviceSeq: number }[];
   readonly duplicates: number;
   readonly refused: (Refusal & { event: Json })[];
-}
-
-export function parseIngest(input: unknown): { events: WireEvent[]; checkpoints: WireCheckpoint[] } {
-  const parsed = ingestSchema.safeParse(input);
-  if (!parsed.success) {
-    const first = parsed.error.issues[0];
-    throw new KernelError('invalid_events',
-      `ingest: the batch is not a list of event envelopes (${first ? `${first.path.join('.')}: ${first.message}` : 'malformed'}); nothing was applied.`,
-      { issues: parsed.error.issues.slice(0, 10).map((i) => ({ path: i.path.join('.'), message: i.message })) });
-  }
-  const events = parsed.data.events.map(({ seq: _s, streamSeq: _ss, ...e }) => e as WireEvent);
-  const checkpoints = (parsed.data.checkpoints ?? []).map(({ seq: _s, ...c }) => c as WireCheckpoint);
-  return { events, checkpoints };
+  /** The canonical JSON of each accepted event's payload, as its hash check encoded it (insert stores it). */
+  readonly payloadJson: Map<WireEvent, string>;
 }
 
 /**
@@ -156,8 +105,8 @@ async function planOnce(
   events: readonly WireEvent[], checkpoints: readonly WireCheckpoint[],
   removedFrom: (device: string) => string | undefined,
 ): Promise<IngestPlan> {
-  const plan: { accept: WireEvent[]; checkpoints: WireCheckpoint[]; park: WireEvent[]; unpark: { device: string; deviceSeq: number }[]; duplicates: number; refused: (Refusal & { event: Json })[] } =
-    { accept: [], checkpoints: [], park: [], unpark: [], duplicates: 0, refused: [] };
+  const plan: { -readonly [K in keyof IngestPlan]: IngestPlan[K] } =
+    { accept: [], checkpoints: [], park: [], unpark: [], duplicates: 0, refused: [], payloadJson: new Map() };
   const byDevice = new Map<string, WireEvent[]>();
   for (const e of events) (byDevice.get(e.device) ?? byDevice.set(e.device, []).get(e.device)!).push(e);
   for (const c of checkpoints) if (!byDevice.has(c.device)) byDevice.set(c.device, []);
@@ -180,6 +129,7 @@ async function planOnce(
 
     let head: ChainHead = store.chainHead(device);
     const accepted: WireEvent[] = [];
+    const acceptedIds = new Set<string>();
     const keys = new Map<string, string>();
     let refusedHere = false;
     const seenAt = new Map<number, string>();
@@ -216,7 +166,7 @@ async function planOnce(
         refuse(e, e.deviceSeq, 'device_revoked', `Device ${device} was removed from this workspace; what it wrote after that is not accepted.`);
         break;
       }
-      const problem = checkEvent(e, device, self, nowMs);
+      const problem = checkEvent(e, device, self, nowMs, plan.payloadJson);
       if (problem) {
         refuse(e, e.deviceSeq, problem.reason, problem.message);
         refusedHere = true;
@@ -236,7 +186,7 @@ async function planOnce(
         refusedHere = true;
         break;
       }
-      if (sql.value('SELECT 1 FROM events WHERE id = ?', [e.id]) !== undefined || accepted.some((a) => a.id === e.id)) {
+      if (sql.value('SELECT 1 FROM events WHERE id = ?', [e.id]) !== undefined || acceptedIds.has(e.id)) {
         refuse(e, e.deviceSeq, 'duplicate_id', `Device ${device}'s event at position ${e.deviceSeq} reuses the id of another event (${e.id}): a replay under a new position.`);
         refusedHere = true;
         break;
@@ -246,6 +196,7 @@ async function planOnce(
         if (p.device === device && p.keyId && p.publicKey) keys.set(p.keyId, p.publicKey);
       }
       accepted.push(e);
+      acceptedIds.add(e.id);
       if (parkedSeqs.has(e.deviceSeq)) plan.unpark.push({ device, deviceSeq: e.deviceSeq });
       head = { deviceSeq: e.deviceSeq, hash: e.hash, hlc: e.hlc };
     }
@@ -277,7 +228,8 @@ async function planOnce(
   return plan;
 }
 
-function checkEvent(e: WireEvent, device: string, self: string, nowMs: number): { reason: string; message: string } | null {
+/** Why `e` cannot extend its chain on its own merits, or null; records its payload's canonical JSON in `encoded`. */
+function checkEvent(e: WireEvent, device: string, self: string, nowMs: number, encoded: Map<WireEvent, string>): { reason: string; message: string } | null {
   if (device === self) {
     return { reason: 'own_device', message: `An offered event claims to be from this device (${self}) but is not in its chain here: only this device writes its chain.` };
   }
@@ -288,6 +240,7 @@ function checkEvent(e: WireEvent, device: string, self: string, nowMs: number): 
     return { reason: 'hash_mismatch', message: `Device ${device}'s event at position ${e.deviceSeq} has a payload that is not canonical JSON.` };
   }
   const { hash: _h, payload: _p, ...identity } = e;
+  encoded.set(e, payloadJson);
   if (hashEventWithPayloadJson(identity, payloadJson) !== e.hash) {
     return { reason: 'hash_mismatch', message: `Device ${device}'s event at position ${e.deviceSeq} does not match its hash: it was changed after it was written.` };
   }
