@@ -324,7 +324,8 @@ export class SyncClient {
     try {
       report = await this.kernel.ingest({ events, checkpoints: offered });
     } catch (err) {
-      // The kernel's message is written for people (recovery mode, a removed device, a closed kernel).
+      // Read-only outside recovery mode: this device was removed (also when its remover's chain was refused here).
+      if (err instanceof KernelError && err.code === 'read_only' && !this.kernel.recovery) return this.removed();
       this.raise('ingest', 'ingest_failed', `Changes from other devices could not be applied: ${messageOf(err)}`,
         { error: err instanceof KernelError ? err.code : 'internal' });
       if (this.kernel.isClosed) this.stopFromInside();

@@ -185,6 +185,31 @@ describe('sync client: order, checkpoints, own chain, stopping', () => {
     }
   });
 
+  test('a device that learned of its removal outside the client (read_only on ingest) says it was removed, not that ingest failed', async () => {
+    const room = await deriveRoom(newEpochKey());
+    const relay = new Y.Doc();
+    const a = await device(relay, room);
+    const b = await device(relay, room);
+    try {
+      note(a.k, 1);
+      note(b.k, 1);
+      await settleAll([a, b]);
+      a.unlink();
+      b.k.command({ type: 'device.revoke', payload: { device: a.k.deviceId, reason: 'lost' }, idempotencyKey: newKey() });
+      // The removal reaches A's kernel by another way than its client (as when the remover's chain
+      // is refused in the batch that brings it: two devices removed each other).
+      a.k.ingest(b.k.exportChain(b.k.deviceId));
+      note(b.k, 2);
+      await settleAll([b]);
+      a.unlink = link(a.doc, relay);
+      await settleAll([a]);
+      assert.equal(a.client.status().problem?.code, 'device_removed', JSON.stringify(a.client.problems()));
+      assert.ok(!a.client.problems().some((p) => p.code === 'ingest_failed'));
+    } finally {
+      await closeAll([a, b]);
+    }
+  });
+
   test('a removed device\'s later chunks, handed in several batches of one pass, raise no problem', async () => {
     const room = await deriveRoom(newEpochKey());
     const relay = new Y.Doc();

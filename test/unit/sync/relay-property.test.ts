@@ -12,7 +12,7 @@
  * device's later events), every such client says "up to date", the removed device is read-only,
  * and no chunk key was ever sealed to two different values.
  *
- * Seeds: 100 in CI; KINGDOM_NIGHTLY=1 runs 1,000 and KINGDOM_SEED=n replays one. The schedule,
+ * Seeds: 300 in CI (the issue asks for a few hundred); KINGDOM_NIGHTLY=1 runs 1,000 and KINGDOM_SEED=n replays one. The schedule,
  * clocks, Yjs client ids and the epoch key are drawn from the seed, and the world waits for every
  * client to go idle after each step, so a seed replays the same schedule; device ids (random
  * UUIDs) and the kernels' background checkpoint timers are not, so details of a replay may
@@ -30,7 +30,7 @@ import { deriveRoom } from '../../../worker/sync/keys.ts';
 import { parseChunkKey } from '../../../worker/sync/chunks.ts';
 import { CHUNKS_MAP } from '../../../worker/sync/client.ts';
 
-const SEEDS = process.env['KINGDOM_SEED'] ? [Number(process.env['KINGDOM_SEED'])] : Array.from({ length: process.env['KINGDOM_NIGHTLY'] ? 1000 : 100 }, (_, i) => i + 1);
+const SEEDS = process.env['KINGDOM_SEED'] ? [Number(process.env['KINGDOM_SEED'])] : Array.from({ length: process.env['KINGDOM_NIGHTLY'] ? 1000 : 300 }, (_, i) => i + 1);
 const DEVICES = 3;
 
 async function runSeed(seed: number): Promise<void> {
