@@ -182,7 +182,11 @@ describe('device sync across browsers (A in Firefox ESR, B in Chromium, a real r
     await a.route('#/devices', sel('sync-chip'));
     const t = Date.now();
     assert.equal((await a.reload()).storage, 'opfs', 'A on OPFS after the reload');
-    await chipA('up_to_date').catch(async (e: unknown) => { throw new Error(`A's chip after the reload: ${await chipStateA()}: ${String(e)}`); });
+    await chipA('up_to_date').catch(async (e: unknown) => {
+      // Seen once under CI load (stuck at connecting for 30 s): say what the relay saw.
+      const seen = relay.lines.slice(-25).map((l) => JSON.stringify(l)).join('\n');
+      throw new Error(`A's chip after the reload: ${await chipStateA()}: ${String(e)}\nthe relay's last log lines:\n${seen}`);
+    });
     console.log(`# A: reloaded, up to date again in ${ms(t)}`);
     assert.ok((await a.status()).headSeq >= before.headSeq, 'the log survived the reload');
     // The pairing is remembered: sync is on, with B in the device list.
