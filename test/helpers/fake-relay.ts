@@ -9,7 +9,8 @@
  * 1. Everything a socket does happens asynchronously (setImmediate), in order per socket, like a
  *    real one; nothing is delivered to a socket after it closed.
  * 2. `decide(url)` runs at the upgrade: 'accept', 401 (an error event whose message names the
- *    status, as Node's `ws` reports it, then close 1006) or 'down' (an error, then close 1006).
+ *    status, as Node's `ws` reports it, then close 1006), 'down' (an error, then close 1006) or
+ *    'hang' (the socket stays CONNECTING for good).
  */
 import * as Y from 'yjs';
 import * as encoding from 'lib0/encoding';
@@ -25,7 +26,7 @@ export class FakeRelay {
   /** Every URL a socket was opened with, in order. */
   readonly urls: string[] = [];
   readonly sockets: FakeSocket[] = [];
-  decide: (url: URL) => 'accept' | 401 | 'down' = () => 'accept';
+  decide: (url: URL) => 'accept' | 401 | 'down' | 'hang' = () => 'accept';
   readonly WebSocket: new (url: string) => FakeSocket;
 
   constructor() {
@@ -88,6 +89,7 @@ export class FakeSocket {
     setImmediate(() => {
       if (this.readyState !== 0) return;
       const verdict = relay.decide(u);
+      if (verdict === 'hang') return; // stays CONNECTING: never opens, never fails
       if (verdict !== 'accept') {
         this.readyState = 3;
         this.onerror?.({ message: verdict === 401 ? 'Unexpected server response: 401' : 'connect ECONNREFUSED' });

@@ -15,6 +15,7 @@
  *    to the relay alone.
  * 4. The relay refusing the token (HTTP 401 at the upgrade, as far as the platform tells, or a
  *    close code 4400-4499) is `refused`, not `offline`: a person has to act.
+ * 5. A connection not in sync `connectTimeoutMs` after it started connecting is made again.
  */
 import { WebsocketProvider } from 'y-websocket';
 import type * as Y from 'yjs';
@@ -25,6 +26,8 @@ import type { SyncTransport, TransportState } from './transport.ts';
 export const DEFAULT_TOKEN_LIFETIME_MS = 5 * 60_000;
 /** @default 1 minute before the token expires. */
 export const DEFAULT_REFRESH_BEFORE_MS = 60_000;
+/** @default 15 s: a connection not in sync by then is made again (a socket can hang while connecting). */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 15_000;
 
 export interface RelayConnectionOptions {
   /** `ws://` or `wss://` address of the relay (without the room). */
@@ -35,6 +38,7 @@ export interface RelayConnectionOptions {
   readonly WebSocket?: unknown;
   readonly tokenLifetimeMs?: number;
   readonly refreshBeforeMs?: number;
+  readonly connectTimeoutMs?: number;
   readonly clock?: () => number;
 }
 
@@ -42,13 +46,17 @@ export class RelayConnection implements SyncTransport {
   private current: TransportState = { kind: 'connecting' };
   private readonly listeners = new Set<(s: TransportState) => void>();
   private timer: ReturnType<typeof setTimeout> | null = null;
+  private watchdog: ReturnType<typeof setTimeout> | null = null;
   private refreshing = false;
   private closed = false;
 
   private constructor(private readonly provider: WebsocketProvider, private readonly options: RelayConnectionOptions, private expiresAt: number) {
     provider.on('status', ({ status }) => {
       if (this.refreshing) return; // the deliberate reconnect of a refresh: still in sync (invariant 2)
-      if (status === 'connecting') this.set({ kind: 'connecting' });
+      if (status === 'connecting') {
+        this.set({ kind: 'connecting' });
+        this.arm();
+      }
       else if (status === 'disconnected') this.set({ kind: 'offline', reason: 'The connection to the relay closed; reconnecting.' });
     });
     provider.on('sync', (synced: boolean) => {
@@ -67,6 +75,26 @@ export class RelayConnection implements SyncTransport {
       this.set({ kind: 'refused', code: `relay_closed_${code}`, message: `the relay closed the connection for good (${code}${reason ? `: ${reason}` : ''}).` });
     });
     this.schedule();
+    this.arm();
+  }
+
+  /**
+   * Invariant 5: y-websocket times out a connection that went quiet, not one that never opened (a
+   * socket can stay CONNECTING, e.g. queued behind another to the same host). One not in sync
+   * `connectTimeoutMs` after it started connecting is made again.
+   */
+  private arm(): void {
+    if (this.watchdog) clearTimeout(this.watchdog);
+    if (this.closed) return;
+    this.watchdog = setTimeout(() => {
+      this.watchdog = null;
+      if (this.closed || this.current.kind === 'synced' || this.current.kind === 'refused' || this.current.kind === 'offline') return;
+      this.refreshing = true; // stay `connecting` through the deliberate reconnect
+      this.provider.disconnect();
+      this.provider.connect();
+      this.arm();
+    }, this.options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS);
+    (this.watchdog as { unref?: () => void }).unref?.();
   }
 
   /** Mint a token and connect (the connection starts right away). */
@@ -97,6 +125,7 @@ export class RelayConnection implements SyncTransport {
     if (this.closed) return;
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.watchdog) clearTimeout(this.watchdog);
     this.provider.destroy();
     // The provider made this awareness and does not destroy it; its timer would keep Node alive.
     this.provider.awareness.destroy();

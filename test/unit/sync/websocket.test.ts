@@ -42,7 +42,7 @@ async function until(what: string, ok: () => boolean, ms = 5000): Promise<void> 
 
 interface App { k: Kernel; doc: Y.Doc; connection: RelayConnection; client: SyncClient; states: TransportState['kind'][]; stop(): Promise<void> }
 
-async function app(relay: FakeRelay, room: Room, opts: { tokenLifetimeMs?: number; refreshBeforeMs?: number } = {}): Promise<App> {
+async function app(relay: FakeRelay, room: Room, opts: { tokenLifetimeMs?: number; refreshBeforeMs?: number; connectTimeoutMs?: number } = {}): Promise<App> {
   const k = await memKernel();
   const doc = new Y.Doc();
   const connection = await RelayConnection.open({ relayUrl: RELAY, room, doc, WebSocket: relay.WebSocket, ...opts });
@@ -71,6 +71,25 @@ describe('relay connection (y-websocket)', () => {
       await until('up to date', () => a.client.status().state === 'up_to_date' && b.client.status().state === 'up_to_date');
       assert.deepEqual(a.k.digest(), b.k.digest());
       assert.deepEqual(a.states.slice(-1), ['synced']);
+    } finally {
+      await a.stop();
+      await b.stop();
+    }
+  });
+
+  test('a socket that hangs while connecting is given up and made again; sync goes on', async () => {
+    const relay = new FakeRelay();
+    const room = await deriveRoom(newEpochKey());
+    let attempts = 0;
+    relay.decide = () => (++attempts === 1 ? 'hang' : 'accept');
+    const a = await app(relay, room, { connectTimeoutMs: 100 });
+    const b = await app(relay, room);
+    try {
+      note(a.k, 1);
+      await until('A in sync after the hung attempt', () => a.connection.state.kind === 'synced');
+      assert.ok(attempts >= 3, `attempts: ${attempts}`);
+      assert.ok(!a.states.includes('offline'), `stays connecting through the retry: ${a.states.join(',')}`);
+      await until('B got it', () => count(b.k, a.k.deviceId) === a.k.ownHead.deviceSeq);
     } finally {
       await a.stop();
       await b.stop();
