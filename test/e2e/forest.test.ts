@@ -158,6 +158,25 @@ describe('the Forest and the LLM providers in the app', () => {
     assert.match(text, /How to deploy the kingdom safely/);
   });
 
+  test('a [[wiki link]] typed in the app: unresolved until the note exists, then a link, with the backlink on the other side', async () => {
+    await ui.nav('forest');
+    await page.locator(sel('forest-node-title')).fill('Incident review');
+    await page.locator(sel('forest-node-body')).fill('Follow the [[Deployment runbook|runbook]] and the [[Postmortem template]].\n`[[not a link]]`');
+    await page.locator(sel('forest-node-save')).click();
+    await page.waitForFunction(() => /^#\/forest\/[0-9a-f-]{36}$/.test(location.hash), undefined, { timeout: UI_MS });
+    const review = await nodeId();
+    const link = page.locator(sel('wiki-link', '[data-target="Deployment runbook"]'));
+    await link.waitFor({ timeout: UI_MS });
+    assert.equal(await link.textContent(), 'runbook');
+    assert.equal(await page.locator(sel('wiki-unresolved', '[data-target="Postmortem template"]')).count(), 1, 'no such note yet: unresolved');
+    assert.equal(await page.locator(sel('wiki-link', '[data-target="not a link"]')).count() + await page.locator(sel('wiki-unresolved', '[data-target="not a link"]')).count(), 0, 'code is not a link');
+    await link.click();
+    await page.waitForFunction((id) => location.hash === `#/forest/${id}`, runbook, { timeout: UI_MS });
+    await page.locator(`${sel('forest-mentioned-by')} a`, { hasText: 'Incident review' }).waitFor({ timeout: UI_MS });
+    await page.goto(`${server.url}/#/forest/${review}`);
+    await page.locator(sel('wiki-link', '[data-target="Deployment runbook"]')).waitFor({ timeout: UI_MS });
+  });
+
   test('edit, then archive a node', async () => {
     await page.goto(`${server.url}/#/forest/${notes}`);
     await page.locator(sel('forest-edit')).click({ timeout: UI_MS });

@@ -9,6 +9,7 @@ import { forestLinksProjection, forestNodesProjection } from './projection.ts';
 import { queries } from './queries.ts';
 import { toDefaultWorkspace } from '../workspaces/scope.ts';
 import { markdownQueries } from './markdown.ts';
+import { forestMentionsProjection } from './mentions.ts';
 
 export type { ForestNode, ForestLink, NodeSummary, TraverseResult } from './queries.ts';
 export type { SearchHit, SearchResult } from './search.ts';
@@ -18,7 +19,7 @@ export const forestModule = {
   name: 'forest',
   commands,
   queries: [...queries, ...markdownQueries] as const,
-  projections: [forestNodesProjection, forestLinksProjection],
+  projections: [forestNodesProjection, forestLinksProjection, forestMentionsProjection],
   events: [
     // v2: workspaceId (v1 nodes are lifted into the default workspace); a node's other events and
     // its links belong to the node's workspace.

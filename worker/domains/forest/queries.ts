@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { defineQueries, type Reader } from '../../kernel/module.ts';
 import type { Row } from '../../kernel/db/sql.ts';
+import { backlinksOf, mentionsOf } from './mentions.ts';
 import type { SqlValue } from '@sqlite.org/sqlite-wasm';
 import { KernelError, type Json } from '../../kernel/errors.ts';
 import { direction, id, linkType, MAX_DEPTH, tag } from './schemas.ts';
@@ -156,14 +157,18 @@ export const queries = defineQueries([
   searchQuery,
   {
     name: 'forest.node.get',
-    description: 'One node by id with its outgoing links and backlinks (incoming), or null (also when workspaceId is given and the node is in another workspace). Links to archived nodes are hidden.',
+    description: 'One node by id with its outgoing links and backlinks (incoming), its [[wiki links]] (resolved by title, or unresolved) and the nodes that mention it, or null (also when workspaceId is given and the node is in another workspace). Links to archived nodes are hidden.',
     schema: z.strictObject({ workspaceId: inWorkspace, id }),
     run: (r, p: { workspaceId?: string; id: string }) => {
       const row = r.get(`SELECT ${NODE_COLS}, n.body FROM forest_nodes n WHERE n.id = ?${p.workspaceId ? ' AND n.workspace_id = ?' : ''}`, p.workspaceId ? [p.id, p.workspaceId] : [p.id]);
       if (!row) return null;
       const node = toNode(row);
       const active = node.status === 'active';
-      return { node, outgoing: active ? linksOf(r, p.id, 'out') : [], incoming: active ? linksOf(r, p.id, 'in') : [] };
+      const ws = String(row['workspace_id']);
+      return {
+        node, outgoing: active ? linksOf(r, p.id, 'out') : [], incoming: active ? linksOf(r, p.id, 'in') : [],
+        mentions: mentionsOf(r, p.id, ws), mentionedBy: active ? backlinksOf(r, node.title, ws, p.id) : [],
+      };
     },
   },
   {
