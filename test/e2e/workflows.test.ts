@@ -60,7 +60,7 @@ describe('workflows and sessions in the app', () => {
   test('the editor validates live and an error moves the caret to its line', async () => {
     await ui.nav('workflows');
     await page.locator(sel('workflow-new')).click({ timeout: UI_MS });
-    const source = page.locator(sel('workflow-source'));
+    const source = page.locator(sel('workflow-source', '[data-ready="true"] .cm-content'));
     await page.locator(sel('workflow-validation', '[data-state="ok"]')).waitFor({ timeout: UI_MS });
     await source.fill('name: broken\nversion: 1.0.0\nsteps:\n  - id: a\n    type: task\n    runnr: transform\n');
     const issue = page.locator(sel('workflow-issue')).first();
@@ -68,10 +68,7 @@ describe('workflows and sessions in the app', () => {
     const line = Number(await issue.getAttribute('data-line'));
     assert.ok(line >= 1, 'the issue names a line');
     await issue.click();
-    const caretLine = await source.evaluate((el) => {
-      const t = el as HTMLTextAreaElement;
-      return t.value.slice(0, t.selectionStart).split('\n').length;
-    });
+    const caretLine = Number(await page.locator(`${sel('workflow-source')} .cm-lineNumbers .cm-activeLineGutter`).textContent());
     assert.equal(caretLine, line, 'the caret is on the line of the issue');
     assert.equal(await page.locator(sel('workflow-save')).isDisabled(), true, 'an invalid workflow cannot be saved');
   });

@@ -12,6 +12,7 @@
  * 3. Never throws: every refusal is a `RawIssue`; the caller locates issues with `locate`.
  */
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type Pair } from 'yaml';
+import { indentProblem } from './indent.ts';
 import { formatPath, type Path, type RawIssue } from './issues.ts';
 
 export const MAX_SOURCE_BYTES = 256 * 1024;
@@ -145,6 +146,8 @@ function deref(source: Source, node: Node | null): Node | null {
 function syntaxIssues(source: Source): RawIssue[] {
   const out: RawIssue[] = [];
   let deep = false;
+  const indented = new Set<number>();
+  let indent: ReturnType<typeof indentProblem>;
   for (const e of source.doc.errors) {
     const at = e.pos[0];
     if (e.code === 'RESOURCE_EXHAUSTION') {
@@ -156,6 +159,11 @@ function syntaxIssues(source: Source): RawIssue[] {
       out.push({ path, code: 'duplicate_key', sourceOffset: at, message: `the key ${key ? `"${key.slice(0, 60)}" ` : ''}appears twice in this mapping; keep one` });
     } else if (e.code === 'MULTIPLE_DOCS') {
       out.push({ path: [], code: 'yaml_syntax', sourceOffset: at, message: 'the file holds more than one YAML document (---); keep one workflow per file' });
+    } else if ((indent = indentProblem(source.text, e.code, at)) !== undefined) {
+      // The parser reports one misindented line as up to two errors on the line above: tell it once.
+      if (indented.has(indent.offset)) continue;
+      indented.add(indent.offset);
+      out.push({ path: pathAt(source, indent.keyOffset).slice(0, -1), code: 'yaml_syntax', sourceOffset: indent.offset, message: indent.message });
     } else {
       out.push({ path: pathAt(source, at), code: 'yaml_syntax', sourceOffset: at, message: `${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')} (YAML ${e.code})` });
     }
