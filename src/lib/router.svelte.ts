@@ -10,6 +10,7 @@
 export const ROUTES = [
   { id: 'workspaces', label: 'Workspaces' },
   { id: 'workflows', label: 'Workflows' },
+  { id: 'inbox', label: 'Inbox' },
   { id: 'sessions', label: 'Sessions' },
   { id: 'forest', label: 'Forest' },
   { id: 'events', label: 'Event log' },

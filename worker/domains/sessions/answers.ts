@@ -48,6 +48,10 @@ export interface SessionSummary {
   readonly waiting: number;
   readonly firstSeq: number;
   readonly lastSeq: number;
+  /** The run number among its workflow's sessions in the workspace, in merge order (same on every device). */
+  readonly number: number | null;
+  /** Its readable name: "deploy #12". */
+  readonly name: string;
 }
 
 /** A step row of `session.get`. */

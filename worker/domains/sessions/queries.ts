@@ -9,11 +9,13 @@ import { parseWorkflow, workflowJsonSchema } from '../../workflow/index.ts';
 import { foldSession, stateToJson, type FoldEvent } from './fold.ts';
 import { sessionStream } from './events.ts';
 import { workspaceField } from '../workspaces/scope.ts';
+import { sessionName } from './numbers.ts';
 import type { SessionDetail, SessionStateAnswer, SessionSummary, WorkflowRevision, WorkflowSummary } from './answers.ts';
 
 const parseJson = (v: unknown): Json => (typeof v === 'string' ? (JSON.parse(v) as Json) : null);
 
 function sessionSummary(row: Record<string, unknown>): Json {
+  const number = row['run_number'] === null || row['run_number'] === undefined ? null : Number(row['run_number']);
   return {
     id: String(row['id']), workspaceId: String(row['workspace_id']), projectId: (row['project_id'] as string | null) ?? null, workflow: { name: String(row['workflow_name']), version: String(row['workflow_version']), hash: String(row['workflow_hash']) },
     status: String(row['status']), inputs: parseJson(row['inputs']), output: parseJson(row['output']), error: parseJson(row['error']),
@@ -21,11 +23,13 @@ function sessionSummary(row: Record<string, unknown>): Json {
     parentStep: (row['parent_step'] as string | null) ?? null, forkOf: (row['fork_of'] as string | null) ?? null, forkStep: (row['fork_step'] as string | null) ?? null,
     startedAt: String(row['started_at']), endedAt: (row['ended_at'] as string | null) ?? null, updatedAt: String(row['updated_at']),
     stepsDone: Number(row['steps_done']), waiting: Number(row['waiting']), firstSeq: Number(row['first_seq']), lastSeq: Number(row['last_seq']),
+    number, name: sessionName(String(row['workflow_name']), number),
   };
 }
 
 const SESSION_COLS = `id, workspace_id, project_id, workflow_name, workflow_version, workflow_hash, status, inputs, output, error, failed_step, parent_id, parent_step,
-  fork_of, fork_step, started_at, ended_at, updated_at, steps_done, waiting, first_seq, last_seq`;
+  fork_of, fork_step, started_at, ended_at, updated_at, steps_done, waiting, first_seq, last_seq,
+  (SELECT number FROM session_numbers n WHERE n.session_id = sessions.id) AS run_number`;
 
 export function sessionEvents(r: Reader, id: string, uptoSeq?: number): (FoldEvent & { type: string; at: string })[] {
   const rows = r.all(`SELECT seq, stream_seq, type, at, payload FROM events WHERE stream = ? ${uptoSeq !== undefined ? 'AND seq <= ?' : ''} ORDER BY stream_seq`,
@@ -71,15 +75,21 @@ export const queries = defineQueries([
   },
   {
     name: 'session.list',
-    description: "A workspace's sessions, newest first; filter by status, workflow name, project or parent session.",
-    schema: z.strictObject({ workspaceId: workspaceField, status: z.string().optional(), workflow: z.string().optional(), projectId: z.string().optional(), parentId: z.string().optional(), limit: z.number().int().min(1).max(1000).optional() }),
-    run: (r, p: { workspaceId: string; status?: string; workflow?: string; projectId?: string; parentId?: string; limit?: number }) => {
+    description: "A workspace's sessions, newest first; filter by status ('waiting': running or paused with an approval pending), workflow name, project, parent session or text in the name (\"deploy #12\") or id.",
+    schema: z.strictObject({ workspaceId: workspaceField, status: z.string().optional(), workflow: z.string().optional(), projectId: z.string().optional(), parentId: z.string().optional(), text: z.string().max(200).optional(), limit: z.number().int().min(1).max(1000).optional() }),
+    run: (r, p: { workspaceId: string; status?: string; workflow?: string; projectId?: string; parentId?: string; text?: string; limit?: number }) => {
       const where: string[] = ['workspace_id = ?'];
       const args: (string | number)[] = [p.workspaceId];
       if (p.projectId) { where.push('project_id = ?'); args.push(p.projectId); }
-      if (p.status) { where.push('status = ?'); args.push(p.status); }
+      if (p.status === 'waiting') where.push("waiting > 0 AND status IN ('running', 'paused')");
+      else if (p.status) { where.push('status = ?'); args.push(p.status); }
       if (p.workflow) { where.push('workflow_name = ?'); args.push(p.workflow); }
       if (p.parentId) { where.push('parent_id = ?'); args.push(p.parentId); }
+      if (p.text?.trim()) {
+        const like = `%${p.text.trim().toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+        where.push(`(lower(workflow_name || ' #' || COALESCE((SELECT number FROM session_numbers n WHERE n.session_id = sessions.id), '')) LIKE ? ESCAPE '\\' OR id LIKE ? ESCAPE '\\')`);
+        args.push(like, like);
+      }
       args.push(p.limit ?? 200);
       return r.all(`SELECT ${SESSION_COLS} FROM sessions WHERE ${where.join(' AND ')} ORDER BY started_at DESC, id DESC LIMIT ?`, args).map(sessionSummary) as unknown as SessionSummary[];
     },
