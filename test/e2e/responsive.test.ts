@@ -11,7 +11,7 @@
  *    the menu button are ≥ 44 px tall;
  * 5. the header says "Offline — everything keeps working on this device" while the context is
  *    offline, and its storage chip says "Saved on this device" only when storage is persistent;
- * 6. no CSP violation, no console error.
+ * 6. no screen scrolls sideways at 390; no CSP violation, no console error.
  * Screenshots go to .tmp/screens/ (gitignored).
  */
 import { after, before, describe, test } from 'node:test';
@@ -233,6 +233,16 @@ describe('responsive layout: 1440, 820 and 390 px', () => {
     await page.locator(sel('session-row')).first().waitFor({ timeout: UI_MS });
     atLeast44('session link', await heights(`${sel('session-row')} a`), true);
     await shot(page, 'sessions-390-touch.png');
+
+    // No screen scrolls sideways on the phone (wide content such as the integrity chain scrolls inside its own box).
+    const screens = await page.locator('#main-nav a').evaluateAll((links) => links.map((l) => [l.getAttribute('data-testid')!, l.getAttribute('href')!] as const));
+    assert.ok(screens.length >= 5, 'the nav lists the screens');
+    for (const [id, link] of screens) {
+      await page.goto(`${server.url}/${link}`);
+      await page.locator(sel(id, '[aria-current="page"]')).waitFor({ state: 'attached', timeout: UI_MS });
+      await page.waitForTimeout(300);
+      assert.equal(await page.evaluate(() => document.documentElement.scrollWidth), 390, `${link}: no horizontal scrolling at 390`);
+    }
 
     await page.locator(sel('nav-toggle')).tap();
     await page.locator(sel('nav-workflows')).waitFor({ state: 'visible', timeout: UI_MS });
