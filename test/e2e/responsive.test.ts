@@ -2,8 +2,8 @@
  * The app on a laptop (1440 px), a tablet (820 px) and a phone (390 px), in real Chromium (the
  * built app on OPFS, with its CSP):
  * 1. at 1440 the navigation is a sidebar; below 900 px it collapses behind the menu button, which
- *    opens it as a drawer (focus moves into it); Esc closes it and returns focus to the button, a
- *    nav link closes it too;
+ *    opens it as a drawer (focus moves into it); Esc and its Close button close it and return focus
+ *    to the menu button, a nav link and widening the window close it too;
  * 2. a session timeline keeps its bar area at ≥ 50 % of the row at 820 and 390, and its axis
  *    labels stay inside the axis without overlapping;
  * 3. at 390 the workflow list is cards: each Run action lies inside the viewport;
@@ -75,8 +75,9 @@ describe('responsive layout: 1440, 820 and 390 px', () => {
     await page.locator(sel('session-status', '[data-status="succeeded"]')).waitFor({ timeout: RUN_MS });
   }
 
+  /** Whole pages, except the open drawer (fixed to the viewport): what the screen shows. */
   async function shot(page: Page, file: string): Promise<void> {
-    await page.screenshot({ path: join(SCREENS, file), fullPage: true });
+    await page.screenshot({ path: join(SCREENS, file), fullPage: !file.startsWith('nav-open') });
   }
 
   /** Track width / row width of every timeline row, and the axis labels' boxes. */
@@ -152,6 +153,16 @@ describe('responsive layout: 1440, 820 and 390 px', () => {
     await page.keyboard.press('Escape');
     await page.locator(sel('nav-workflows')).waitFor({ state: 'hidden', timeout: UI_MS });
     assert.equal(await page.evaluate(() => document.activeElement?.id), 'nav-toggle', 'Esc returns focus to the menu button');
+    // The drawer's own Close button, and widening the window past the breakpoint, close it too.
+    await toggle.click();
+    await page.locator(sel('nav-close')).click({ timeout: UI_MS });
+    await page.locator(sel('nav-workflows')).waitFor({ state: 'hidden', timeout: UI_MS });
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'nav-toggle', 'Close returns focus to the menu button');
+    await toggle.click();
+    await page.setViewportSize({ width: 1440, height: 900 });
+    await page.waitForFunction(() => document.querySelector('[data-testid="nav-drawer"]')?.getAttribute('data-open') === 'false', undefined, { timeout: UI_MS });
+    await page.setViewportSize({ width: 820, height: 1180 });
+    assert.equal(await page.locator(sel('nav-workflows')).isVisible(), false, 'back at 820 the drawer stays closed');
     // A nav link navigates and closes the drawer.
     await toggle.click();
     await page.locator(sel('nav-workflows')).click({ timeout: UI_MS });
