@@ -7,8 +7,9 @@
  * 2. a session timeline keeps its bar area at ≥ 50 % of the row at 820 and 390, and its axis
  *    labels stay inside the axis without overlapping;
  * 3. at 390 the workflow list is cards: each Run action lies inside the viewport;
- * 4. on a touch phone (hasTouch, isMobile) nav items, list links and buttons, timeline rows and
- *    the menu button are ≥ 44 px tall;
+ * 4. on a touch phone (hasTouch, isMobile) nav items, list links and buttons, timeline rows, the
+ *    menu button and every visible control of every screen are ≥ 44 px tall (the header chips
+ *    through an invisible tap band);
  * 5. the header says "Offline — everything keeps working on this device" while the context is
  *    offline, and its storage chip says "Saved on this device" only when storage is persistent;
  * 6. no screen scrolls sideways at 390; no CSP violation, no console error.
@@ -253,6 +254,21 @@ describe('responsive layout: 1440, 820 and 390 px', () => {
       await page.locator(sel(id, '[aria-current="page"]')).waitFor({ state: 'attached', timeout: UI_MS });
       await page.waitForTimeout(300);
       assert.equal(await page.evaluate(() => document.documentElement.scrollWidth), 390, `${link}: no horizontal scrolling at 390`);
+      // Every visible link, button, select and text field is 44 px tall (checkboxes, the hidden file
+      // inputs behind their labels and the integrity chain's blocks aside)...
+      const small = await page.evaluate(() => [...document.querySelectorAll('a, button, select, input, textarea')]
+        .filter((e) => (e as HTMLElement).offsetParent !== null && !e.matches('[type="checkbox"], [type="radio"], [type="file"], a.badge, [data-testid="chain-block"]'))
+        .map((e) => ({ e, h: e.getBoundingClientRect().height })).filter(({ h }) => h > 0 && h < 44)
+        .map(({ e, h }) => `${e.tagName} ${e.getAttribute('data-testid') ?? ''} "${(e.textContent ?? '').trim().slice(0, 20)}" ${h.toFixed(0)} px`));
+      assert.deepEqual(small, [], `${link}: touch targets under 44 px`);
+      // ...and the header's small chips answer a tap 20 px above and below their centre.
+      const chipsTap = await page.evaluate(() => [...document.querySelectorAll('header a.badge')].map((chip) => {
+        const b = chip.getBoundingClientRect();
+        const x = b.left + b.width / 2;
+        const mid = b.top + b.height / 2;
+        return [mid - 20, mid + 20].every((y) => chip.contains(document.elementFromPoint(x, y)));
+      }));
+      assert.ok(chipsTap.length >= 2 && chipsTap.every(Boolean), `${link}: header chips have a 44 px tap band (${chipsTap.join(', ')})`);
     }
 
     await page.locator(sel('nav-toggle')).tap();
