@@ -10,6 +10,7 @@
  *    exists as early as possible.
  */
 import './app.css';
+import './responsive.css';
 import { renderFatal } from './lib/fatal.ts';
 import { describe } from './lib/ui-error.ts';
 

@@ -42,7 +42,7 @@ export class FirefoxApp {
     return app;
   }
 
-  /** The dev hook answered `info()` and the shell rendered (the role badge shows after `info()`). */
+  /** The dev hook answered `info()` and the shell rendered (the header's storage chip shows after `info()`). */
   async ready(): Promise<RuntimeInfo> {
     await this.page.waitForFunction(() => typeof (window as unknown as Win).kingdomDevHook?.ready === 'object', { timeout: this.uiMs });
     const info = await this.page.evaluate(async (ms) => {
@@ -51,7 +51,7 @@ export class FirefoxApp {
       await Promise.race([hook.ready, late]);
       return Promise.race([hook.api.info(), late]);
     }, this.uiMs);
-    await this.page.waitForSelector(sel('role-badge'), { visible: true });
+    await this.page.waitForSelector(sel('storage-kind'), { visible: true });
     return info;
   }
 

@@ -150,6 +150,11 @@ describe('the app in Firefox ESR', () => {
     const screens = await page.$$eval('nav [data-testid^="nav-"]', (links) => links.map((l) => l.getAttribute('data-testid')!));
     assert.ok(screens.length >= 5, `the nav bar lists the screens (${screens.join(', ')})`);
     for (const id of screens) {
+      // Puppeteer's default viewport (800 px) is below the 900 px breakpoint: the nav is a drawer behind the menu button.
+      if (await page.$eval(sel('nav-toggle'), (b) => getComputedStyle(b).display !== 'none')) {
+        await page.locator(sel('nav-toggle')).click();
+        await page.waitForSelector(sel(id), { visible: true });
+      }
       await page.locator(sel(id)).click();
       await page.waitForSelector(`${sel(id)}[aria-current="page"]`);
     }

@@ -26,14 +26,18 @@ export interface Timeline {
   readonly start: number;
   readonly end: number;
   readonly rows: readonly TimelineRow[];
-  /** Axis labels: offset from the start in ms and position in %. */
+  /** Axis labels: offset from the start in ms and position in %; at most `maxTicks` + 1 of them. */
   readonly ticks: readonly { readonly ms: number; readonly at: number }[];
 }
 
 const ACTIVE = new Set(['running', 'waiting', 'retrying']);
 
-/** `now` is the current time (or, when time travelling, the time of the chosen event). */
-export function layout(state: SessionState, now: number): Timeline {
+/**
+ * `now` is the current time (or, when time travelling, the time of the chosen event). `maxTicks`
+ * bounds the number of axis intervals: the view derives it from the axis width (see `tickBudget`)
+ * so labels never overlap on a narrow screen.
+ */
+export function layout(state: SessionState, now: number, maxTicks = 5): Timeline {
   const steps = Object.values(state.steps).filter((s) => !s.key.startsWith('@'));
   const start = state.startedAt;
   let end = state.endedAt ?? now;
@@ -65,7 +69,7 @@ export function layout(state: SessionState, now: number): Timeline {
     };
   });
   const ticks: { ms: number; at: number }[] = [];
-  const step = niceStep(span / 5);
+  const step = niceStep(span / Math.max(1, Math.floor(maxTicks)));
   for (let ms = 0; ms <= span; ms += step) ticks.push({ ms, at: (ms / span) * 100 });
   return { start, end, rows, ticks };
 }
@@ -83,6 +87,15 @@ function agentMarks(s: StepState, pct: (t: number) => number): TimelineRow['agen
 
 function order(s: StepState): number {
   return s.history[0]?.startedAt ?? s.startedAt ?? s.scheduledAt ?? Number.MAX_SAFE_INTEGER;
+}
+
+/** Room for one axis label per `MIN_TICK_PX` of axis ("1 m 15 s" at the axis font is about 50 px). */
+export const MIN_TICK_PX = 90;
+
+/** How many axis intervals fit in `widthPx` (5 before the width is known). */
+export function tickBudget(widthPx: number): number {
+  if (!(widthPx > 0)) return 5;
+  return Math.max(1, Math.min(8, Math.floor(widthPx / MIN_TICK_PX)));
 }
 
 function niceStep(raw: number): number {

@@ -1,7 +1,7 @@
 /**
  * Page object for the Kingdom UI, through its data-testids only (see the brief of src/):
  * workspace and project lists and forms, the live event log, the integrity check, and the header
- * badges (role, storage kind, head seq). Every wait is bounded.
+ * storage chip (storage kind); the tab's role and the log head are on the Storage & status page. Every wait is bounded.
  */
 import type { Locator, Page } from 'playwright-core';
 
@@ -14,16 +14,26 @@ export class AppPage {
     return this.page.locator(`[data-testid=${attr(id)}]`);
   }
 
-  /** The app shell rendered and the kernel answered (the role badge appears after `info()`). */
+  /** The app shell rendered and the kernel answered (the header's storage chip appears after `info()`). */
   async waitReady(): Promise<void> {
-    await this.byTestId('role-badge').first().waitFor({ state: 'visible', timeout: this.timeoutMs });
+    await this.byTestId('storage-kind').first().waitFor({ state: 'visible', timeout: this.timeoutMs });
+  }
+
+  /** Open the Storage & status page (role, log head), by URL: the nav may be a closed drawer. */
+  async openStatus(): Promise<void> {
+    if (!(await this.page.evaluate(() => location.hash.startsWith('#/storage')))) {
+      await this.page.evaluate(() => { location.hash = '#/storage'; });
+    }
+    await this.byTestId('role-badge').first().waitFor({ timeout: this.timeoutMs });
   }
 
   async role(): Promise<string | null> {
+    await this.openStatus();
     return this.byTestId('role-badge').first().getAttribute('data-role', { timeout: this.timeoutMs });
   }
 
   async waitRole(role: 'leader' | 'follower'): Promise<void> {
+    await this.openStatus();
     await this.page.locator(`[data-testid="role-badge"][data-role=${attr(role)}]`).first().waitFor({ timeout: this.timeoutMs });
   }
 
@@ -32,6 +42,7 @@ export class AppPage {
   }
 
   async headSeq(): Promise<number> {
+    await this.openStatus();
     return Number(await this.byTestId('head-seq').first().textContent({ timeout: this.timeoutMs }));
   }
 
