@@ -39,5 +39,12 @@ export function idbSyncStore(): SyncStore {
       await kept.whenSynced;
       return () => kept.destroy();
     },
+    dropDoc(roomId: string) {
+      return new Promise<void>((resolve) => {
+        const req = indexedDB.deleteDatabase(`kingdom-sync-${roomId}`);
+        // Best effort: a copy left behind costs space, never correctness.
+        req.onsuccess = req.onerror = req.onblocked = () => resolve();
+      });
+    },
   };
 }

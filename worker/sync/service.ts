@@ -200,7 +200,10 @@ export class SyncService {
     a.client.limitOwn(upTo);
     const check = () => {
       if (!this.retiring.has(a)) return;
-      if (a.client.published && a.connection.state.kind === 'synced') setTimeout(() => void this.close(a), this.options.retireAfterMs ?? 5_000);
+      if (a.client.published && a.connection.state.kind === 'synced') {
+        // Gone for good: its kept copy too (the new room holds every chain again).
+        setTimeout(() => void this.close(a).then(() => this.options.store.dropDoc?.(a.roomId)), this.options.retireAfterMs ?? 5_000);
+      }
       else setTimeout(check, 500);
     };
     check();

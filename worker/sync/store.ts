@@ -35,6 +35,8 @@ export interface SyncStore {
    * it every session downloads the room again.
    */
   keepDoc?(roomId: string, doc: Y.Doc): Promise<() => Promise<void>>;
+  /** Delete what `keepDoc` kept of a room this device left for good (an old epoch's). */
+  dropDoc?(roomId: string): Promise<void>;
 }
 
 /** Settings and keys in memory (Node, tests): lost with the process. */

@@ -18,10 +18,13 @@ const RELAY = 'ws://relay.test/sync';
 
 interface Dev { k: Kernel; s: SyncService; store: ReturnType<typeof memorySyncStore> }
 
+/** Rooms whose kept copy a service dropped (after leaving them for good). */
+const dropped: string[] = [];
+
 async function dev(relay: FakeRelay, name: string): Promise<Dev> {
   const k = await memKernel();
   k.command({ type: 'device.name', payload: { name }, idempotencyKey: newKey() });
-  const store = memorySyncStore();
+  const store = Object.assign(memorySyncStore(), { dropDoc: async (roomId: string) => void dropped.push(roomId) });
   const s = await SyncService.start({ kernel: k, store, WebSocket: relay.WebSocket, retireAfterMs: 10 });
   return { k, s, store };
 }
@@ -95,6 +98,7 @@ describe('sync service', () => {
       // The old room (whose key the removed device holds) has the laptop's chain up to the
       // rotation and nothing after it.
       await until('the old room has the rotation', () => lastOf(relay.docs.get(oldRoom)!, a.k.deviceId) === rotationSeq);
+      await until('the old room, left for good, is dropped from the kept copies', () => dropped.includes(oldRoom));
       assert.ok(a.k.ownHead.deviceSeq > rotationSeq);
       await new Promise((r) => setTimeout(r, 100));
       assert.equal(lastOf(relay.docs.get(oldRoom)!, a.k.deviceId), rotationSeq);
