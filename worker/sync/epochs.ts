@@ -14,6 +14,7 @@
  * 3. Opening never throws: a box that does not open is `null`.
  */
 import { base64UrlBytes, bytesToBase64Url, hkdf, utf8 } from './keys.ts';
+import { ecdhAesKey, openBytes, p256Pair, sealBytes } from './seal.ts';
 
 const EPOCH_DOMAIN = 'kingdom.epoch/1';
 const SECRET_DOMAIN = 'kingdom.secret/1';
@@ -26,8 +27,8 @@ export interface SealingKey {
 }
 
 export async function newSealingKey(): Promise<SealingKey> {
-  const pair = await subtle().generateKey({ name: 'ECDH', namedCurve: 'P-256' }, false, ['deriveBits']) as CryptoKeyPair;
-  return { privateKey: pair.privateKey, publicKey: bytesToBase64Url(new Uint8Array(await subtle().exportKey('raw', pair.publicKey))) };
+  const { pair, publicRaw } = await p256Pair();
+  return { privateKey: pair.privateKey, publicKey: bytesToBase64Url(publicRaw) };
 }
 
 export interface SealedEpoch {
@@ -37,13 +38,13 @@ export interface SealedEpoch {
 
 /** Seal `epochKey` of epoch `epoch` to each recipient's announced sealing key. */
 export async function sealEpoch(epochKey: Uint8Array, epoch: number, recipients: readonly { device: string; publicKey: string }[]): Promise<SealedEpoch> {
-  const eph = await subtle().generateKey({ name: 'ECDH', namedCurve: 'P-256' }, false, ['deriveBits']) as CryptoKeyPair;
+  const eph = await p256Pair();
   const boxes: Record<string, string> = {};
   for (const r of recipients) {
-    const key = await boxKey(eph.privateKey, r.publicKey, epoch, r.device);
+    const key = await boxKey(eph.pair.privateKey, r.publicKey, epoch, r.device);
     boxes[r.device] = await sealWith(key, epochAad(epoch, r.device), epochKey);
   }
-  return { ephemeral: bytesToBase64Url(new Uint8Array(await subtle().exportKey('raw', eph.publicKey))), boxes };
+  return { ephemeral: bytesToBase64Url(eph.publicRaw), boxes };
 }
 
 /** This device's epoch key from a rotation, or null when it has no box or the box does not open. */
@@ -72,12 +73,8 @@ export async function openSecret(epochKey: Uint8Array, epoch: number, workspaceI
 const epochAad = (epoch: number, device: string) => utf8(`${EPOCH_DOMAIN}\n${epoch}\n${device}`);
 const secretAad = (epoch: number, workspaceId: string, name: string) => utf8(`${SECRET_DOMAIN}\n${epoch}\n${workspaceId}\n${name}`);
 
-async function boxKey(own: CryptoKey, otherPublic: string, epoch: number, device: string): Promise<CryptoKey> {
-  const other = await subtle().importKey('raw', new Uint8Array(base64UrlBytes(otherPublic)), { name: 'ECDH', namedCurve: 'P-256' }, false, []);
-  const bits = new Uint8Array(await subtle().deriveBits({ name: 'ECDH', public: other }, own, 256));
-  const base = await subtle().importKey('raw', bits, 'HKDF', false, ['deriveBits']);
-  const raw = await hkdf(base, utf8(EPOCH_DOMAIN), `box:${epoch}:${device}`);
-  return subtle().importKey('raw', raw, { name: 'AES-GCM' }, false, ['encrypt', 'decrypt']);
+function boxKey(own: CryptoKey, otherPublic: string, epoch: number, device: string): Promise<CryptoKey> {
+  return ecdhAesKey(own, base64UrlBytes(otherPublic), EPOCH_DOMAIN, `box:${epoch}:${device}`);
 }
 
 async function secretKey(epochKey: Uint8Array): Promise<CryptoKey> {
@@ -87,20 +84,15 @@ async function secretKey(epochKey: Uint8Array): Promise<CryptoKey> {
 }
 
 async function sealWith(key: CryptoKey, aad: Uint8Array<ArrayBuffer>, plain: Uint8Array): Promise<string> {
-  const iv = globalThis.crypto.getRandomValues(new Uint8Array(12));
-  const ct = new Uint8Array(await subtle().encrypt({ name: 'AES-GCM', iv, additionalData: aad }, key, new Uint8Array(plain)));
-  const out = new Uint8Array(12 + ct.length);
-  out.set(iv);
-  out.set(ct, 12);
-  return bytesToBase64Url(out);
+  return bytesToBase64Url(await sealBytes(key, aad, plain));
 }
 
 async function openWith(key: CryptoKey, aad: Uint8Array<ArrayBuffer>, sealed: string): Promise<Uint8Array | null> {
+  let bytes: Uint8Array;
   try {
-    const bytes = base64UrlBytes(sealed);
-    if (bytes.length < 28) return null;
-    return new Uint8Array(await subtle().decrypt({ name: 'AES-GCM', iv: bytes.slice(0, 12), additionalData: aad }, key, bytes.slice(12)));
+    bytes = base64UrlBytes(sealed);
   } catch {
     return null;
   }
+  return openBytes(key, aad, bytes);
 }

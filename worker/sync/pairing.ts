@@ -25,7 +25,8 @@
  */
 import { bytesToHex } from '@noble/hashes/utils.js';
 import type * as Y from 'yjs';
-import { base64UrlBytes as unb64url, bytesToBase64Url as b64url, deriveRoom, hkdf, utf8, type Room } from './keys.ts';
+import { base64UrlBytes as unb64url, bytesToBase64Url as b64url, deriveRoom, utf8, type Room } from './keys.ts';
+import { ecdhAesKey, openBytes, p256Pair, sealBytes } from './seal.ts';
 
 export const PAIRING_TTL_MS = 5 * 60_000;
 export const PAIR_MAP = 'pair';
@@ -85,12 +86,6 @@ export function pairingRoom(inv: Invitation): Promise<Room> {
   return deriveRoom(inv.secret);
 }
 
-/** One side's ephemeral ECDH (P-256) key pair. */
-export async function ecdhPair(): Promise<{ pair: CryptoKeyPair; publicRaw: Uint8Array }> {
-  const pair = await globalThis.crypto.subtle.generateKey({ name: 'ECDH', namedCurve: 'P-256' }, false, ['deriveBits']) as CryptoKeyPair;
-  return { pair, publicRaw: new Uint8Array(await globalThis.crypto.subtle.exportKey('raw', pair.publicKey)) };
-}
-
 interface Hello extends Party { readonly ecdh: string }
 
 /** The code both screens show: six digits from SHA-256 over the secret, the hello and the offer. */
@@ -102,32 +97,23 @@ export async function confirmationCode(inv: Invitation, hello: Hello, offer: Hel
 }
 
 /** Seal `value` for `name` with an AES-GCM key (random IV; the name is associated data). */
-async function seal(key: CryptoKey, name: string, value: unknown): Promise<Uint8Array> {
-  const iv = globalThis.crypto.getRandomValues(new Uint8Array(12));
-  const ct = new Uint8Array(await globalThis.crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: utf8(name) }, key, utf8(JSON.stringify(value))));
-  const out = new Uint8Array(12 + ct.length);
-  out.set(iv);
-  out.set(ct, 12);
-  return out;
+function seal(key: CryptoKey, name: string, value: unknown): Promise<Uint8Array> {
+  return sealBytes(key, utf8(name), utf8(JSON.stringify(value)));
 }
 
 async function open<T>(key: CryptoKey, name: string, sealed: Uint8Array): Promise<T | null> {
+  const plain = await openBytes(key, utf8(name), sealed);
+  if (!plain) return null;
   try {
-    const pt = await globalThis.crypto.subtle.decrypt({ name: 'AES-GCM', iv: sealed.slice(0, 12), additionalData: utf8(name) }, key, sealed.slice(12));
-    return JSON.parse(new TextDecoder().decode(pt)) as T;
+    return JSON.parse(new TextDecoder().decode(plain)) as T;
   } catch {
     return null;
   }
 }
 
 /** The AES key only the two ECDH key holders can compute. */
-async function sharedKey(own: CryptoKeyPair, otherRaw: Uint8Array): Promise<CryptoKey> {
-  const subtle = globalThis.crypto.subtle;
-  const other = await subtle.importKey('raw', new Uint8Array(otherRaw), { name: 'ECDH', namedCurve: 'P-256' }, false, []);
-  const bits = new Uint8Array(await subtle.deriveBits({ name: 'ECDH', public: other }, own.privateKey, 256));
-  const base = await subtle.importKey('raw', bits, 'HKDF', false, ['deriveBits']);
-  const key = await hkdf(base, utf8(PAIR_DOMAIN), 'welcome');
-  return subtle.importKey('raw', key, { name: 'AES-GCM' }, false, ['encrypt', 'decrypt']);
+function sharedKey(own: CryptoKeyPair, otherRaw: Uint8Array): Promise<CryptoKey> {
+  return ecdhAesKey(own.privateKey, otherRaw, PAIR_DOMAIN, 'welcome');
 }
 
 const tampered = () => refuse('pairing_tampered', 'A pairing message did not open: it was changed on the way, or comes from another pairing. Start again with a new link.');
@@ -139,7 +125,7 @@ export async function invite(inv: Invitation, box: Mailbox, me: Party, epochs: E
   const room = await pairingRoom(inv);
   const hello = await open<Hello>(room.chunkKeys.aes, 'hello', await box.wait('hello', signal));
   if (!hello) return tampered();
-  const ecdh = await ecdhPair();
+  const ecdh = await p256Pair();
   const offer: Hello = { ...me, ecdh: b64url(ecdh.publicRaw) };
   box.set('offer', await seal(room.chunkKeys.aes, 'offer', offer));
   const code = await confirmationCode(inv, hello, offer);
@@ -171,7 +157,7 @@ export async function join(inv: Invitation, box: Mailbox, me: Party,
   confirm: (code: string, inviter: Party) => Promise<boolean>, signal?: AbortSignal,
 ): Promise<{ ok: true; epochKey: Uint8Array; epochs: EpochKeys; relay: string; inviter: Party } | PairingRefusal | { ok: false; code: 'pairing_declined'; message: string }> {
   const room = await pairingRoom(inv);
-  const ecdh = await ecdhPair();
+  const ecdh = await p256Pair();
   const hello: Hello = { ...me, ecdh: b64url(ecdh.publicRaw) };
   box.set('hello', await seal(room.chunkKeys.aes, 'hello', hello));
   const offer = await open<Hello>(room.chunkKeys.aes, 'offer', await box.wait('offer', signal));
