@@ -1,8 +1,9 @@
 /**
  * `parseWorkflow`: YAML text → a normalised, hashed `Workflow`, or every issue found.
  *
- * Pipeline: size and YAML checks (source.ts) → schema (schema.ts) → step graph (graph.ts) →
- * expressions and templates (references.ts). The schema and the cross-step checks both run on
+ * Pipeline: size and YAML checks (source.ts) → the spec's form read into the internal model
+ * (spec-form.ts) → schema (schema.ts) → step graph (graph.ts) → expressions and templates
+ * (references.ts). The schema and the cross-step checks both run on
  * the same data, so one report holds shape problems and graph problems together.
  *
  * Invariants:
@@ -20,6 +21,7 @@ import { finishIssues, formatPath, type RawIssue, type WorkflowIssue } from './i
 import { checkReferences } from './references.ts';
 import { workflowSchema } from './schema.ts';
 import { loadYaml, locate, type Source } from './source.ts';
+import { fromSpecForm } from './spec-form.ts';
 import type { Workflow } from './types.ts';
 import { fromZod } from './zod-issues.ts';
 
@@ -50,8 +52,10 @@ function parse(text: unknown): ParseResult {
   }
   const loaded = loadYaml(text);
   if (!loaded.ok) return fail(loaded.source, loaded.issues);
-  const { source } = loaded;
-  const value = withoutExtensions(loaded.value);
+  const spec = fromSpecForm(withoutExtensions(loaded.value));
+  // Issues are found on the internal model and reported where the person wrote the thing.
+  const source = loaded.source === undefined ? undefined : { ...loaded.source, originalPath: spec.originalPath };
+  const value = spec.value;
   const issues: RawIssue[] = [...loaded.issues];
   const reported = loaded.issues.map((i) => formatPath(i.path));
   const parsed = workflowSchema.safeParse(value);
@@ -68,11 +72,14 @@ function parse(text: unknown): ParseResult {
   return { ok: true, workflow: parsed.data, hash: workflowHash(parsed.data), warnings: finishIssues(refs.filter((i) => i.warning === true).map((i) => located(source, i))) };
 }
 
-function located(source: Source | undefined, i: RawIssue): WorkflowIssue {
+type Located = Source & { readonly originalPath?: (path: RawIssue['path']) => RawIssue['path'] };
+
+function located(source: Located | undefined, issue: RawIssue): WorkflowIssue {
+  const i = source?.originalPath === undefined ? issue : { ...issue, path: source.originalPath(issue.path) };
   return { path: formatPath(i.path), ...locate(source, i), message: i.message, code: i.code };
 }
 
-function fail(source: Source | undefined, issues: readonly RawIssue[]): { ok: false; errors: WorkflowIssue[] } {
+function fail(source: Located | undefined, issues: readonly RawIssue[]): { ok: false; errors: WorkflowIssue[] } {
   const all = issues.map((i) => located(source, i));
   if (all.length === 0) all.push({ path: '', line: 1, column: 1, code: 'internal', message: 'the workflow was refused without a reason; please report this file' });
   return { ok: false, errors: finishIssues(all) };
