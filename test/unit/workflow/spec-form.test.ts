@@ -27,7 +27,7 @@ test('the spec\'s deploy_service and deploy_microservice validate as written', (
   const validate = workflow.steps[0] as { prompt: string; model: string };
   assert.match(validate.prompt, /- Service: \{\{inputs\.service\}\}/, 'bare {{service}} names the input');
   assert.equal(validate.model, 'claude-sonnet-4');
-  assert.match((workflow.steps[3] as { with: { message: string } }).with.message, /steps\.validate\.output\.json\.warnings/);
+  assert.match((workflow.steps[3] as unknown as { with: { message: string } }).with.message, /steps\.validate\.output\.json\.warnings/);
 
   const micro = valid(spec('deploy_microservice')).workflow;
   assert.equal(micro.author, 'acme-corp');
