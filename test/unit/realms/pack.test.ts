@@ -21,7 +21,7 @@ async function serve(): Promise<{ server: Server; url: string; endlessSent: () =
   let endless = 0;
   const server = createServer((req, res) => {
     if (req.url === '/good') res.end(PACK);
-    else if (req.url === '/flipped') { const b = Buffer.from(PACK); b[10] ^= 1; res.end(b); }
+    else if (req.url === '/flipped') { const b = Buffer.from(PACK); b.writeUInt8(b.readUInt8(10) ^ 1, 10); res.end(b); }
     else if (req.url === '/short') res.end(PACK.subarray(0, PACK.length - 1));
     else if (req.url === '/long') res.end(Buffer.concat([PACK, Buffer.from('x')]));
     else if (req.url === '/endless') {
