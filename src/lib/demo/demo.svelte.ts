@@ -17,6 +17,7 @@
 import { kernel } from '../kernel.svelte.ts';
 import { href, navigate } from '../router.svelte.ts';
 import { inbox } from '../workflows/inbox.svelte.ts';
+import { DEFAULT_WORKSPACE_ID } from '../workspace-scope.ts';
 import { TERMINAL } from '../workflows/types.ts';
 import { DEMO_WORKFLOW, isDemoWorkspace } from './mark.ts';
 import { firstScreen, hasWork, planDemo, removalCommands, type FirstScreen, type WorkCounts } from './plan.ts';
@@ -51,7 +52,10 @@ export async function decideFirstScreen(): Promise<FirstScreen | null> {
   await inbox.reload();
   let elsewhere = false;
   if (!hasWork(current)) {
-    for (const w of kernel.workspaces) {
+    // Asked afresh: the client's list may still hold a workspace archived a moment ago.
+    const active = await kernel.query(READ_SCOPE, 'workspace.list', {});
+    if (!active) return null;
+    for (const w of active) {
       if (w.id === currentId) continue;
       const c = await workCounts(w.id);
       if (c && hasWork(c)) {
@@ -102,7 +106,7 @@ export async function demoContents(workspaceId: string): Promise<WorkCounts | nu
   return workCounts(workspaceId);
 }
 
-/** Cancel the demo's unfinished sessions and archive its workspace, as one batch; then the first screen. */
+/** Cancel the demo's unfinished sessions and archive its workspace, as one batch; then the default workspace's first screen. */
 export async function removeDemo(workspaceId: string): Promise<boolean> {
   const sessions = await kernel.query(REMOVE_DEMO_SCOPE, 'session.list', { workspaceId, limit: 1000 });
   if (!sessions) return false;
@@ -110,7 +114,7 @@ export async function removeDemo(workspaceId: string): Promise<boolean> {
   const done = await kernel.runBatch(REMOVE_DEMO_SCOPE, { removeDemo: workspaceId, unfinished }, (key) => removalCommands(workspaceId, unfinished, key));
   if (!done) return false;
   tour.dispatch({ type: 'hide' });
-  await kernel.refreshWorkspaces();
+  if (kernel.currentId === workspaceId) kernel.switchWorkspace(DEFAULT_WORKSPACE_ID);
   navigate(href('start'));
   return true;
 }

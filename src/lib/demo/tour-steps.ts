@@ -31,7 +31,7 @@ export const TOUR_STEPS: readonly TourStep[] = [
   {
     id: 'run',
     title: 'A run, live',
-    text: `This session of ${DEMO_WORKFLOW} runs on this device while you watch. Its check step fails on the first try on purpose: the timeline says “retrying in ${DEMO_RETRY_SECONDS} s”, then the second attempt succeeds. Reload the page and it carries on where it was.`,
+    text: `This session of ${DEMO_WORKFLOW} runs on this device while you watch. Its check step fails on the first try on purpose: the timeline counts down to the retry (“retrying in ${DEMO_RETRY_SECONDS - 1} s”), then the second attempt succeeds. Reload the page and it carries on where it was.`,
     target: (sessionId) => (sessionId ? { route: 'sessions', item: sessionId } : { route: 'sessions', item: null }),
     goLabel: 'Show the run',
   },
