@@ -16,6 +16,8 @@
  *    first screen offers the demo again; "Start with an empty workspace" leads to an empty
  *    workspace whose next step is obvious;
  * 7. no CSP violation, no console error. Screenshots go to .tmp/screens/ (gitignored).
+ * And: "Try the demo" clicked in two tabs at once makes one demo (the same idempotency key);
+ * once there is work, the first screen is the Inbox (an approval waits) or the workflows.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -50,6 +52,35 @@ describe('first run and the demo', () => {
     cleanup.add('server', () => server.close());
   });
   after(() => cleanup.run());
+
+  test('Try the demo in two tabs at once makes one demo (one idempotency key)', async () => {
+    const context = await chromium.launchPersistentContext(cleanup.tempDir('kingdom-e2e-demo-twice-'), {
+      executablePath: CHROMIUM_PATH, headless: true, args: [...CHROMIUM_ARGS], viewport: { width: 1440, height: 900 },
+    });
+    cleanup.add('chromium twice', () => context.close());
+    await recordCspViolations(context);
+    const pages = [context.pages()[0] ?? await context.newPage(), await context.newPage()];
+    const problems = await Promise.all(pages.map((p) => PageProblems.watch(p)));
+    for (const p of pages) {
+      await p.goto(`${server.url}/`);
+      await new KingdomApiPage(p).ready();
+      await p.locator(sel('try-demo')).waitFor({ timeout: UI_MS });
+    }
+    await Promise.all(pages.map((p) => p.locator(sel('try-demo')).click()));
+    const ids = await Promise.all(pages.map(async (p) => {
+      await p.waitForFunction(() => /^#\/sessions\/[^/]+$/.test(location.hash), undefined, { timeout: UI_MS });
+      return p.evaluate(() => location.hash);
+    }));
+    assert.equal(ids[0], ids[1], 'both tabs show the same live session');
+    const all = await new KingdomApiPage(pages[0]!).workspaces();
+    assert.deepEqual(all.map((w) => w.name).sort(), ['Default', DEMO_WORKSPACE_NAME], 'one demo workspace');
+    const sessions = await new KingdomApiPage(pages[1]!).query<unknown[]>('session.list', { workspaceId: all.find((w) => w.name === DEMO_WORKSPACE_NAME)!.id });
+    assert.ok(sessions.ok && sessions.value.length === 1, 'one live session');
+    for (const [i, p] of pages.entries()) {
+      assert.deepEqual(await cspViolations(p), [], `tab ${i}: no CSP violations`);
+      assert.deepEqual(problems[i]!.errors, [], `tab ${i}: no console errors`);
+    }
+  });
 
   for (const size of SIZES) {
     test(`${size.width} px: welcome → Try the demo → live retry → approve in the Inbox → tour → reload → remove → empty workspace`, async () => {
@@ -101,6 +132,10 @@ describe('first run and the demo', () => {
       assert.equal(checkTypes.filter((t) => t === 'step.started').length, 2, 'two attempts');
       assert.equal(checkTypes.at(-1), 'step.succeeded');
       await page.waitForFunction(() => document.querySelector('[data-testid="inbox-count"]')?.textContent === '1', undefined, { timeout: UI_MS });
+      // Now there is work: the first screen is the work, here the Inbox (an approval waits).
+      await go('#/start');
+      await waitHash(/^#\/inbox$/);
+      await go(`#/sessions/${encodeURIComponent(sessionId)}`);
 
       // 3. Marked as demo data everywhere it shows.
       await page.locator(sel('header-demo-badge')).waitFor({ timeout: UI_MS });
@@ -172,6 +207,11 @@ describe('first run and the demo', () => {
       await page.locator(sel('demo-banner')).waitFor({ timeout: UI_MS });
       await page.locator(sel('forest-body')).waitFor({ timeout: UI_MS });
       assert.equal(await tour.count(), 0, 'done on this device: not shown again');
+      // The bare address opens the work: nothing waits any more, so the demo's workflows.
+      await page.goto(`${server.url}/`);
+      await ui.waitReady();
+      await waitHash(/^#\/workflows$/);
+      await page.locator(sel('workflow-row', `[data-name="${DEMO_WORKFLOW}"]`)).waitFor({ timeout: UI_MS });
       await go(`#/sessions/${encodeURIComponent(sessionId)}`);
       await page.locator(sel('session-status', '[data-status="succeeded"]')).waitFor({ timeout: UI_MS });
       assert.equal(await page.locator(sel('timeline-row', '[data-step="check"]')).getAttribute('data-attempts'), '2');
