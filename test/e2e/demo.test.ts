@@ -66,7 +66,9 @@ describe('first run and the demo', () => {
       await new KingdomApiPage(p).ready();
       await p.locator(sel('try-demo')).waitFor({ timeout: UI_MS });
     }
-    await Promise.all(pages.map((p) => p.locator(sel('try-demo')).click()));
+    // Both clicks at once (dispatched in the pages, not through Playwright's one-by-one actionability
+    // checks), so both tabs plan before either batch commits: the second replays the first's key.
+    await Promise.all(pages.map((p) => p.evaluate(() => (document.querySelector('[data-testid="try-demo"]') as HTMLButtonElement).click())));
     const ids = await Promise.all(pages.map(async (p) => {
       await p.waitForFunction(() => /^#\/sessions\/[^/]+$/.test(location.hash), undefined, { timeout: UI_MS });
       return p.evaluate(() => location.hash);
