@@ -21,7 +21,8 @@ import { join } from 'node:path';
 import type { Kernel } from '../../../worker/kernel/kernel.ts';
 import type { WorkspaceFileExport, WorkspaceImport } from '../../../worker/kernel/workspace-file/format.ts';
 import { remapText } from '../../../worker/kernel/workspace-file/remap.ts';
-import { Harness } from '../engine/sessions/helpers.ts';
+import { Harness, START } from '../engine/sessions/helpers.ts';
+import { ManualClock } from '../../../worker/engine/clock.ts';
 import { acme, SECRET_VALUE, type AcmeFixture } from '../../helpers/workspace-file.ts';
 import { removeDir, tempDir } from '../../helpers/kernel.ts';
 
@@ -67,7 +68,8 @@ describe('workspace file: export, open in another database, see the same runs', 
     dir = tempDir('kingdom-wsfile-');
     a = await acme(dir);
     file = await a.h.k.exportWorkspace({ id: a.ws, name: 'Acme', description: 'Launch work' });
-    b = await Harness.open({ file: join(dir, 'b.sqlite') });
+    // B's clock is a day ahead of A's: the copy must keep the original times, not B's.
+    b = await Harness.open({ file: join(dir, 'b.sqlite'), clock: new ManualClock(START + 86_400_000) });
     imported = await b.k.importWorkspace(file.bytes);
     await b.settle();
   });
