@@ -12,7 +12,8 @@
  *    (no controls, no approval form); B's log still verifies.
  * 3. A copy of the file with one event edited is refused with the sentence naming that event, and
  *    B's log does not move.
- * 4. Screenshots at 1440, 820 and 390 px (.tmp/screens/); no CSP violation and no console error in
+ * 4. B removes the copy (Remove copy, confirmed): gone from every list, the log still verifies.
+ * 5. Screenshots at 1440, 820 and 390 px (.tmp/screens/); no CSP violation and no console error in
  *    either profile.
  */
 import { after, before, describe, test } from 'node:test';
@@ -127,7 +128,12 @@ describe('a workspace file, from one person to another', () => {
 
   test('B opens the file: a verified read-only copy with the same sessions, timeline and note', async () => {
     await go(b.page, '#/workspaces');
-    await b.page.locator(sel('workspace-file-input')).setInputFiles(file, { timeout: UI_MS });
+    // The file input is a real one, named by its label and reachable by keyboard.
+    const input = b.page.getByLabel('Open a workspace file…');
+    assert.equal(await input.getAttribute('type'), 'file');
+    await input.focus();
+    assert.equal(await b.page.evaluate(() => (document.activeElement as HTMLInputElement | null)?.type), 'file');
+    await input.setInputFiles(file, { timeout: UI_MS });
     const done = b.page.locator(sel('workspace-import-done'));
     await done.waitFor({ timeout: UI_MS });
     copyId = (await done.getAttribute('data-workspace'))!;
@@ -175,6 +181,19 @@ describe('a workspace file, from one person to another', () => {
     assert.ok(after.ok);
     assert.equal(after.value.headSeq, head.value.headSeq, 'nothing written');
     await screens(b.page, 'b-refused');
+  });
+
+  test('B removes the copy: it leaves every list, and the log still verifies', async () => {
+    await go(b.page, '#/workspaces');
+    const remove = b.ui.workspaceItem('Launch').locator(sel('workspace-remove-copy'));
+    await remove.click({ timeout: UI_MS });
+    await remove.click({ timeout: UI_MS }); // confirm
+    await b.ui.workspaceItem('Launch').waitFor({ state: 'detached', timeout: UI_MS });
+    await b.page.locator(sel('workspace-switcher', '[data-current="00000000-0000-4000-8000-000000000000"]')).waitFor({ timeout: UI_MS });
+    assert.equal(await b.page.locator(sel('imported-banner')).count(), 0);
+    const list = await b.api.query<unknown[]>('session.list', { workspaceId: copyId });
+    assert.ok(list.ok && list.value.length === 0, 'its runs are gone');
+    assert.equal(await b.ui.verify(), true);
   });
 
   test('no CSP violation and no console error for either person', async () => {
