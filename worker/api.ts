@@ -9,7 +9,7 @@
  *    with `fromSeq = lastSeenSeq + 1` after a disconnect.
  */
 import { KernelError, fail, ok, type KernelErrorData, type Result } from './kernel/errors.ts';
-import type { IngestReport, Kernel, KernelStatus, LogExport, RebuildReport, RepairReport } from './kernel/kernel.ts';
+import type { IngestReport, Kernel, KernelStatus, LogExport, RebuildReport, RepairReport, WorkspaceFileExport, WorkspaceImport } from './kernel/kernel.ts';
 import type { WireEvent } from './kernel/log/envelope.ts';
 import type { IngestInput, Refusal, WireCheckpoint } from './kernel/log/ingest.ts';
 import type { CommandInput, CommandResult } from './kernel/commands/envelope.ts';
@@ -21,15 +21,16 @@ import type { Checkpoint } from './kernel/log/checkpoint.ts';
 import { ProgressHub, type StepProgress } from './engine/progress.ts';
 import type { SyncAction, SyncService, SyncView } from './sync/service.ts';
 import type { QueryName, QueryParams, QueryResult } from './api-types.ts';
+import type { Workspace } from './domains/workspaces/index.ts';
 
 export type { StepProgress };
 export type { CommandInput, CommandResult, EventEnvelope, VerifyReport, EventFilter, KernelStatus, RebuildReport, Result, AuditEntry, Checkpoint };
-export type { IngestInput, IngestReport, LogExport, RepairReport, Refusal, WireCheckpoint, WireEvent };
+export type { IngestInput, IngestReport, LogExport, RepairReport, Refusal, WireCheckpoint, WireEvent, WorkspaceFileExport, WorkspaceImport };
 export type { KernelErrorData, ErrorCode, Json } from './kernel/errors.ts';
 export type { SyncAction, SyncView } from './sync/service.ts';
 export type { PairingView } from './sync/pairing-session.ts';
 export type { QueryMap, QueryName, QueryParams, QueryResult, CommandMap, CommandType, CommandPayload, TypedCommand, TypedIntent } from './api-types.ts';
-export type { Workspace, Project } from './domains/workspaces/index.ts';
+export type { Workspace, Project, WorkspaceCopy } from './domains/workspaces/index.ts';
 
 export interface SubscribeRequest {
   /** First seq to deliver (inclusive). Omit for live events only. */
@@ -82,6 +83,18 @@ export interface KingdomApi {
   quarantined(): Promise<Result<(Refusal & { at: string })[]>>;
   /** Everything the database holds, as stored (works in recovery mode): keep it before a repair. */
   exportLog(): Promise<Result<LogExport>>;
+  /**
+   * One workspace as a file another person opens (`kingdom.workspace/1`, docs/workspace-file.md):
+   * its events as stored, the blobs they reference and a manifest signed by this device; gzip
+   * unless `gzip: false` (or the platform cannot). `not_found`; `imported_copy` for a copy.
+   */
+  exportWorkspace(workspaceId: string, options?: { gzip?: boolean }): Promise<Result<WorkspaceFileExport>>;
+  /**
+   * Open a workspace file (bytes or text, gzip or not): verified entirely first, then imported as
+   * a read-only copy in one audited batch; the same file again writes nothing (`alreadyImported`).
+   * `invalid_file` or `file_not_verified` (a sentence naming the first broken item), nothing written.
+   */
+  importWorkspace(file: Uint8Array | ArrayBuffer | string): Promise<Result<WorkspaceImport>>;
   /**
    * Repair a database in recovery mode (or any time), audited: `rebuild` re-derives projections;
    * `cut` cuts the log back to its last verified event, returns what it cut (kept aside too) and
@@ -151,6 +164,18 @@ export function createLocalApi(
     exportChain: (device, after, limit) => guard(() => kernel.exportChain(device, after, limit)),
     quarantined: () => guard(() => kernel.quarantined()),
     exportLog: () => guard(() => kernel.exportLog()),
+    exportWorkspace: (workspaceId, options = {}) => guard(() => {
+      const w = kernel.query('workspace.get', { workspaceId }) as Workspace | null;
+      if (!w) throw new KernelError('not_found', `No workspace ${workspaceId}; list workspaces to pick one to export.`, { workspaceId });
+      if (w.imported) {
+        throw new KernelError('imported_copy', `"${w.name}" is a copy imported from a file; only the person who has the original can export it (they can send it again).`, { workspaceId });
+      }
+      return kernel.exportWorkspace({ id: w.id, name: w.name, description: w.description }, options);
+    }),
+    importWorkspace: (file) => guard(async () => {
+      await kernel.checkpointDue();
+      return kernel.importWorkspace(file);
+    }),
     repair: (action) => guard(() => kernel.repair(action)),
     status: () => guard(() => kernel.status()),
     info: async () => info,

@@ -26,7 +26,7 @@ import { uuidv7 } from '../kernel/ids.ts';
 
 const RPC_TIMEOUT_MS = 20_000;
 /** The KingdomApi methods a follower may forward to the leader (besides `page`). */
-const FORWARDED: ReadonlySet<RpcMethod> = new Set<Exclude<RpcMethod, 'page'>>(['command', 'commandBatch', 'query', 'verify', 'rebuild', 'status', 'ingest', 'exportChain', 'quarantined', 'exportLog', 'repair', 'sync']);
+const FORWARDED: ReadonlySet<RpcMethod> = new Set<Exclude<RpcMethod, 'page'>>(['command', 'commandBatch', 'query', 'verify', 'rebuild', 'status', 'ingest', 'exportChain', 'quarantined', 'exportLog', 'exportWorkspace', 'importWorkspace', 'repair', 'sync']);
 
 interface PendingRpc {
   readonly msg: Extract<BusMessage, { kind: 'rpc' }>;
@@ -151,6 +151,8 @@ export class BrowserRuntime {
     exportChain: (device, after, limit) => this.call('exportChain', [device, after, limit]),
     quarantined: () => this.call('quarantined', []),
     exportLog: () => this.call('exportLog', []),
+    exportWorkspace: (workspaceId, options) => this.call('exportWorkspace', [workspaceId, options]),
+    importWorkspace: (file) => this.call('importWorkspace', [file]),
     repair: (action) => this.call('repair', [action]),
     status: () => this.call('status', []),
     subscribe: (listener, req) => this.subscribe(listener, req ?? {}),

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { Json } from './errors.ts';
 import { defineCommands, type KernelModule } from './module.ts';
 import { deviceCommands, deviceEvents } from './devices.ts';
+import { importCommands, importEvents } from './workspace-file/imported.ts';
 
 export const KEY_REGISTER_COMMAND = 'device.key.register';
 export const REBUILT_COMMAND = 'kernel.projections.record_rebuild';
@@ -86,6 +87,7 @@ export const coreCommands = defineCommands([
     'Record an explicit repair of a log that failed verification: projections rebuilt, or the log cut back to its last verified event (what was cut is kept aside and returned first). Audited.',
     "A fact about one database's repair, in that device's chain."),
   ...deviceCommands,
+  ...importCommands,
 ]);
 
 export const coreModule: KernelModule = {
@@ -103,5 +105,6 @@ export const coreModule: KernelModule = {
     { type: 'device.key_registered', version: 1, description: 'A device signing key (public half) was registered.', schema: keyRegistered },
     { type: 'kernel.projections_rebuilt', version: 1, description: 'Projections were rebuilt from the log.', schema: rebuilt },
     ...deviceEvents,
+    ...importEvents,
   ],
 };

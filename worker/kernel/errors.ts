@@ -37,6 +37,9 @@ export const ERROR_CODES = {
   read_only: 'The database failed its integrity check at open and is in recovery mode: verify, export and repair work, changes do not.',
   sync_unavailable: 'Device sync does not run in this host (no sync service was started).',
   upcast_failed: 'An event could not be lifted to the current schema version.',
+  imported_copy: 'The workspace (or what the command targets in it) is a read-only copy imported from a workspace file: nothing in it can be changed.',
+  invalid_file: 'The file offered as a workspace file is not one: too large, not JSON, another format or version, or malformed (details.reason); nothing was written.',
+  file_not_verified: 'The workspace file did not verify (signature, an event changed, missing, added, reordered or repeated, an event that cannot belong to the workspace); details name the first broken item; nothing was written.',
   internal: 'An unexpected internal failure (a bug); the transaction was rolled back.',
 } as const;
 

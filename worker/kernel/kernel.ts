@@ -40,10 +40,13 @@ import { runQuery } from './query-run.ts';
 import { assemble } from './setup.ts';
 import { coreModule } from './core-module.ts';
 import { logUpgradeRecord, OwnDevice } from './identity.ts';
+import { buildWorkspaceFile, encodeWorkspaceFile } from './workspace-file/export.ts';
+import { importWorkspaceFile } from './workspace-file/import.ts';
+import type { WorkspaceFileExport, WorkspaceImport } from './workspace-file/format.ts';
 
 export const KERNEL_VERSION = '0.1.0';
 
-export type { IngestReport, LogExport };
+export type { IngestReport, LogExport, WorkspaceFileExport, WorkspaceImport };
 export type { KernelOptions, KernelStatus, RebuildReport, RepairReport };
 
 export class Kernel {
@@ -115,10 +118,7 @@ export class Kernel {
     }
   }
 
-  /**
-   * Validate and execute one command. On success everything it appended is committed and
-   * published; on failure nothing changed and a KernelError is thrown.
-   */
+  /** Validate and execute one command: committed and published, or a KernelError with nothing changed. */
   command(input: CommandInput): CommandResult {
     return this.commandBatch([input])[0]!;
   }
@@ -132,10 +132,7 @@ export class Kernel {
     return this.run(inputs, true);
   }
 
-  /**
-   * Execute several commands in ONE transaction: all commit or none do. Repeats of earlier
-   * idempotency keys return their stored results. Used for imports and batched appends.
-   */
+  /** Several commands in ONE transaction, all or none (repeated idempotency keys answer their stored results). */
   commandBatch(inputs: readonly CommandInput[]): CommandResult[] {
     return this.run(inputs, false);
   }
@@ -334,24 +331,30 @@ export class Kernel {
     return this.integrity.recovery;
   }
 
-  /**
-   * Everything the database holds, as stored (events with their hashes, audit, checkpoints), for
-   * a person to keep before a repair or at any time. Works in recovery mode.
-   */
+  /** Everything the database holds, as stored (events, audit, checkpoints); works in recovery mode. */
   exportLog(): LogExport {
     this.assertOpen();
     return this.integrity.exportLog();
   }
 
+  /** One workspace as a signed file (decision 40, docs/workspace-file.md); writes nothing. */
+  async exportWorkspace(workspace: { id: string; name: string; description?: string }, options: { gzip?: boolean } = {}): Promise<WorkspaceFileExport> {
+    this.assertOpen();
+    const file = await buildWorkspaceFile(this, this.own, workspace, this.options.clock(), KERNEL_VERSION);
+    return encodeWorkspaceFile(file, options.gzip ?? true);
+  }
+
+  /** Verify a workspace file (bytes or text), then import it as a read-only copy in one audited batch. */
+  async importWorkspace(input: unknown): Promise<WorkspaceImport> {
+    this.assertOpen();
+    this.assertWritable();
+    return importWorkspaceFile(this, input, this.options.clock, () => { this.assertOpen(); this.assertWritable(); });
+  }
+
   /**
-   * Repair a log that failed verification, explicitly and audited; nothing is deleted silently.
-   * `rebuild`: re-derive every projection from the log (a projection table that was damaged or
-   * cannot reach the log head). `cut`: cut the log back to its last verified event: the events
-   * from the first broken one on, the audit entries and checkpoints that go with them, are moved
-   * aside (tables *_cut) and returned first, projections are rebuilt, and this device continues
-   * under a new device chain (other devices may hold the cut events; a new chain never forks
-   * theirs). Either way a `kernel.log_repaired` event records it. Leaves recovery mode when the
-   * whole log then verifies.
+   * Repair a log that failed verification, explicitly and audited (integrity.ts): `rebuild`
+   * re-derives the projections; `cut` moves the events from the first broken one on aside (returned
+   * first) and continues under a new device chain. Leaves recovery mode when the log then verifies.
    */
   async repair(action: 'rebuild' | 'cut'): Promise<RepairReport> {
     this.assertOpen();

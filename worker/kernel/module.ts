@@ -88,6 +88,12 @@ export interface EventDefinition<P = any> {
    * stream (a concurrent write): recorded with the conflict for the UI to show.
    */
   readonly concurrent?: string;
+  /**
+   * `workspace`: the event belongs to one workspace (its stream is the workspace's, decision 18)
+   * and travels in a workspace file (docs/workspace-file.md). Events without it never leave in
+   * one: device, kernel and sync events, a secret's sealed share, a request to a session's owner.
+   */
+  readonly scope?: 'workspace';
 }
 
 export interface Projection {

@@ -13,6 +13,7 @@ import { ProjectionRegistry } from './projections/registry.ts';
 import { conflictsProjection, conflictsQuery } from './projections/conflicts.ts';
 import { devicesProjection, devicesQuery } from './devices.ts';
 import { builtinQueries } from './builtin-queries.ts';
+import { ImportView, importsProjection } from './workspace-file/imported.ts';
 
 /** The parts of a kernel over one migrated database. */
 export interface Assembled extends Omit<Registries, 'events'> {
@@ -31,7 +32,8 @@ export function assemble(opened: OpenedDatabase, modules: readonly KernelModule[
   const store = new EventStore(sql, events, deviceId, clock);
   const audit = new AuditLog(sql);
   for (const q of [...builtinQueries(store, audit, sql), conflictsQuery, devicesQuery(() => store.device)]) register(queries, q.name, q, 'kernel');
-  const projections = new ProjectionRegistry(sql, [devicesProjection, conflictsProjection(events), ...modules.flatMap((m) => m.projections ?? [])], snapshotEvery);
+  const view = new ImportView(sql, events, (e) => store.upcast(e));
+  const projections = new ProjectionRegistry(sql, [devicesProjection, conflictsProjection(events), importsProjection, ...modules.flatMap((m) => m.projections ?? [])], snapshotEvery, view);
   return { sql, deviceId, store, audit, projections, queries, commands };
 }
 

@@ -77,10 +77,13 @@ export async function ingest(k: SyncParts, self: string, nowMs: number, input: u
       for (const u of plan.unpark) k.sql.run('DELETE FROM ingest_parked WHERE device = ? AND device_seq = ?', [u.device, u.deviceSeq]);
       for (const e of accept) published.push(k.store.insertForeign(e, plan.payloadJson.get(e)));
       reordered = accept.length > 0 && ordOf(accept[0]!) < maxOrdBefore;
-      if (reordered) {
+      // A removed imported copy re-derives from its first imported event (decision 40).
+      const removal = k.projections.view?.rederiveFrom(published) ?? null;
+      const from = [reordered ? ordOf(accept[0]!) : null, removal].filter((o) => o !== null).sort()[0];
+      if (from !== undefined) {
         // Re-derived in merge order from the newest snapshot before the earliest late event, so
         // they equal a fresh rebuild (decision 21).
-        replayed = k.projections.rederive(k.store, ordOf(accept[0]!)).replayed;
+        replayed = k.projections.rederive(k.store, from).replayed;
       } else {
         for (const e of published) k.projections.apply(e);
       }

@@ -27,12 +27,12 @@ function named(keys: readonly string[]): string {
   return keys.length === 1 ? keys[0]! : `${keys[0]!} and ${keys.length - 1} more`;
 }
 
-/** What the session is doing, from its folded state. */
-export function sessionWords(s: Pick<SessionState, 'status' | 'paused' | 'steps'>, now: number): StatusWords {
+/** What the session is doing, from its folded state (`copy`: a run of an imported copy waits for nobody here). */
+export function sessionWords(s: Pick<SessionState, 'status' | 'paused' | 'steps'>, now: number, copy = false): StatusWords {
   if (ENDED[s.status]) return { label: s.status, tone: s.status };
   if (s.paused || s.status === 'paused') return { label: 'paused', tone: 'paused' };
   const steps: StepState[] = Object.values(s.steps);
-  if (steps.some((x) => x.status === 'waiting' && x.approval && !x.approval.decided)) return { label: 'waiting for you', tone: 'waiting' };
+  if (steps.some((x) => x.status === 'waiting' && x.approval && !x.approval.decided)) return { label: copy ? 'waiting for approval' : 'waiting for you', tone: 'waiting' };
   const running = steps.filter((x) => x.status === 'running').map((x) => x.key).sort();
   if (running.length > 0) return { label: `running step ${named(running)}`, tone: 'running' };
   const retries = steps.filter((x) => x.status === 'retrying' && x.dueAt !== undefined).sort((a, b) => a.dueAt! - b.dueAt!);
@@ -46,8 +46,8 @@ export function sessionWords(s: Pick<SessionState, 'status' | 'paused' | 'steps'
 }
 
 /** What a list row can say: it has no step detail, only the status and how many approvals wait. */
-export function summaryWords(s: Pick<SessionSummary, 'status' | 'waiting'>): StatusWords {
+export function summaryWords(s: Pick<SessionSummary, 'status' | 'waiting'>, copy = false): StatusWords {
   if (ENDED[s.status] || s.status === 'paused') return { label: s.status, tone: s.status };
-  if (s.waiting > 0) return { label: 'waiting for you', tone: 'waiting' };
+  if (s.waiting > 0) return { label: copy ? 'waiting for approval' : 'waiting for you', tone: 'waiting' };
   return { label: s.status, tone: s.status };
 }

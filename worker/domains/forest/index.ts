@@ -23,10 +23,10 @@ export const forestModule = {
   events: [
     // v2: workspaceId (v1 nodes are lifted into the default workspace); a node's other events and
     // its links belong to the node's workspace.
-    { type: 'forest.node_created', version: 2, description: 'A knowledge node was created in a workspace.', schema: s.nodeCreated, upcasters: [toDefaultWorkspace] },
-    { type: 'forest.node_updated', version: 1, concurrent: "Field by field, the later update in merge order wins; an update merged after the delete changes nothing.", description: 'Some fields of a node changed (only the changed ones are in the payload).', schema: s.nodeUpdated },
-    { type: 'forest.node_deleted', version: 1, concurrent: "Delete beats update: the node stays archived.", description: 'A node was archived (soft delete).', schema: s.nodeDeleted },
-    { type: 'forest.link_created', version: 1, concurrent: "The same link twice is one link; the later of a create and a delete decides whether it exists.", description: 'A typed link between two nodes was created.', schema: s.linkCreated },
-    { type: 'forest.link_deleted', version: 1, concurrent: "The later in merge order of a create and a delete decides whether the link exists.", description: 'A link was removed.', schema: s.linkDeleted },
+    { type: 'forest.node_created', version: 2, scope: 'workspace', description: 'A knowledge node was created in a workspace.', schema: s.nodeCreated, upcasters: [toDefaultWorkspace] },
+    { type: 'forest.node_updated', version: 1, scope: 'workspace', concurrent: "Field by field, the later update in merge order wins; an update merged after the delete changes nothing.", description: 'Some fields of a node changed (only the changed ones are in the payload).', schema: s.nodeUpdated },
+    { type: 'forest.node_deleted', version: 1, scope: 'workspace', concurrent: "Delete beats update: the node stays archived.", description: 'A node was archived (soft delete).', schema: s.nodeDeleted },
+    { type: 'forest.link_created', version: 1, scope: 'workspace', concurrent: "The same link twice is one link; the later of a create and a delete decides whether it exists.", description: 'A typed link between two nodes was created.', schema: s.linkCreated },
+    { type: 'forest.link_deleted', version: 1, scope: 'workspace', concurrent: "The later in merge order of a create and a delete decides whether the link exists.", description: 'A link was removed.', schema: s.linkDeleted },
   ],
 } satisfies KernelModule;

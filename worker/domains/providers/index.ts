@@ -81,8 +81,8 @@ export const providersModule = {
   ]),
   events: [
     // v2: workspaceId (v1 events are lifted into the default workspace).
-    { type: 'llm.provider_set', version: 2, concurrent: "The later in merge order wins as a whole; the later of a set and a delete decides whether it exists.", description: 'An LLM provider was configured in a workspace (no key: only the name of its secret).', schema: providerSetEvent, upcasters: [toDefaultWorkspace] },
-    { type: 'llm.provider_deleted', version: 2, concurrent: "The later in merge order of a set and a delete decides whether the provider exists.", description: 'An LLM provider of a workspace was removed.', schema: z.strictObject({ workspaceId: workspaceIdSchema, id: z.string() }), upcasters: [toDefaultWorkspace] },
+    { type: 'llm.provider_set', version: 2, scope: 'workspace', concurrent: "The later in merge order wins as a whole; the later of a set and a delete decides whether it exists.", description: 'An LLM provider was configured in a workspace (no key: only the name of its secret).', schema: providerSetEvent, upcasters: [toDefaultWorkspace] },
+    { type: 'llm.provider_deleted', version: 2, scope: 'workspace', concurrent: "The later in merge order of a set and a delete decides whether the provider exists.", description: 'An LLM provider of a workspace was removed.', schema: z.strictObject({ workspaceId: workspaceIdSchema, id: z.string() }), upcasters: [toDefaultWorkspace] },
   ],
   projections: [{
     name: 'llm_providers',

@@ -105,9 +105,9 @@ export const secretsModule = {
   ]),
   events: [
     // v2: workspaceId (v1 events are lifted into the default workspace).
-    { type: 'secret.set', version: 2, concurrent: "The later in merge order of a set and a delete decides whether the name exists; each device keeps its own value.", description: 'A secret was stored or replaced in a workspace (its value is not in the log).', schema: z.strictObject({ workspaceId: workspaceIdSchema, name }), upcasters: [toDefaultWorkspace] },
+    { type: 'secret.set', version: 2, scope: 'workspace', concurrent: "The later in merge order of a set and a delete decides whether the name exists; each device keeps its own value.", description: 'A secret was stored or replaced in a workspace (its value is not in the log).', schema: z.strictObject({ workspaceId: workspaceIdSchema, name }), upcasters: [toDefaultWorkspace] },
     { type: 'secret.shared', version: 1, concurrent: 'Each device keeps the later share in merge order, unless it set a newer value itself.', description: "A secret's value was shared with the person's other devices, sealed to the sync key.", schema: shared },
-    { type: 'secret.deleted', version: 2, concurrent: "The later in merge order of a set and a delete decides whether the name exists.", description: 'A secret of a workspace was deleted.', schema: z.strictObject({ workspaceId: workspaceIdSchema, name }), upcasters: [toDefaultWorkspace] },
+    { type: 'secret.deleted', version: 2, scope: 'workspace', concurrent: "The later in merge order of a set and a delete decides whether the name exists.", description: 'A secret of a workspace was deleted.', schema: z.strictObject({ workspaceId: workspaceIdSchema, name }), upcasters: [toDefaultWorkspace] },
   ],
   projections: [{
     name: 'secret_names',

@@ -221,6 +221,8 @@ export const SESSION_EVENTS: EventDefinition[] = (Object.keys(payloads) as Sessi
   description: DESCRIPTIONS[type],
   schema: payloads[type],
   ...(SCOPED.has(type) ? { upcasters: [toDefaultWorkspace] } : {}),
+  // A request to a session's owner concerns one database's devices: it never leaves in a workspace file.
+  ...(type === 'session.requested' ? {} : { scope: 'workspace' as const }),
 }));
 
 export const SESSION_EVENT_TYPES: ReadonlySet<string> = new Set(Object.keys(payloads).filter((t) => !t.startsWith('workflow.') && t !== 'session.requested'));

@@ -65,12 +65,12 @@ export const inboxQueries = defineQueries([
   },
   {
     name: 'session.inbox',
-    description: "What waits for a person in a workspace: approvals pending in running or paused sessions (oldest first) and the most recently failed sessions (newest first, at most `failedLimit`, default 50).",
+    description: "What waits for a person in a workspace: approvals pending in running or paused sessions (oldest first) and the most recently failed sessions (newest first, at most `failedLimit`, default 50). A read-only imported copy's runs wait for nobody here: they are left out.",
     schema: z.strictObject({ workspaceId: workspaceField, failedLimit: z.number().int().min(0).max(500).optional() }),
     run: (r, p: { workspaceId: string; failedLimit?: number }): InboxAnswer => {
       const approvals = r.all(`SELECT s.id, s.workflow_name, s.status, ${NUMBER} AS number, t.key, t.approval, t.started_at
           FROM session_steps t JOIN sessions s ON s.id = t.session_id
-          WHERE s.workspace_id = ? AND s.status IN ('running', 'paused') AND t.status = 'waiting' AND t.approval IS NOT NULL
+          WHERE s.workspace_id = ? AND s.status IN ('running', 'paused') AND t.status = 'waiting' AND t.approval IS NOT NULL AND s.owner_device NOT LIKE 'imported:%'
             AND json_extract(t.approval, '$.decided') IS NULL
           ORDER BY t.started_at, s.id, t.key`, [p.workspaceId]).map((x): InboxApproval => {
         const a = JSON.parse(String(x['approval'])) as { prompt?: string; approvers?: string[] };
@@ -80,7 +80,7 @@ export const inboxQueries = defineQueries([
         };
       });
       const failed = r.all(`SELECT s.id, s.workflow_name, ${NUMBER} AS number, s.failed_step, s.error, s.ended_at FROM sessions s
-          WHERE s.workspace_id = ? AND s.status = 'failed' ORDER BY s.ended_at DESC, s.id DESC LIMIT ?`, [p.workspaceId, p.failedLimit ?? 50]).map((x): InboxFailure => {
+          WHERE s.workspace_id = ? AND s.status = 'failed' AND s.owner_device NOT LIKE 'imported:%' ORDER BY s.ended_at DESC, s.id DESC LIMIT ?`, [p.workspaceId, p.failedLimit ?? 50]).map((x): InboxFailure => {
         const error = typeof x['error'] === 'string' ? (JSON.parse(x['error']) as { message?: string } | null) : null;
         return {
           sessionId: String(x['id']), name: sessionName(String(x['workflow_name']), num(x['number'])), workflow: String(x['workflow_name']),

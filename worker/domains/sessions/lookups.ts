@@ -12,6 +12,7 @@ import { defineQueries, type Reader } from '../../kernel/module.ts';
 import type { Json } from '../../kernel/errors.ts';
 import { resolveWorkflowSource } from './commands.ts';
 import { sessionStream } from './events.ts';
+import { asOriginal } from '../../kernel/workspace-file/imported.ts';
 import type { StepErrorData } from './events.ts';
 
 const sessionId = z.string().min(1).max(200);
@@ -56,7 +57,7 @@ export const lookupQueries = defineQueries([
       if (p.limit !== undefined) args.push(p.limit);
       const rows = r.all(`SELECT seq, stream_seq, type, at, payload FROM events WHERE stream = ? ${p.uptoSeq !== undefined ? 'AND seq <= ?' : ''}
         ORDER BY stream_seq ${p.limit !== undefined ? 'LIMIT ?' : ''}`, [sessionStream(p.sessionId), ...args]);
-      return rows.map((x) => ({ seq: Number(x['seq']), streamSeq: Number(x['stream_seq']), type: String(x['type']), at: String(x['at']), payload: JSON.parse(String(x['payload'])) as unknown }));
+      return rows.map((x) => ({ seq: Number(x['seq']), streamSeq: Number(x['stream_seq']), ...asOriginal(String(x['type']), String(x['at']), JSON.parse(String(x['payload']))) }));
     },
   },
   {

@@ -8,6 +8,7 @@ import type { Json } from '../../kernel/errors.ts';
 import { parseWorkflow, workflowJsonSchema } from '../../workflow/index.ts';
 import { foldSession, stateToJson, type FoldEvent } from './fold.ts';
 import { sessionStream } from './events.ts';
+import { asOriginal } from '../../kernel/workspace-file/imported.ts';
 import { workspaceField } from '../workspaces/scope.ts';
 import { sessionName } from './numbers.ts';
 import type { SessionDetail, SessionStateAnswer, SessionSummary, WorkflowRevision, WorkflowSummary } from './answers.ts';
@@ -34,7 +35,8 @@ const SESSION_COLS = `id, workspace_id, project_id, workflow_name, workflow_vers
 export function sessionEvents(r: Reader, id: string, uptoSeq?: number): (FoldEvent & { type: string; at: string })[] {
   const rows = r.all(`SELECT seq, stream_seq, type, at, payload FROM events WHERE stream = ? ${uptoSeq !== undefined ? 'AND seq <= ?' : ''} ORDER BY stream_seq`,
     uptoSeq !== undefined ? [sessionStream(id), uptoSeq] : [sessionStream(id)]);
-  return rows.map((x) => ({ seq: Number(x['seq']), streamSeq: Number(x['stream_seq']), type: String(x['type']), at: String(x['at']), payload: JSON.parse(String(x['payload'])) as unknown }));
+  // An imported copy's stream holds its originals wrapped (decision 40): read as the originals.
+  return rows.map((x) => ({ seq: Number(x['seq']), streamSeq: Number(x['stream_seq']), ...asOriginal(String(x['type']), String(x['at']), JSON.parse(String(x['payload']))) }));
 }
 
 export const queries = defineQueries([

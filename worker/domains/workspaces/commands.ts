@@ -4,7 +4,7 @@
 import { defineCommands, NO_QUERY_CONTEXT, type CommandDefinition, type Decision, type QueryDefinition } from '../../kernel/module.ts';
 import { KernelError, type Json } from '../../kernel/errors.ts';
 import * as s from './schemas.ts';
-import { DEFAULT_WORKSPACE_ID } from './scope.ts';
+import { DEFAULT_WORKSPACE_ID, importedCopy } from './scope.ts';
 import { findActiveProjectByName, findActiveWorkspaceByName, getProject, queries, workspaceState, type Project, type Workspace } from './queries.ts';
 
 const ws = (workspaceId: string) => `workspace:${workspaceId}`;
@@ -149,6 +149,7 @@ export const commands = [...writes, ...reads] as const;
 function activeWorkspace(w: Workspace | undefined, workspaceId: string): Workspace {
   if (!w) throw new KernelError('not_found', `payload.workspaceId: no workspace ${workspaceId}; list workspaces to pick an existing id.`, { field: 'payload.workspaceId', workspaceId });
   if (w.status === 'archived') throw new KernelError('archived', `payload.workspaceId: workspace "${w.name}" is archived and cannot be changed.`, { field: 'payload.workspaceId', workspaceId });
+  if (w.imported) throw importedCopy(w.name, workspaceId);
   return w;
 }
 

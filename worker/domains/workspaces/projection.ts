@@ -5,6 +5,7 @@
 import type { Projection } from '../../kernel/module.ts';
 import type { EventEnvelope } from '../../kernel/log/envelope.ts';
 import { DEFAULT_WORKSPACE_CREATED_AT, DEFAULT_WORKSPACE_ID, DEFAULT_WORKSPACE_NAME } from './scope.ts';
+import { COPY_REMOVED, WORKSPACE_IMPORTED } from '../../kernel/workspace-file/imported.ts';
 
 type P = Record<string, string>;
 
@@ -18,7 +19,7 @@ export const workspacesProjection: Projection = {
   // 2: the default workspace row (workspace scope); a stored version 1 is rebuilt from the log.
   version: 2,
   tables: ['workspaces'],
-  eventTypes: ['workspace.created', 'workspace.renamed', 'workspace.opened', 'workspace.archived'],
+  eventTypes: ['workspace.created', 'workspace.renamed', 'workspace.opened', 'workspace.archived', WORKSPACE_IMPORTED, COPY_REMOVED],
   createSql: `
     CREATE TABLE workspaces (
       id          TEXT PRIMARY KEY,
@@ -50,6 +51,39 @@ export const workspacesProjection: Projection = {
       case 'workspace.archived':
         w.run("UPDATE workspaces SET status = 'archived', updated_at = ?, version = ? WHERE id = ?", [e.at, e.streamSeq, p['workspaceId']!]);
         break;
+      // An imported copy (decision 40): its row comes with its imported workspace.created, if the
+      // original had one (not the default workspace), and the record makes it an active copy.
+      case WORKSPACE_IMPORTED: {
+        const ws = (e.payload as { manifest: { workspace: { name: string; description: string } } }).manifest.workspace;
+        w.run(`INSERT INTO workspaces (id, name, description, status, created_at, updated_at, version) VALUES (?, ?, ?, 'active', ?, ?, ?)
+               ON CONFLICT (id) DO UPDATE SET name = excluded.name, status = 'active', updated_at = excluded.updated_at, version = excluded.version`,
+        [p['workspaceId']!, ws.name, ws.description, e.at, e.at, e.streamSeq]);
+        break;
+      }
+      case COPY_REMOVED:
+        w.run('DELETE FROM workspaces WHERE id = ?', [p['workspaceId']!]);
+        break;
+    }
+  },
+};
+
+/** `workspace_copies`: the workspaces that are read-only copies imported from a file, and where from. */
+export const copiesProjection: Projection = {
+  name: 'workspace_copies',
+  version: 1,
+  tables: ['workspace_copies'],
+  eventTypes: [WORKSPACE_IMPORTED, COPY_REMOVED],
+  createSql: `CREATE TABLE workspace_copies (
+    workspace_id TEXT PRIMARY KEY,
+    record       TEXT NOT NULL,
+    imported_at  TEXT NOT NULL
+  ) STRICT;`,
+  apply(e: EventEnvelope, w) {
+    const p = e.payload as P;
+    if (e.type === WORKSPACE_IMPORTED) {
+      w.run('INSERT OR REPLACE INTO workspace_copies (workspace_id, record, imported_at) VALUES (?, ?, ?)', [p['workspaceId']!, JSON.stringify(e.payload), e.at]);
+    } else {
+      w.run('DELETE FROM workspace_copies WHERE workspace_id = ?', [p['workspaceId']!]);
     }
   },
 };

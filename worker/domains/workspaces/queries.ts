@@ -19,6 +19,21 @@ export interface Workspace {
   /** Stream version: pass as expectedVersion to change it optimistically. */
   readonly version: number;
   readonly projectCount: number;
+  /** Set when this workspace is a read-only copy imported from a workspace file (decision 40). */
+  readonly imported: WorkspaceCopy | null;
+}
+
+/** Where an imported copy came from, as its `workspace.imported` record says (verified on import). */
+export interface WorkspaceCopy {
+  readonly importId: string;
+  readonly manifestHash: string;
+  /** The workspace's id and name in the exporter's database. */
+  readonly original: { readonly workspaceId: string; readonly name: string };
+  /** The device that exported and signed it: its id, name (if it had one) and key id. */
+  readonly source: { readonly device: string; readonly name: string | null; readonly keyId: string };
+  readonly exportedAt: string;
+  readonly importedAt: string;
+  readonly events: number;
 }
 
 export interface Project {
@@ -32,15 +47,17 @@ export interface Project {
   readonly version: number;
 }
 
+const COPY = '(SELECT c.record FROM workspace_copies c WHERE c.workspace_id = w.id) AS copy, (SELECT c.imported_at FROM workspace_copies c WHERE c.workspace_id = w.id) AS copied_at';
+
 export function getWorkspace(r: Reader, workspaceId: string): Workspace | undefined {
-  const row = r.get(`SELECT w.*, (SELECT COUNT(*) FROM projects p WHERE p.workspace_id = w.id AND p.status = 'active') AS project_count
+  const row = r.get(`SELECT w.*, (SELECT COUNT(*) FROM projects p WHERE p.workspace_id = w.id AND p.status = 'active') AS project_count, ${COPY}
                      FROM workspaces w WHERE w.id = ?`, [workspaceId]);
   return row ? toWorkspace(row) : undefined;
 }
 
 /** The workspace row alone (no project count): what command decisions need, O(1). */
 export function workspaceState(r: Reader, workspaceId: string): Workspace | undefined {
-  const row = r.get('SELECT *, 0 AS project_count FROM workspaces WHERE id = ?', [workspaceId]);
+  const row = r.get(`SELECT w.*, 0 AS project_count, ${COPY} FROM workspaces w WHERE w.id = ?`, [workspaceId]);
   return row ? toWorkspace(row) : undefined;
 }
 
@@ -50,7 +67,8 @@ export function getProject(r: Reader, projectId: string): Project | undefined {
 }
 
 export function findActiveWorkspaceByName(r: Reader, name: string): string | undefined {
-  const v = r.value("SELECT id FROM workspaces WHERE status = 'active' AND name = ? COLLATE NOCASE", [name]);
+  // Imported copies keep their original's name and take none away from the person's own workspaces.
+  const v = r.value("SELECT id FROM workspaces WHERE status = 'active' AND name = ? COLLATE NOCASE AND id NOT IN (SELECT workspace_id FROM workspace_copies)", [name]);
   return typeof v === 'string' ? v : undefined;
 }
 
@@ -62,12 +80,12 @@ export function findActiveProjectByName(r: Reader, workspaceId: string, name: st
 export const queries = defineQueries([
   {
     name: 'workspace.list',
-    description: 'Workspaces: the default one first, then by name; archived ones (last) only when asked. Which one is open is client state, not a kernel fact.',
+    description: 'Workspaces: the default one first, then by name, then the read-only copies imported from files (`imported`); archived ones (last) only when asked. Which one is open is client state, not a kernel fact.',
     schema: z.strictObject({ includeArchived: z.boolean().default(false) }),
     run: (r, p: { includeArchived: boolean }) =>
-      r.all(`SELECT w.*, (SELECT COUNT(*) FROM projects p WHERE p.workspace_id = w.id AND p.status = 'active') AS project_count
+      r.all(`SELECT w.*, (SELECT COUNT(*) FROM projects p WHERE p.workspace_id = w.id AND p.status = 'active') AS project_count, ${COPY}
              FROM workspaces w ${p.includeArchived ? '' : "WHERE w.status = 'active'"}
-             ORDER BY w.status ASC, w.id = '${DEFAULT_WORKSPACE_ID}' DESC, w.name COLLATE NOCASE ASC, w.id ASC`).map(toWorkspace),
+             ORDER BY w.status ASC, copy IS NOT NULL, w.id = '${DEFAULT_WORKSPACE_ID}' DESC, w.name COLLATE NOCASE ASC, w.id ASC`).map(toWorkspace),
   },
   {
     name: 'workspace.get',
@@ -98,6 +116,20 @@ function toWorkspace(r: Row): Workspace {
     createdAt: String(r['created_at']), updatedAt: String(r['updated_at']),
     isDefault: r['id'] === DEFAULT_WORKSPACE_ID,
     version: Number(r['version']), projectCount: Number(r['project_count'] ?? 0),
+    imported: typeof r['copy'] === 'string' ? toCopy(JSON.parse(r['copy']) as CopyRecord, String(r['copied_at'])) : null,
+  };
+}
+
+interface CopyRecord {
+  importId: string; manifestHash: string; events: number;
+  manifest: { workspace: { id: string; name: string }; exporter: { device: string; name: string | null; keyId: string }; exportedAt: string };
+}
+
+function toCopy(c: CopyRecord, importedAt: string): WorkspaceCopy {
+  const ex = c.manifest.exporter;
+  return {
+    importId: c.importId, manifestHash: c.manifestHash, original: { workspaceId: c.manifest.workspace.id, name: c.manifest.workspace.name },
+    source: { device: ex.device, name: ex.name, keyId: ex.keyId }, exportedAt: c.manifest.exportedAt, importedAt, events: c.events,
   };
 }
 

@@ -35,12 +35,20 @@ export const toDefaultWorkspace: Upcaster = {
   up: (payload: Json): Json => ({ ...(payload as { [k: string]: Json }), workspaceId: DEFAULT_WORKSPACE_ID }),
 };
 
-export type WorkspaceStatus = 'active' | 'archived' | undefined;
+/** `imported`: a read-only copy imported from a workspace file (decision 40); nothing can be added to it. */
+export type WorkspaceStatus = 'active' | 'archived' | 'imported' | undefined;
 
 /** Status of a workspace (read by other slices' `load`, from the workspaces projection). */
 export function workspaceStatus(r: Reader, workspaceId: string): WorkspaceStatus {
-  const v = r.value('SELECT status FROM workspaces WHERE id = ?', [workspaceId]);
-  return v === 'active' || v === 'archived' ? v : undefined;
+  const row = r.get('SELECT status, EXISTS (SELECT 1 FROM workspace_copies WHERE workspace_id = ?1) AS copy FROM workspaces WHERE id = ?1', [workspaceId]);
+  if (!row) return undefined;
+  if (Number(row['copy']) === 1) return 'imported';
+  return row['status'] === 'active' || row['status'] === 'archived' ? row['status'] : undefined;
+}
+
+/** The refusal of a change to a read-only imported copy. */
+export function importedCopy(name: string, workspaceId: string): KernelError {
+  return new KernelError('imported_copy', `payload.workspaceId: workspace "${name}" is a read-only copy imported from a workspace file; nothing in it can be changed. Work in a workspace of your own.`, { field: 'payload.workspaceId', workspaceId });
 }
 
 export interface ProjectRef {
@@ -71,4 +79,5 @@ export function assertActiveWorkspace(status: WorkspaceStatus, workspaceId: stri
   if (status === 'archived') {
     throw new KernelError('archived', `payload.workspaceId: workspace ${workspaceId} is archived; nothing can be added to it.`, { field: 'payload.workspaceId', workspaceId });
   }
+  if (status === 'imported') throw importedCopy(workspaceId, workspaceId);
 }

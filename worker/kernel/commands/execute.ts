@@ -7,6 +7,8 @@
  * 1. Runs inside one transaction opened by the kernel; a throw rolls the whole batch back.
  * 2. A repeat of an idempotency key within the batch returns the first result (the same request)
  *    or is `idempotency_key_reused` (a different one); a replay from the table is returned as is.
+ * 3. A command sent through the API whose target stream belongs to an imported copy is refused
+ *    (`imported_copy`); a batch that removes a copy re-derives the projections without it.
  */
 import { KernelError } from '../errors.ts';
 import type { Sql } from '../db/sql.ts';
@@ -17,6 +19,7 @@ import type { ProjectionRegistry } from '../projections/registry.ts';
 import type { DecideContext } from '../module.ts';
 import { zodError, type CommandResult } from './envelope.ts';
 import { checkVersion, reusedKey, type Prepared } from './prepare.ts';
+import { assertNotImported } from '../workspace-file/imported.ts';
 
 /** What executing a command reads and writes. */
 export interface Executor {
@@ -48,6 +51,8 @@ export function executeAll(x: Executor, prepared: readonly Prepared[], results: 
     published.push(...events);
     results.push(result);
   }
+  const from = x.projections.view?.rederiveFrom(published) ?? null;
+  if (from !== null) x.projections.rederive(x.store, from);
 }
 
 const uncountedIn = (x: Executor) => (stream: string) => x.projections.uncounted(null, stream).inStream;
@@ -55,6 +60,7 @@ const uncountedIn = (x: Executor) => (stream: string) => x.projections.uncounted
 function execute(x: Executor, p: Prepared): { result: CommandResult; events: EventEnvelope[] } {
   const { def } = p;
   let target = def.target?.(p.payload) ?? null;
+  if (target !== null && !def.internal) assertNotImported(x.sql, target, def.type);
   if (target !== null) checkVersion(x.store, target, p.expectedVersion, def.type, uncountedIn(x));
   const state = def.load ? def.load(x.sql, p.payload) : undefined;
   const nowMs = x.clock();
@@ -63,6 +69,7 @@ function execute(x: Executor, p: Prepared): { result: CommandResult; events: Eve
     newId: () => x.newId(nowMs),
   };
   const decision = def.decide(state, p.payload, ctx);
+  if (!def.internal) for (const ne of decision.events) assertNotImported(x.sql, ne.stream, def.type);
   if (target === null && decision.events.length > 0) {
     target = decision.events[0]!.stream;
     checkVersion(x.store, target, p.expectedVersion, def.type, uncountedIn(x));

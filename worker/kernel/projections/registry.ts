@@ -20,6 +20,8 @@
  *    (worker/kernel/devices.ts, invariant 1) and has no merge position: the positions are ranks
  *    among the events that count, so a device that holds such events (they came before the
  *    removal did) derives the same tables as one that never took them in.
+ * 7. Projections see events through the `view` (workspace-file/imported.ts): an imported event
+ *    as its original, or nothing once its copy was removed (it keeps its merge position).
  */
 import type { Sql } from '../db/sql.ts';
 import type { Projection } from '../module.ts';
@@ -50,6 +52,17 @@ export interface RederiveReport {
   readonly fromPos: number;
 }
 
+/** What projections see of a stored event (imported copies, decision 40). */
+export interface EventView {
+  /** Types of stored events it may present as events of other types. */
+  readonly carriers: readonly string[];
+  /** `e` as projections see it, or null when it applies to none. */
+  present(e: EventEnvelope): EventEnvelope | null;
+  /** The merge key to re-derive from after `events` were stored (a copy removed), or null. */
+  rederiveFrom(events: readonly Pick<EventEnvelope, 'type' | 'payload'>[]): string | null;
+  forget(): void;
+}
+
 export class ProjectionRegistry {
   private readonly byType = new Map<string, Projection[]>();
   private readonly forAll: Projection[] = [];
@@ -65,6 +78,7 @@ export class ProjectionRegistry {
     private readonly sql: Sql,
     readonly projections: readonly Projection[],
     private readonly snapshotEvery = SNAPSHOT_EVERY,
+    readonly view: EventView | null = null,
   ) {
     this.snapshots = new ProjectionSnapshots(sql, projections);
     this.names = projections.map((p) => p.name);
@@ -125,12 +139,16 @@ export class ProjectionRegistry {
       this.uncountedEvents = null; // one more
       return;
     }
-    const event = this.placed(stored);
-    for (const p of this.forAll) p.apply(event, this.sql);
-    const list = this.byType.get(event.type);
-    if (list) for (const p of list) p.apply(event, this.sql);
-    if (event.type === 'device.revoked') this.forget();
+    const event = this.present(this.placed(stored));
+    if (event) {
+      for (const p of this.forAll) p.apply(event, this.sql);
+      const list = this.byType.get(event.type);
+      if (list) for (const p of list) p.apply(event, this.sql);
+    }
+    if (stored.type === 'device.revoked') this.forget();
   }
+
+  private present(e: EventEnvelope): EventEnvelope | null { return this.view ? this.view.present(e) : e; }
 
   /** After a rollback: what this registry cached from its tables may be gone. */
   discard(): void {
@@ -170,6 +188,7 @@ export class ProjectionRegistry {
   private forget(): void {
     this.revoked = null;
     this.uncountedEvents = null;
+    this.view?.forget();
   }
 
   /** `e` at its stored positions (every event before it in merge order stored before it) moved to its merge positions. */
@@ -188,9 +207,9 @@ export class ProjectionRegistry {
   /** Apply `e` to those of `selected` that take its type (replays); `stored`: at its stored positions. */
   private replayOne(selected: readonly Projection[], stored: EventEnvelope, atStored: boolean): void {
     if (!this.counts(stored)) return;
-    const e = atStored ? this.placed(stored) : stored;
-    for (const p of selected) if (wants(p, e.type)) p.apply(e, this.sql);
-    if (e.type === 'device.revoked') this.forget();
+    const e = this.present(atStored ? this.placed(stored) : stored);
+    if (e) for (const p of selected) if (wants(p, e.type)) p.apply(e, this.sql);
+    if (stored.type === 'device.revoked') this.forget();
   }
 
   /** Record the new head for all projections (inside the transaction). */
@@ -330,7 +349,8 @@ export class ProjectionRegistry {
   /** Replay the events after `afterSeq` in seq order into `selected` (only the types they take). */
   private replayInto(selected: readonly Projection[], store: EventStore, afterSeq: number): void {
     const all = selected.some((p) => !p.eventTypes);
-    const filter = all ? {} : { types: [...new Set(selected.flatMap((p) => p.eventTypes ?? []))] };
+    // Imported events (the view's carriers) are read whatever their originals' types.
+    const filter = all ? {} : { types: [...new Set([...selected.flatMap((p) => p.eventTypes ?? []), ...(this.view?.carriers ?? [])])] };
     let cursor = afterSeq;
     for (;;) {
       const page = store.readAfter(cursor, REPLAY_PAGE, filter);
