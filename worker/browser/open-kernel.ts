@@ -51,6 +51,8 @@ export async function openBrowserKernel(options: BrowserKernelOptions): Promise<
       // The leader drives every unfinished workflow session; the engine stops when the kernel closes.
       const root = await openRoot({
         storage, keys,
+        // The engine, the workflow parser and sync load after the kernel is ready (worker/root.ts).
+        lazyCode: true,
         ...(options.checkpointEvery ? { checkpointEvery: options.checkpointEvery } : {}),
         engine: { onError: (err) => console.warn('kingdom: engine', err) },
         progress: progressHub,
