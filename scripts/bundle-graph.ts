@@ -26,6 +26,8 @@ export interface ChunkNode {
   readonly isEntry: boolean;
   readonly imports: readonly string[];
   readonly dynamicImports: readonly string[];
+  /** The modules whose code the chunk holds, repository-relative. */
+  readonly modules: readonly string[];
 }
 
 export interface BuildGraph {
@@ -162,7 +164,7 @@ export function packageOf(source: string): string {
     const parts = source.slice(nm + 'node_modules/'.length).split('/');
     return parts[0]!.startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0]!;
   }
-  if (source === '(unmapped)') return source;
+  if (source === '(unmapped)') return '(unmapped: licence comments, import lines)';
   const clean = source.replace(/^(\.\.\/)+/, '').replace(/^\/?(vite|\0)/, '');
   const parts = clean.split('/');
   return parts.length > 2 ? `${parts[0]}/${parts[1]}` : (parts[0] ?? clean);

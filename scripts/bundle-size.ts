@@ -68,6 +68,7 @@ function recorder(part: keyof BuildGraph, graph: { page: ChunkNode[]; worker: Ch
           isEntry: c.isEntry,
           imports: [...c.imports],
           dynamicImports: [...c.dynamicImports],
+          modules: c.moduleIds.map((id) => relative(ROOT, id).replace(/\\/g, '/')),
         });
       }
     },
