@@ -23,7 +23,7 @@ import type {
   CommandInput, CommandResult, TypedCommand, TypedIntent, EventEnvelope, KernelStatus, KingdomApi, Project, QueryName, QueryParams, QueryResult,
   KernelErrorData, Refusal, RepairReport, Result, RuntimeInfo, StepProgress, VerifyReport, Workspace,
 } from '../../worker/api.ts';
-import { createKernelWorker } from './kernel-worker.ts';
+import { kernelWorker } from './kernel-worker.ts';
 import { describe, fromKernel, fromThrown, GLOBAL_SCOPE, startupError, type UiError } from './ui-error.ts';
 import { newKey } from './idempotency.ts';
 import { Coalescer } from './coalesce.ts';
@@ -85,9 +85,7 @@ export class KernelClient {
     // Settles `ready` with the worker's failure when it dies before answering info().
     const died = new Promise<never>((_, reject) => (this.#startFailed = reject));
     try {
-      const worker = createKernelWorker();
-      worker.addEventListener('error', (e) => this.#onWorkerError(e));
-      worker.addEventListener('messageerror', () => this.reportUnexpected('A message from the kernel worker could not be read.'));
+      const worker = kernelWorker((e) => this.#onWorkerError(e), () => this.reportUnexpected('A message from the kernel worker could not be read.'));
       const api = Comlink.wrap<KingdomApi>(worker);
       this.#api = api;
       ready = Promise.race([api.info(), died]);
