@@ -9,12 +9,14 @@
  * 2. The kernel client starts before the first render, so its dev hook `window.kingdomDevHook`
  *    exists as early as possible; its worker starts even earlier, first thing here, so the
  *    database opens while the app's chunks load (the client adopts it: src/lib/kernel-worker.ts).
+ * 3. The service worker registers once the first screen is interactive (src/lib/service-worker.ts).
  */
 import './app.css';
 import './responsive.css';
 import { renderFatal } from './lib/fatal.ts';
 import { describe } from './lib/ui-error.ts';
 import { startKernelWorkerEarly } from './lib/kernel-worker.ts';
+import { registerServiceWorker } from './lib/service-worker.ts';
 
 const TITLE = 'Kingdom could not start';
 
@@ -28,6 +30,7 @@ window.addEventListener('error', (e) => {
 window.addEventListener('unhandledrejection', (e) => report(describe(e.reason)));
 
 startKernelWorkerEarly();
+registerServiceWorker();
 void boot();
 
 async function boot(): Promise<void> {

@@ -7,13 +7,16 @@
  *      live subscription);
  *   3. the first screen's page chunk is loaded and its component mounted (LazyPage);
  *   4. no call to the worker is in flight, so the page's own first queries are answered.
- * The mark's `detail` names the page. Nothing in the app waits on it: it is a measurement.
+ * The mark's `detail` names the page. `interactive` resolves right after it: the service worker
+ * registers then (service-worker.ts), so its precache does not compete with the first open.
  */
 import { kernel } from './kernel.svelte.ts';
 
 export const INTERACTIVE_MARK = 'kingdom:interactive';
 
 let marked = false;
+let resolveInteractive: () => void = () => {};
+export const interactive = new Promise<void>((resolve) => (resolveInteractive = resolve));
 
 /** Called by each page that mounts; only the first call counts. */
 export function firstScreenShown(page: string): void {
@@ -23,6 +26,11 @@ export function firstScreenShown(page: string): void {
     await kernel.connecting;
     await kernel.inflight.idle();
     // A task queued from requestAnimationFrame runs after that frame is painted.
-    requestAnimationFrame(() => setTimeout(() => performance.mark(INTERACTIVE_MARK, { detail: { page } }), 0));
+    requestAnimationFrame(() =>
+      setTimeout(() => {
+        performance.mark(INTERACTIVE_MARK, { detail: { page } });
+        resolveInteractive();
+      }, 0),
+    );
   })();
 }
