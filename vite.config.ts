@@ -26,8 +26,9 @@ export default defineConfig({
     cspMeta(),
     VitePWA({
       registerType: 'autoUpdate',
-      // A generated registerSW.js file, not an inline script (the CSP forbids inline scripts).
-      injectRegister: 'script',
+      // No registerSW.js at page load: src/lib/service-worker.ts registers /sw.js once the first
+      // screen is interactive, so the precache does not compete with the first open.
+      injectRegister: false,
       // public/ icons are precached by globPatterns below; listing them again would duplicate them.
       includeManifestIcons: false,
       manifest: {

@@ -7,12 +7,16 @@
  * 1. Before the app is mounted, an uncaught error replaces the page with the error page; after,
  *    it is shown as a non-blocking message inside the app.
  * 2. The kernel client starts before the first render, so its dev hook `window.kingdomDevHook`
- *    exists as early as possible.
+ *    exists as early as possible; its worker starts even earlier, first thing here, so the
+ *    database opens while the app's chunks load (the client adopts it: src/lib/kernel-worker.ts).
+ * 3. The service worker registers once the first screen is interactive (src/lib/service-worker.ts).
  */
 import './app.css';
 import './responsive.css';
 import { renderFatal } from './lib/fatal.ts';
 import { describe } from './lib/ui-error.ts';
+import { startKernelWorkerEarly } from './lib/kernel-worker.ts';
+import { registerServiceWorker } from './lib/service-worker.ts';
 
 const TITLE = 'Kingdom could not start';
 
@@ -25,6 +29,8 @@ window.addEventListener('error', (e) => {
 });
 window.addEventListener('unhandledrejection', (e) => report(describe(e.reason)));
 
+startKernelWorkerEarly();
+registerServiceWorker();
 void boot();
 
 async function boot(): Promise<void> {

@@ -19,7 +19,8 @@ import type { EventFilter } from './kernel/log/event-store.ts';
 import type { AuditEntry } from './kernel/log/audit.ts';
 import type { Checkpoint } from './kernel/log/checkpoint.ts';
 import { ProgressHub, type StepProgress } from './engine/progress.ts';
-import type { SyncAction, SyncService, SyncView } from './sync/service.ts';
+import type { SyncAction, SyncView } from './sync/service.ts';
+import type { CodeIndex } from './kernel/code-part.ts';
 import type { QueryName, QueryParams, QueryResult } from './api-types.ts';
 import type { Workspace } from './domains/workspaces/index.ts';
 
@@ -120,15 +121,24 @@ export interface KingdomApi {
   close(): Promise<void>;
 }
 
+/** What the API needs of device sync: the SyncService, or its light front (worker/sync/front.ts). */
+export interface SyncPort {
+  act(action: SyncAction): Promise<SyncView>;
+  stop(): Promise<void>;
+}
+
 /**
  * THE implementation of KingdomApi, over a kernel this process owns (composed by worker/root.ts).
  * The browser runtime forwards follower tabs' calls to the leader's instance of it.
- * `classifyError` turns a thrown error into the reported one (default: KernelError.from).
+ * `classifyError` turns a thrown error into the reported one (default: KernelError.from). With
+ * `code` (a kernel opened with `lazyCode`), the on-demand code a command or query needs is
+ * loaded before it runs (worker/kernel/code-part.ts).
  */
 export function createLocalApi(
   kernel: Kernel, info: RuntimeInfo, progress: ProgressHub = new ProgressHub(),
   classifyError?: (err: unknown) => KernelError | Promise<KernelError>,
-  sync: { readonly service: SyncService | null; readonly hub: ProgressHub<SyncView> } = { service: null, hub: new ProgressHub<SyncView>() },
+  sync: { readonly service: SyncPort | null; readonly hub: ProgressHub<SyncView> } = { service: null, hub: new ProgressHub<SyncView>() },
+  code?: CodeIndex,
 ): KingdomApi {
   const subs = new Map<number, { close(): void }>();
   const guard = async <T>(fn: () => T | Promise<T>): Promise<Result<T>> => {
@@ -140,14 +150,19 @@ export function createLocalApi(
   };
   return {
     command: (cmd) => guard(async () => {
+      await code?.forCommands([cmd]);
       await kernel.checkpointDue();
       return kernel.command(cmd);
     }),
     commandBatch: (cmds) => guard(async () => {
+      await code?.forCommands(cmds);
       await kernel.checkpointDue();
       return kernel.commandBatch(cmds);
     }),
-    query: <T>(name: string, params?: unknown): Promise<Result<T>> => guard(() => kernel.query(name, params) as T),
+    query: <T>(name: string, params?: unknown): Promise<Result<T>> => guard(async () => {
+      await code?.forQuery(name);
+      return kernel.query(name, params) as T;
+    }),
     subscribe: (listener, req = {}) =>
       guard(() => {
         const sub = kernel.subscribe(listener, req);

@@ -9,9 +9,13 @@
  * Invariants:
  * 1. Every kernel loads DEFAULT_MODULES, in that order, then the extra modules given.
  * 2. The engine starts only after the kernel opened (a failed open starts nothing) and stops when
- *    the kernel closes.
- * 3. Sync starts after the engine when a sync store is given, and the API's close() stops it
- *    before the kernel closes.
+ *    the kernel closes. Its code is a separate chunk (imported here, never statically): Node
+ *    awaits it, so the engine runs when openRoot returns; with `lazyCode` (the browser) openRoot
+ *    returns without waiting and the engine starts as soon as its code and every module's
+ *    on-demand code (worker/kernel/code-part.ts) are loaded. Starting later is a restart: the
+ *    engine resumes every unfinished session from the log, as after a reload.
+ * 3. Sync is held through its light front (worker/sync/front.ts), started after the engine is
+ *    asked for when a sync store is given; the API's close() stops it before the kernel closes.
  * 4. `api(info)` is THE KingdomApi implementation (createLocalApi) over this kernel; hosts add
  *    forwarding around it (follower tabs), never a second implementation.
  */
@@ -20,11 +24,13 @@ import type { KernelModule } from './kernel/module.ts';
 import type { StorageAdapter } from './kernel/db/adapter.ts';
 import type { KeyStore } from './kernel/log/keys.ts';
 import type { KernelError } from './kernel/errors.ts';
+import { CodeIndex } from './kernel/code-part.ts';
 import { DEFAULT_MODULES } from './modules.ts';
-import { Engine, type EngineOptions } from './engine/engine.ts';
+import type { Engine, EngineOptions } from './engine/engine.ts';
 import { ProgressHub } from './engine/progress.ts';
 import { createLocalApi, type KingdomApi, type RuntimeInfo } from './api.ts';
-import { SyncService, type SyncView } from './sync/service.ts';
+import type { SyncView } from './sync/service.ts';
+import { SyncFront } from './sync/front.ts';
 import type { SyncStore } from './sync/store.ts';
 
 export interface RootKernelOptions {
@@ -36,6 +42,11 @@ export interface RootKernelOptions {
   readonly actor?: string;
   readonly checkpointEvery?: number;
   readonly snapshotEvery?: number;
+  /**
+   * Load on-demand code when it is needed instead of at open (the browser: it keeps the first
+   * chunk small): the API loads what a call needs, the engine starts once its code is loaded.
+   */
+  readonly lazyCode?: boolean;
 }
 
 export interface RootOptions extends RootKernelOptions {
@@ -57,13 +68,19 @@ export interface RootOptions extends RootKernelOptions {
 
 export interface KingdomRoot {
   readonly kernel: Kernel;
-  /** Null when the engine was not asked for. */
+  /** Null when the engine was not asked for, and (with `lazyCode`) until it started. */
   readonly engine: Engine | null;
+  /** The engine once it started (null when not asked for, or the kernel closed first). */
+  readonly engineStarted: Promise<Engine | null>;
   readonly progress: ProgressHub;
   /** Null when no sync store was given. Stopped by the API's close(). */
-  readonly sync: SyncService | null;
+  readonly sync: SyncFront | null;
   /** The KingdomApi over this kernel, reporting `info` as given. */
   api(info: RuntimeInfo): KingdomApi;
+}
+
+function modulesOf(options: RootKernelOptions): KernelModule[] {
+  return [...DEFAULT_MODULES, ...(options.modules ?? [])];
 }
 
 /** Open the kernel with every slice registered (no engine). Throws KernelError (schema_too_new, storage_locked, …). */
@@ -71,11 +88,12 @@ export function openRootKernel(options: RootKernelOptions): Promise<Kernel> {
   const opts: KernelOptions = {
     storage: options.storage,
     keys: options.keys,
-    modules: [...DEFAULT_MODULES, ...(options.modules ?? [])],
+    modules: modulesOf(options),
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.actor ? { actor: options.actor } : {}),
     ...(options.checkpointEvery ? { checkpointEvery: options.checkpointEvery } : {}),
     ...(options.snapshotEvery ? { snapshotEvery: options.snapshotEvery } : {}),
+    ...(options.lazyCode ? { lazyCode: true } : {}),
   };
   return Kernel.open(opts);
 }
@@ -84,23 +102,32 @@ export function openRootKernel(options: RootKernelOptions): Promise<Kernel> {
 export async function openRoot(options: RootOptions): Promise<KingdomRoot> {
   const kernel = await openRootKernel(options);
   const progress = options.progress ?? new ProgressHub();
+  const code = new CodeIndex(modulesOf(options));
   let engine: Engine | null = null;
+  let engineStarted: Promise<Engine | null> = Promise.resolve(null);
   if (options.engine !== false) {
     const eo = options.engine ?? {};
     const onProgress = eo.onProgress;
-    engine = Engine.start(kernel, {
-      ...eo,
-      onProgress: (p) => {
-        progress.publish(p);
-        onProgress?.(p);
-      },
-    });
+    engineStarted = (async () => {
+      const [{ Engine }] = await Promise.all([import('./engine/engine.ts'), code.all()]);
+      if (kernel.isClosed) return null;
+      engine = Engine.start(kernel, {
+        ...eo,
+        onProgress: (p) => {
+          progress.publish(p);
+          onProgress?.(p);
+        },
+      });
+      return engine;
+    })();
+    if (!options.lazyCode) await engineStarted;
+    else engineStarted.catch((err) => console.error('kingdom: the workflow engine could not start; reload the page', err));
   }
   const hub = options.sync?.hub ?? new ProgressHub<SyncView>();
-  let sync: SyncService | null = null;
+  let sync: SyncFront | null = null;
   if (options.sync) {
     try {
-      sync = await SyncService.start({ kernel, store: options.sync.store, ...(options.sync.WebSocket ? { WebSocket: options.sync.WebSocket } : {}) });
+      sync = await SyncFront.start({ kernel, store: options.sync.store, ...(options.sync.WebSocket ? { WebSocket: options.sync.WebSocket } : {}) }, !options.lazyCode);
       sync.onView((v) => hub.publish(v));
     } catch (err) {
       // The app never needs sync: a store that cannot be read leaves sync unavailable, not the kernel.
@@ -109,9 +136,12 @@ export async function openRoot(options: RootOptions): Promise<KingdomRoot> {
   }
   return {
     kernel,
-    engine,
+    get engine() {
+      return engine;
+    },
+    engineStarted,
     progress,
     sync,
-    api: (info) => createLocalApi(kernel, info, progress, options.classifyError, { service: sync, hub }),
+    api: (info) => createLocalApi(kernel, info, progress, options.classifyError, { service: sync, hub }, options.lazyCode ? code : undefined),
   };
 }

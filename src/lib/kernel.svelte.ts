@@ -23,10 +23,11 @@ import type {
   CommandInput, CommandResult, TypedCommand, TypedIntent, EventEnvelope, KernelStatus, KingdomApi, Project, QueryName, QueryParams, QueryResult,
   KernelErrorData, Refusal, RepairReport, Result, RuntimeInfo, StepProgress, VerifyReport, Workspace,
 } from '../../worker/api.ts';
-import { createKernelWorker } from './kernel-worker.ts';
+import { kernelWorker } from './kernel-worker.ts';
 import { describe, fromKernel, fromThrown, GLOBAL_SCOPE, startupError, type UiError } from './ui-error.ts';
 import { newKey } from './idempotency.ts';
 import { Coalescer } from './coalesce.ts';
+import { Inflight } from './inflight.ts';
 import { DEFAULT_WORKSPACE_ID, scoped, storedWorkspace, storeWorkspace } from './workspace-scope.ts';
 
 /** Events kept in memory for the live log. */
@@ -72,6 +73,9 @@ export class KernelClient {
   #knownTypes = new Set<string>();
   #subscription: number | null = null;
   #startFailed: (err: Error) => void = () => {};
+  /** Calls to the worker in flight, and the first data load (#connect): src/lib/interactive.ts waits for both. */
+  readonly inflight = new Inflight();
+  connecting: Promise<void> | null = null;
 
   /** Create the worker and connect. Safe to call more than once (only the first call counts). */
   start(): void {
@@ -81,9 +85,7 @@ export class KernelClient {
     // Settles `ready` with the worker's failure when it dies before answering info().
     const died = new Promise<never>((_, reject) => (this.#startFailed = reject));
     try {
-      const worker = createKernelWorker();
-      worker.addEventListener('error', (e) => this.#onWorkerError(e));
-      worker.addEventListener('messageerror', () => this.reportUnexpected('A message from the kernel worker could not be read.'));
+      const worker = kernelWorker((e) => this.#onWorkerError(e), () => this.reportUnexpected('A message from the kernel worker could not be read.'));
       const api = Comlink.wrap<KingdomApi>(worker);
       this.#api = api;
       ready = Promise.race([api.info(), died]);
@@ -106,7 +108,7 @@ export class KernelClient {
         this.slowStart = false;
         this.phase = 'ready';
         setInterval(() => void this.#refreshInfo(), INFO_POLL_MS);
-        void this.#connect();
+        this.connecting = this.#connect();
       },
       (err: unknown) => {
         clearTimeout(slow);
@@ -350,7 +352,7 @@ export class KernelClient {
       return null;
     }
     try {
-      const r = await fn(api);
+      const r = await this.inflight.track(fn(api));
       if (r.ok) return r.value;
       this.lastError = fromKernel(scope, r.error);
       return null;

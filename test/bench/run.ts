@@ -20,9 +20,11 @@
  *  8. sync: device A's 10,000 events through a real relay process to device B, applied (vs a raw
  *     y-websocket transfer of the same entries), a fresh device joining the room, and rooms held at
  *     a steady rate on one relay (latency p50/p95 vs a lightly loaded relay, memory per room).
+ *  9. open: the built app's first-screen JavaScript (gzipped, vs its budget), a cold open and an
+ *     offline reopen in Chromium until interactive, vs a trivial static page on the same server.
  *
  * Flags: --quick (small sizes; smoke test), --no-browser,
- * --only=batch,single,boot,rebuild,breakdown,engine-steps,engine-resume,forest,llm-overhead,ingest,sync (also agent-turn-overhead,
+ * --only=batch,single,boot,rebuild,breakdown,engine-steps,engine-resume,forest,llm-overhead,ingest,sync,open (also agent-turn-overhead,
  * ingest-newcomer alone),
  * --strict (exit 1 when a target is missed), --sync-profile (CPU profile of the first timed sync transfer). Writes bench/results/<timestamp>.json and latest.json.
  */
@@ -42,6 +44,7 @@ import { benchForest } from './lib/forest.ts';
 import { benchLlmOverhead } from './lib/llm.ts';
 import { benchIngestBefore, benchIngestInOrder, benchIngestNewcomer, ingestSizes } from './lib/ingest.ts';
 import { benchSync } from './lib/sync.ts';
+import { benchOpen } from './lib/open.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const args = process.argv.slice(2);
@@ -223,6 +226,19 @@ async function main(): Promise<number> {
     browser = await browserPart();
     if (browser.note) notes.push(browser.note);
   }
+  const open: string[] = [];
+  if (want('open')) {
+    if (noBrowser) notes.push('Open benchmark skipped (--no-browser).');
+    else {
+      const { chromiumAvailable } = await import('../helpers/chromium.ts');
+      if (!chromiumAvailable()) notes.push('Chromium not found: open benchmark skipped.');
+      else {
+        const r = await benchOpen(ROOT, quick, log);
+        browser.figures.push(...r.figures);
+        open.push(...r.summary);
+      }
+    }
+  }
   const figures = [...node.figures, ...browser.figures];
   const durationMs = Math.round(performance.now() - t0);
 
@@ -236,6 +252,10 @@ async function main(): Promise<number> {
   if (node.sync.length > 0) {
     console.log('\nSync (medians; where the time goes):');
     for (const line of node.sync) console.log(`  ${line}`);
+  }
+  if (open.length > 0) {
+    console.log('\nOpen (first screen of the built app):');
+    for (const line of open) console.log(`  ${line}`);
   }
   for (const n of notes) console.log(`\nNOTE: ${n}`);
   const targets = figures.filter((f) => f.pass !== null);
@@ -256,6 +276,7 @@ async function main(): Promise<number> {
     figures,
     breakdown: node.stages,
     sync: node.sync,
+    open,
   };
   const dir = join(ROOT, 'bench', 'results');
   mkdirSync(dir, { recursive: true });

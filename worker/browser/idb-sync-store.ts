@@ -7,7 +7,6 @@
  * secrets); the sealing key's private half is a non-extractable CryptoKey (structured clone).
  */
 import { get, set } from 'idb-keyval';
-import { IndexeddbPersistence } from 'y-indexeddb';
 import type * as Y from 'yjs';
 import { NO_SYNC, type SyncSettings, type SyncStore } from '../sync/store.ts';
 import { newSealingKey, type SealingKey } from '../sync/epochs.ts';
@@ -35,6 +34,8 @@ export function idbSyncStore(): SyncStore {
       return sealing;
     },
     async keepDoc(roomId: string, doc: Y.Doc) {
+      // Loaded here, with the sync service that calls it: y-indexeddb (and yjs) stay out of the first chunk.
+      const { IndexeddbPersistence } = await import('y-indexeddb');
       const kept = new IndexeddbPersistence(`kingdom-sync-${roomId}`, doc);
       await kept.whenSynced;
       return () => kept.destroy();

@@ -10,7 +10,7 @@
  */
 import { ProgressHub } from '../engine/progress.ts';
 import { KernelError } from '../kernel/errors.ts';
-import { memoryAdapter } from '../kernel/db/memory-adapter.ts';
+import { loadSqlite3, memoryAdapter } from '../kernel/db/memory-adapter.ts';
 import { memoryKeyStore, type KeyStore } from '../kernel/log/keys.ts';
 import type { StorageAdapter } from '../kernel/db/adapter.ts';
 import { openRoot, type KingdomRoot } from '../root.ts';
@@ -44,6 +44,8 @@ export async function openBrowserKernel(options: BrowserKernelOptions): Promise<
   const unavailable = options.memory ? 'In-memory mode was requested (?storage=memory).' : opfsAvailable();
   let storage: StorageAdapter = unavailable ? memoryAdapter() : opfsAdapter();
   let fallbackReason: string | null = unavailable;
+  // The wasm compiles while IndexedDB opens (the adapters await the same promise; a failure is theirs to report).
+  loadSqlite3().catch(() => {});
   let keys: KeyStore = await usableKeyStore();
   let lastErr: unknown;
   for (let attempt = 0; attempt < OPEN_ATTEMPTS; attempt++) {
@@ -51,6 +53,8 @@ export async function openBrowserKernel(options: BrowserKernelOptions): Promise<
       // The leader drives every unfinished workflow session; the engine stops when the kernel closes.
       const root = await openRoot({
         storage, keys,
+        // The engine, the workflow parser and sync load after the kernel is ready (worker/root.ts).
+        lazyCode: true,
         ...(options.checkpointEvery ? { checkpointEvery: options.checkpointEvery } : {}),
         engine: { onError: (err) => console.warn('kingdom: engine', err) },
         progress: progressHub,

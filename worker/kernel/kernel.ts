@@ -38,6 +38,7 @@ import { executeAll, type Executor } from './commands/execute.ts';
 import type { CommandDefinition, QueryDefinition } from './module.ts';
 import { runQuery } from './query-run.ts';
 import { assemble } from './setup.ts';
+import { loadModuleCode } from './code-part.ts';
 import { coreModule } from './core-module.ts';
 import { logUpgradeRecord, OwnDevice } from './identity.ts';
 import { buildWorkspaceFile, encodeWorkspaceFile } from './workspace-file/export.ts';
@@ -98,6 +99,7 @@ export class Kernel {
     const clock = options.clock ?? Date.now;
     const opts = { clock, actor: options.actor ?? 'user', checkpointEvery: options.checkpointEvery ?? 100, appVersion: options.appVersion ?? KERNEL_VERSION };
     const modules = [coreModule, ...(options.modules ?? [])];
+    if (!options.lazyCode) await loadModuleCode(modules);
     const opened = await options.storage.open({ preflight: (db) => assertSchemaSupported(db, opts.appVersion) });
     try {
       migrate(opened.db, opts.appVersion);

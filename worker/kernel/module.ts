@@ -13,6 +13,7 @@ import type { z } from 'zod';
 import type { EventEnvelope } from './log/envelope.ts';
 import type { Json } from './errors.ts';
 import type { Sql } from './db/sql.ts';
+import type { CodePart } from './code-part.ts';
 
 /** Read-only view of the database handed to `load` and queries. */
 export type Reader = Pick<Sql, 'all' | 'get' | 'value'>;
@@ -68,6 +69,8 @@ export interface CommandDefinition<P = any, S = any> {
    * other's event), e.g. "two renames: the later in merge order wins". Documented in commands.md.
    */
   readonly concurrent?: string;
+  /** Code `decide` uses that loads on demand (code-part.ts): loaded before the command runs. */
+  readonly needs?: readonly CodePart[];
 }
 
 export interface Upcaster {
@@ -127,6 +130,8 @@ export interface QueryDefinition<P = any, R = any> {
   run(read: Reader, params: P, ctx: QueryContext): R;
   /** Internal queries answer only the kernel's own code (the engine), never the API (`forbidden`). */
   readonly internal?: boolean;
+  /** Code `run` uses that loads on demand (code-part.ts): loaded before the query runs. */
+  readonly needs?: readonly CodePart[];
 }
 
 /**
@@ -136,9 +141,9 @@ export interface QueryDefinition<P = any, R = any> {
  */
 export function defineQuery<const N extends string, S extends z.ZodType, R>(
   name: N, description: string, schema: S, run: (read: Reader, params: z.output<S>, ctx: QueryContext) => R,
-  options: { readonly internal?: boolean } = {},
+  options: { readonly internal?: boolean; readonly needs?: readonly CodePart[] } = {},
 ): QueryDefinition<z.output<S>, R> & { readonly name: N; readonly schema: S } {
-  return { name, description, schema: schema as S & z.ZodType<z.output<S>>, run, ...(options.internal ? { internal: true } : {}) };
+  return { name, description, schema: schema as S & z.ZodType<z.output<S>>, run, ...(options.internal ? { internal: true } : {}), ...(options.needs ? { needs: options.needs } : {}) };
 }
 
 /** For running a query's `run` outside the kernel (a read-only command's `load`): no other queries. */

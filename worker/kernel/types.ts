@@ -27,6 +27,11 @@ export interface KernelOptions {
    */
   readonly snapshotEvery?: number;
   readonly appVersion?: string;
+  /**
+   * Leave the modules' on-demand code (code-part.ts) unloaded at open; callers then load what a
+   * command or query needs before running it (the browser's API does). Default false: all loaded.
+   */
+  readonly lazyCode?: boolean;
 }
 
 export interface KernelStatus {

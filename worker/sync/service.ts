@@ -22,7 +22,8 @@ import { uuidv7 } from '../kernel/ids.ts';
 import { SyncClient } from './client.ts';
 import { deriveRoom, newEpochKey } from './keys.ts';
 import { RelayConnection } from './websocket.ts';
-import { statusOf, type SyncProblem, type SyncStatus } from './status.ts';
+import type { SyncProblem, SyncStatus } from './status.ts';
+import { restingView } from './view.ts';
 import { invitationText, newInvitation, parseInvitation, type Party } from './pairing.ts';
 import { PairingSession, type PairingView } from './pairing-session.ts';
 import { openEpoch, openSecret, sealEpoch, sealSecret } from './epochs.ts';
@@ -71,8 +72,6 @@ interface Active {
   readonly unkeep: () => Promise<void>;
 }
 
-const OFF: SyncStatus = statusOf({ running: false, transport: { kind: 'connecting' }, toGo: 0, busy: false, problems: [] });
-
 export class SyncService {
   private settings: SyncSettings;
   private active: Active | null = null;
@@ -104,13 +103,8 @@ export class SyncService {
 
   view(): SyncView {
     const a = this.active;
-    const current = this.settings.epochs[this.settings.epochs.length - 1];
-    return {
-      enabled: this.settings.enabled, relayUrl: this.settings.relayUrl, epoch: current?.epoch ?? null,
-      room: a ? a.roomId.slice(0, 12) : null,
-      status: a ? a.client.status() : OFF, problems: a ? a.client.problems() : [],
-      pairing: this.pairing?.view ?? null, unreachable: this.unreachable(),
-    };
+    const live = a ? { room: a.roomId.slice(0, 12), status: a.client.status(), problems: a.client.problems() } : {};
+    return { ...restingView(this.settings, this.options.kernel), ...live, pairing: this.pairing?.view ?? null };
   }
 
   onView(listener: (v: SyncView) => void): () => void {
@@ -257,14 +251,6 @@ export class SyncService {
   }
 
   // ---- epochs -------------------------------------------------------------------------------
-
-  private unreachable(): string[] {
-    const k = this.options.kernel;
-    if (k.isClosed || !k.hasQuery('sync.keys')) return [];
-    const keyed = new Set((k.query('sync.keys') as { device: string }[]).map((r) => r.device));
-    return (k.query('device.list') as { device: string; self: boolean; revoked: unknown }[])
-      .filter((d) => !d.self && !d.revoked && !keyed.has(d.device)).map((d) => d.device);
-  }
 
   private async announce(): Promise<void> {
     if (this.announced || this.stopped || this.options.kernel.isClosed || this.options.kernel.recovery) return;

@@ -8,7 +8,7 @@ import { commands } from './commands.ts';
 import { forestLinksProjection, forestNodesProjection } from './projection.ts';
 import { queries } from './queries.ts';
 import { toDefaultWorkspace } from '../workspaces/scope.ts';
-import { markdownQueries } from './markdown.ts';
+import { markdownQueries } from './markdown-queries.ts';
 import { forestMentionsProjection } from './mentions.ts';
 
 export type { ForestNode, ForestLink, NodeSummary, TraverseResult } from './queries.ts';

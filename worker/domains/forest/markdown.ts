@@ -14,16 +14,15 @@
  *    create nothing and are reported in `unresolved`. In the exported links section
  *    (after LINKS_MARKER) each line `- <type>: [[Target]]` becomes a link of that type.
  * 4. `importMarkdownInto` runs everything as ONE commandBatch: all files land or none do.
+ * The queries over these functions are markdown-queries.ts's; this file (and the YAML library)
+ * loads on demand (worker/kernel/code-part.ts).
  */
-import { z } from 'zod';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import { defineQueries, type Reader } from '../../kernel/module.ts';
 import type { CommandInput } from '../../kernel/commands/envelope.ts';
 import type { Kernel } from '../../kernel/kernel.ts';
 import type { Json } from '../../kernel/errors.ts';
 import { sha256Hex } from '../../kernel/log/hash.ts';
 import { normaliseTags } from './schemas.ts';
-import { linksOf, toNode } from './queries.ts';
 
 export const LINKS_MARKER = '<!-- forest:links -->';
 
@@ -122,11 +121,6 @@ export function importMarkdown(files: readonly MarkdownFile[], existing: readonl
   return { commands, nodes, unresolved };
 }
 
-/** Every active node's id and title (wiki links resolve against them). */
-function existingNodes(r: Reader): ExistingNode[] {
-  return r.all("SELECT id, title FROM forest_nodes WHERE status = 'active' ORDER BY rid").map((x) => ({ id: String(x['id']), title: String(x['title']) }));
-}
-
 /** Run an import through a kernel as one all-or-nothing commandBatch. */
 export function importMarkdownInto(kernel: Kernel, files: readonly MarkdownFile[], actor?: string): ImportPlan & { appended: number } {
   const plan = kernel.query('forest.markdown.import_plan', { files }) as ImportPlan;
@@ -157,30 +151,3 @@ export function exportMarkdown(node: ExportNode, links: readonly { type: string;
   if (links.length > 0) text += `\n${LINKS_MARKER}\n${links.map((l) => `- ${l.type}: [[${l.other.title}]]`).join('\n')}\n`;
   return { path: `${slugify(node.title)}.md`, text };
 }
-
-// Texts are limited by the node schemas when the planned commands run; this only bounds the request.
-const markdownFile = z.strictObject({ path: z.string().min(1).max(1000), text: z.string().max(4 * 1024 * 1024) });
-
-/**
- * Markdown as queries, so the UI (or any API client) imports and exports without running worker
- * code in the page: plan an import (then send `plan.commands` as ONE commandBatch), export a node.
- */
-export const markdownQueries = defineQueries([
-  {
-    name: 'forest.markdown.import_plan',
-    description: 'Plan a Markdown import: the commands (send them as one commandBatch), the nodes they create or update, and the wiki links that resolve to nothing. Appends nothing.',
-    schema: z.strictObject({ files: z.array(markdownFile).max(5000) }),
-    run: (r, p: { files: MarkdownFile[] }): ImportPlan => importMarkdown(p.files, existingNodes(r)),
-  },
-  {
-    name: 'forest.markdown.export',
-    description: 'One node as a Markdown file (front matter, body, outgoing links), or null.',
-    schema: z.strictObject({ id: z.string().min(1).max(200) }),
-    run: (r, p: { id: string }): MarkdownFile | null => {
-      const row = r.get('SELECT n.id, n.title, n.tags, n.metadata, n.status, n.created_by, n.updated_by, n.session_id, n.created_at, n.updated_at, n.version, n.body FROM forest_nodes n WHERE n.id = ?', [p.id]);
-      if (!row) return null;
-      const node = toNode(row);
-      return exportMarkdown(node, node.status === 'active' ? linksOf(r, p.id, 'out') : []);
-    },
-  },
-]);

@@ -6,7 +6,8 @@ import { z } from 'zod';
 import { defineCommands, type CommandDefinition, type Decision, type DecideContext, type Reader } from '../../kernel/module.ts';
 import { KernelError, type Json } from '../../kernel/errors.ts';
 import { sha256Hex } from '../../kernel/log/hash.ts';
-import { parseWorkflow, validateInputs, type Workflow } from '../../workflow/index.ts';
+import type { ParseResult, Workflow } from '../../workflow/index.ts';
+import { workflowCode } from '../../workflow/code.ts';
 import { SESSION_EVENT_TYPES, sessionRequestStream, sessionStream, workflowStream, type CarriedStep, type SessionEventType } from './events.ts';
 import { downstream } from './support.ts';
 import { ACTIVE_STEP } from './projection.ts';
@@ -94,12 +95,12 @@ export function resolveWorkflowSource(r: Reader, workspaceId: string, ref: strin
 }
 
 /** Parsing is pure, so results are memoised by source text (bounded): 1,000 starts parse once. */
-const parseCache = new Map<string, ReturnType<typeof parseWorkflow>>();
+const parseCache = new Map<string, ParseResult>();
 
-function parseCached(source: string): ReturnType<typeof parseWorkflow> {
+function parseCached(source: string): ParseResult {
   let res = parseCache.get(source);
   if (!res) {
-    res = parseWorkflow(source);
+    res = workflowCode.get().parseWorkflow(source);
     if (parseCache.size >= 64) parseCache.delete(parseCache.keys().next().value!);
     parseCache.set(source, res);
   }
@@ -118,7 +119,7 @@ function parsed(source: string): { workflow: Workflow; hash: string } {
 
 function startDecision(id: string, workspaceId: string, source: string, inputs: unknown, env: { [k: string]: Json }, extra: { [k: string]: Json } = {}): Decision {
   const { workflow, hash } = parsed(source);
-  const checked = validateInputs(workflow, inputs);
+  const checked = workflowCode.get().validateInputs(workflow, inputs);
   if (!checked.ok) {
     throw new KernelError('invalid_inputs', `Inputs of ${workflow.name}: ${checked.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`,
       { issues: checked.errors as unknown as Json });
@@ -141,6 +142,7 @@ function active(row: SessionRow): void {
 export const commands = defineCommands([
   {
     type: 'workflow.save',
+    needs: [workflowCode],
     concurrent: "Two saves of the same name both become revisions, numbered in merge order; the later is the latest. A save merged after an archive brings the workflow back.",
     description: 'Save a workflow definition (YAML) as the next revision of its name in a workspace (names are unique per workspace); an unchanged definition saves nothing.',
     schema: schemas.save, mutates: true,
@@ -177,6 +179,7 @@ export const commands = defineCommands([
   },
   {
     type: 'session.start',
+    needs: [workflowCode],
     concurrent: "Each start is its own session, owned by the device that started it: only that device runs its steps.",
     description: 'Start a session in a workspace (optionally filed under one of its projects), of a workflow saved there (`name` or `name@version`) or of an inline YAML source, with inputs.',
     schema: schemas.start, mutates: true,
@@ -196,6 +199,7 @@ export const commands = defineCommands([
   },
   {
     type: 'session.start_child',
+    needs: [workflowCode],
     concurrent: "A child session belongs to its parent's device, which alone starts and runs it.",
     description: 'Start the child session of a `workflow` step (engine only), in its parent\'s workspace, of a workflow saved there.',
     schema: schemas.startChild, mutates: true, internal: true,
@@ -262,6 +266,7 @@ export const commands = defineCommands([
   },
   {
     type: 'session.retry',
+    needs: [workflowCode],
     concurrent: "Decided on the device that owns the session; from another device a request the owner applies.",
     description: 'Run a failed (or cancelled) session again from its failed and cancelled steps; finished steps are kept.',
     schema: schemas.ref, mutates: true, target: (p: { sessionId: string }) => sessionStream(p.sessionId),
@@ -279,6 +284,7 @@ export const commands = defineCommands([
   approvalCommand('session.reject', false),
   {
     type: 'session.rerun',
+    needs: [workflowCode],
     concurrent: "A rerun is a new session (a linked fork) owned by the device that asks for it.",
     description: 'Start a new session forked from this one: steps not downstream of fromStep are carried over, the rest run again. History is never rewritten.',
     schema: schemas.rerun, mutates: true,
@@ -314,6 +320,7 @@ export const commands = defineCommands([
   },
   {
     type: 'session.migrate',
+    needs: [workflowCode],
     concurrent: "Only the device that owns the session migrates it (refused elsewhere, invalid_state).",
     description: 'Move an unfinished or failed session to a new definition (validated: every step it already ran must exist there).',
     schema: schemas.migrate, mutates: true, audit: 'session.migrated', target: (p: { sessionId: string }) => sessionStream(p.sessionId),

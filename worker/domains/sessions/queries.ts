@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { defineQueries, type Reader } from '../../kernel/module.ts';
 import type { Json } from '../../kernel/errors.ts';
-import { parseWorkflow, workflowJsonSchema } from '../../workflow/index.ts';
+import { workflowCode } from '../../workflow/code.ts';
 import { foldSession, stateToJson, type FoldEvent } from './fold.ts';
 import { sessionStream } from './events.ts';
 import { asOriginal } from '../../kernel/workspace-file/imported.ts';
@@ -67,13 +67,15 @@ export const queries = defineQueries([
     name: 'workflow.validate',
     description: 'Parse and validate YAML without saving: the normalised workflow and hash, or every issue with line and column.',
     schema: z.strictObject({ source: z.string().max(256 * 1024) }),
-    run: (_r, p: { source: string }) => parseWorkflow(p.source),
+    run: (_r, p: { source: string }) => workflowCode.get().parseWorkflow(p.source),
+    needs: [workflowCode],
   },
   {
     name: 'workflow.schema',
     description: 'The JSON Schema of the workflow file format.',
     schema: z.strictObject({}),
-    run: () => workflowJsonSchema(),
+    run: () => workflowCode.get().workflowJsonSchema(),
+    needs: [workflowCode],
   },
   {
     name: 'session.list',
