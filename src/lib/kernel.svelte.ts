@@ -24,7 +24,8 @@ import type {
   KernelErrorData, Refusal, RepairReport, Result, RuntimeInfo, StepProgress, VerifyReport, Workspace,
 } from '../../worker/api.ts';
 import { createKernelWorker } from './kernel-worker.ts';
-import { describe, fromKernel, fromThrown, GLOBAL_SCOPE, startupError, type UiError } from './ui-error.ts';
+import { describe, fromKernel, fromThrown, GLOBAL_SCOPE, noKernel, startupError, unexpected, type UiError } from './ui-error.ts';
+import { kernelSentence } from './words/kernel-words.ts';
 import { newKey } from './idempotency.ts';
 import { Coalescer } from './coalesce.ts';
 import { DEFAULT_WORKSPACE_ID, scoped, storedWorkspace, storeWorkspace } from './workspace-scope.ts';
@@ -99,7 +100,7 @@ export class KernelClient {
         if (this.phase === 'failed') return;
         const startup = startupError(info);
         if (startup) {
-          this.#fail(`${startup.code}: ${startup.message}`);
+          this.#fail(`${kernelSentence(startup)} (${startup.code}: ${startup.message})`);
           return;
         }
         this.info = info;
@@ -160,7 +161,8 @@ export class KernelClient {
   async runBatch(scope: string, intent: unknown, build: (key: string) => readonly TypedCommand[]): Promise<CommandResult[] | null> {
     let out: CommandResult[] | null = null;
     await this.act(scope, intent, async (key) => {
-      out = await this.#call(scope, (api) => api.commandBatch(build(key).map((c) => this.scoped(c))));
+      const cmds = build(key);
+      out = await this.#call(scope, (api) => api.commandBatch(cmds.map((c) => this.scoped(c))), [...new Set(cmds.map((c) => c.type))].join(', '));
       return out !== null;
     });
     return out;
@@ -168,7 +170,7 @@ export class KernelClient {
 
   /** Send a command (with its key); a failure is recorded under `scope`. */
   async command(scope: string, cmd: TypedCommand): Promise<CommandResult | null> {
-    const value = await this.#call(scope, (api) => api.command(this.scoped(cmd)));
+    const value = await this.#call(scope, (api) => api.command(this.scoped(cmd)), cmd.type);
     if (value === null && this.lastError?.code === 'version_conflict') this.#refreshDomain();
     return value;
   }
@@ -178,7 +180,7 @@ export class KernelClient {
    * open workspace is added to the params of a workspace-scoped query that names none.
    */
   async query<N extends QueryName>(scope: string, name: N, params?: QueryParams<N>): Promise<QueryResult<N> | null> {
-    return this.#call(scope, (api) => api.query(name, scoped('query', name, params ?? {}, this.currentId) as QueryParams<N>) as Promise<Result<QueryResult<N>>>);
+    return this.#call(scope, (api) => api.query(name, scoped('query', name, params ?? {}, this.currentId) as QueryParams<N>) as Promise<Result<QueryResult<N>>>, name);
   }
 
   /** `cmd` with the open workspace added when it is a scoped command that names none. */
@@ -202,7 +204,7 @@ export class KernelClient {
    */
   async verify(scope: string, onProgress?: (checked: number, total: number) => void): Promise<VerifyReport | null> {
     const progress = onProgress ? Comlink.proxy(onProgress) : undefined;
-    const report = await this.#withBusy(scope, () => this.#call(scope, (api) => api.verify(progress)));
+    const report = await this.#withBusy(scope, () => this.#call(scope, (api) => api.verify(progress), 'verify'));
     // A failed verify puts the kernel in recovery mode: the banner follows status().recovery.
     await this.refreshStatus();
     return report;
@@ -213,9 +215,9 @@ export class KernelClient {
     return this.status?.recovery ?? null;
   }
 
-  /** Any API call (device sync, the log export, …): its value, or null with the failure in `scope` (busy meanwhile). */
-  call<T>(scope: string, fn: (api: Comlink.Remote<KingdomApi>) => Promise<Result<T>>): Promise<T | null> {
-    return this.#withBusy(scope, () => this.#call(scope, fn));
+  /** Any API call (device sync, the log export, …): its value, or null with the failure in `scope` (busy meanwhile); `what` names it in the error's details. */
+  call<T>(scope: string, fn: (api: Comlink.Remote<KingdomApi>) => Promise<Result<T>>, what?: string): Promise<T | null> {
+    return this.#withBusy(scope, () => this.#call(scope, fn, what));
   }
 
   /** The worker's Comlink proxy (null before start): for listeners that cross to the worker. */
@@ -229,7 +231,7 @@ export class KernelClient {
    * reloaded afterwards; the live log follows a cut by itself (see #onEvents).
    */
   async repair(scope: string, action: 'rebuild' | 'cut'): Promise<RepairReport | null> {
-    const report = await this.#withBusy(scope, () => this.#call(scope, (api) => api.repair(action)));
+    const report = await this.#withBusy(scope, () => this.#call(scope, (api) => api.repair(action), 'repair'));
     await Promise.all([this.refreshStatus(), this.refreshWorkspaces(), this.refreshEventTypes()]);
     return report;
   }
@@ -244,7 +246,7 @@ export class KernelClient {
 
   async refreshStatus(): Promise<void> {
     await this.#refreshing.run('status', async () => {
-      const status = await this.#call(GLOBAL_SCOPE, (api) => api.status());
+      const status = await this.#call(GLOBAL_SCOPE, (api) => api.status(), 'status');
       if (!status) return;
       this.status = status;
       this.headSeq = Math.max(this.headSeq, status.headSeq);
@@ -283,9 +285,14 @@ export class KernelClient {
     if (scope === undefined || this.lastError?.scope === scope) this.lastError = null;
   }
 
-  /** Show an error that belongs to no action (uncaught exceptions, worker messages). */
-  reportUnexpected(message: string): void {
-    this.lastError = { scope: GLOBAL_SCOPE, code: 'unexpected', message };
+  /** Show an error that belongs to no action (uncaught exceptions, worker messages): `detail` is what was reported, under Details. */
+  reportUnexpected(detail: string): void {
+    this.lastError = unexpected(GLOBAL_SCOPE, detail);
+  }
+
+  /** Show a failure the page found itself (no kernel call), in `scope`: a plain sentence with what to do. */
+  report(error: UiError): void {
+    this.lastError = error;
   }
 
   // ---- internals -----------------------------------------------------------------------------
@@ -296,7 +303,7 @@ export class KernelClient {
     // Only the tail the log view keeps: a long log is not streamed through Comlink on every load
     // (older events are paged with events.list).
     const fromSeq = Math.max(1, (this.status?.headSeq ?? 0) - RECENT_LIMIT + 1);
-    this.#subscription = await this.#call(GLOBAL_SCOPE, (api) => api.subscribe(listener, { fromSeq, batchSize: 500 }));
+    this.#subscription = await this.#call(GLOBAL_SCOPE, (api) => api.subscribe(listener, { fromSeq, batchSize: 500 }), 'subscribe');
   }
 
   async #refreshInfo(): Promise<void> {
@@ -343,19 +350,19 @@ export class KernelClient {
     void this.refreshWorkspaces();
   }
 
-  async #call<T>(scope: string, fn: (api: Comlink.Remote<KingdomApi>) => Promise<Result<T>>): Promise<T | null> {
+  async #call<T>(scope: string, fn: (api: Comlink.Remote<KingdomApi>) => Promise<Result<T>>, what?: string): Promise<T | null> {
     const api = this.#api;
     if (!api) {
-      this.lastError = { scope, code: 'kernel_closed', message: 'The kernel is not running in this tab; reload the page.' };
+      this.lastError = noKernel(scope, what);
       return null;
     }
     try {
       const r = await fn(api);
       if (r.ok) return r.value;
-      this.lastError = fromKernel(scope, r.error);
+      this.lastError = fromKernel(scope, r.error, what);
       return null;
     } catch (err) {
-      this.lastError = fromThrown(scope, err);
+      this.lastError = fromThrown(scope, err, what);
       return null;
     }
   }
