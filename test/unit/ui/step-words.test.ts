@@ -33,3 +33,15 @@ test('provider failures: the key, an unknown model, the network', () => {
   assert.equal(stepSentence({ type: 'gate_failed', message: '3 tests failed: a, b, c' }), 'The step’s result did not pass its checks: 3 tests failed: a, b, c. Fix what the checks name, then retry.');
   assert.equal(stepSentence({ type: 'approval_rejected', message: 'Rejected by user: not today' }), 'user rejected this step: “not today”. Read their comment, change what they asked for, and retry.');
 });
+
+test('every test-connection failure is a plain sentence with what to do', async () => {
+  const { probeSentence } = await import('../../../src/lib/words/provider-words.ts');
+  const where = { baseUrl: 'http://127.0.0.1:1/v1', origin: 'http://127.0.0.1:4173' };
+  assert.equal(probeSentence({ ok: true, provider: 'p', model: 'gpt-x', answeredBy: 'gpt-x-1', latencyMs: 420 }, where), 'Connected — gpt-x answered in 420 ms.');
+  for (const kind of ['auth', 'unreachable', 'model_unknown', 'not_found', 'timeout', 'rate_limit', 'refused', 'server_error'] as const) {
+    const s = probeSentence({ ok: false, provider: 'p', model: 'm', kind, message: 'x', status: 500, latencyMs: 1 }, where);
+    assert.doesNotMatch(s, SNAKE, `${kind}: “${s}”`);
+    assert.ok(hasAction(s), `${kind}: ends with an action: “${s}”`);
+  }
+  assert.match(probeSentence({ ok: false, provider: 'p', model: 'm', kind: 'unreachable', message: 'x', latencyMs: 1 }, where), /CORS/);
+});
