@@ -7,7 +7,8 @@
  *    reload; an agent whose answers never fit is explained in plain words, "Open the run form
  *    instead" opens that workflow's run form, and the intent session is linked by its name;
  * 3. Settings → "Test connection": connected with the latency, and plain failures for a refused
- *    key, an unreachable server and a model the provider does not know (the key never shows);
+ *    key, an unreachable server and a model the provider does not know (the key never shows); a
+ *    second tab's test is forwarded to the tab that owns the database;
  * 4. a failed session says why in words, and Retry asks before it retries; the sessions list
  *    filters by workflow from a dropdown.
  * No CSP violation, no console error. Screenshots go to .tmp/screens/ (gitignored).
@@ -256,6 +257,19 @@ describe('words for people', () => {
     assert.match(await unreachable.locator(sel('error-sentence')).innerText(), new RegExp(`could not reach http://127\\.0\\.0\\.1:${down}/v1\\..*\\(CORS\\)`));
 
     assert.equal(await page.evaluate((k) => document.documentElement.outerHTML.includes(k), BAD_KEY), false, 'the key is never on the page');
+
+    // A second tab follows the first: its test is forwarded to the tab that holds the database (and the keys).
+    const follower = await page.context().newPage();
+    try {
+      await follower.goto(`${base}/#/settings`);
+      await follower.locator(sel('provider-row', '[data-id="fake"]')).locator(sel('provider-test')).click({ timeout: UI_MS });
+      const forwarded = follower.locator(sel('provider-test-result', '[data-id="fake"]'));
+      await follower.waitForFunction(() => document.querySelector('[data-testid="provider-test-result"][data-id="fake"]')?.getAttribute('data-state') === 'ok', undefined, { timeout: RUN_MS });
+      assert.match(await forwarded.locator(sel('provider-test-sentence')).innerText(), /^Connected — fake-model answered in \d+ ms\.$/);
+      assert.equal(await follower.evaluate(async () => (await (window as unknown as { kingdomDevHook: { api: { info(): Promise<{ role: string }> } } }).kingdomDevHook.api.info()).role), 'follower');
+    } finally {
+      await follower.close();
+    }
     await shot('words-settings-test-820.png');
     for (const width of [1440, 390]) {
       await at(width);
