@@ -7,7 +7,7 @@
  *    `window.kingdomDevHook = { api, ready }` (that proxy, and the first `info()` answer): a
  *    console/test handle (docs/api.md), never used by app code, which calls this client only.
  * 2. Every kernel Result is unwrapped here: callers get a value or `null`, and a failure lands in
- *    `lastError` (with its code) scoped to the action that caused it. Nothing here throws.
+ *    `lastError` (in words, with its code and command: ui-error.ts) scoped to the action that caused it. Nothing here throws.
  * 3. Snapshots are replaced, never mutated, so `$state.raw` is enough.
  * 4. `recent` holds the newest RECENT_LIMIT events in seq order, fed by one subscription from
  *    seq 1; seqs only grow (duplicates are dropped), so the log view can tail it.
@@ -24,8 +24,7 @@ import type {
   KernelErrorData, Refusal, RepairReport, Result, RuntimeInfo, StepProgress, VerifyReport, Workspace,
 } from '../../worker/api.ts';
 import { createKernelWorker } from './kernel-worker.ts';
-import { describe, fromKernel, fromThrown, GLOBAL_SCOPE, noKernel, startupError, unexpected, type UiError } from './ui-error.ts';
-import { kernelSentence } from './words/kernel-words.ts';
+import { describe, fromKernel, fromThrown, GLOBAL_SCOPE, noKernel, startupError, startupText, unexpected, type UiError } from './ui-error.ts';
 import { newKey } from './idempotency.ts';
 import { Coalescer } from './coalesce.ts';
 import { DEFAULT_WORKSPACE_ID, scoped, storedWorkspace, storeWorkspace } from './workspace-scope.ts';
@@ -100,7 +99,7 @@ export class KernelClient {
         if (this.phase === 'failed') return;
         const startup = startupError(info);
         if (startup) {
-          this.#fail(`${kernelSentence(startup)} (${startup.code}: ${startup.message})`);
+          this.#fail(startupText(startup));
           return;
         }
         this.info = info;
@@ -290,10 +289,6 @@ export class KernelClient {
     this.lastError = unexpected(GLOBAL_SCOPE, detail);
   }
 
-  /** Show a failure the page found itself (no kernel call), in `scope`: a plain sentence with what to do. */
-  report(error: UiError): void {
-    this.lastError = error;
-  }
 
   // ---- internals -----------------------------------------------------------------------------
 

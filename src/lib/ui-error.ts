@@ -95,3 +95,8 @@ export function startupError(info: RuntimeInfo): KernelErrorData | null {
   const e = (info as RuntimeInfo & { startupError?: unknown }).startupError;
   return isKernelErrorData(e) ? e : null;
 }
+
+/** What the "could not start" screen says for a startup error: the sentence, then the code and message. */
+export function startupText(e: KernelErrorData): string {
+  return `${kernelSentence(e)} (${e.code}: ${e.message})`;
+}
