@@ -23,8 +23,13 @@ import type { SyncAction, SyncView } from './sync/service.ts';
 import type { CodeIndex } from './kernel/code-part.ts';
 import type { QueryName, QueryParams, QueryResult } from './api-types.ts';
 import type { Workspace } from './domains/workspaces/index.ts';
+import { probeProvider, type ProbeOutcome } from './engine/llm/probe.ts';
+import { providerTestSchema, type ProviderTestRequest } from './engine/llm/probe-request.ts';
+import { zodError } from './kernel/commands/envelope.ts';
+import { DEFAULT_WORKSPACE_ID } from './domains/workspaces/default-id.ts';
+import type { ProviderConfig } from './domains/providers/index.ts';
 
-export type { StepProgress };
+export type { StepProgress, ProbeOutcome, ProviderTestRequest };
 export type { CommandInput, CommandResult, EventEnvelope, VerifyReport, EventFilter, KernelStatus, RebuildReport, Result, AuditEntry, Checkpoint };
 export type { IngestInput, IngestReport, LogExport, RepairReport, Refusal, WireCheckpoint, WireEvent, WorkspaceFileExport, WorkspaceImport };
 export type { KernelErrorData, ErrorCode, Json } from './kernel/errors.ts';
@@ -118,6 +123,12 @@ export interface KingdomApi {
   /** Every new sync view, from whichever tab runs sync. Pass `Comlink.proxy(fn)` across the worker boundary. */
   watchSync(listener: (v: SyncView) => void): Promise<number>;
   unwatchSync(id: number): Promise<void>;
+  /**
+   * "Test connection": one minimal real request to a configured LLM provider through its client
+   * (worker/engine/llm/probe.ts), with its stored key. Nothing is recorded. The value says how it
+   * went (`ok`, latency, or the failure's kind); `not_found` when there is no such provider.
+   */
+  testProvider(req: ProviderTestRequest): Promise<Result<ProbeOutcome>>;
   close(): Promise<void>;
 }
 
@@ -202,6 +213,19 @@ export function createLocalApi(
     }),
     watchSync: async (listener) => sync.hub.watch(listener),
     unwatchSync: async (id) => sync.hub.unwatch(id),
+    testProvider: (req) => guard(() => {
+      const parsed = providerTestSchema.safeParse(req);
+      if (!parsed.success) throw zodError('invalid_query', 'testProvider', 'params', parsed.error);
+      const p = parsed.data;
+      const workspaceId = p.workspaceId ?? DEFAULT_WORKSPACE_ID;
+      const found = (kernel.query('llm.provider.list', { workspaceId }) as ProviderConfig[]).find((x) => x.id === p.id);
+      if (!found) throw new KernelError('not_found', `There is no LLM provider ${p.id} in this workspace.`, { id: p.id, workspaceId });
+      // The key is read where the engine reads it (the workspace's secrets) and only sent to the provider.
+      const secrets = found.apiKeySecret ? kernel.systemQuery('secret.values', { workspaceId }) as { [name: string]: string } : {};
+      const apiKey = found.apiKeySecret ? secrets[found.apiKeySecret] : undefined;
+      return probeProvider({ id: found.id, kind: found.kind, baseUrl: found.baseUrl, models: found.models, ...(apiKey ? { apiKey } : {}) },
+        { ...(p.model !== undefined ? { model: p.model } : {}), ...(p.timeoutMs !== undefined ? { timeoutMs: p.timeoutMs } : {}) });
+    }),
     close: async () => {
       await sync.service?.stop();
       await kernel.close();

@@ -7,7 +7,7 @@
  *    `window.kingdomDevHook = { api, ready }` (that proxy, and the first `info()` answer): a
  *    console/test handle (docs/api.md), never used by app code, which calls this client only.
  * 2. Every kernel Result is unwrapped here: callers get a value or `null`, and a failure lands in
- *    `lastError` (with its code) scoped to the action that caused it. Nothing here throws.
+ *    `lastError` (in words, with its code and command: ui-error.ts) scoped to the action that caused it. Nothing here throws.
  * 3. Snapshots are replaced, never mutated, so `$state.raw` is enough.
  * 4. `recent` holds the newest RECENT_LIMIT events in seq order, fed by one subscription from
  *    seq 1; seqs only grow (duplicates are dropped), so the log view can tail it.
@@ -24,7 +24,7 @@ import type {
   KernelErrorData, Refusal, RepairReport, Result, RuntimeInfo, StepProgress, VerifyReport, Workspace,
 } from '../../worker/api.ts';
 import { kernelWorker } from './kernel-worker.ts';
-import { describe, fromKernel, fromThrown, GLOBAL_SCOPE, startupError, type UiError } from './ui-error.ts';
+import { describe, fromKernel, fromThrown, GLOBAL_SCOPE, noKernel, startupError, startupText, unexpected, type UiError } from './ui-error.ts';
 import { newKey } from './idempotency.ts';
 import { Coalescer } from './coalesce.ts';
 import { Inflight } from './inflight.ts';
@@ -101,7 +101,7 @@ export class KernelClient {
         if (this.phase === 'failed') return;
         const startup = startupError(info);
         if (startup) {
-          this.#fail(`${startup.code}: ${startup.message}`);
+          this.#fail(startupText(startup));
           return;
         }
         this.info = info;
@@ -162,7 +162,8 @@ export class KernelClient {
   async runBatch(scope: string, intent: unknown, build: (key: string) => readonly TypedCommand[]): Promise<CommandResult[] | null> {
     let out: CommandResult[] | null = null;
     await this.act(scope, intent, async (key) => {
-      out = await this.#call(scope, (api) => api.commandBatch(build(key).map((c) => this.scoped(c))));
+      const cmds = build(key);
+      out = await this.#call(scope, (api) => api.commandBatch(cmds.map((c) => this.scoped(c))), [...new Set(cmds.map((c) => c.type))].join(', '));
       return out !== null;
     });
     return out;
@@ -170,7 +171,7 @@ export class KernelClient {
 
   /** Send a command (with its key); a failure is recorded under `scope`. */
   async command(scope: string, cmd: TypedCommand): Promise<CommandResult | null> {
-    const value = await this.#call(scope, (api) => api.command(this.scoped(cmd)));
+    const value = await this.#call(scope, (api) => api.command(this.scoped(cmd)), cmd.type);
     if (value === null && this.lastError?.code === 'version_conflict') this.#refreshDomain();
     return value;
   }
@@ -180,7 +181,7 @@ export class KernelClient {
    * open workspace is added to the params of a workspace-scoped query that names none.
    */
   async query<N extends QueryName>(scope: string, name: N, params?: QueryParams<N>): Promise<QueryResult<N> | null> {
-    return this.#call(scope, (api) => api.query(name, scoped('query', name, params ?? {}, this.currentId) as QueryParams<N>) as Promise<Result<QueryResult<N>>>);
+    return this.#call(scope, (api) => api.query(name, scoped('query', name, params ?? {}, this.currentId) as QueryParams<N>) as Promise<Result<QueryResult<N>>>, name);
   }
 
   /** `cmd` with the open workspace added when it is a scoped command that names none. */
@@ -204,7 +205,7 @@ export class KernelClient {
    */
   async verify(scope: string, onProgress?: (checked: number, total: number) => void): Promise<VerifyReport | null> {
     const progress = onProgress ? Comlink.proxy(onProgress) : undefined;
-    const report = await this.#withBusy(scope, () => this.#call(scope, (api) => api.verify(progress)));
+    const report = await this.#withBusy(scope, () => this.#call(scope, (api) => api.verify(progress), 'verify'));
     // A failed verify puts the kernel in recovery mode: the banner follows status().recovery.
     await this.refreshStatus();
     return report;
@@ -215,9 +216,9 @@ export class KernelClient {
     return this.status?.recovery ?? null;
   }
 
-  /** Any API call (device sync, the log export, …): its value, or null with the failure in `scope` (busy meanwhile). */
-  call<T>(scope: string, fn: (api: Comlink.Remote<KingdomApi>) => Promise<Result<T>>): Promise<T | null> {
-    return this.#withBusy(scope, () => this.#call(scope, fn));
+  /** Any API call (device sync, the log export, …): its value, or null with the failure in `scope` (busy meanwhile); `what` names it in the error's details. */
+  call<T>(scope: string, fn: (api: Comlink.Remote<KingdomApi>) => Promise<Result<T>>, what?: string): Promise<T | null> {
+    return this.#withBusy(scope, () => this.#call(scope, fn, what));
   }
 
   /** The worker's Comlink proxy (null before start): for listeners that cross to the worker. */
@@ -231,7 +232,7 @@ export class KernelClient {
    * reloaded afterwards; the live log follows a cut by itself (see #onEvents).
    */
   async repair(scope: string, action: 'rebuild' | 'cut'): Promise<RepairReport | null> {
-    const report = await this.#withBusy(scope, () => this.#call(scope, (api) => api.repair(action)));
+    const report = await this.#withBusy(scope, () => this.#call(scope, (api) => api.repair(action), 'repair'));
     await Promise.all([this.refreshStatus(), this.refreshWorkspaces(), this.refreshEventTypes()]);
     return report;
   }
@@ -246,7 +247,7 @@ export class KernelClient {
 
   async refreshStatus(): Promise<void> {
     await this.#refreshing.run('status', async () => {
-      const status = await this.#call(GLOBAL_SCOPE, (api) => api.status());
+      const status = await this.#call(GLOBAL_SCOPE, (api) => api.status(), 'status');
       if (!status) return;
       this.status = status;
       this.headSeq = Math.max(this.headSeq, status.headSeq);
@@ -285,10 +286,11 @@ export class KernelClient {
     if (scope === undefined || this.lastError?.scope === scope) this.lastError = null;
   }
 
-  /** Show an error that belongs to no action (uncaught exceptions, worker messages). */
-  reportUnexpected(message: string): void {
-    this.lastError = { scope: GLOBAL_SCOPE, code: 'unexpected', message };
+  /** Show an error that belongs to no action (uncaught exceptions, worker messages): `detail` is what was reported, under Details. */
+  reportUnexpected(detail: string): void {
+    this.lastError = unexpected(GLOBAL_SCOPE, detail);
   }
+
 
   // ---- internals -----------------------------------------------------------------------------
 
@@ -298,7 +300,7 @@ export class KernelClient {
     // Only the tail the log view keeps: a long log is not streamed through Comlink on every load
     // (older events are paged with events.list).
     const fromSeq = Math.max(1, (this.status?.headSeq ?? 0) - RECENT_LIMIT + 1);
-    this.#subscription = await this.#call(GLOBAL_SCOPE, (api) => api.subscribe(listener, { fromSeq, batchSize: 500 }));
+    this.#subscription = await this.#call(GLOBAL_SCOPE, (api) => api.subscribe(listener, { fromSeq, batchSize: 500 }), 'subscribe');
   }
 
   async #refreshInfo(): Promise<void> {
@@ -345,19 +347,19 @@ export class KernelClient {
     void this.refreshWorkspaces();
   }
 
-  async #call<T>(scope: string, fn: (api: Comlink.Remote<KingdomApi>) => Promise<Result<T>>): Promise<T | null> {
+  async #call<T>(scope: string, fn: (api: Comlink.Remote<KingdomApi>) => Promise<Result<T>>, what?: string): Promise<T | null> {
     const api = this.#api;
     if (!api) {
-      this.lastError = { scope, code: 'kernel_closed', message: 'The kernel is not running in this tab; reload the page.' };
+      this.lastError = noKernel(scope, what);
       return null;
     }
     try {
       const r = await this.inflight.track(fn(api));
       if (r.ok) return r.value;
-      this.lastError = fromKernel(scope, r.error);
+      this.lastError = fromKernel(scope, r.error, what);
       return null;
     } catch (err) {
-      this.lastError = fromThrown(scope, err);
+      this.lastError = fromThrown(scope, err, what);
       return null;
     }
   }

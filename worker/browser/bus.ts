@@ -18,7 +18,7 @@ export function electionNames(memory: boolean, tabId: string): { channel: string
 }
 
 /** KingdomApi methods a follower forwards to the leader, and `page` (events for its subscriptions). */
-export type RpcMethod = keyof Pick<KingdomApi, 'command' | 'commandBatch' | 'query' | 'verify' | 'rebuild' | 'status' | 'ingest' | 'exportChain' | 'quarantined' | 'exportLog' | 'exportWorkspace' | 'importWorkspace' | 'repair' | 'sync'> | 'page';
+export type RpcMethod = keyof Pick<KingdomApi, 'command' | 'commandBatch' | 'query' | 'verify' | 'rebuild' | 'status' | 'ingest' | 'exportChain' | 'quarantined' | 'exportLog' | 'exportWorkspace' | 'importWorkspace' | 'repair' | 'sync' | 'testProvider'> | 'page';
 
 export type BusMessage =
   | { readonly kind: 'hello'; readonly from: string }

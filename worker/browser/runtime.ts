@@ -26,7 +26,7 @@ import { uuidv7 } from '../kernel/ids.ts';
 
 const RPC_TIMEOUT_MS = 20_000;
 /** The KingdomApi methods a follower may forward to the leader (besides `page`). */
-const FORWARDED: ReadonlySet<RpcMethod> = new Set<Exclude<RpcMethod, 'page'>>(['command', 'commandBatch', 'query', 'verify', 'rebuild', 'status', 'ingest', 'exportChain', 'quarantined', 'exportLog', 'exportWorkspace', 'importWorkspace', 'repair', 'sync']);
+const FORWARDED: ReadonlySet<RpcMethod> = new Set<Exclude<RpcMethod, 'page'>>(['command', 'commandBatch', 'query', 'verify', 'rebuild', 'status', 'ingest', 'exportChain', 'quarantined', 'exportLog', 'exportWorkspace', 'importWorkspace', 'repair', 'sync', 'testProvider']);
 
 interface PendingRpc {
   readonly msg: Extract<BusMessage, { kind: 'rpc' }>;
@@ -167,6 +167,8 @@ export class BrowserRuntime {
     sync: (action) => this.call('sync', [action]),
     watchSync: async (listener) => syncHub.watch(listener),
     unwatchSync: async (id) => syncHub.unwatch(id),
+    // The leader runs it (it holds the keys); a follower's request is forwarded like a query.
+    testProvider: (req) => this.call('testProvider', [req]),
     close: () => this.close(),
   };
 

@@ -6,9 +6,12 @@
  * Invariants:
  * 1. One request at a time: every submit or close bumps `#token`, and a late answer of an older
  *    request is dropped.
- * 2. The model is the first configured provider's first model (`provider/model`); with none, the
- *    phase is `no-provider` and nothing is started.
- * 3. Kernel failures land in `kernel.lastError` under SCOPE / START_SCOPE (shown by the bar).
+ * 2. The model is the person's choice (`choice`, remembered on this device per workspace:
+ *    model-choice.ts) while it is configured, else the first configured provider's first model;
+ *    with none, the phase is `no-provider` and nothing is started.
+ * 3. Kernel failures land in `kernel.lastError` under SCOPE / START_SCOPE (shown by the bar); a
+ *    failed request is `failure`, in words, with the run form to open instead (failure.ts).
+ * 4. The intent session is shown by its readable name ("intent #3"), never a bare id.
  */
 import type { Json } from '../../../worker/api.ts';
 import { kernel } from '../kernel.svelte.ts';
@@ -16,7 +19,9 @@ import { href, navigate } from '../router.svelte.ts';
 import { parseValues, type FieldValues } from '../workflows/inputs.ts';
 import type { SessionDetail, WorkflowDef } from '../workflows/types.ts';
 import { propose, readAnswer, type Proposal } from './answer.ts';
-import { buildLibrary, INTENT_SOURCE } from './intent-workflow.ts';
+import { buildLibrary, INTENT_SOURCE, INTENT_STEP } from './intent-workflow.ts';
+import { answerFailure, guessWorkflow, sessionFailure, type IntentFailure } from './failure.ts';
+import { chooseModel, modelRef, storeChoice, storedChoice, type ModelChoice } from './model-choice.ts';
 
 export const SCOPE = 'intent';
 export const START_SCOPE = 'intent.start';
@@ -30,8 +35,8 @@ interface ProviderRow {
 
 /** `provider/model` of the first configured provider that lists a model, or null. */
 export function firstModel(providers: readonly ProviderRow[]): string | null {
-  const p = providers.find((x) => x.models.length > 0);
-  return p ? `${p.id}/${p.models[0]}` : null;
+  const c = chooseModel(providers, null);
+  return c ? modelRef(c) : null;
 }
 
 class IntentState {
@@ -41,8 +46,13 @@ class IntentState {
   phase = $state.raw<IntentPhase>('idle');
   /** The intent session (phases running, confirm, failed). */
   sessionId = $state.raw<string | null>(null);
+  /** The intent session's readable name ("intent #3"), once known. */
+  sessionName = $state.raw<string | null>(null);
   /** Why the request failed (phase failed), when it is not a kernel error. */
-  problem = $state.raw<string | null>(null);
+  failure = $state.raw<IntentFailure | null>(null);
+  /** The configured providers (for the model picker) and the one the next request asks. */
+  providers = $state.raw<readonly ProviderRow[]>([]);
+  choice = $state.raw<(ModelChoice & { readonly workspaceId: string }) | null>(null);
   proposal = $state.raw<Proposal | null>(null);
   values = $state<FieldValues>({});
   errors = $state.raw<Record<string, string>>({});
@@ -50,6 +60,7 @@ class IntentState {
   omitted = $state.raw(0);
 
   #token = 0;
+  #sentence = '';
   #defs = new Map<string, WorkflowDef>();
   #polling = false;
 
@@ -57,25 +68,49 @@ class IntentState {
     return this.phase === 'preparing' || this.phase === 'running';
   }
 
+  /** Read the configured providers and settle the choice (the remembered one while configured). */
+  async loadProviders(): Promise<void> {
+    const workspaceId = kernel.currentId;
+    const list = await kernel.query(SCOPE, 'llm.provider.list');
+    if (list === null || workspaceId !== kernel.currentId) return;
+    this.providers = list.map((p) => ({ id: p.id, models: p.models }));
+    const c = chooseModel(this.providers, this.choice?.workspaceId === workspaceId ? this.choice : storedChoice(workspaceId));
+    this.choice = c ? { ...c, workspaceId } : null;
+  }
+
+  /** The person picks a provider (its first model, or the remembered one) or a model; remembered on this device. */
+  choose(provider: string, model?: string): void {
+    const p = this.providers.find((x) => x.id === provider);
+    if (!p) return;
+    const picked = chooseModel(this.providers, { provider, model: model ?? (this.choice?.provider === provider ? this.choice.model : p.models[0] ?? '') });
+    if (!picked) return;
+    this.choice = { ...picked, workspaceId: kernel.currentId };
+    storeChoice(kernel.currentId, picked);
+  }
+
   async submit(): Promise<void> {
     const sentence = this.text.trim();
     if (sentence === '' || this.busy) return;
     const token = ++this.#token;
     this.#reset('preparing');
+    this.#sentence = sentence;
     this.open = true;
     kernel.clearError(SCOPE);
-    const providers = await kernel.query(SCOPE, 'llm.provider.list');
+    await this.loadProviders();
     if (token !== this.#token) return;
-    if (providers === null) return this.#fail(null);
-    const model = firstModel(providers);
-    if (model === null) {
+    if (kernel.lastError?.scope === SCOPE) return this.#fail(null);
+    const choice = this.choice;
+    if (choice === null) {
       this.phase = 'no-provider';
       return;
     }
+    const model = modelRef(choice);
     const defs = await this.#loadLibrary();
     if (token !== this.#token) return;
     if (defs === null) return this.#fail(null);
-    if (defs.length === 0) return this.#fail('The workflow library is empty: save a workflow (or install the examples) first.');
+    if (defs.length === 0) {
+      return this.#fail({ sentence: 'The workflow library is empty. Save a workflow (or install the examples) first.', code: 'empty_library', workflow: null });
+    }
     this.#defs = new Map(defs.map((d) => [d.def.name, d.def]));
     const library = buildLibrary(defs);
     this.omitted = library.omitted;
@@ -85,8 +120,12 @@ class IntentState {
     });
     if (token !== this.#token) return;
     if (r === null) return this.#fail(null);
-    this.sessionId = (r.value as { sessionId: string }).sessionId;
+    const sessionId = (r.value as { sessionId: string }).sessionId;
+    this.sessionId = sessionId;
     this.phase = 'running';
+    void kernel.query(SCOPE, 'session.names', { ids: [sessionId] }).then((names) => {
+      if (this.sessionId === sessionId && names?.[0]) this.sessionName = names[0].name;
+    });
     await this.poll();
   }
 
@@ -103,15 +142,19 @@ class IntentState {
       this.#polling = false;
     }
     if (token !== this.#token || s === null || this.phase !== 'running') return;
+    const names = [...this.#defs.keys()];
     if (s.status === 'failed' || s.status === 'cancelled') {
-      return this.#fail(s.error ? `${s.error.type}: ${s.error.message}` : `The intent session ${s.status}.`);
+      const step = s.steps.find((x) => x.key === INTENT_STEP);
+      const lastText = step?.error?.details['lastText'];
+      const guess = guessWorkflow(names, this.#sentence, typeof lastText === 'string' ? [lastText] : []);
+      return this.#fail(sessionFailure(s.error ?? null, s.status, guess));
     }
     if (s.status !== 'succeeded') return;
     const output = s.output !== null && typeof s.output === 'object' && !Array.isArray(s.output) ? s.output['answer'] : null;
     const answer = readAnswer(output);
-    if (answer === null) return this.#fail('The model did not name a workflow.');
+    if (answer === null) return this.#fail(answerFailure('The model did not name a workflow.', 'no_workflow', guessWorkflow(names, this.#sentence)));
     const checked = propose(answer, this.#defs);
-    if (!checked.ok) return this.#fail(checked.problem);
+    if (!checked.ok) return this.#fail(answerFailure(checked.problem, 'unknown_workflow', guessWorkflow(names, this.#sentence)));
     this.proposal = checked.proposal;
     this.values = { ...checked.proposal.values };
     this.errors = checked.proposal.errors;
@@ -163,15 +206,16 @@ class IntentState {
   #reset(phase: IntentPhase): void {
     this.phase = phase;
     this.sessionId = null;
-    this.problem = null;
+    this.sessionName = null;
+    this.failure = null;
     this.proposal = null;
     this.values = {};
     this.errors = {};
     this.omitted = 0;
   }
 
-  #fail(problem: string | null): void {
-    this.problem = problem;
+  #fail(failure: IntentFailure | null): void {
+    this.failure = failure;
     this.phase = 'failed';
   }
 }

@@ -57,17 +57,17 @@ export function parseValues(fields: readonly Field[], values: FieldValues): Pars
     }
     const text = raw === null || raw === undefined ? '' : String(raw);
     if (text.trim() === '' && f.kind !== 'text') {
-      if (f.required) errors[f.name] = 'Required.';
+      if (f.required) errors[f.name] = REQUIRED;
       continue;
     }
     if (f.kind === 'text') {
-      if (text === '' && f.required) errors[f.name] = 'Required.';
+      if (text === '' && f.required) errors[f.name] = REQUIRED;
       else if (text !== '' || f.spec.default === undefined) inputs[f.name] = text;
       continue;
     }
     if (f.kind === 'number') {
       const n = Number(text);
-      if (!Number.isFinite(n)) errors[f.name] = 'Not a number.';
+      if (!Number.isFinite(n)) errors[f.name] = 'Not a number: type a number such as 3 or 2.5.';
       else inputs[f.name] = n;
       continue;
     }
@@ -76,17 +76,20 @@ export function parseValues(fields: readonly Field[], values: FieldValues): Pars
       errors[f.name] = check.error;
       continue;
     }
-    if (f.kind === 'json' && f.spec.type === 'array' && !Array.isArray(check.value)) errors[f.name] = 'Expected a JSON array.';
-    else if (f.kind === 'json' && f.spec.type === 'object' && (check.value === null || typeof check.value !== 'object' || Array.isArray(check.value))) errors[f.name] = 'Expected a JSON object.';
+    if (f.kind === 'json' && f.spec.type === 'array' && !Array.isArray(check.value)) errors[f.name] = 'Not a list: write a JSON array such as ["a", "b"].';
+    else if (f.kind === 'json' && f.spec.type === 'object' && (check.value === null || typeof check.value !== 'object' || Array.isArray(check.value))) errors[f.name] = 'Not an object: write a JSON object such as {"key": "value"}.';
     else inputs[f.name] = check.value;
   }
   return Object.keys(errors).length > 0 ? { ok: false, errors } : { ok: true, inputs };
 }
 
+/** What a required field left empty says. */
+export const REQUIRED = 'Required: fill it in.';
+
 export function parseJson(text: string): { ok: true; value: Json } | { ok: false; error: string } {
   try {
     return { ok: true, value: JSON.parse(text) as Json };
   } catch (err) {
-    return { ok: false, error: `Invalid JSON: ${err instanceof Error ? err.message : String(err)}` };
+    return { ok: false, error: `Not valid JSON (${err instanceof Error ? err.message : String(err)}): check the brackets, commas and quotes.` };
   }
 }

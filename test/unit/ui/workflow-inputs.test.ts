@@ -140,9 +140,9 @@ test('numbers parse; bad numbers are reported', () => {
   assert.deepEqual(ok(parseOne({ type: 'number' }, 0)), { x: 0 }, 'a number input bound to a number');
   assert.deepEqual(ok(parseOne({ type: 'number' }, 12.25)), { x: 12.25 });
   for (const bad of ['abc', '1,5', '12px', 'Infinity', '-Infinity', 'NaN', '1e999']) {
-    assert.deepEqual(errs(parseOne({ type: 'number' }, bad)), { x: 'Not a number.' }, bad);
+    assert.deepEqual(errs(parseOne({ type: 'number' }, bad)), { x: 'Not a number: type a number such as 3 or 2.5.' }, bad);
   }
-  assert.deepEqual(errs(parseOne({ type: 'number' }, Number.NaN)), { x: 'Not a number.' });
+  assert.deepEqual(errs(parseOne({ type: 'number' }, Number.NaN)), { x: 'Not a number: type a number such as 3 or 2.5.' });
 });
 
 test('a checkbox is always sent, as a boolean', () => {
@@ -160,10 +160,10 @@ test('objects and arrays parse as JSON and must have the declared shape', () => 
   assert.deepEqual(ok(parseOne({ type: 'array' }, '[1, "two", false]')), { x: [1, 'two', false] });
   assert.deepEqual(ok(parseOne({ type: 'array' }, '[]')), { x: [] });
   for (const notObject of ['[]', '[1]', 'null', '1', '"s"', 'true']) {
-    assert.deepEqual(errs(parseOne({ type: 'object' }, notObject)), { x: 'Expected a JSON object.' }, notObject);
+    assert.deepEqual(errs(parseOne({ type: 'object' }, notObject)), { x: 'Not an object: write a JSON object such as {"key": "value"}.' }, notObject);
   }
   for (const notArray of ['{}', 'null', '1', '"[]"', 'false']) {
-    assert.deepEqual(errs(parseOne({ type: 'array' }, notArray)), { x: 'Expected a JSON array.' }, notArray);
+    assert.deepEqual(errs(parseOne({ type: 'array' }, notArray)), { x: 'Not a list: write a JSON array such as ["a", "b"].' }, notArray);
   }
 });
 
@@ -171,9 +171,9 @@ test('bad JSON is reported with the parser message', () => {
   for (const bad of ['{a: 1}', '[1, 2', "{'a': 1}", 'undefined', '{"a": 1,}']) {
     const e = errs(parseOne({ type: 'object' }, bad))['x'];
     assert.ok(e !== undefined);
-    assert.match(e, /^Invalid JSON: \S/, bad);
+    assert.match(e, /^Not valid JSON \(\S.*\): check the brackets, commas and quotes\.$/, bad);
   }
-  assert.match(errs(parseOne({ type: 'array' }, '[1, 2'))['x'] ?? '', /^Invalid JSON: /);
+  assert.match(errs(parseOne({ type: 'array' }, '[1, 2'))['x'] ?? '', /^Not valid JSON \(/);
 });
 
 test('a select gives back the enum value with its JSON type', () => {
@@ -192,9 +192,9 @@ test('required fields left empty are reported, each kind', () => {
     a: { type: 'array', required: true },
     e: { type: 'string', required: true, enum: ['x', 'y'] },
   });
-  assert.deepEqual(errs(parseValues(fields, initialValues(fields))), { s: 'Required.', n: 'Required.', o: 'Required.', a: 'Required.', e: 'Required.' });
-  assert.deepEqual(errs(parseValues(fields, { s: '', n: null, o: '  \n ', a: '\t', e: '' })), { s: 'Required.', n: 'Required.', o: 'Required.', a: 'Required.', e: 'Required.' });
-  assert.deepEqual(errs(parseValues(fields, {})), { s: 'Required.', n: 'Required.', o: 'Required.', a: 'Required.', e: 'Required.' });
+  assert.deepEqual(errs(parseValues(fields, initialValues(fields))), { s: 'Required: fill it in.', n: 'Required: fill it in.', o: 'Required: fill it in.', a: 'Required: fill it in.', e: 'Required: fill it in.' });
+  assert.deepEqual(errs(parseValues(fields, { s: '', n: null, o: '  \n ', a: '\t', e: '' })), { s: 'Required: fill it in.', n: 'Required: fill it in.', o: 'Required: fill it in.', a: 'Required: fill it in.', e: 'Required: fill it in.' });
+  assert.deepEqual(errs(parseValues(fields, {})), { s: 'Required: fill it in.', n: 'Required: fill it in.', o: 'Required: fill it in.', a: 'Required: fill it in.', e: 'Required: fill it in.' });
 });
 
 test('empty optional fields are left out so their defaults apply', () => {
@@ -234,10 +234,10 @@ test('all errors are reported together and no inputs come with them', () => {
   assert.ok(!('inputs' in p));
   const e = errs(p);
   assert.deepEqual(Object.keys(e).sort(), ['count', 'name', 'options', 'tags']);
-  assert.equal(e['name'], 'Required.');
-  assert.equal(e['count'], 'Not a number.');
-  assert.match(e['options'] ?? '', /^Invalid JSON/);
-  assert.equal(e['tags'], 'Expected a JSON array.');
+  assert.equal(e['name'], 'Required: fill it in.');
+  assert.equal(e['count'], 'Not a number: type a number such as 3 or 2.5.');
+  assert.match(e['options'] ?? '', /^Not valid JSON/);
+  assert.equal(e['tags'], 'Not a list: write a JSON array such as ["a", "b"].');
 });
 
 test('values for names that are not fields are ignored', () => {
@@ -254,7 +254,7 @@ test('parseJson: values or an "Invalid JSON" message, never a throw', () => {
   for (const bad of ['', '{', 'nope', '[1,]']) {
     const r = parseJson(bad);
     assert.equal(r.ok, false, bad);
-    if (!r.ok) assert.match(r.error, /^Invalid JSON: /);
+    if (!r.ok) assert.match(r.error, /^Not valid JSON \(/);
   }
 });
 
@@ -272,7 +272,7 @@ test('the pre-filled form of the all-types fixture: only the required name is mi
     ['tags', 'json', false],
   ]);
   const values = initialValues(fields);
-  assert.deepEqual(errs(parseValues(fields, values)), { name: 'Required.' });
+  assert.deepEqual(errs(parseValues(fields, values)), { name: 'Required: fill it in.' });
 
   values['name'] = 'Ada';
   const inputs = ok(parseValues(fields, values));

@@ -39,6 +39,8 @@ export interface InboxFailure {
   readonly name: string;
   readonly workflow: string;
   readonly failedStep: string | null;
+  /** The error's type (`auth`, `timeout`, `gate_failed`, …) and message, as recorded. */
+  readonly errorType: string;
   readonly message: string;
   readonly endedAt: string;
 }
@@ -81,10 +83,10 @@ export const inboxQueries = defineQueries([
       });
       const failed = r.all(`SELECT s.id, s.workflow_name, ${NUMBER} AS number, s.failed_step, s.error, s.ended_at FROM sessions s
           WHERE s.workspace_id = ? AND s.status = 'failed' AND s.owner_device NOT LIKE 'imported:%' ORDER BY s.ended_at DESC, s.id DESC LIMIT ?`, [p.workspaceId, p.failedLimit ?? 50]).map((x): InboxFailure => {
-        const error = typeof x['error'] === 'string' ? (JSON.parse(x['error']) as { message?: string } | null) : null;
+        const error = typeof x['error'] === 'string' ? (JSON.parse(x['error']) as { type?: string; message?: string } | null) : null;
         return {
           sessionId: String(x['id']), name: sessionName(String(x['workflow_name']), num(x['number'])), workflow: String(x['workflow_name']),
-          failedStep: (x['failed_step'] as string | null) ?? null, message: error?.message ?? '', endedAt: String(x['ended_at'] ?? ''),
+          failedStep: (x['failed_step'] as string | null) ?? null, errorType: error?.type ?? '', message: error?.message ?? '', endedAt: String(x['ended_at'] ?? ''),
         };
       });
       return { approvals, failed };

@@ -1,6 +1,12 @@
 /**
  * Read models of the workflow library and of sessions: what the UI lists and what commands load
  * to validate transitions. Derived from the log only (rebuildable, digest-stable).
+ *
+ * `sessions.waiting` is the number of the session's steps waiting for a person (status `waiting`,
+ * an approval not yet decided). It is counted again from `session_steps` after every event that
+ * can start or end such a wait (an approval starting, decided, timing out, cancelled, rerouted by
+ * onFailure or reset by a retry), never adjusted by ±1: a wait that ends without a decision would
+ * otherwise stay counted.
  */
 import type { Projection, Writer } from '../../kernel/module.ts';
 import type { EventEnvelope } from '../../kernel/log/envelope.ts';
@@ -84,7 +90,8 @@ export const sessionsProjection: Projection = {
   name: 'sessions',
   // 2: workspace_id on workflows, workflow_names and sessions (workspace scope); sessions.project_id.
   // 3: sessions.owner_device (the device that started it runs it).
-  version: 3,
+  // 4: sessions.waiting counted from the steps (it was not lowered when a waiting approval timed out, was rerouted, cancelled or retried).
+  version: 4,
   tables: ['workflows', 'workflow_names', 'sessions', 'session_steps'],
   createSql: CREATE,
   apply(e: EventEnvelope, w: Writer): void {
@@ -109,7 +116,7 @@ export const sessionsProjection: Projection = {
         w.run(`UPDATE session_steps SET attempt = ?, attempts = attempts + 1, runner = ?, started_at = ?, ended_at = NULL, error = NULL,
                  due_at = ?, child_id = ?, approval = ? WHERE session_id = ? AND key = ?`,
           [q.attempt, q.runner ?? null, e.at, q.wakeAt ?? null, q.child?.sessionId ?? null, q.approval ? JSON.stringify(q.approval) : null, id, q.step]);
-        if (q.approval) w.run('UPDATE sessions SET waiting = waiting + 1 WHERE id = ?', [id]);
+        countWaiting(w, id);
         return;
       }
       case 'step.succeeded': {
@@ -124,6 +131,7 @@ export const sessionsProjection: Projection = {
         const q = p as EventPayload<'step.failed'>;
         endStep(w, id, q.step, q.willRetry ? 'retrying' : 'failed', e.at);
         w.run('UPDATE session_steps SET error = ? WHERE session_id = ? AND key = ?', [JSON.stringify(q.error), id, q.step]);
+        countWaiting(w, id);
         return;
       }
       case 'step.retry_scheduled': {
@@ -137,6 +145,7 @@ export const sessionsProjection: Projection = {
         upsertStep(w, id, step!, status, e.at);
         endStep(w, id, step!, status, e.at);
         w.run('UPDATE session_steps SET reason = ? WHERE session_id = ? AND key = ?', [String(p['reason'] ?? ''), id, step!]);
+        countWaiting(w, id);
         return;
       }
       case 'step.rerouted':
@@ -148,11 +157,12 @@ export const sessionsProjection: Projection = {
         }
         w.run("UPDATE sessions SET steps_done = (SELECT count(*) FROM session_steps WHERE session_id = ?1 AND status = 'succeeded' AND key NOT LIKE '%@%') WHERE id = ?1", [id]);
         if (e.type === 'session.retried') w.run("UPDATE sessions SET status = 'running', error = NULL, failed_step = NULL, ended_at = NULL WHERE id = ?", [id]);
+        countWaiting(w, id);
         return;
       case 'approval.decided':
-        w.run('UPDATE sessions SET waiting = max(0, waiting - 1) WHERE id = ?', [id]);
         w.run("UPDATE session_steps SET approval = json_set(approval, '$.decided', json(?)) WHERE session_id = ? AND key = ?",
           [JSON.stringify({ approved: p['approved'], comment: p['comment'], by: p['by'], at: e.at }), id, step!]);
+        countWaiting(w, id);
         return;
       case 'session.paused':
         w.run("UPDATE sessions SET status = 'paused' WHERE id = ?", [id]);
@@ -209,6 +219,12 @@ function started(id: string, p: EventPayload<'session.started'>, e: EventEnvelop
 function upsertStep(w: Writer, id: string, key: string, status: string, at: string): void {
   w.run(`INSERT INTO session_steps (session_id, key, status, attempt, attempts, started_at) VALUES (?, ?, ?, 0, 0, ?)
          ON CONFLICT (session_id, key) DO UPDATE SET status = excluded.status`, [id, key, status, at]);
+}
+
+/** `sessions.waiting` = the session's steps waiting for a person's decision now. */
+function countWaiting(w: Writer, id: string): void {
+  w.run(`UPDATE sessions SET waiting = (SELECT count(*) FROM session_steps WHERE session_id = ?1 AND status = 'waiting'
+           AND approval IS NOT NULL AND json_extract(approval, '$.decided') IS NULL) WHERE id = ?1`, [id]);
 }
 
 function endStep(w: Writer, id: string, key: string, status: string, at: string): void {
