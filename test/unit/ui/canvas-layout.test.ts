@@ -8,7 +8,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseWorkflow } from '../../../worker/workflow/index.ts';
 import { buildGraph, dependencyChoices, keyPattern, type CanvasGraph } from '../../../src/lib/canvas/graph.ts';
-import { layer, layoutGraph, SPACING, type Box, type Direction } from '../../../src/lib/canvas/layout.ts';
+import { bestDirection, layer, layoutGraph, SPACING, type Box, type Direction } from '../../../src/lib/canvas/layout.ts';
+import { routePath } from '../../../src/lib/canvas/route.ts';
 import { EXAMPLES } from '../../../src/lib/examples.ts';
 import { fixtureText } from '../workflow/helpers.ts';
 
@@ -66,15 +67,17 @@ test('dependency choices: same list, not already a dependency, nothing downstrea
   assert.deepEqual(dependencyChoices(p, 'load'), []);
 });
 
-test('longest-path layers: a step sits one layer after the furthest step it waits for', () => {
+test('longest-path layers: a step sits one layer after the furthest step it waits for; a source just before its first dependent', () => {
   const g = graphOf('name: x\nversion: 1.0.0\nsteps:\n' + [
     '  - { id: a, type: task, runner: transform, with: { value: 1 } }',
     '  - { id: b, type: task, runner: transform, dependsOn: [a], with: { value: 1 } }',
     '  - { id: c, type: task, runner: transform, dependsOn: [b], with: { value: 1 } }',
-    '  - { id: d, type: task, runner: transform, dependsOn: [a, c], with: { value: 1 } }',
+    '  - { id: d, type: task, runner: transform, dependsOn: [a, c, f], with: { value: 1 } }',
     '  - { id: e, type: task, runner: transform, with: { value: 1 } }',
+    '  - { id: f, type: task, runner: transform, with: { value: 1 } }',
   ].join('\n') + '\n');
-  assert.deepEqual(Object.fromEntries(layer(g, g.scopes.get('')!)), { a: 0, e: 0, b: 1, c: 2, d: 3 });
+  // f waits for nothing: it sits just before d, its only dependent, not in layer 0.
+  assert.deepEqual(Object.fromEntries(layer(g, g.scopes.get('')!)), { a: 0, e: 0, b: 1, c: 2, f: 2, d: 3 });
   const l = lay(g);
   const x = (id: string): number => l.boxes.get(id)!.x;
   assert.ok(x('a') < x('b') && x('b') < x('c') && x('c') < x('d'), 'left to right by layer');
@@ -135,4 +138,48 @@ test('a parallel is a box with one lane per branch, stacked across the flow', ()
   assert.equal(l0.w, l1.w, 'lanes equally long');
   const t = lay(g, 'TB');
   assert.ok(t.boxes.get('gather#1')!.x >= t.boxes.get('gather#0')!.x + t.boxes.get('gather#0')!.w, 'side by side top down');
+});
+
+test('the direction that shows the graph biggest: left to right on a wide canvas, top down on a phone', () => {
+  const chain = graphOf(example('slow'));
+  assert.equal(bestDirection(chain, 1000, 400, () => size), 'LR');
+  assert.equal(bestDirection(chain, 340, 600, () => size), 'TB');
+  assert.equal(bestDirection(chain, 0, 0, () => size), 'LR', 'before the size is known');
+});
+
+test('an edge across layers gets a slot in each layer between, clear of every step', () => {
+  const g = graphOf('name: x\nversion: 1.0.0\nsteps:\n' + [
+    '  - { id: a, type: task, runner: transform, with: { value: 1 } }',
+    '  - { id: b, type: task, runner: transform, dependsOn: [a], with: { value: 1 } }',
+    '  - { id: c, type: task, runner: transform, dependsOn: [b], with: { value: 1 } }',
+    '  - { id: d, type: task, runner: transform, dependsOn: [a, c], with: { value: 1 } }',
+    '  - { id: e, type: task, runner: transform, dependsOn: [a], with: { value: 1 } }',
+    '  - { id: f, type: task, runner: transform, dependsOn: [a], with: { value: 1 } }',
+  ].join('\n') + '\n');
+  for (const direction of ['LR', 'TB'] as const) {
+    const l = lay(g, direction);
+    assert.equal(l.waypoints.get('a->b'), undefined, 'a neighbour layer: no waypoints');
+    const w = l.waypoints.get('a->d')!;
+    assert.equal(w.length, 4, `${direction}: in and out of the slots in layers 1 and 2`);
+    const across = direction === 'LR' ? 'y' : 'x';
+    const along = direction === 'LR' ? 'x' : 'y';
+    assert.equal(w[0]![across], w[1]![across], 'straight through a slot');
+    for (const box of l.boxes.values()) {
+      for (let i = 0; i < w.length; i += 2) {
+        const [lo, hi] = [w[i]![along], w[i + 1]![along]];
+        const c = w[i]![across];
+        const boxAlong = direction === 'LR' ? [box.x, box.x + box.w] : [box.y, box.y + box.h];
+        const boxAcross = direction === 'LR' ? [box.y, box.y + box.h] : [box.x, box.x + box.w];
+        const overlaps = boxAlong[0]! < hi && boxAlong[1]! > lo && c > boxAcross[0]! && c < boxAcross[1]!;
+        assert.ok(!overlaps, `${direction}: the slot at ${c} runs through a step`);
+      }
+    }
+  }
+});
+
+test('the edge path: from the source through the slots to the target, straight inside a slot', () => {
+  const r = routePath('LR', { x: 0, y: 0 }, { x: 300, y: 40 }, [{ x: 100, y: 80 }, { x: 200, y: 80 }]);
+  assert.equal(r.path, 'M 0 0 C 50 0 50 80 100 80 L 200 80 C 250 80 250 40 300 40');
+  assert.deepEqual([r.labelX, r.labelY], [50, 40]);
+  assert.equal(routePath('TB', { x: 0, y: 0 }, { x: 0, y: 90 }, []).path, 'M 0 0 L 0 90');
 });
