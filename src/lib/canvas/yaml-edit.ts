@@ -105,7 +105,7 @@ export function disconnect(text: string, source: string, target: string, kind: R
 
 /** Take `id` out of step.key (a scalar or a list); an emptied key is deleted. */
 function removeRef(doc: Document, step: DocStep, key: RefKey, id: string): void {
-  const node = step.map.get(key, true);
+  const node: unknown = step.map.get(key, true);
   if (isScalar(node)) {
     if (node.value === id) doc.deleteIn([...step.path, key]);
     return;
