@@ -8,8 +8,9 @@
  *    changes accordingly and its comment is still there;
  * 3. save, run: the session page's canvas shows each step's live status (the new step: done,
  *    1 attempt, a duration); a click (Enter at 820, a tap at 390) opens that step's detail;
- * 4. an edit in the YAML editor redraws the canvas; invalid YAML keeps the last good graph with
- *    the notice, and the canvas does not edit;
+ * 4. removing an edge on the canvas takes it out of the YAML; an edit in the YAML editor redraws
+ *    the canvas; invalid YAML keeps the last good graph with the notice, and the canvas does not
+ *    edit;
  * 5. keyboard: nodes are focusable and Enter opens them; touch targets are 44 px at 390;
  * 6. 0 CSP violations, no console errors. Screenshots go to .tmp/screens/ (gitignored).
  */
@@ -160,6 +161,17 @@ describe('the workflow canvas: 1440, 820 and 390 px', () => {
       await go('#/workflows/decide-and-wait');
       await page.locator(sel('workflow-edit')).click({ timeout: UI_MS });
       await nodesAre(canvas, ['choose', 'quick', 'summary', 'report']);
+      // Remove an edge: pick it (click, Enter on the focused edge, tap), then "Remove this edge".
+      const edge = canvas.locator(sel('canvas-edge', '[data-source="report"][data-target="summary"]'));
+      if (w.how === 'enter') {
+        await edge.focus();
+        await edge.press('Enter');
+      } else if (w.how === 'tap') await edge.locator('.svelte-flow__edge-interaction').tap({ timeout: UI_MS });
+      else await edge.locator('.svelte-flow__edge-interaction').click({ timeout: UI_MS });
+      assert.equal(await canvas.locator(sel('canvas-edge-panel')).getAttribute('data-edge', { timeout: UI_MS }), 'report->summary');
+      await activate(canvas.locator(sel('canvas-edge-remove')), w);
+      await pollUntil(async () => !(await edges(canvas)).includes('report->summary dependsOn'), { timeoutMs: UI_MS, what: 'the edge removed' });
+      assert.match(await yaml(page, w), /\n {4}dependsOn: \[quick\]\n/);
       const before = await yaml(page, w);
       await setYaml(page, w, before.replace('outputs:', '  - id: extra\n    type: wait\n    duration: 1s\n    dependsOn: [report]\noutputs:'));
       await nodesAre(canvas, ['choose', 'quick', 'summary', 'report', 'extra']);
