@@ -5,6 +5,10 @@
  * A route may carry one item after its id: `#/events/42` is the event log with event 42 open in
  * its detail panel (`router.item === '42'`), and a sub-view after that: `#/workflows/hello/run`
  * (`router.sub === 'run'`). Unknown routes fall back to the default screen.
+ *
+ * The default screen is `#/start`, the first screen (src/pages/StartPage.svelte): the welcome
+ * screen while nobody has any work, otherwise it replaces itself with the person's work (see
+ * src/lib/demo/plan.ts). It is not in the navigation; the brand in the header leads to it.
  */
 
 export const ROUTES = [
@@ -20,12 +24,15 @@ export const ROUTES = [
   { id: 'settings', label: 'Settings' },
 ] as const;
 
-export type RouteId = (typeof ROUTES)[number]['id'];
+/** The first screen: not a navigation entry (see the header comment). */
+export const START_ROUTE = 'start';
+
+export type RouteId = (typeof ROUTES)[number]['id'] | typeof START_ROUTE;
 
 /** Sections reserved in the navigation; their screens do not exist yet. */
 export const COMING_SOON = ['Realms'] as const;
 
-export const DEFAULT_ROUTE: RouteId = 'workspaces';
+export const DEFAULT_ROUTE: RouteId = START_ROUTE;
 
 export function href(id: RouteId, item?: string | number, sub?: string): string {
   if (item === undefined) return `#/${id}`;
@@ -61,6 +68,12 @@ class Router {
     window.addEventListener('hashchange', () => this.#apply(parse(location.hash)));
   }
 
+  /** Go to a screen in place of this one (no new history entry: Back skips it), e.g. a redirect. */
+  replace(to: string): void {
+    history.replaceState(history.state, '', to);
+    this.#apply(parse(location.hash));
+  }
+
   /** Drop the item from the address without a new history entry (e.g. a detail panel closed). */
   clearItem(): void {
     if (this.item === null) return;
@@ -78,7 +91,7 @@ class Router {
 
 function parse(hash: string): Location {
   const [id = '', item = '', sub = ''] = hash.replace(/^#\/?/, '').split('/', 3);
-  const route = ROUTES.find((r) => r.id === id)?.id;
+  const route = id === START_ROUTE ? START_ROUTE : ROUTES.find((r) => r.id === id)?.id;
   if (!route) return { route: DEFAULT_ROUTE, item: null, sub: null };
   return { route, item: item ? safeDecode(item) : null, sub: item && sub ? safeDecode(sub) : null };
 }

@@ -12,7 +12,7 @@
  * the defaults.
  */
 import { du } from './du.ts';
-import { cpuSeconds, percentile, rssBytes } from './proc.ts';
+import { cpuSeconds, latencySummary, paceWrites, rssBytes } from './proc.ts';
 import { chunkBytes, type Client, connectClient, health, makeToken, newRoomId, newRoomKey, removeDir, sleep, startRelay, tempDir, waitFor } from '../test/helpers.ts';
 
 const args = new Map<string, number>();
@@ -52,38 +52,10 @@ async function main(): Promise<void> {
     await sleep(500);
     const connectedRss = await rssBytes(relay.pid);
 
-    const sentAt = new Map<string, number>();
-    const latencies: number[] = [];
-    for (const room of rooms) {
-      room.reader.chunks.observe((event) => {
-        const now = performance.now();
-        for (const k of event.keysChanged) {
-          const t = sentAt.get(k);
-          if (t !== undefined) latencies.push(now - t);
-        }
-      });
-    }
     const cpu0 = await cpuSeconds(relay.pid);
-    const start = performance.now();
-    const total = Math.round(RATE * SECONDS);
-    let sent = 0;
-    while (sent < total) {
-      const due = Math.floor(((performance.now() - start) / 1000) * RATE);
-      while (sent < Math.min(due, total)) {
-        const room = rooms[sent % rooms.length];
-        if (room === undefined) break;
-        const k = `dev/${sent + 1}-${sent + 1}`;
-        sentAt.set(k, performance.now());
-        room.writer.chunks.set(k, chunkBytes(sent, BYTES));
-        sent++;
-      }
-      await sleep(5);
-    }
-    await waitFor(() => latencies.length >= total, 60_000, `${total} updates to arrive`);
-    const elapsed = (performance.now() - start) / 1000;
+    const { total, elapsed, sorted } = await paceWrites(rooms, RATE, SECONDS, BYTES);
     const cpu = (await cpuSeconds(relay.pid)) - cpu0;
     const loadedRss = await rssBytes(relay.pid);
-    const sorted = [...latencies].sort((a, b) => a - b);
     const disk = await du(`${dataDir}/rooms`);
 
     // Cold load of one large room: BIG chunks written by one client, relay restarted.
@@ -122,7 +94,7 @@ async function main(): Promise<void> {
       rateTarget: RATE,
       rateAchieved: Math.round(total / elapsed),
       chunkBytes: BYTES,
-      latencyMs: { p50: +percentile(sorted, 50).toFixed(1), p95: +percentile(sorted, 95).toFixed(1), p99: +percentile(sorted, 99).toFixed(1), max: +(sorted.at(-1) ?? 0).toFixed(1) },
+      latencyMs: latencySummary(sorted),
       relayCpuPercent: +((cpu / elapsed) * 100).toFixed(1),
       relayRss: {
         idle: mib(idleRss),

@@ -15,9 +15,9 @@
  * Everything binds 127.0.0.1 and is killed by PID at the end; redis-server runs with
  * `--save "" --appendonly no` (so Redis here acknowledges from memory: see the doc for fsync).
  */
-import { chunkBytes, type Client, connectClient, makeToken, newRoomId, newRoomKey, type RelayProcess, removeDir, sleep, startRelay, waitFor } from '../test/helpers.ts';
+import { type Client, connectClient, makeToken, newRoomId, newRoomKey, type RelayProcess, removeDir, sleep, startRelay } from '../test/helpers.ts';
 import { startRedis } from '../test/redis-helpers.ts';
-import { cpuSeconds, percentile } from './proc.ts';
+import { cpuSeconds, latencySummary, paceWrites } from './proc.ts';
 
 const args = new Map<string, number>();
 for (let i = 2; i < process.argv.length; i += 2) args.set((process.argv[i] ?? '').replace(/^--/, ''), Number(process.argv[i + 1]));
@@ -53,39 +53,11 @@ async function run(setup: Setup): Promise<Record<string, unknown>> {
     await Promise.all(clients.map((c) => c.synced(60_000)));
     const connectMs = Date.now() - t0;
     await sleep(500);
-    const sentAt = new Map<string, number>();
-    const latencies: number[] = [];
-    for (const room of rooms) {
-      room.reader.chunks.observe((event) => {
-        const now = performance.now();
-        for (const k of event.keysChanged) {
-          const t = sentAt.get(k);
-          if (t !== undefined) latencies.push(now - t);
-        }
-      });
-    }
     const pids = [...relays.map((r) => r.pid), ...(redis === null ? [] : [redis.pid])];
     const cpu0 = await Promise.all(pids.map(cpuSeconds));
-    const start = performance.now();
-    const total = Math.round(RATE * SECONDS);
-    let sent = 0;
-    while (sent < total) {
-      const due = Math.floor(((performance.now() - start) / 1000) * RATE);
-      while (sent < Math.min(due, total)) {
-        const room = rooms[sent % rooms.length];
-        if (room === undefined) break;
-        const k = `dev/${sent + 1}-${sent + 1}`;
-        sentAt.set(k, performance.now());
-        room.writer.chunks.set(k, chunkBytes(sent, BYTES));
-        sent++;
-      }
-      await sleep(5);
-    }
-    await waitFor(() => latencies.length >= total, 60_000, `${total} updates to arrive`);
-    const elapsed = (performance.now() - start) / 1000;
+    const { total, elapsed, sorted } = await paceWrites(rooms, RATE, SECONDS, BYTES);
     const cpu1 = await Promise.all(pids.map(cpuSeconds));
     const cpuPercent = pids.map((_, i) => +((((cpu1[i] ?? 0) - (cpu0[i] ?? 0)) / elapsed) * 100).toFixed(1));
-    const sorted = [...latencies].sort((a, b) => a - b);
     return {
       setup,
       rooms: ROOMS,
@@ -94,7 +66,7 @@ async function run(setup: Setup): Promise<Record<string, unknown>> {
       updates: total,
       rateAchieved: Math.round(total / elapsed),
       chunkBytes: BYTES,
-      latencyMs: { p50: +percentile(sorted, 50).toFixed(1), p95: +percentile(sorted, 95).toFixed(1), p99: +percentile(sorted, 99).toFixed(1), max: +(sorted.at(-1) ?? 0).toFixed(1) },
+      latencyMs: latencySummary(sorted),
       cpuPercentOfACore: { relays: cpuPercent.slice(0, relays.length), redis: redis === null ? null : cpuPercent.at(-1) },
     };
   } finally {

@@ -17,7 +17,8 @@ import type { Logger } from './log.ts';
 import { redisAddress, RedisLink } from './redis-link.ts';
 import { RedisKeyPins } from './redis-pins.ts';
 import { RedisRoomStore } from './redis-store.ts';
-import { FileRoomStore, type RoomStore } from './storage.ts';
+import type { RoomStore } from './batched-store.ts';
+import { FileRoomStore } from './storage.ts';
 
 export interface Backend {
   readonly store: RoomStore;

@@ -27,7 +27,7 @@ import { describeError, type Logger } from './log.ts';
 import { type Metrics, Refusal } from './metrics.ts';
 import { inspectMessage } from './protocol.ts';
 import { RECORD_HEADER_BYTES } from './room-log.ts';
-import type { RoomStore } from './storage.ts';
+import type { RoomStore } from './batched-store.ts';
 
 export const CloseCode = {
   goingAway: 1001,

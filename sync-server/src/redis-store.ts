@@ -9,14 +9,11 @@
  * then follows the stream (one blocking XREAD for all the rooms it holds) from the last id it
  * read, applying what other relays appended.
  *
- * Invariants:
- * 1. `whenDurable(room)` resolves true once every update appended to the room before the call
- *    has been accepted by Redis (its XADD replied), false if an append failed. The relay
- *    forwards nothing to clients before that (connection.ts), so whatever a client received is
- *    in Redis, as durable as Redis is configured to be (docs/relay.md).
- * 2. Appends of one turn of the event loop (or of the flush window) go in one pipeline: one
- *    XADD per update and one INCRBY for the batch, one round trip. A failed command fails the
- *    room (nothing more is appended, waiters get false, `onFailure` ends its connections).
+ * Invariants (besides batched-store.ts's):
+ * 1. Durable means accepted by Redis (its XADD replied): whatever a client received is in Redis,
+ *    as durable as Redis is configured to be (docs/relay.md).
+ * 2. A batch is one pipeline: one XADD per update and one INCRBY for the batch, one round trip.
+ *    A failed command fails the room (`onFailure` ends its connections).
  * 3. A load reads the snapshot, the stream and the counter in one MULTI (one consistent view);
  *    the bus then delivers every entry after the last id the load saw, so nothing written by
  *    another relay between the load and the subscription is missed. Entries this relay wrote
@@ -35,34 +32,17 @@ import * as Y from 'yjs';
 import type { RoomBus } from './bus.ts';
 import { describeError, type Logger } from './log.ts';
 import { asBuffer, compareIds, nextId, parseEntries, type RedisLink, roomKeys, type RoomKeys } from './redis-link.ts';
-import { RECORD_HEADER_BYTES } from './room-log.ts';
 import { StreamFollower } from './redis-follow.ts';
-import type { Loaded, RoomStore } from './storage.ts';
+import { BatchedRoomStore, openRoom, recordBytes, type Loaded, type OpenRoom } from './batched-store.ts';
 
-interface Waiter {
-  readonly target: number;
-  readonly resolve: (durable: boolean) => void;
-}
-
-interface OpenRoom {
+interface RedisRoom extends OpenRoom {
   readonly keys: RoomKeys;
-  /** The room's stored bytes as far as this relay knows (Redis counter, plus what it saw and sent since). */
-  size: number;
   /** The last stream id read at the load; the follower starts after it. */
   readonly loadedId: string;
-  pending: Uint8Array[];
-  appended: number;
-  durable: number;
-  waiters: Waiter[];
-  flushing: Promise<void> | null;
-  failed: unknown;
   compacting: boolean;
 }
 
-export class RedisRoomStore implements RoomStore, RoomBus {
-  readonly #open = new Map<string, OpenRoom>();
-  readonly #loading = new Map<string, Promise<Loaded>>();
-  readonly #closing = new Map<string, Promise<void>>();
+export class RedisRoomStore extends BatchedRoomStore<RedisRoom> implements RoomBus {
   readonly #follower: StreamFollower;
   /** Tags this process's entries, so it does not apply its own updates again. */
   readonly #producer = Buffer.from(`${process.pid}.${Date.now().toString(36)}.${Math.random().toString(36).slice(2, 8)}`);
@@ -71,57 +51,19 @@ export class RedisRoomStore implements RoomStore, RoomBus {
   constructor(
     readonly link: RedisLink,
     readonly log: Logger,
-    readonly onFailure: (roomId: string, err: unknown) => void,
-    readonly flushWindowMs = 0,
+    onFailure: (roomId: string, err: unknown) => void,
+    flushWindowMs = 0,
     readonly compactEntries = 1000,
   ) {
+    super(onFailure, flushWindowMs);
     this.#follower = new StreamFollower(link, log, this.#producer.toString());
     link.onDown(() => {
-      for (const [roomId, room] of this.#open) this.#fail(roomId, room, new Error('Redis is unreachable'));
+      for (const [roomId, room] of this.rooms) this.fail(roomId, room, new Error('Redis is unreachable'));
     });
   }
 
-  load(roomId: string): Promise<Loaded> {
-    const loading = this.#load(roomId).finally(() => this.#loading.delete(roomId));
-    this.#loading.set(roomId, loading);
-    return loading;
-  }
-
-  append(roomId: string, update: Uint8Array): boolean {
-    const room = this.#open.get(roomId);
-    if (room === undefined || room.failed !== null) return false;
-    room.pending.push(update);
-    room.size += RECORD_HEADER_BYTES + update.length;
-    room.appended++;
-    if (room.flushing === null) room.flushing = this.#flush(roomId, room);
-    return true;
-  }
-
-  whenDurable(roomId: string): Promise<boolean> {
-    const room = this.#open.get(roomId);
-    if (room === undefined) return Promise.resolve(true);
-    if (room.failed !== null) return Promise.resolve(false);
-    if (room.durable >= room.appended) return Promise.resolve(true);
-    return new Promise((resolve) => room.waiters.push({ target: room.appended, resolve }));
-  }
-
-  size(roomId: string): number {
-    return this.#open.get(roomId)?.size ?? 0;
-  }
-
-  close(roomId: string): Promise<void> {
-    const closing = this.#closing.get(roomId);
-    if (closing !== undefined) return closing;
-    const room = this.#open.get(roomId);
-    if (room === undefined) return Promise.resolve();
-    const done = this.#closeRoom(roomId, room).finally(() => this.#closing.delete(roomId));
-    this.#closing.set(roomId, done);
-    return done;
-  }
-
-  async closeAll(): Promise<void> {
-    await Promise.allSettled([...this.#loading.values()]);
-    await Promise.all([...this.#open.keys()].map((roomId) => this.close(roomId)));
+  override async closeAll(): Promise<void> {
+    await super.closeAll();
     await this.#compactions;
     this.#follower.stop();
   }
@@ -130,21 +72,18 @@ export class RedisRoomStore implements RoomStore, RoomBus {
   publish(): void {}
 
   subscribe(roomId: string, apply: (update: Uint8Array) => void): () => void {
-    const room = this.#open.get(roomId);
+    const room = this.rooms.get(roomId);
     if (room === undefined) throw new Error(`room ${roomId.slice(0, 8)} subscribed while not open (bug)`);
     return this.#follower.follow(roomId, room.keys, room.loadedId, {
       apply,
       seen: (bytes) => {
         room.size += bytes;
       },
-      fail: (err) => this.#fail(roomId, room, err),
+      fail: (err) => this.fail(roomId, room, err),
     });
   }
 
-  async #load(roomId: string): Promise<Loaded> {
-    if (this.#loading.has(roomId)) throw new Error(`room ${roomId.slice(0, 8)} loaded twice at once (bug)`);
-    await this.#closing.get(roomId);
-    if (this.#open.has(roomId)) throw new Error(`room ${roomId.slice(0, 8)} loaded while open (bug)`);
+  protected async openStored(roomId: string): Promise<{ room: RedisRoom; loaded: Loaded }> {
     if (!this.link.up) throw new Error('Redis is unreachable');
     const keys = roomKeys(roomId);
     const replies = await this.link.cmd.multi().hgetallBuffer(keys.snapshot).xrangeBuffer(keys.updates, '-', '+').get(keys.bytes).exec();
@@ -155,74 +94,45 @@ export class RedisRoomStore implements RoomStore, RoomBus {
     const counted = Number(replies[2]?.[1] ?? 0);
     const updates: Uint8Array[] = snapshot === null ? [] : [snapshot.update];
     let lastId = snapshot?.upto ?? '0-0';
-    let bytes = snapshot === null ? 0 : RECORD_HEADER_BYTES + snapshot.update.length;
+    let bytes = snapshot === null ? 0 : recordBytes(snapshot.update);
     for (const entry of entries) {
       if (compareIds(entry.id, lastId) > 0) lastId = entry.id;
       const update = entry.fields.get('u');
       if (update === undefined || (snapshot !== null && compareIds(entry.id, snapshot.upto) <= 0)) continue;
       updates.push(update);
-      bytes += RECORD_HEADER_BYTES + update.length;
+      bytes += recordBytes(update);
     }
     const size = Math.max(bytes, Number.isSafeInteger(counted) ? counted : 0);
-    this.#open.set(roomId, { keys, size, loadedId: lastId, pending: [], appended: 0, durable: 0, waiters: [], flushing: null, failed: null, compacting: false });
-    if (this.compactEntries > 0 && entries.length >= this.compactEntries) this.#compact(roomId);
-    return { updates, bytes: size, tornBytes: 0 };
+    const room: RedisRoom = { ...openRoom(size), keys, loadedId: lastId, compacting: false };
+    if (this.compactEntries > 0 && entries.length >= this.compactEntries) this.#compact(roomId, room);
+    return { room, loaded: { updates, bytes: size, tornBytes: 0 } };
   }
 
-  async #closeRoom(roomId: string, room: OpenRoom): Promise<void> {
-    // As in storage.ts: appends made in the rest of this turn still belong to the room.
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    try {
-      while (room.flushing !== null) await room.flushing;
-    } finally {
-      this.#open.delete(roomId);
+  /** One pipeline (one round trip) per batch. */
+  protected async writeBatch(roomId: string, room: RedisRoom, batch: readonly Uint8Array[]): Promise<void> {
+    const pipeline = this.link.cmd.pipeline();
+    let bytes = 0;
+    for (const update of batch) {
+      pipeline.xadd(room.keys.updates, '*', 'p', this.#producer, 'u', Buffer.from(update.buffer, update.byteOffset, update.byteLength));
+      bytes += recordBytes(update);
     }
+    pipeline.incrby(room.keys.bytes, bytes).xlen(room.keys.updates);
+    const replies = await pipeline.exec();
+    if (replies === null) throw new Error('the append pipeline was aborted');
+    for (const [err] of replies) if (err !== null) throw err;
+    const counted = Number(replies.at(-2)?.[1]);
+    if (Number.isSafeInteger(counted)) room.size = Math.max(room.size, counted + room.pending.reduce((n, u) => n + recordBytes(u), 0));
+    const entries = Number(replies.at(-1)?.[1]);
+    if (this.compactEntries > 0 && entries >= this.compactEntries) this.#compact(roomId, room);
   }
 
-  /** Sends batches until none is pending; one pipeline (one round trip) per batch. */
-  async #flush(roomId: string, room: OpenRoom): Promise<void> {
-    try {
-      await new Promise<void>((resolve) => (this.flushWindowMs > 0 ? setTimeout(resolve, this.flushWindowMs) : setImmediate(resolve)));
-      while (room.pending.length > 0 && room.failed === null) {
-        const batch = room.pending;
-        const target = room.appended;
-        room.pending = [];
-        const pipeline = this.link.cmd.pipeline();
-        let bytes = 0;
-        for (const update of batch) {
-          pipeline.xadd(room.keys.updates, '*', 'p', this.#producer, 'u', Buffer.from(update.buffer, update.byteOffset, update.byteLength));
-          bytes += RECORD_HEADER_BYTES + update.length;
-        }
-        pipeline.incrby(room.keys.bytes, bytes).xlen(room.keys.updates);
-        const replies = await pipeline.exec();
-        if (replies === null) throw new Error('the append pipeline was aborted');
-        for (const [err] of replies) if (err !== null) throw err;
-        const counted = Number(replies.at(-2)?.[1]);
-        if (Number.isSafeInteger(counted)) room.size = Math.max(room.size, counted + sumPending(room.pending));
-        room.durable = target;
-        room.waiters = settle(room.waiters, target, true);
-        const entries = Number(replies.at(-1)?.[1]);
-        if (this.compactEntries > 0 && entries >= this.compactEntries) this.#compact(roomId);
-      }
-    } catch (err) {
-      this.#fail(roomId, room, err);
-    } finally {
-      room.flushing = null;
-    }
-  }
-
-  #fail(roomId: string, room: OpenRoom, err: unknown): void {
-    if (room.failed !== null) return;
-    room.failed = err;
-    room.pending = [];
-    room.waiters = settle(room.waiters, Number.POSITIVE_INFINITY, false);
-    this.onFailure(roomId, err);
+  protected release(): Promise<void> {
+    return Promise.resolve();
   }
 
   /** Queues a compaction of the room (one at a time per relay, on the compactor connection). */
-  #compact(roomId: string): void {
-    const room = this.#open.get(roomId);
-    if (room === undefined || room.compacting) return;
+  #compact(roomId: string, room: RedisRoom): void {
+    if (room.compacting) return;
     room.compacting = true;
     this.#compactions = this.#compactions.then(async () => {
       try {
@@ -253,13 +163,13 @@ export async function compactRoom(link: RedisLink, keys: RoomKeys): Promise<{ en
     for (const entry of entries) {
       const update = entry.fields.get('u');
       if (update === undefined) continue;
-      trimmedBytes += RECORD_HEADER_BYTES + update.length;
+      trimmedBytes += recordBytes(update);
       if (snapshot === null || compareIds(entry.id, snapshot.upto) > 0) updates.push(update);
     }
     if (last === undefined || updates.length === 0) return null;
-    const before = snapshot === null ? 0 : RECORD_HEADER_BYTES + snapshot.update.length;
+    const before = snapshot === null ? 0 : recordBytes(snapshot.update);
     const merged = Y.mergeUpdates(snapshot === null ? updates : [snapshot.update, ...updates]);
-    const after = RECORD_HEADER_BYTES + merged.length;
+    const after = recordBytes(merged);
     const done = await c
       .multi()
       .hset(keys.snapshot, 'upto', last.id, 'u', Buffer.from(merged.buffer, merged.byteOffset, merged.byteLength))
@@ -281,17 +191,4 @@ export function snapshotOf(reply: unknown): { upto: string; update: Uint8Array }
   const fields = reply as Record<string, unknown>;
   if (fields.upto === undefined || fields.u === undefined) return null;
   return { upto: asBuffer(fields.upto).toString(), update: asBuffer(fields.u) };
-}
-
-function sumPending(pending: Uint8Array[]): number {
-  return pending.reduce((n, u) => n + RECORD_HEADER_BYTES + u.length, 0);
-}
-
-function settle(waiters: Waiter[], reached: number, durable: boolean): Waiter[] {
-  const rest: Waiter[] = [];
-  for (const w of waiters) {
-    if (w.target <= reached) w.resolve(durable);
-    else rest.push(w);
-  }
-  return rest;
 }

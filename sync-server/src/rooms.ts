@@ -25,7 +25,7 @@ import * as Y from 'yjs';
 import type { RoomBus } from './bus.ts';
 import type { CloseCode, RelayConnection } from './connection.ts';
 import { describeError, type Logger } from './log.ts';
-import type { RoomStore } from './storage.ts';
+import type { RoomStore } from './batched-store.ts';
 
 const LOADED = Symbol('relay.loaded');
 const FROM_BUS = Symbol('relay.bus');

@@ -17,6 +17,7 @@ import {
   rawClient,
   type RelayProcess,
   removeDir,
+  type RoomKey,
   roomFiles,
   startRelay,
   syncUpdateMessage,
@@ -49,6 +50,43 @@ async function withRelays(n: number, body: (relays: RelayProcess[]) => Promise<v
   }
 }
 
+interface Room {
+  readonly roomId: string;
+  readonly key: RoomKey;
+  /** A client of this room on `relay`, synced; destroyed after the body. */
+  connect(relay: RelayProcess): Promise<Client>;
+}
+
+/** A fresh room and its key for `body`; every client it connected is destroyed afterwards. */
+async function inRoom(body: (room: Room) => Promise<void>): Promise<void> {
+  const roomId = newRoomId();
+  const key = await newRoomKey();
+  const clients: Client[] = [];
+  try {
+    await body({
+      roomId,
+      key,
+      connect: async (relay) => {
+        const client = connectClient(relay, roomId, await makeToken(key, roomId));
+        clients.push(client);
+        await client.synced();
+        return client;
+      },
+    });
+  } finally {
+    for (const c of clients) c.destroy();
+  }
+}
+
+/** Writes chunks `<dev>/<i>-<i>` (i = from+1 … from+count) on `client`, recording them in `expected`. */
+function writeChunks(client: Client, dev: string, count: number, expected: Map<string, Uint8Array>, from = 0): void {
+  for (let i = from; i < from + count; i++) {
+    const k = `${dev}/${i + 1}-${i + 1}`;
+    expected.set(k, chunkBytes(i));
+    client.chunks.set(k, chunkBytes(i));
+  }
+}
+
 async function hasChunks(client: Client, expected: Map<string, Uint8Array>, what: string): Promise<void> {
   await client.synced();
   await waitFor(() => client.chunks.size >= expected.size, 10_000, `${expected.size} chunks on ${what} (have ${client.chunks.size})`);
@@ -58,28 +96,15 @@ async function hasChunks(client: Client, expected: Map<string, Uint8Array>, what
 test('clients on two relays converge; later clients on either relay get everything; Redis holds no room id', async () => {
   await withRelays(2, async ([A, B]) => {
     if (A === undefined || B === undefined) throw new Error('two relays');
-    const roomId = newRoomId();
-    const key = await newRoomKey();
-    const clients: Client[] = [];
-    try {
-      const a = connectClient(A, roomId, await makeToken(key, roomId));
-      const b = connectClient(B, roomId, await makeToken(key, roomId));
-      clients.push(a, b);
-      await Promise.all([a.synced(), b.synced()]);
+    await inRoom(async ({ roomId, connect }) => {
+      const [a, b] = [await connect(A), await connect(B)];
       const expected = new Map<string, Uint8Array>();
-      for (let i = 0; i < 20; i++) {
-        expected.set(`devA/${i + 1}-${i + 1}`, chunkBytes(i));
-        a.chunks.set(`devA/${i + 1}-${i + 1}`, chunkBytes(i));
-        expected.set(`devB/${i + 1}-${i + 1}`, chunkBytes(100 + i));
-        b.chunks.set(`devB/${i + 1}-${i + 1}`, chunkBytes(100 + i));
-      }
+      writeChunks(a, 'devA', 20, expected);
+      writeChunks(b, 'devB', 20, expected, 100);
       await hasChunks(a, expected, 'a (relay A)');
       await hasChunks(b, expected, 'b (relay B)');
-      const c = connectClient(B, roomId, await makeToken(key, roomId));
-      const d = connectClient(A, roomId, await makeToken(key, roomId));
-      clients.push(c, d);
-      await hasChunks(c, expected, 'c (joined relay B later)');
-      await hasChunks(d, expected, 'd (joined relay A later)');
+      await hasChunks(await connect(B), expected, 'c (joined relay B later)');
+      await hasChunks(await connect(A), expected, 'd (joined relay A later)');
       for (const r of [A, B]) {
         const h = await health(r);
         assert.equal(h.ok, true);
@@ -95,9 +120,7 @@ test('clients on two relays converge; later clients on either relay get everythi
       } finally {
         look.disconnect();
       }
-    } finally {
-      for (const c of clients) c.destroy();
-    }
+    });
   });
 });
 
@@ -109,16 +132,9 @@ for (const window of [0, 150]) {
       2,
       async ([A, B]) => {
         if (A === undefined || B === undefined) throw new Error('two relays');
-        const roomId = newRoomId();
-        const key = await newRoomKey();
-        const clients: Client[] = [];
         let again: RelayProcess | null = null;
-        try {
-          const a = connectClient(A, roomId, await makeToken(key, roomId));
-          const a2 = connectClient(A, roomId, await makeToken(key, roomId));
-          const b = connectClient(B, roomId, await makeToken(key, roomId));
-          clients.push(a, a2, b);
-          await Promise.all([a.synced(), a2.synced(), b.synced()]);
+        await inRoom(async ({ connect }) => {
+          const [a, a2, b] = [await connect(A), await connect(A), await connect(B)];
           const seen = new Map<string, Uint8Array>();
           for (const witness of [a2, b]) {
             witness.chunks.observe((event) => {
@@ -133,16 +149,12 @@ for (const window of [0, 150]) {
           a.destroy();
           a2.destroy();
           again = await startRelay({ dataDir: A.dataDir, args: [...FLAGS, '--flush-window-ms', String(window)], env: { REDIS_URL: redis.url } });
-          const c = connectClient(again, roomId, await makeToken(key, roomId));
-          clients.push(c);
+          const c = await connect(again);
           await hasChunks(c, witnessed, 'c (restarted relay A)');
           // b, on B all along, converges with c.
           c.chunks.set('devC/1-1', chunkBytes(999));
           await waitFor(() => b.chunks.get('devC/1-1') !== undefined, 10_000, "c's chunk on b");
-        } finally {
-          for (const c of clients) c.destroy();
-          again?.kill();
-        }
+        }).finally(() => again?.kill());
       },
       ['--flush-window-ms', String(window)],
     );
@@ -175,14 +187,8 @@ test('the room-size limit counts what every relay stored', async () => {
     2,
     async ([A, B]) => {
       if (A === undefined || B === undefined) throw new Error('two relays');
-      const roomId = newRoomId();
-      const key = await newRoomKey();
-      const clients: Client[] = [];
-      try {
-        const a = connectClient(A, roomId, await makeToken(key, roomId));
-        const b = connectClient(B, roomId, await makeToken(key, roomId));
-        clients.push(a, b);
-        await Promise.all([a.synced(), b.synced()]);
+      await inRoom(async ({ roomId, key, connect }) => {
+        const [a, b] = [await connect(A), await connect(B)];
         a.chunks.set('devA/1-1', chunkBytes(1, 12_000));
         await waitFor(() => b.chunks.size === 1, 10_000, 'a\'s chunk on b');
         b.chunks.set('devB/1-1', chunkBytes(2, 12_000));
@@ -193,9 +199,7 @@ test('the room-size limit counts what every relay stored', async () => {
           raw.ws.send(syncUpdateMessage(chunkUpdate(`raw/${r.port}`, chunkBytes(3, 12_000))));
           assert.deepEqual(await raw.closed(), { code: 1008, reason: 'room_full' });
         }
-      } finally {
-        for (const c of clients) c.destroy();
-      }
+      });
     },
     ['--max-room-bytes', '30000'],
   );
@@ -206,33 +210,23 @@ test('compaction merges the stream into a snapshot and trims it, without losing 
     3,
     async ([A, B, C]) => {
       if (A === undefined || B === undefined || C === undefined) throw new Error('three relays');
-      const roomId = newRoomId();
-      const key = await newRoomKey();
-      const clients: Client[] = [];
-      try {
-        const a = connectClient(A, roomId, await makeToken(key, roomId));
-        const b = connectClient(B, roomId, await makeToken(key, roomId));
-        clients.push(a, b);
-        await Promise.all([a.synced(), b.synced()]);
+      await inRoom(async ({ connect }) => {
+        const [a, b] = [await connect(A), await connect(B)];
         const expected = new Map<string, Uint8Array>();
-        for (let i = 0; i < 120; i++) {
-          const [k, v] = i % 2 === 0 ? [`devA/${i + 1}-${i + 1}`, chunkBytes(i)] : [`devB/${i + 1}-${i + 1}`, chunkBytes(i)];
-          expected.set(k, v);
-          (i % 2 === 0 ? a : b).chunks.set(k, v);
-          if (i % 10 === 9) await new Promise((resolve) => setTimeout(resolve, 10));
+        for (let i = 0; i < 120; i += 10) {
+          // Ten at a time, alternating relays, with a pause: many batches, many stream entries.
+          writeChunks(a, 'devA', 5, expected, i);
+          writeChunks(b, 'devB', 5, expected, i + 5);
+          await new Promise((resolve) => setTimeout(resolve, 10));
         }
         await hasChunks(a, expected, 'a (relay A)');
         await hasChunks(b, expected, 'b (relay B)');
         await waitFor(() => [A, B].some((r) => r.lines.some((l) => l.event === 'room.compacted')), 10_000, 'a compaction');
-        const c = connectClient(C, roomId, await makeToken(key, roomId));
-        clients.push(c);
-        await hasChunks(c, expected, 'c (relay C, loaded after compactions)');
+        await hasChunks(await connect(C), expected, 'c (relay C, loaded after compactions)');
         const loaded = C.lines.find((l) => l.event === 'room.loaded');
         assert.ok((loaded?.details?.records as number) < 60, `the load read ${String(loaded?.details?.records)} records: the stream was not trimmed`);
         assert.deepEqual([A, B, C].flatMap((r) => r.lines.filter((l) => l.level !== 'info')), [], 'warnings or errors were logged');
-      } finally {
-        for (const c of clients) c.destroy();
-      }
+      });
     },
     ['--redis-compact-entries', '20'],
   );
@@ -246,19 +240,10 @@ test('Redis going away: /healthz 503 with redis down, clients closed with 1011, 
       2,
       async ([A, B]) => {
         if (A === undefined || B === undefined) throw new Error('two relays');
-        const roomId = newRoomId();
-        const key = await newRoomKey();
-        const clients: Client[] = [];
-        try {
-          const a = connectClient(A, roomId, await makeToken(key, roomId));
-          const b = connectClient(B, roomId, await makeToken(key, roomId));
-          clients.push(a, b);
-          await Promise.all([a.synced(), b.synced()]);
+        await inRoom(async ({ roomId, key, connect }) => {
+          const [a, b] = [await connect(A), await connect(B)];
           const expected = new Map<string, Uint8Array>();
-          for (let i = 0; i < 10; i++) {
-            expected.set(`devA/${i + 1}-${i + 1}`, chunkBytes(i));
-            a.chunks.set(`devA/${i + 1}-${i + 1}`, chunkBytes(i));
-          }
+          writeChunks(a, 'devA', 10, expected);
           await hasChunks(b, expected, 'b before the outage');
 
           await own.kill();
@@ -283,12 +268,8 @@ test('Redis going away: /healthz 503 with redis down, clients closed with 1011, 
           a.chunks.set('devA/11-11', chunkBytes(11));
           expected.set('devA/11-11', chunkBytes(11));
           await hasChunks(b, expected, 'b after the outage');
-          const c = connectClient(B, roomId, await makeToken(key, roomId));
-          clients.push(c);
-          await hasChunks(c, expected, 'c (joined after the outage)');
-        } finally {
-          for (const c of clients) c.destroy();
-        }
+          await hasChunks(await connect(B), expected, 'c (joined after the outage)');
+        });
       },
       [],
       own.url,

@@ -1,8 +1,9 @@
 /**
  * `parseWorkflow`: YAML text → a normalised, hashed `Workflow`, or every issue found.
  *
- * Pipeline: size and YAML checks (source.ts) → schema (schema.ts) → step graph (graph.ts) →
- * expressions and templates (references.ts). The schema and the cross-step checks both run on
+ * Pipeline: size and YAML checks (source.ts) → the spec's form read into the internal model
+ * (spec-form.ts) → schema (schema.ts) → step graph (graph.ts) → expressions and templates
+ * (references.ts). The schema and the cross-step checks both run on
  * the same data, so one report holds shape problems and graph problems together.
  *
  * Invariants:
@@ -20,6 +21,7 @@ import { finishIssues, formatPath, type RawIssue, type WorkflowIssue } from './i
 import { checkReferences } from './references.ts';
 import { workflowSchema } from './schema.ts';
 import { loadYaml, locate, type Source } from './source.ts';
+import { fromSpecForm } from './spec-form.ts';
 import type { Workflow } from './types.ts';
 import { fromZod } from './zod-issues.ts';
 
@@ -30,13 +32,18 @@ export type ParseResult = { ok: true; workflow: Workflow; hash: string; warnings
  * Parse and validate a workflow file. Reports all issues (up to 50), each with its path, 1-based
  * line and column, code and a message naming the fix. Never throws.
  */
-export function parseWorkflow(yamlText: string): ParseResult {
+export function parseWorkflow(yamlText: string, options: ParseOptions = {}): ParseResult {
   try {
-    return parse(yamlText);
+    return parse(yamlText, options);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     return { ok: false, errors: [{ path: '', line: 1, column: 1, code: 'internal', message: `the validator failed: ${message.slice(0, 300)}; please report this file` }] };
   }
+}
+
+export interface ParseOptions {
+  /** Read as a Workflow manifest (worker/manifests): `kind: Workflow` and `imports` are the manifest's header, not the workflow's. */
+  readonly manifest?: boolean;
 }
 
 /** Hash of a normalised workflow (what `parseWorkflow` returns as `hash`). */
@@ -44,14 +51,16 @@ export function workflowHash(workflow: Workflow): string {
   return sha256Hex(canonicalJson(workflow));
 }
 
-function parse(text: unknown): ParseResult {
+function parse(text: unknown, options: ParseOptions): ParseResult {
   if (typeof text !== 'string') {
     return { ok: false, errors: [{ path: '', line: 1, column: 1, code: 'not_text', message: `expected the workflow's YAML text as a string; got ${text === null ? 'null' : typeof text}` }] };
   }
   const loaded = loadYaml(text);
   if (!loaded.ok) return fail(loaded.source, loaded.issues);
-  const { source } = loaded;
-  const value = withoutExtensions(loaded.value);
+  const spec = fromSpecForm(withoutExtensions(loaded.value, options.manifest === true));
+  // Issues are found on the internal model and reported where the person wrote the thing.
+  const source = loaded.source === undefined ? undefined : { ...loaded.source, originalPath: spec.originalPath };
+  const value = spec.value;
   const issues: RawIssue[] = [...loaded.issues];
   const reported = loaded.issues.map((i) => formatPath(i.path));
   const parsed = workflowSchema.safeParse(value);
@@ -68,20 +77,26 @@ function parse(text: unknown): ParseResult {
   return { ok: true, workflow: parsed.data, hash: workflowHash(parsed.data), warnings: finishIssues(refs.filter((i) => i.warning === true).map((i) => located(source, i))) };
 }
 
-function located(source: Source | undefined, i: RawIssue): WorkflowIssue {
+type Located = Source & { readonly originalPath?: (path: RawIssue['path']) => RawIssue['path'] };
+
+function located(source: Located | undefined, issue: RawIssue): WorkflowIssue {
+  const i = source?.originalPath === undefined ? issue : { ...issue, path: source.originalPath(issue.path) };
   return { path: formatPath(i.path), ...locate(source, i), message: i.message, code: i.code };
 }
 
-function fail(source: Source | undefined, issues: readonly RawIssue[]): { ok: false; errors: WorkflowIssue[] } {
+function fail(source: Located | undefined, issues: readonly RawIssue[]): { ok: false; errors: WorkflowIssue[] } {
   const all = issues.map((i) => located(source, i));
   if (all.length === 0) all.push({ path: '', line: 1, column: 1, code: 'internal', message: 'the workflow was refused without a reason; please report this file' });
   return { ok: false, errors: finishIssues(all) };
 }
 
-/** Top-level `x-…` keys hold anchors for reuse (`x-defaults: &defaults`); they are not part of the workflow. */
-function withoutExtensions(value: unknown): unknown {
+/**
+ * Top-level `x-…` keys hold anchors for reuse (`x-defaults: &defaults`); they are not part of the
+ * workflow, and neither is a manifest's header (`kind`, `imports`) when read as one.
+ */
+function withoutExtensions(value: unknown, manifest: boolean): unknown {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) if (!k.startsWith('x-')) out[k] = v;
+  for (const [k, v] of Object.entries(value)) if (!k.startsWith('x-') && !(manifest && (k === 'kind' || k === 'imports'))) out[k] = v;
   return out;
 }

@@ -284,6 +284,7 @@ export const workflowSchema: z.ZodType<Workflow> = doc(
     name: z.string().regex(NAME_PATTERN, { error: 'expected a workflow name: a lowercase letter, then up to 63 of a-z 0-9 _ -' }),
     version: z.string().regex(SEMVER_PATTERN, { error: 'expected a semantic version like "1.0.0"' }),
     description: z.string().max(10_000).optional(),
+    author: doc(z.string().min(1).max(200), { description: 'Who wrote the workflow (free text, shown, never interpreted).' }).optional(),
     inputs: z.record(ident, inputSpec).default(() => ({})),
     outputs: z.record(ident, jsonValue).optional(),
     timeout: positiveDuration.optional(),

@@ -25,6 +25,8 @@ export interface Workflow {
   name: string;
   version: string;
   description?: string;
+  /** Who wrote it (free text; shown, never interpreted). */
+  author?: string;
   inputs: { [name: string]: InputSpec };
   /** The session's output: templates over inputs and top-level steps. Absent: the output is null. */
   outputs?: { [name: string]: Json };

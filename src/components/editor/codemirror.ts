@@ -10,7 +10,7 @@
 import { EditorState, Compartment } from '@codemirror/state';
 import { EditorView, keymap, lineNumbers, highlightActiveLine, highlightActiveLineGutter, drawSelection, placeholder as placeholderExt } from '@codemirror/view';
 import { defaultKeymap, history, historyKeymap, indentWithTab } from '@codemirror/commands';
-import { bracketMatching, defaultHighlightStyle, indentOnInput, indentUnit, syntaxHighlighting } from '@codemirror/language';
+import { bracketMatching, defaultHighlightStyle, HighlightStyle, indentOnInput, indentUnit, syntaxHighlighting } from '@codemirror/language';
 import { autocompletion, completionKeymap, type CompletionContext, type CompletionResult } from '@codemirror/autocomplete';
 import { lintGutter, setDiagnostics, type Diagnostic } from '@codemirror/lint';
 import { yaml } from '@codemirror/lang-yaml';
@@ -46,11 +46,30 @@ const theme = EditorView.theme({
   '&': { fontSize: '0.85rem', backgroundColor: 'var(--surface)', color: 'inherit', height: '100%' },
   '.cm-scroller': { fontFamily: 'var(--mono)', lineHeight: '1.5', overflow: 'auto' },
   '.cm-gutters': { backgroundColor: 'var(--surface-2)', color: 'var(--muted)', borderRight: '1px solid var(--border-strong)' },
-  '&.cm-focused': { outline: 'none', boxShadow: 'var(--focus)' },
+  // The focus ring is drawn by YamlEditor's wrapper (.focus-ring-within in app.css).
+  '&.cm-focused': { outline: 'none' },
   '.cm-content': { caretColor: 'currentColor' },
   '.cm-activeLine': { backgroundColor: 'color-mix(in srgb, var(--surface-2) 60%, transparent)' },
   '.cm-tooltip': { fontFamily: 'var(--mono)' },
 });
+
+/**
+ * CodeMirror's default highlighting, its colours replaced by the app's code tokens (app.css: a
+ * light and a dark value each, ≥ 4.5:1 on the editor's background in both colour schemes; the
+ * default colours are for light backgrounds only).
+ */
+const CODE_COLOURS: Readonly<Record<string, string>> = {
+  '#708': 'var(--code-keyword)',
+  '#00c': 'var(--code-name)', '#00f': 'var(--code-name)', '#30a': 'var(--code-name)', '#219': 'var(--code-name)', '#256': 'var(--code-name)', '#167': 'var(--code-name)',
+  '#a11': 'var(--code-string)', '#e40': 'var(--code-string)',
+  '#164': 'var(--code-literal)', '#085': 'var(--code-literal)',
+  '#940': 'var(--code-comment)', '#404740': 'var(--code-comment)',
+  '#f00': 'var(--danger)',
+};
+const highlightStyle = HighlightStyle.define(defaultHighlightStyle.specs.map((spec) => {
+  const colour = typeof spec['color'] === 'string' ? CODE_COLOURS[spec['color']] : undefined;
+  return colour ? { ...spec, color: colour } : spec;
+}));
 
 export function createYamlEditor(parent: HTMLElement, opts: EditorOptions): EditorHandle {
   const readOnly = new Compartment();
@@ -72,13 +91,15 @@ export function createYamlEditor(parent: HTMLElement, opts: EditorOptions): Edit
       bracketMatching(),
       indentUnit.of('  '),
       EditorState.tabSize.of(2),
-      syntaxHighlighting(defaultHighlightStyle, { fallback: true }),
+      syntaxHighlighting(highlightStyle),
       yaml(),
       lintGutter(),
       autocompletion({ override: [source], activateOnTyping: true }),
       keymap.of([...completionKeymap, ...defaultKeymap, ...historyKeymap, indentWithTab]),
       readOnly.of([EditorState.readOnly.of(opts.readOnly), EditorView.editable.of(!opts.readOnly)]),
-      EditorView.contentAttributes.of({ 'aria-label': opts.label, spellcheck: 'false', autocorrect: 'off', autocapitalize: 'off' }),
+      // tabindex: in the tab order even read-only, where the content is not editable (and axe counts
+      // only tabindex, not contenteditable, as focusable content of the scroller).
+      EditorView.contentAttributes.of({ tabindex: '0', 'aria-label': opts.label, spellcheck: 'false', autocorrect: 'off', autocapitalize: 'off' }),
       opts.placeholder ? placeholderExt(opts.placeholder) : [],
       theme,
       EditorView.updateListener.of((u) => {

@@ -1,31 +1,32 @@
 /**
  * Completion for workflow YAML, without CodeMirror (pure, unit-tested): what to offer at a cursor.
  *
- * - step types after `type: ` in a step, input types after `type: ` in an input;
- * - keys at the start of a line: the root keys, a step's keys (of its type when `type:` is
- *   written), an input's keys;
- * - inside `{{ … }}`: the roots (`inputs`, `steps`, `workflow`, `session`, `env`), then the
- *   workflow's own step ids after `steps.`, its declared inputs after `inputs.`, `output` after
- *   `steps.<id>.`, and the fields of `workflow.` and `session.`.
+ * - keys at the start of a line, at any depth, from the JSON Schema along the key path to the
+ *   cursor (schema-walk.ts): the root keys, a step's keys (of its `type:` when written), an
+ *   input's keys, `retry:`'s, `hooks: onError: config:`'s (of the hook's type), `gate:`'s, …;
+ *   nothing in free-form mappings (`with:`, `outputs:`);
+ * - values after `key: ` where the schema names them: step and input types, enum members
+ *   (`backoff: exponential | linear | fixed`, `join: all | any`, methods), booleans;
+ * - inside `{{ … }}`: the roots (docs/workflows.md, "What a template may read"), then the
+ *   workflow's own step ids after `steps.`, its declared inputs after `inputs.`, a step's fields
+ *   after `steps.<id>.`, and the fields of `workflow.`, `session.`, `failure.`, `loop.`, `error.`.
  *
- * The vocabulary comes from the JSON Schema the worker answers (`workflow.schema`), read by
+ * The vocabulary is the JSON Schema the worker answers (`workflow.schema`), read by
  * `vocabularyFromSchema`; nothing here validates (the worker does).
  */
+import { keysOf, schemasAt, valuesOf, type KeyItem, type Segment } from './schema-walk.ts';
 
-export interface Item {
-  readonly label: string;
-  readonly detail?: string;
-}
+export type Item = KeyItem;
 
 export interface Vocabulary {
+  /** The workflow JSON Schema everything below is read from. */
+  readonly schema: unknown;
   readonly rootKeys: readonly Item[];
   readonly stepTypes: readonly Item[];
   /** Keys of each step type. */
   readonly stepKeys: { readonly [type: string]: readonly Item[] };
   readonly inputKeys: readonly Item[];
   readonly inputTypes: readonly Item[];
-  /** Keys whose value is a list of steps (`steps` and the nested ones). */
-  readonly stepLists: ReadonlySet<string>;
 }
 
 export interface Completion {
@@ -34,47 +35,20 @@ export interface Completion {
   readonly options: readonly { readonly label: string; readonly type: 'keyword' | 'property' | 'variable'; readonly detail?: string }[];
 }
 
-type Schema = { readonly [k: string]: unknown };
-const isObj = (v: unknown): v is Schema => typeof v === 'object' && v !== null && !Array.isArray(v);
-const short = (d: unknown): string | undefined => (typeof d === 'string' ? (d.length > 80 ? `${d.slice(0, 79)}…` : d) : undefined);
-
-function keysOf(schema: unknown): Item[] {
-  const props = isObj(schema) && isObj(schema['properties']) ? schema['properties'] : {};
-  return Object.entries(props).map(([label, s]) => ({ label, detail: isObj(s) ? short(s['description']) : undefined }));
-}
-
-/** What the editor offers, read from the workflow JSON Schema (`$defs.Step.oneOf`, `$defs.Input`). */
+/** What the editor offers, read from the workflow JSON Schema. */
 export function vocabularyFromSchema(schema: unknown): Vocabulary {
-  const root = isObj(schema) ? schema : {};
-  const defs = isObj(root['$defs']) ? root['$defs'] : {};
-  const step = isObj(defs['Step']) ? defs['Step'] : {};
-  const variants = Array.isArray(step['oneOf']) ? step['oneOf'].filter(isObj) : [];
-  const stepTypes: Item[] = [];
+  const steps = schemasAt(schema, [{ key: 'steps' }, { item: true }], [undefined, undefined, undefined]);
+  const stepTypes = valuesOf(schema, steps, 'type');
   const stepKeys: Record<string, Item[]> = {};
-  for (const v of variants) {
-    const t = isObj(v['properties']) && isObj(v['properties']['type']) ? v['properties']['type']['const'] : undefined;
-    if (typeof t !== 'string') continue;
-    stepTypes.push({ label: t, detail: short(v['description']) });
-    stepKeys[t] = keysOf(v);
-  }
-  const stepLists = new Set<string>();
-  const walk = (node: unknown, depth: number): void => {
-    if (depth > 12) return;
-    if (Array.isArray(node)) node.forEach((n) => walk(n, depth + 1));
-    if (!isObj(node)) return;
-    if (isObj(node['properties'])) {
-      for (const [k, p] of Object.entries(node['properties'])) {
-        if (isObj(p) && isObj(p['items']) && p['items']['$ref'] === '#/$defs/Step') stepLists.add(k);
-      }
-    }
-    for (const v of Object.values(node)) walk(v, depth + 1);
-  };
-  walk(root, 0);
-  const input = defs['Input'];
-  const inputType = isObj(input) && isObj(input['properties']) && isObj(input['properties']['type']) ? input['properties']['type']['enum'] : undefined;
+  for (const t of stepTypes) stepKeys[t.label] = keysOf(schema, schemasAt(schema, [{ key: 'steps' }, { item: true }], [undefined, undefined, t.label]));
+  const input = schemasAt(schema, [{ key: 'inputs' }, { key: 'x' }], [undefined, undefined, undefined]);
   return {
-    rootKeys: keysOf(root), stepTypes, stepKeys, inputKeys: keysOf(input), stepLists,
-    inputTypes: Array.isArray(inputType) ? inputType.filter((x): x is string => typeof x === 'string').map((label) => ({ label })) : [],
+    schema,
+    rootKeys: keysOf(schema, schemasAt(schema, [], [undefined])),
+    stepTypes,
+    stepKeys,
+    inputKeys: keysOf(schema, input),
+    inputTypes: valuesOf(schema, input, 'type'),
   };
 }
 
@@ -97,50 +71,68 @@ function readLine(text: string): Line {
   return { text, keyCol: lead.length, dashCol: dash, key };
 }
 
-type Where = { kind: 'root' } | { kind: 'step'; type: string | undefined } | { kind: 'input' } | { kind: 'other' };
+interface Mapping {
+  /** Its first line and the column of its keys. */
+  readonly start: number;
+  /** The line holding the key whose value it is (or whose list it is an item of); -1 at the root; -2 when unknown. */
+  readonly owner: number;
+  readonly item: boolean;
+}
 
-/** What mapping the key at column `col` of line `index` belongs to. */
-function whereAt(lines: readonly Line[], index: number, col: number, stepLists: ReadonlySet<string>): Where {
-  if (col === 0) return { kind: 'root' };
-  // The first line of this mapping (a `- ` item start, or the first key under its parent key).
-  let first = index;
-  let parent = -1;
+/** The mapping holding the key at column `col` of line `index`. */
+function mappingOf(lines: readonly Line[], index: number, col: number): Mapping {
+  let start = index;
   for (let i = index; i >= 0; i--) {
     const l = lines[i]!;
-    if (l.keyCol < 0) continue;
-    if (i !== index && l.keyCol === col) first = i;
-    if (l.dashCol >= 0 && l.keyCol === col) { first = i; break; }
-    if (l.keyCol < col && i !== index) { parent = i; break; }
-  }
-  const item = lines[first]!;
-  if (item.dashCol >= 0 && item.keyCol === col) {
-    // A list item: its list's key is the nearest line above indented less than the dash.
-    for (let i = first - 1; i >= 0; i--) {
-      const l = lines[i]!;
-      if (l.keyCol < 0 || l.keyCol > item.dashCol) continue;
-      if (l.key !== undefined && stepLists.has(l.key)) return { kind: 'step', type: typeIn(lines, first, col) };
-      return { kind: 'other' };
+    if (l.keyCol < 0 || l.keyCol > col) continue;
+    if (l.keyCol === col) {
+      start = i;
+      if (l.dashCol < 0) continue;
+      // A list item starts here: its list's key is the nearest line above indented at most to the dash.
+      for (let j = i - 1; j >= 0; j--) {
+        const o = lines[j]!;
+        if (o.keyCol >= 0 && o.keyCol <= l.dashCol) return { start, owner: j, item: true };
+      }
+      return { start, owner: -2, item: true };
     }
-    return { kind: 'other' };
+    return { start, owner: i, item: false };
   }
-  if (parent >= 0) {
-    const p = lines[parent]!;
-    // `inputs:` at the root holds names; each name's mapping is an input.
-    for (let i = parent - 1; i >= 0 && p.keyCol > 0; i--) {
-      const l = lines[i]!;
-      if (l.keyCol < 0 || l.keyCol >= p.keyCol) continue;
-      if (l.keyCol === 0 && l.key === 'inputs') return { kind: 'input' };
-      break;
-    }
+  return { start, owner: col === 0 ? -1 : -2, item: false };
+}
+
+/**
+ * The key path from the root to the mapping holding column `col` of line `index`, and the `type:`
+ * written in each mapping on the way (see schema-walk.ts for the shape); null when the indentation
+ * does not say.
+ */
+function pathAt(lines: readonly Line[], index: number, col: number, skipLine: number): { path: Segment[]; types: (string | undefined)[] } | null {
+  const mappingTypes: (string | undefined)[] = [];
+  const reversed: { seg: Segment; holder: number }[] = [];
+  let at = index;
+  let c = col;
+  for (let guard = 0; guard < 64; guard++) {
+    const m = mappingOf(lines, at, c);
+    mappingTypes.push(typeIn(lines, m.start, c, skipLine));
+    if (m.owner === -1) break;
+    const o = m.owner >= 0 ? lines[m.owner]! : undefined;
+    if (o === undefined || o.key === undefined) return null;
+    if (m.item) reversed.push({ seg: { item: true }, holder: -1 });
+    reversed.push({ seg: { key: o.key }, holder: mappingTypes.length });
+    at = m.owner;
+    c = o.keyCol;
   }
-  return { kind: 'other' };
+  const segs = reversed.reverse();
+  return {
+    path: segs.map((s) => s.seg),
+    types: [...segs.map((s) => (s.holder < 0 ? undefined : mappingTypes[s.holder])), mappingTypes[0]],
+  };
 }
 
 /** The `type:` written in the mapping starting at line `first`, column `col`. */
-function typeIn(lines: readonly Line[], first: number, col: number): string | undefined {
+function typeIn(lines: readonly Line[], first: number, col: number, skipLine: number): string | undefined {
   for (let i = first; i < lines.length; i++) {
     const l = lines[i]!;
-    if (l.keyCol < 0) continue;
+    if (l.keyCol < 0 || i === skipLine) continue;
     if (i > first && (l.keyCol < col || (l.keyCol === col && l.dashCol >= 0))) break;
     if (l.keyCol === col && l.key === 'type') return /:\s*['"]?([\w-]+)/.exec(l.text.slice(l.keyCol))?.[1];
   }
@@ -170,8 +162,27 @@ export function inputNames(text: string): string[] {
   return out;
 }
 
-const TEMPLATE_ROOTS = ['inputs', 'steps', 'workflow', 'session', 'env'];
-const ROOT_FIELDS: { readonly [root: string]: readonly string[] } = { workflow: ['name', 'version'], session: ['id', 'startedAt'] };
+const TEMPLATE_ROOTS: readonly Item[] = [
+  { label: 'inputs', detail: 'the session\'s inputs' },
+  { label: 'steps', detail: 'upstream steps: output, status, error, attempts' },
+  { label: 'workflow', detail: 'name, version' },
+  { label: 'session', detail: 'id, startedAt' },
+  { label: 'env', detail: 'the runtime environment (unset names read as null)' },
+  { label: 'secrets', detail: 'templates only: a secret of this workspace' },
+  { label: 'failure', detail: 'why an onFailure route re-runs this step (else null)' },
+  { label: 'loop', detail: 'inside a loop body: index' },
+  { label: 'result', detail: 'in a step\'s outputs: the runner\'s raw result' },
+  { label: 'output', detail: 'in gate and hooks.onComplete: the output' },
+  { label: 'error', detail: 'in hooks.onError: the error' },
+];
+const FIELDS: { readonly [root: string]: readonly string[] } = {
+  workflow: ['name', 'version'],
+  session: ['id', 'startedAt'],
+  failure: ['step', 'reasons', 'loop', 'error'],
+  loop: ['index'],
+  error: ['type', 'message'],
+};
+const STEP_FIELDS = ['output', 'status', 'error', 'attempts'];
 
 function template(text: string, pos: number, before: string): Completion | null {
   const open = before.lastIndexOf('{{');
@@ -179,12 +190,15 @@ function template(text: string, pos: number, before: string): Completion | null 
   const m = /((?:[A-Za-z_$][\w$-]*\.)*)([\w$-]*)$/.exec(before.slice(open + 2))!;
   const path = m[1]!.split('.').filter((s) => s !== '');
   const from = pos - m[2]!.length;
-  const v = (labels: readonly string[]): Completion => ({ from, options: labels.map((label) => ({ label, type: 'variable' as const })) });
+  const v = (labels: readonly (string | Item)[]): Completion => ({
+    from,
+    options: labels.map((l) => (typeof l === 'string' ? { label: l, type: 'variable' as const } : { ...l, type: 'variable' as const })),
+  });
   if (path.length === 0) return v(TEMPLATE_ROOTS);
   if (path.length === 1 && path[0] === 'steps') return v(stepIds(text));
   if (path.length === 1 && path[0] === 'inputs') return v(inputNames(text));
-  if (path.length === 2 && path[0] === 'steps') return v(['output']);
-  if (path.length === 1 && ROOT_FIELDS[path[0]!]) return v(ROOT_FIELDS[path[0]!]!);
+  if (path.length === 2 && path[0] === 'steps') return v(STEP_FIELDS);
+  if (path.length === 1 && FIELDS[path[0]!]) return v(FIELDS[path[0]!]!);
   return null;
 }
 
@@ -194,27 +208,20 @@ export function completeAt(text: string, pos: number, vocab: Vocabulary): Comple
   const before = text.slice(lineStart, pos);
   const inTemplate = template(text, pos, before);
   if (inTemplate !== null || before.includes('{{')) return inTemplate;
-  const all = text.split('\n');
+  const lines = text.split('\n').map(readLine);
   const index = text.slice(0, lineStart).split('\n').length - 1;
-  const lines = all.map(readLine);
-  const typeValue = /^((?:\s*-\s+)*\s*)type:\s*([\w-]*)$/.exec(before);
-  if (typeValue) {
-    const where = whereAt(lines, index, typeValue[1]!.length, vocab.stepLists);
-    const items = where.kind === 'input' ? vocab.inputTypes : where.kind === 'step' ? vocab.stepTypes : [];
-    return items.length === 0 ? null : { from: pos - typeValue[2]!.length, options: items.map((i) => ({ ...i, type: 'keyword' as const })) };
+  // A value after `key: ` (enum members, constants, booleans), the step type included.
+  const value = /^((?:\s*-\s+)*\s*)([\w-]+):\s+([\w-]*)$/.exec(before);
+  if (value) {
+    const where = pathAt(lines, index, value[1]!.length, index);
+    if (where === null) return null;
+    const items = valuesOf(vocab.schema, schemasAt(vocab.schema, where.path, where.types), value[2]!);
+    return items.length === 0 ? null : { from: pos - value[3]!.length, options: items.map((i) => ({ ...i, type: 'keyword' as const })) };
   }
   const key = /^((?:\s*-\s+)*\s*)([\w-]*)$/.exec(before);
   if (!key) return null;
-  const where = whereAt(lines, index, key[1]!.length, vocab.stepLists);
-  const items = where.kind === 'root' ? vocab.rootKeys
-    : where.kind === 'input' ? vocab.inputKeys
-      : where.kind === 'step' ? (where.type !== undefined && vocab.stepKeys[where.type] ? vocab.stepKeys[where.type]! : unionKeys(vocab))
-        : [];
+  const where = pathAt(lines, index, key[1]!.length, -1);
+  if (where === null) return null;
+  const items = keysOf(vocab.schema, schemasAt(vocab.schema, where.path, where.types));
   return items.length === 0 ? null : { from: pos - key[2]!.length, options: items.map((i) => ({ ...i, type: 'property' as const })) };
-}
-
-function unionKeys(vocab: Vocabulary): Item[] {
-  const seen = new Map<string, Item>();
-  for (const keys of Object.values(vocab.stepKeys)) for (const k of keys) if (!seen.has(k.label)) seen.set(k.label, k);
-  return [...seen.values()];
 }

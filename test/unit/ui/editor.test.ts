@@ -28,7 +28,7 @@ test('offsetOf and issueRange stay inside the text and cover the token at the po
 
 test('the vocabulary is read from the JSON Schema', () => {
   assert.deepEqual(vocab.stepTypes.map((t) => t.label), ['task', 'llm', 'agent', 'forest', 'decision', 'parallel', 'loop', 'wait', 'approval', 'workflow', 'race']);
-  assert.ok(vocab.rootKeys.some((k) => k.label === 'steps') && vocab.stepLists.has('steps'));
+  assert.ok(vocab.rootKeys.some((k) => k.label === 'steps'));
   assert.ok(vocab.stepKeys['task']!.some((k) => k.label === 'runner'));
   assert.deepEqual(vocab.inputTypes.map((t) => t.label), ['string', 'number', 'boolean', 'object', 'array']);
   assert.deepEqual(vocabularyFromSchema(null).stepTypes, [], 'no schema, no vocabulary (and no throw)');
@@ -52,11 +52,56 @@ test('keys: the root keys at column 1, the keys of the step type otherwise', () 
 
 test('{{ }} references: roots, the workflow\'s own step ids and inputs', () => {
   assert.deepEqual(labels(after('{{ steps.')), ['greet', 'b']);
-  assert.deepEqual(labels(after('{{ ')), ['inputs', 'steps', 'workflow', 'session', 'env']);
+  assert.deepEqual(labels(after('{{ ')), ['inputs', 'steps', 'workflow', 'session', 'env', 'secrets', 'failure', 'loop', 'result', 'output', 'error']);
   const c = completeAt(DOC, after('{{ inputs.w'), vocab)!;
   assert.deepEqual([c.options.map((o) => o.label), c.from], [['who'], after('{{ inputs.')]);
-  assert.deepEqual(completeAt('a: "{{ steps.greet.', 19, vocab)?.options.map((o) => o.label), ['output']);
+  assert.deepEqual(completeAt('a: "{{ steps.greet.', 19, vocab)?.options.map((o) => o.label), ['output', 'status', 'error', 'attempts']);
+  assert.deepEqual(completeAt('a: "{{ failure.', 15, vocab)?.options.map((o) => o.label), ['step', 'reasons', 'loop', 'error']);
+  assert.deepEqual(completeAt('a: "{{ loop.', 12, vocab)?.options.map((o) => o.label), ['index']);
   assert.equal(completeAt('a: "{{ x }} ', 12, vocab), null, 'after a closed template');
   assert.deepEqual(stepIds(DOC), ['greet', 'b']);
   assert.deepEqual(inputNames(DOC), ['who']);
+});
+
+/** Completion at the end of `text` (the cursor after its last character). */
+const at = (text: string): string[] | undefined => completeAt(text, text.length, vocab)?.options.map((o) => o.label);
+
+test('keys at any depth: retry, hooks and their config by the hook\'s type, gate, onFailure', () => {
+  const step = 'name: x\nversion: 1.0.0\nsteps:\n  - id: a\n    type: task\n    runner: http\n';
+  const schema = workflowJsonSchema() as { $defs: { RetryPolicy: { properties: object } } };
+  assert.deepEqual(at(`${step}    retry:\n      `), Object.keys(schema.$defs.RetryPolicy.properties), 'the retry policy\'s keys');
+  assert.ok(!at(`${step}    retry:\n      `)!.includes('runner'), 'not the step\'s keys');
+  assert.deepEqual(at(`${step}    hooks:\n      `), ['onStart', 'onComplete', 'onError']);
+  const hook = `${step}    hooks:\n      onError:\n        type: webhook\n        config:\n          `;
+  assert.ok(at(hook)!.includes('url') && !at(hook)!.includes('runner'), 'a webhook hook\'s config');
+  const taskHook = `${step}    hooks:\n      onError:\n        type: task\n        config:\n          `;
+  assert.deepEqual(at(taskHook), ['runner', 'with'], 'a task hook\'s config');
+  assert.ok(at(`name: x\nhooks:\n  `)!.includes('onComplete'), 'workflow hooks at the root');
+  assert.ok(at(`${step}    onFailure:\n      `)!.includes('goto'), 'onFailure keys');
+  assert.equal(at(`${step}    with:\n      url: x\n      `), undefined, 'nothing inside with: (free-form)');
+});
+
+test('nested step lists: a loop body\'s step and a step after a first line at column 0 dash', () => {
+  const loop = 'steps:\n  - id: l\n    type: loop\n    over: "{{ inputs.xs }}"\n    steps:\n      - id: b\n        type: llm\n        ';
+  const keys = at(loop)!;
+  assert.ok(keys.includes('prompt') && !keys.includes('over'), 'the body step is an llm step, not the loop');
+  const flat = 'steps:\n- id: a\n  type: approval\n  ';
+  assert.ok(at(flat)!.includes('approvers'), 'a list whose dashes sit at the key\'s column');
+});
+
+test('values: enum members, booleans, step and hook types', () => {
+  const step = 'steps:\n  - id: a\n    type: task\n    retry:\n      backoff: ';
+  assert.deepEqual(at(step), ['exponential', 'linear', 'fixed']);
+  assert.deepEqual(at('steps:\n  - id: a\n    type: task\n    join: '), ['all', 'any']);
+  assert.deepEqual(at('inputs:\n  n:\n    type: number\n    required: '), ['true', 'false']);
+  assert.deepEqual(at('hooks:\n  onStart:\n    type: '), ['webhook', 'task', 'llm']);
+  const typed = 'steps:\n  - id: a\n    type: ta';
+  assert.equal(at(typed)!.length, vocab.stepTypes.length, 'the type being typed does not narrow its own choices');
+  assert.equal(at('name: '), undefined, 'a free value: nothing');
+});
+
+test('unknown shapes give nothing, never a throw', () => {
+  for (const text of ['    x:\n  ', '- - - \n', 'steps:\n  - id: a\n\t\ttype: ', ':\n :\n  :', 'a: {{', '\n\n\n      ']) {
+    assert.doesNotThrow(() => completeAt(text, text.length, vocab));
+  }
 });

@@ -101,12 +101,12 @@ test('onFailure.maxLoops must be between 1 and 100', () => {
   assert.equal(only(issues(wf(task('a', 'onFailure: { goto: a, maxLoops: 101 }'))), 'out_of_range').path, 'steps[0].onFailure.maxLoops');
 });
 
-test('a 500-step chain is checked quickly without recursion', () => {
+test('a 500-step chain (each reading the first) is valid', () => {
+  // Speed is not asserted here (a loaded CI machine makes timed unit tests flaky); the
+  // validator's cost is covered by the benchmarks.
   let steps = task('s0');
   for (let i = 1; i < 500; i++) steps += task(`s${i}`, `dependsOn: [s${i - 1}], with: { x: "{{ steps.s0.output }}" }`);
-  const t0 = performance.now();
-  valid(wf(steps));
-  assert.ok(performance.now() - t0 < 3000);
+  assert.equal(valid(wf(steps)).workflow.steps.length, 500);
 });
 
 test('more than 500 steps in all (nested included) is refused', () => {
