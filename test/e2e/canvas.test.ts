@@ -11,7 +11,9 @@
  * 4. removing an edge on the canvas takes it out of the YAML; an edit in the YAML editor redraws
  *    the canvas; invalid YAML keeps the last good graph with the notice, and the canvas does not
  *    edit;
- * 5. keyboard: nodes are focusable and Enter opens them; touch targets are 44 px at 390;
+ * 5. keyboard: nodes are focusable and Enter opens them; touch targets are 44 px at 390; axe-core
+ *    finds no serious or critical violation on the editing canvas (a step's panel open) or the
+ *    session canvas;
  * 6. 0 CSP violations, no console errors. Screenshots go to .tmp/screens/ (gitignored).
  */
 import { after, before, describe, test } from 'node:test';
@@ -23,6 +25,7 @@ import { chromiumAvailable, CHROMIUM_ARGS, CHROMIUM_PATH } from '../helpers/chro
 import { serveStatic, type StaticServer } from '../helpers/static-server.ts';
 import { Cleanup, ensureAppBuild, pollUntil, REPO } from './support.ts';
 import { appCsp, cspViolations, PageProblems, recordCspViolations } from './app-support.ts';
+import { blocking, formatViolations, runAxe } from './a11y-support.ts';
 import { AppPage } from './pages/app-page.ts';
 import { KingdomApiPage } from './pages/kingdom-api.ts';
 
@@ -72,7 +75,11 @@ describe('the workflow canvas: 1440, 820 and 390 px', () => {
       await page.locator(sel('workflow-row', '[data-name="decide-and-wait"]')).waitFor({ timeout: UI_MS });
       await go('#/workflows/decide-and-wait');
 
-      // 1. The saved revision as a graph (read-only).
+      // 1. The saved revision as a graph (read-only); on a narrow screen the YAML shows first.
+      if (!w.wide) {
+        await page.locator(sel('workflow-source-view')).waitFor({ timeout: UI_MS });
+        await activate(page.locator(sel('show-canvas')), w);
+      }
       const view = page.locator(sel('workflow-canvas'));
       await nodesAre(view, ['choose', 'quick', 'pause', 'summary']);
       assert.deepEqual(await types(view), { choose: 'decision', quick: 'task', pause: 'wait', summary: 'task' }, 'each node shows its type');
@@ -85,10 +92,13 @@ describe('the workflow canvas: 1440, 820 and 390 px', () => {
       // 2. Edit on the canvas.
       await page.locator(sel('workflow-edit')).click({ timeout: UI_MS });
       const canvas = page.locator(sel('workflow-editor')).locator(sel('workflow-canvas'));
+      if (!w.wide) {
+        await page.locator(sel('workflow-source', '[data-ready="true"]')).waitFor({ timeout: UI_MS });
+        assert.equal(await canvas.isVisible(), false, 'one of Canvas | YAML at a time: the YAML first');
+        await activate(page.locator(sel('workflow-editor')).locator(sel('show-canvas')), w);
+        assert.equal(await page.locator(sel('workflow-source')).isVisible(), false, 'one of Canvas | YAML at a time');
+      } else assert.equal(await page.locator(sel('workflow-source')).isVisible(), true, 'the canvas beside the YAML');
       await nodesAre(canvas, ['choose', 'quick', 'pause', 'summary']);
-      await page.locator(sel('workflow-editor')).locator(sel('canvas-split', `[data-view="canvas"]`)).waitFor({ timeout: UI_MS });
-      if (!w.wide) assert.equal(await page.locator(sel('workflow-source')).isVisible(), false, 'one of Canvas | YAML at a time');
-      else assert.equal(await page.locator(sel('workflow-source')).isVisible(), true, 'the canvas beside the YAML');
       const palette = canvas.locator(sel('canvas-palette'));
       if (!(await palette.evaluate((d) => (d as HTMLDetailsElement).open))) {
         assert.ok(!w.wide, 'the palette is open on a wide screen');
@@ -134,6 +144,8 @@ describe('the workflow canvas: 1440, 820 and 390 px', () => {
       assert.match(text, /\n {4}dependsOn: \[quick, report\]\n/);
       assert.equal(await canvas.getAttribute('data-stale'), 'false');
       await shot('edited');
+      const axeEditor = blocking(await runAxe(page));
+      assert.deepEqual(axeEditor, [], formatViolations(`editor canvas @ ${w.width}`, axeEditor));
 
       // 3. Save, run, live status on the session canvas.
       if (!w.wide) await page.locator(sel('show-yaml')).click();
@@ -156,10 +168,13 @@ describe('the workflow canvas: 1440, 820 and 390 px', () => {
       await openNode(live, 'report', w);
       await page.locator(sel('step-detail', '[data-step="report"]')).waitFor({ timeout: UI_MS });
       await shot('session');
+      const axeSession = blocking(await runAxe(page));
+      assert.deepEqual(axeSession, [], formatViolations(`session canvas @ ${w.width}`, axeSession));
 
       // 4. The YAML editor redraws the canvas; invalid YAML keeps the last good graph.
       await go('#/workflows/decide-and-wait');
       await page.locator(sel('workflow-edit')).click({ timeout: UI_MS });
+      if (!w.wide) await page.locator(sel('workflow-editor')).locator(sel('show-canvas')).click({ timeout: UI_MS });
       await nodesAre(canvas, ['choose', 'quick', 'summary', 'report']);
       // Remove an edge: pick it (click, Enter on the focused edge, tap), then "Remove this edge".
       const edge = canvas.locator(sel('canvas-edge', '[data-source="report"][data-target="summary"]'));
