@@ -14,7 +14,8 @@
  * 5. keyboard: nodes are focusable and Enter opens them; touch targets are 44 px at 390; axe-core
  *    finds no serious or critical violation on the editing canvas (a step's panel open) or the
  *    session canvas;
- * 6. 0 CSP violations, no console errors. Screenshots go to .tmp/screens/ (gitignored).
+ * 6. the first screen fetches no canvas chunk (xyflow comes with the first canvas shown);
+ *    0 CSP violations, no console errors. Screenshots go to .tmp/screens/ (gitignored).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -68,6 +69,8 @@ describe('the workflow canvas: 1440, 820 and 390 px', () => {
       await page.goto(`${server.url}/#/workflows`);
       await new KingdomApiPage(page).ready();
       await new AppPage(page, UI_MS).waitReady();
+      const canvasChunks = (): Promise<string[]> => page.evaluate(() => performance.getEntriesByType('resource').map((e) => e.name).filter((n) => /\/(FlowView|WorkflowCanvas|SessionCanvas)-/.test(n)));
+      assert.deepEqual(await canvasChunks(), [], 'the first screen fetches no canvas chunk (xyflow is lazy)');
       const shot = (file: string): Promise<Buffer> => page.screenshot({ path: join(SCREENS, `canvas-${w.name}-${file}.png`), fullPage: true });
       const go = (hash: string): Promise<void> => page.evaluate((h) => { location.hash = h; }, hash);
 
@@ -82,6 +85,7 @@ describe('the workflow canvas: 1440, 820 and 390 px', () => {
       }
       const view = page.locator(sel('workflow-canvas'));
       await nodesAre(view, ['choose', 'quick', 'pause', 'summary']);
+      assert.ok((await canvasChunks()).some((n) => n.includes('/FlowView-')), 'fetched when a canvas shows');
       assert.deepEqual(await types(view), { choose: 'decision', quick: 'task', pause: 'wait', summary: 'task' }, 'each node shows its type');
       assert.deepEqual(await edges(view), ['quick->summary dependsOn', 'pause->summary dependsOn', 'choose->quick then', 'choose->pause else'].sort());
       assert.deepEqual((await view.locator('.svelte-flow__edge-label').allTextContents()).map((t) => t.trim()).sort(), ['else', 'then']);
