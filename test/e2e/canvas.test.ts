@@ -203,9 +203,11 @@ describe('the workflow canvas: 1440, 820 and 390 px', () => {
       assert.equal(await canvas.locator(sel('palette-add', '[data-type="task"]')).isDisabled(), true, 'no canvas edits while the YAML is invalid');
       await shot('stale');
 
-      // 5. Touch targets at 390: the canvas's controls, the palette, the switch.
+      // 5. Touch targets at 390: the canvas's controls, the palette, the switch, a step's panel.
       if (w.touch) {
-        const small = await page.locator(`${sel('workflow-editor')} button:visible, ${sel('workflow-editor')} summary:visible, ${sel('workflow-editor')} select:visible`).evaluateAll((els) =>
+        await openNode(canvas, 'report', w);
+        await canvas.locator(sel('canvas-panel', '[data-step="report"]')).waitFor({ timeout: UI_MS });
+        const small = await page.locator(`${sel('workflow-editor')} button:visible, ${sel('workflow-editor')} summary:visible, ${sel('workflow-editor')} select:visible, ${sel('workflow-editor')} input:visible`).evaluateAll((els) =>
           els.map((e) => ({ what: e.getAttribute('aria-label') ?? e.textContent?.trim() ?? e.tagName, h: e.getBoundingClientRect().height })).filter((x) => x.h < 44));
         assert.deepEqual(small, [], 'every control is at least 44 px tall on touch');
         const width = await page.evaluate(() => document.documentElement.scrollWidth);
