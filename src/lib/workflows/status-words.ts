@@ -5,6 +5,7 @@
  *
  * Precedence (the first that applies): ended (succeeded / failed / cancelled) → paused → an
  * approval waiting → a step running → a retry timer → a timer wait → a child session → scheduled.
+ * `stepWords` says the same of one step (the session canvas: "done", "retrying in 12 s").
  */
 import type { SessionState, SessionSummary, StepState } from './types.ts';
 
@@ -50,4 +51,25 @@ export function summaryWords(s: Pick<SessionSummary, 'status' | 'waiting'>, copy
   if (ENDED[s.status] || s.status === 'paused') return { label: s.status, tone: s.status };
   if (s.waiting > 0) return { label: copy ? 'waiting for approval' : 'waiting for you', tone: 'waiting' };
   return { label: s.status, tone: s.status };
+}
+
+const STEP_WORDS: Record<string, string> = {
+  succeeded: 'done', failed: 'failed', skipped: 'skipped', cancelled: 'cancelled',
+  running: 'running', scheduled: 'starting', pending: 'not started',
+};
+
+/**
+ * What one step is doing, for a node of the session canvas: "done", "running", "retrying in 12 s",
+ * "waiting for you" (an approval), "waiting 3 min" (a timer), "not run" (no state yet). `tone` is
+ * the step status for the badge colour.
+ */
+export function stepWords(s: Pick<StepState, 'status' | 'dueAt' | 'approval' | 'child'> | undefined, now: number): StatusWords {
+  if (s === undefined) return { label: 'not run', tone: 'pending' };
+  if (s.status === 'waiting') {
+    if (s.approval && !s.approval.decided) return { label: 'waiting for you', tone: 'waiting' };
+    if (s.child) return { label: 'waiting for a child session', tone: 'waiting' };
+    return { label: s.dueAt !== undefined ? `waiting ${until(s.dueAt, now)}` : 'waiting', tone: 'waiting' };
+  }
+  if (s.status === 'retrying') return { label: s.dueAt !== undefined ? `retrying in ${until(s.dueAt, now)}` : 'retrying', tone: 'retrying' };
+  return { label: STEP_WORDS[s.status] ?? s.status, tone: s.status };
 }

@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { references } from './module-refs.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const SRC = join(ROOT, 'src');
@@ -21,16 +22,6 @@ function sources(dir: string): string[] {
     if (statSync(p).isDirectory()) return sources(p);
     return /\.(ts|svelte|js|mjs)$/.test(name) ? [p] : [];
   });
-}
-
-/** Every module reference of a source text: static imports/exports (with their clause), side-effect and dynamic imports. */
-export function references(text: string): { statement: string; spec: string; typeOnly: boolean }[] {
-  const out: { statement: string; spec: string; typeOnly: boolean }[] = [];
-  const fromRe = /(?:^|[\n;])\s*((import|export)\s+([^;()='"`]*?)\s*from\s*['"]([^'"]+)['"])/g;
-  for (const m of text.matchAll(fromRe)) out.push({ statement: m[1]!, spec: m[4]!, typeOnly: /^type\b/.test(m[3]!) });
-  for (const m of text.matchAll(/(?:^|[\n;])\s*(import\s*['"]([^'"]+)['"])/g)) out.push({ statement: m[1]!, spec: m[2]!, typeOnly: false });
-  for (const m of text.matchAll(/(import\s*\(\s*['"]([^'"]+)['"]\s*\))/g)) out.push({ statement: m[1]!, spec: m[2]!, typeOnly: false });
-  return out;
 }
 
 test('the reference scanner tells type-only imports from run-time ones', () => {

@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { sessionWords, summaryWords, until } from '../../../src/lib/workflows/status-words.ts';
+import { sessionWords, stepWords, summaryWords, until } from '../../../src/lib/workflows/status-words.ts';
 import type { SessionState, StepState } from '../../../src/lib/workflows/types.ts';
 
 const NOW = 1_700_000_000_000;
@@ -44,4 +44,14 @@ test('list rows: waiting for you when an approval waits, else the status', () =>
   assert.equal(summaryWords({ status: 'paused', waiting: 1 }).label, 'paused');
   assert.equal(summaryWords({ status: 'cancelled', waiting: 1 }).label, 'cancelled');
   assert.equal(until(NOW + 1, NOW), '1 s');
+});
+
+test('a step in words (the session canvas): done, retrying in 12 s, waiting for you, not run', () => {
+  assert.deepEqual(stepWords(step('a', { status: 'succeeded' }), NOW), { label: 'done', tone: 'succeeded' });
+  assert.equal(stepWords(step('a', { status: 'retrying', dueAt: NOW + 12_000 }), NOW).label, 'retrying in 12 s');
+  assert.equal(stepWords(step('a', { status: 'waiting', approval: { prompt: 'Ship?', approvers: [] } }), NOW).label, 'waiting for you');
+  assert.equal(stepWords(step('a', { status: 'waiting', dueAt: NOW + 180_000 }), NOW).label, 'waiting 3 min');
+  assert.equal(stepWords(step('a', { status: 'running' }), NOW).label, 'running');
+  assert.equal(stepWords(step('a', { status: 'skipped' }), NOW).label, 'skipped');
+  assert.deepEqual(stepWords(undefined, NOW), { label: 'not run', tone: 'pending' });
 });
