@@ -4,7 +4,8 @@
  *
  * A route may carry one item after its id: `#/events/42` is the event log with event 42 open in
  * its detail panel (`router.item === '42'`), and a sub-view after that: `#/workflows/hello/run`
- * (`router.sub === 'run'`). Unknown routes fall back to the default screen.
+ * (`router.sub === 'run'`). A screen's filters may follow a `?` (`#/forest?tag=ops&view=graph`:
+ * `router.params`), so Back and a reload keep them. Unknown routes fall back to the default screen.
  *
  * The default screen is `#/start`, the first screen (src/pages/StartPage.svelte): the welcome
  * screen while nobody has any work, otherwise it replaces itself with the person's work (see
@@ -40,6 +41,14 @@ export function href(id: RouteId, item?: string | number, sub?: string): string 
   return sub === undefined ? base : `${base}/${encodeURIComponent(sub)}`;
 }
 
+/** A screen's address with filters (`withParams('forest', { tag: 'ops' })` → `#/forest?tag=ops`); empty values are left out. */
+export function withParams(id: RouteId, params: Readonly<Record<string, string | null | undefined>>): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v) q.set(k, v);
+  const text = q.toString();
+  return text ? `${href(id)}?${text}` : href(id);
+}
+
 /** Go to a screen (a new history entry). */
 export function navigate(to: string): void {
   location.hash = to;
@@ -54,6 +63,7 @@ interface Location {
   readonly route: RouteId;
   readonly item: string | null;
   readonly sub: string | null;
+  readonly params: Readonly<Record<string, string>>;
 }
 
 class Router {
@@ -62,6 +72,8 @@ class Router {
   item = $state.raw<string | null>(null);
   /** The segment after the item (`#/workflows/hello/run` → `'run'`), or null. */
   sub = $state.raw<string | null>(null);
+  /** The filters after `?` (`#/forest?tag=ops` → `{ tag: 'ops' }`), or `{}`. */
+  params = $state.raw<Readonly<Record<string, string>>>({});
 
   constructor() {
     this.#apply(parse(location.hash));
@@ -80,20 +92,28 @@ class Router {
     history.replaceState(history.state, '', href(this.route));
     this.item = null;
     this.sub = null;
+    this.params = {};
   }
 
   #apply(l: Location): void {
     this.route = l.route;
     this.item = l.item;
     this.sub = l.sub;
+    // A new object only when the filters changed, so screens reading them do not reload for nothing.
+    if (JSON.stringify(l.params) !== JSON.stringify(this.params)) this.params = l.params;
   }
 }
 
 function parse(hash: string): Location {
-  const [id = '', item = '', sub = ''] = hash.replace(/^#\/?/, '').split('/', 3);
+  const raw = hash.replace(/^#\/?/, '');
+  const q = raw.indexOf('?');
+  const path = q === -1 ? raw : raw.slice(0, q);
+  const params: Record<string, string> = {};
+  if (q !== -1) for (const [k, v] of new URLSearchParams(raw.slice(q + 1))) params[k] = v;
+  const [id = '', item = '', sub = ''] = path.split('/', 3);
   const route = id === START_ROUTE ? START_ROUTE : ROUTES.find((r) => r.id === id)?.id;
-  if (!route) return { route: DEFAULT_ROUTE, item: null, sub: null };
-  return { route, item: item ? safeDecode(item) : null, sub: item && sub ? safeDecode(sub) : null };
+  if (!route) return { route: DEFAULT_ROUTE, item: null, sub: null, params: {} };
+  return { route, item: item ? safeDecode(item) : null, sub: item && sub ? safeDecode(sub) : null, params };
 }
 
 function safeDecode(s: string): string {

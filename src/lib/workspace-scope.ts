@@ -31,7 +31,7 @@ export const SCOPED_COMMANDS: ReadonlySet<string> = new Set([
 /** Queries that answer one workspace (reads by id take an optional workspaceId: added too). */
 export const SCOPED_QUERIES: ReadonlySet<string> = new Set([
   'workflow.list', 'workflow.get', 'workflow.revisions', 'session.list', 'session.inbox',
-  'forest.search', 'forest.node.list', 'forest.tags', 'forest.node.get', 'forest.links', 'forest.traverse',
+  'forest.search', 'forest.node.list', 'forest.tags', 'forest.node.get', 'forest.links', 'forest.traverse', 'forest.graph', 'forest.resolve',
   'secret.list', 'llm.provider.list',
 ]);
 

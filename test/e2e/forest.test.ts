@@ -50,18 +50,21 @@ describe('the Forest and the LLM providers in the app', () => {
     assert.equal(await page.locator('.nav .soon', { hasText: 'Forest' }).count(), 0);
   });
 
-  test('create a node from the form; its body is shown as text', async () => {
+  test('create a node from the form; its body is rendered as sanitized markdown', async () => {
     await ui.nav('forest');
+    await page.locator(sel('forest-new-toggle')).click();
     await page.locator(sel('forest-node-title')).fill('Deployment runbook');
     await page.locator(sel('forest-node-body')).fill('# Deploy\n\nHow to deploy the kingdom safely.\n<script>window.__pwned = 1</script><img src=x onerror="window.__pwned=2">');
     await page.locator(sel('forest-node-tags')).fill('Runbook, ops');
     await page.locator(sel('forest-node-save')).click();
     await page.waitForFunction(() => /^#\/forest\/[0-9a-f-]{36}$/.test(location.hash), undefined, { timeout: UI_MS });
     runbook = await nodeId();
-    const body = page.locator(sel('forest-body'));
+    const body = page.locator(`${sel('forest-body')}[data-rendered="true"]`);
     await body.waitFor({ timeout: UI_MS });
-    assert.match((await body.textContent()) ?? '', /<script>window.__pwned = 1<\/script>/, 'markup is shown as text');
-    assert.equal(await body.locator('script, img').count(), 0, 'no element was injected');
+    assert.equal(await body.locator('h1').textContent(), 'Deploy', 'markdown is rendered');
+    assert.match((await body.textContent()) ?? '', /How to deploy the kingdom safely/);
+    assert.match((await body.textContent()) ?? '', /<script>window.__pwned = 1<\/script>/, 'raw HTML other than bare formatting tags is shown as text');
+    assert.equal(await body.locator('script, img, [onerror]').count(), 0, 'no script, no image, no handler (docs/forest.md, markdown rules)');
     assert.equal(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned), undefined);
     const d = await get(runbook);
     assert.equal(d.node.title, 'Deployment runbook');
@@ -160,6 +163,7 @@ describe('the Forest and the LLM providers in the app', () => {
 
   test('a [[wiki link]] typed in the app: unresolved until the note exists, then a link, with the backlink on the other side', async () => {
     await ui.nav('forest');
+    await page.locator(sel('forest-new-toggle')).click();
     await page.locator(sel('forest-node-title')).fill('Incident review');
     await page.locator(sel('forest-node-body')).fill('Follow the [[Deployment runbook|runbook]] and the [[Postmortem template]].\n`[[not a link]]`');
     await page.locator(sel('forest-node-save')).click();

@@ -19,6 +19,11 @@ export interface NodeDraft {
   tags: string;
 }
 
+/** A note's tags as a person sees them: the ones set, then the #tags typed in its body, each once. */
+export function allTags(n: { readonly tags: readonly string[]; readonly bodyTags: readonly string[] }): string[] {
+  return [...new Set([...n.tags, ...n.bodyTags])];
+}
+
 export function tagList(text: string): string[] {
   return text.split(',').map((t) => t.trim()).filter((t) => t.length > 0);
 }

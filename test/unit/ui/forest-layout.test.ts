@@ -1,10 +1,10 @@
 /**
  * The Forest graph layout (d3-force): inside the box, the pinned node at the centre, the same
- * picture every time, and linked nodes closer together than unlinked ones.
+ * picture every time, linked nodes closer together than unlinked ones, and no two discs overlapping.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { forceLayout } from '../../../src/lib/forest/layout.ts';
+import { forceLayout, overlapping, separate } from '../../../src/lib/forest/layout.ts';
 
 const nodes = [{ id: 'c', depth: 0 }, ...Array.from({ length: 12 }, (_, i) => ({ id: `n${i}`, depth: 1 + (i % 2) }))];
 const edges = nodes.slice(1).map((n, i) => ({ from: i % 2 === 0 ? 'c' : `n${i - 1}`, to: n.id }));
@@ -32,4 +32,16 @@ test('linked nodes end up closer than unlinked pairs on average', () => {
   const near = mean(pairs.filter(([a, b]) => linked.has(`${a}|${b}`) || linked.has(`${b}|${a}`)).map(([a, b]) => d(a, b)));
   const far = mean(pairs.filter(([a, b]) => !linked.has(`${a}|${b}`) && !linked.has(`${b}|${a}`)).map(([a, b]) => d(a, b)));
   assert.ok(near < far, `linked ${near.toFixed(1)} vs unlinked ${far.toFixed(1)}`);
+});
+
+test('a crowded neighbourhood: no two discs overlap, and `separate` says when the box is too small', () => {
+  const many = [{ id: 'c', depth: 0 }, ...Array.from({ length: 40 }, (_, i) => ({ id: `m${i}`, depth: 1 }))];
+  const star = many.slice(1).map((n) => ({ from: 'c', to: n.id }));
+  const radius = (id: string) => (id === 'c' ? 21 : 16);
+  const pos = forceLayout(many, star, { ...o, radius, gap: 8 });
+  assert.deepEqual(overlapping(pos, radius, 8), []);
+  assert.deepEqual(pos.get('c'), { x: o.width / 2, y: o.height / 2 }, 'the pinned node did not move');
+  // 200 discs cannot fit apart in a 200 × 150 box: separate reports it (the graph then grows its box).
+  const crowd = new Map(Array.from({ length: 200 }, (_, i) => [`k${i}`, { x: 100, y: 75 }] as const));
+  assert.equal(separate(crowd, { width: 200, height: 150 }), false);
 });

@@ -10,6 +10,8 @@ import { queries } from './queries.ts';
 import { toDefaultWorkspace } from '../workspaces/scope.ts';
 import { markdownQueries } from './markdown-queries.ts';
 import { forestMentionsProjection } from './mentions.ts';
+import { forestBodyTagsProjection } from './tags.ts';
+import { graphQueries } from './graph.ts';
 
 export type { ForestNode, ForestLink, NodeSummary, TraverseResult } from './queries.ts';
 export type { SearchHit, SearchResult } from './search.ts';
@@ -18,8 +20,8 @@ export { compileQuery, snippetParts, SNIPPET_OPEN, SNIPPET_CLOSE } from './searc
 export const forestModule = {
   name: 'forest',
   commands,
-  queries: [...queries, ...markdownQueries] as const,
-  projections: [forestNodesProjection, forestLinksProjection, forestMentionsProjection],
+  queries: [...queries, ...markdownQueries, ...graphQueries] as const,
+  projections: [forestNodesProjection, forestLinksProjection, forestMentionsProjection, forestBodyTagsProjection],
   events: [
     // v2: workspaceId (v1 nodes are lifted into the default workspace); a node's other events and
     // its links belong to the node's workspace.

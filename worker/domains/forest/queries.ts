@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { defineQueries, type Reader } from '../../kernel/module.ts';
 import type { Row } from '../../kernel/db/sql.ts';
 import { backlinksOf, mentionsOf } from './mentions.ts';
+import { BODY_TAGS_OF_N, IS_SUMMARY, RIDS_WITH_TAG, tagKey } from './tags.ts';
 import type { SqlValue } from '@sqlite.org/sqlite-wasm';
 import { KernelError, type Json } from '../../kernel/errors.ts';
 import { direction, id, linkType, MAX_DEPTH, tag } from './schemas.ts';
@@ -17,6 +18,8 @@ import { workspaceField, workspaceIdSchema } from '../workspaces/scope.ts';
 
 /** A node as queries answer it: the state commands decide on, plus who, when and its version. */
 export interface ForestNode extends NodeState {
+  /** `#tags` typed in the body (tags.ts): tags of the node as much as `tags`, which are set explicitly. */
+  readonly bodyTags: string[];
   readonly workspaceId: string;
   readonly projectId: string | null;
   readonly createdBy: string;
@@ -42,7 +45,8 @@ export interface ForestLink {
   readonly other: { readonly id: string; readonly title: string };
 }
 
-const NODE_COLS = 'n.id, n.workspace_id, n.project_id, n.title, n.tags, n.metadata, n.status, n.created_by, n.updated_by, n.session_id, n.created_at, n.updated_at, n.version';
+const NODE_COLS = `n.id, n.workspace_id, n.project_id, n.title, n.tags, ${BODY_TAGS_OF_N}, n.metadata, n.status, n.created_by, n.updated_by, n.session_id, n.created_at, n.updated_at, n.version`;
+
 
 export function toNode(r: Row): ForestNode {
   return { ...toSummaryBase(r), body: String(r['body']) };
@@ -50,7 +54,9 @@ export function toNode(r: Row): ForestNode {
 
 function toSummaryBase(r: Row): Omit<ForestNode, 'body'> {
   const tags = String(r['tags']);
+  const bodyTags = r['body_tags'] == null ? '' : String(r['body_tags']);
   return {
+    bodyTags: bodyTags ? bodyTags.split(' ') : [],
     id: String(r['id']), workspaceId: String(r['workspace_id']), projectId: r['project_id'] == null ? null : String(r['project_id']), title: String(r['title']), tags: tags ? tags.split(' ') : [],
     metadata: JSON.parse(String(r['metadata'])) as { [k: string]: Json },
     status: r['status'] === 'archived' ? 'archived' : 'active',
@@ -90,6 +96,8 @@ const listParams = z.strictObject({
   projectId: id.optional(),
   tag: tag.optional(),
   sessionId: id.optional(),
+  /** false: leave session summaries out (IS_SUMMARY). */
+  summaries: z.boolean().default(true),
   limit: z.number().int().min(1).max(500).default(50),
   offset: z.number().int().min(0).default(0),
 });
@@ -173,12 +181,13 @@ export const queries = defineQueries([
   },
   {
     name: 'forest.node.list',
-    description: "A workspace's active nodes, most recently updated first, optionally with a tag, of a project or from a workflow session; bodies are cut to a 200-character excerpt. Answers { nodes, total }.",
+    description: "A workspace's active nodes, most recently updated first, optionally with a tag (set or typed in the body as #tag), of a project or from a workflow session, without session summaries (summaries: false); bodies are cut to a 200-character excerpt. Answers { nodes, total }.",
     schema: listParams,
     run: (r, p: z.infer<typeof listParams>) => {
       const where = ['n.workspace_id = ?', "n.status = 'active'"];
       const bind: SqlValue[] = [p.workspaceId];
-      if (p.tag) { where.push('n.rid IN (SELECT node_rid FROM forest_node_tags WHERE tag = ?)'); bind.push(p.tag.trim().toLowerCase().replace(/\s+/g, '-')); }
+      if (p.tag) { where.push(`n.rid IN (${RIDS_WITH_TAG})`); bind.push(tagKey(p.tag), tagKey(p.tag)); }
+      if (!p.summaries) where.push(`NOT ${IS_SUMMARY}`);
       if (p.sessionId) { where.push('n.session_id = ?'); bind.push(p.sessionId); }
       if (p.projectId) { where.push('n.project_id = ?'); bind.push(p.projectId); }
       const w = where.join(' AND ');
@@ -208,10 +217,12 @@ export const queries = defineQueries([
   },
   {
     name: 'forest.tags',
-    description: "Every tag on a workspace's active nodes with its node count, most used first.",
-    schema: z.strictObject({ workspaceId: workspaceField }),
-    run: (r, p: { workspaceId: string }) => r.all(`SELECT t.tag AS tag, COUNT(*) AS count FROM forest_node_tags t
-                         JOIN forest_nodes n ON n.rid = t.node_rid AND n.status = 'active' AND n.workspace_id = ?
-                        GROUP BY t.tag ORDER BY count DESC, t.tag`, [p.workspaceId]).map((x) => ({ tag: String(x['tag']), count: Number(x['count']) })),
+    description: "Every tag on a workspace's active nodes (set, or typed in the body as #tag) with its node count, most used first; summaries: false leaves session summaries out.",
+    schema: z.strictObject({ workspaceId: workspaceField, summaries: z.boolean().default(true) }),
+    run: (r, p: { workspaceId: string; summaries: boolean }) => r.all(`SELECT x.tag AS tag, COUNT(*) AS count FROM (
+          SELECT t.tag, t.node_rid AS rid FROM forest_node_tags t
+          UNION SELECT bt.tag, bn.rid FROM forest_body_tags bt JOIN forest_nodes bn ON bn.id = bt.node_id) x
+        JOIN forest_nodes n ON n.rid = x.rid AND n.status = 'active' AND n.workspace_id = ?${p.summaries ? '' : ` AND NOT ${IS_SUMMARY}`}
+        GROUP BY x.tag ORDER BY count DESC, x.tag`, [p.workspaceId]).map((x) => ({ tag: String(x['tag']), count: Number(x['count']) })),
   },
 ]);

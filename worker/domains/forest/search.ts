@@ -28,12 +28,16 @@
  *    the workspace is a filter like a tag (one rowid lookup in forest_nodes per candidate), applied
  *    only when some other workspace has nodes at all (two index seeks decide): a single-workspace
  *    Forest searches exactly as before. Which words are common (6) is counted over all workspaces.
+ * 8. A tag filter matches tags set explicitly and `#tags` typed in the body (tags.ts) alike;
+ *    `summaries: false` leaves session summaries out (a filter only when some node is tagged
+ *    `session`).
  */
 import { z } from 'zod';
 import { defineQuery, type Reader } from '../../kernel/module.ts';
 import type { Row } from '../../kernel/db/sql.ts';
 import type { SqlValue } from '@sqlite.org/sqlite-wasm';
 import { tag } from './schemas.ts';
+import { BODY_TAGS_OF_N, IS_SUMMARY, RIDS_WITH_TAG, tagKey } from './tags.ts';
 import { workspaceField } from '../workspaces/scope.ts';
 
 export const SNIPPET_OPEN = '«';
@@ -120,6 +124,8 @@ export interface SearchHit {
   /** Up to ~16 tokens of the body around the best match, matches wrapped in « », elisions as …. */
   readonly snippet: string;
   readonly tags: string[];
+  /** `#tags` typed in the body (tags.ts). */
+  readonly bodyTags: string[];
   /** −bm25: higher is a better match. */
   readonly score: number;
   readonly updatedAt: string;
@@ -173,6 +179,8 @@ export const searchParams = z.strictObject({
   workspaceId: workspaceField,
   query: z.string().max(1000, 'a search query is at most 1000 characters'),
   tags: z.array(tag).max(16).optional(),
+  /** false: leave session summaries out (tags.ts, IS_SUMMARY). */
+  summaries: z.boolean().default(true),
   limit: z.number().int().min(1).max(100).default(10),
   offset: z.number().int().min(0).default(0),
 });
@@ -203,10 +211,12 @@ export function search(r: Reader, p: SearchParams, limits: SearchLimits = {}): S
   const base = { limit: p.limit, offset: p.offset, match };
   const none: SearchResult = { hits: [], total: 0, totalCapped: false, ...base, ranking: 'exact', rankedWithin: null, commonTerms: [] };
   if (match === null) return none;
-  const tags = [...new Set((p.tags ?? []).map((t) => t.trim().toLowerCase().replace(/\s+/g, '-')))];
+  const tags = [...new Set((p.tags ?? []).map(tagKey))];
   const tagged = tagFilter(r, tags, limits.rareTagMax ?? RARE_TAG_MAX);
   if (tagged === null) return none;
-  const filter = othersHaveNodes(r, p.workspaceId) ? { sql: tagged.sql + IN_WORKSPACE, bind: [...tagged.bind, p.workspaceId] } : tagged;
+  const scoped = othersHaveNodes(r, p.workspaceId) ? { sql: tagged.sql + IN_WORKSPACE, bind: [...tagged.bind, p.workspaceId] } : tagged;
+  // Leaving summaries out is a filter only when some node is tagged `session` at all (one index seek).
+  const filter = p.summaries || r.value("SELECT 1 FROM forest_node_tags WHERE tag = 'session' LIMIT 1") == null ? scoped : { sql: scoped.sql + NO_SUMMARY, bind: scoped.bind };
   const ranked = rankWords(r, p.query, limits.commonRows ?? COMMON_TERM_ROWS);
   // What ranks: the query itself, or the phrase's words, or the words that are not common (null: none).
   const ranks = ranked.common.length > 0 ? ranked.expr : wordsExpression(p.query) ?? match;
@@ -268,8 +278,12 @@ function rankWords(r: Reader, input: string, commonRows: number): { expr: string
  * tagged rows). Measured in docs/benchmarks.md (Forest).
  */
 export const RARE_TAG_MAX = 4096;
-const TAG_EXISTS = ' AND EXISTS (SELECT 1 FROM forest_node_tags t WHERE t.tag = ? AND t.node_rid = forest_fts.rowid)';
-const TAG_IN = ' AND +forest_fts.rowid IN (SELECT node_rid FROM forest_node_tags WHERE tag = ?)';
+// A tag is set explicitly (forest_node_tags) or typed in the body (forest_body_tags): each filter
+// takes the tag twice.
+const TAG_EXISTS = ` AND (EXISTS (SELECT 1 FROM forest_node_tags t WHERE t.tag = ? AND t.node_rid = forest_fts.rowid)
+  OR EXISTS (SELECT 1 FROM forest_nodes bn JOIN forest_body_tags bt ON bt.node_id = bn.id AND bt.tag = ? WHERE bn.rid = forest_fts.rowid))`;
+const TAG_IN = ` AND +forest_fts.rowid IN (${RIDS_WITH_TAG})`;
+const NO_SUMMARY = ` AND NOT EXISTS (SELECT 1 FROM forest_nodes n WHERE n.rid = forest_fts.rowid AND ${IS_SUMMARY})`;
 
 const IN_WORKSPACE = ' AND EXISTS (SELECT 1 FROM forest_nodes wn WHERE wn.rid = forest_fts.rowid AND wn.workspace_id = ?)';
 
@@ -282,13 +296,15 @@ function othersHaveNodes(r: Reader, workspaceId: string): boolean {
 /** The tag filter as SQL over `forest_fts.rowid`; null when some tag is on no active node. */
 function tagFilter(r: Reader, tags: readonly string[], rareMax: number): { sql: string; bind: SqlValue[] } | null {
   if (tags.length === 0) return { sql: '', bind: [] };
-  const counts = tags.map((t) => Number(r.value(
-    'SELECT count(*) FROM (SELECT 1 FROM forest_node_tags WHERE tag = ? LIMIT ?)', [t, rareMax + 1]) ?? 0));
+  // Set and typed counts added up: an upper bound, which is all "rare" needs (0 only when neither has it).
+  const count = (table: string, t: string) => Number(r.value(`SELECT count(*) FROM (SELECT 1 FROM ${table} WHERE tag = ? LIMIT ?)`, [t, rareMax + 1]) ?? 0);
+  const counts = tags.map((t) => count('forest_node_tags', t) + count('forest_body_tags', t));
   if (counts.some((c) => c === 0)) return null;
   const rarest = counts.indexOf(Math.min(...counts));
   const drive = counts[rarest]! <= rareMax ? rarest : -1;
   const rest = tags.filter((_, i) => i !== drive);
-  return { sql: (drive >= 0 ? TAG_IN : '') + rest.map(() => TAG_EXISTS).join(''), bind: drive >= 0 ? [tags[drive]!, ...rest] : rest };
+  const twice = (list: readonly string[]) => list.flatMap((t) => [t, t]);
+  return { sql: (drive >= 0 ? TAG_IN : '') + rest.map(() => TAG_EXISTS).join(''), bind: twice(drive >= 0 ? [tags[drive]!, ...rest] : rest) };
 }
 
 /**
@@ -307,7 +323,7 @@ function details(r: Reader, match: string, page: readonly Row[], seek: boolean):
     ? 'forest_fts.rowid IN (SELECT value FROM json_each(?))'
     : 'forest_fts.rowid BETWEEN ? AND ? AND +forest_fts.rowid IN (SELECT value FROM json_each(?))';
   const rows = r.all(
-    `SELECT forest_fts.rowid AS rid, n.id, n.title, n.tags, n.updated_at,
+    `SELECT forest_fts.rowid AS rid, n.id, n.title, n.tags, ${BODY_TAGS_OF_N}, n.updated_at,
             highlight(forest_fts, 0, '${SNIPPET_OPEN}', '${SNIPPET_CLOSE}') AS title_hl,
             snippet(forest_fts, 1, '${SNIPPET_OPEN}', '${SNIPPET_CLOSE}', '…', 16) AS snip
        FROM forest_fts CROSS JOIN forest_nodes n ON n.rid = forest_fts.rowid
@@ -318,9 +334,10 @@ function details(r: Reader, match: string, page: readonly Row[], seek: boolean):
     const row = detail.get(Number(x['rid']));
     if (!row) return [];
     const t = String(row['tags']);
+    const b = row['body_tags'] == null ? '' : String(row['body_tags']);
     return [{
       id: String(row['id']), title: String(row['title']), titleHighlighted: String(row['title_hl']), snippet: String(row['snip'] ?? ''),
-      tags: t ? t.split(' ') : [], score: -Number(x['bm']), updatedAt: String(row['updated_at']),
+      tags: t ? t.split(' ') : [], bodyTags: b ? b.split(' ') : [], score: -Number(x['bm']), updatedAt: String(row['updated_at']),
     }];
   });
 }
