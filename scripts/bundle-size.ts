@@ -35,6 +35,7 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 /** The page module of each route (src/App.svelte loads each lazily); the default route is the first screen. */
 export const ROUTE_PAGES: Readonly<Record<string, string>> = {
+  start: 'src/pages/StartPage.svelte',
   workspaces: 'src/pages/WorkspacesPage.svelte',
   workflows: 'src/pages/WorkflowsPage.svelte',
   inbox: 'src/pages/InboxPage.svelte',
@@ -51,9 +52,13 @@ export const ROUTE_PAGES: Readonly<Record<string, string>> = {
 /** The default route's id, read from src/lib/router.svelte.ts (it uses runes: not importable in Node). */
 export function defaultRoute(): string {
   const src = readFileSync(join(ROOT, 'src/lib/router.svelte.ts'), 'utf8');
-  const m = /export const DEFAULT_ROUTE: RouteId = '([\w-]+)'/.exec(src);
+  const m = /export const DEFAULT_ROUTE: RouteId = (?:'([\w-]+)'|([A-Z_]+));/.exec(src);
   if (!m) throw new Error('bundle-size: DEFAULT_ROUTE not found in src/lib/router.svelte.ts');
-  return m[1]!;
+  if (m[1] !== undefined) return m[1];
+  // A named constant (`START_ROUTE`): its value.
+  const c = new RegExp(`export const ${m[2]} = '([\\w-]+)'`).exec(src);
+  if (!c) throw new Error(`bundle-size: ${m[2]} not found in src/lib/router.svelte.ts`);
+  return c[1]!;
 }
 
 function recorder(part: keyof BuildGraph, graph: { page: ChunkNode[]; worker: ChunkNode[] }): Plugin {

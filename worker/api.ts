@@ -23,7 +23,8 @@ import type { SyncAction, SyncView } from './sync/service.ts';
 import type { CodeIndex } from './kernel/code-part.ts';
 import type { QueryName, QueryParams, QueryResult } from './api-types.ts';
 import type { Workspace } from './domains/workspaces/index.ts';
-import { probeProvider, type ProbeOutcome } from './engine/llm/probe.ts';
+// The probe (and the LLM wire code it uses) loads only when a connection is tested: not on the first screen.
+import type { ProbeOutcome } from './engine/llm/probe.ts';
 import { providerTestSchema, type ProviderTestRequest } from './engine/llm/probe-request.ts';
 import { zodError } from './kernel/commands/envelope.ts';
 import { DEFAULT_WORKSPACE_ID } from './domains/workspaces/default-id.ts';
@@ -223,8 +224,8 @@ export function createLocalApi(
       // The key is read where the engine reads it (the workspace's secrets) and only sent to the provider.
       const secrets = found.apiKeySecret ? kernel.systemQuery('secret.values', { workspaceId }) as { [name: string]: string } : {};
       const apiKey = found.apiKeySecret ? secrets[found.apiKeySecret] : undefined;
-      return probeProvider({ id: found.id, kind: found.kind, baseUrl: found.baseUrl, models: found.models, ...(apiKey ? { apiKey } : {}) },
-        { ...(p.model !== undefined ? { model: p.model } : {}), ...(p.timeoutMs !== undefined ? { timeoutMs: p.timeoutMs } : {}) });
+      return import('./engine/llm/probe.ts').then(({ probeProvider }) => probeProvider({ id: found.id, kind: found.kind, baseUrl: found.baseUrl, models: found.models, ...(apiKey ? { apiKey } : {}) },
+        { ...(p.model !== undefined ? { model: p.model } : {}), ...(p.timeoutMs !== undefined ? { timeoutMs: p.timeoutMs } : {}) }));
     }),
     close: async () => {
       await sync.service?.stop();

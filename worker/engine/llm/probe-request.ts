@@ -4,7 +4,8 @@
  */
 import { z } from 'zod';
 import '../../kernel/zod-setup.ts';
-import { PROBE_MAX_TIMEOUT_MS } from './probe.ts';
+/** Below the 20 s a follower tab waits for the leader to answer a forwarded call. */
+export const PROBE_MAX_TIMEOUT_MS = 18_000;
 
 export const providerTestSchema = z.strictObject({
   workspaceId: z.string().min(1).max(200).optional(),

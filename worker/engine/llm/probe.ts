@@ -16,8 +16,9 @@ import type { LlmClient, LlmProvider, LlmProviderKind } from './types.ts';
 import { RunnerError } from '../runners/types.ts';
 
 export const PROBE_TIMEOUT_MS = 15_000;
-/** Below the 20 s a follower tab waits for the leader to answer a forwarded call. */
-export const PROBE_MAX_TIMEOUT_MS = 18_000;
+import { PROBE_MAX_TIMEOUT_MS } from './probe-request.ts';
+
+export { PROBE_MAX_TIMEOUT_MS };
 /** The prompt of the probe: short, and any answer will do. */
 export const PROBE_PROMPT = 'Reply with the single word: ok';
 const PROBE_MAX_TOKENS = 16;
