@@ -46,6 +46,11 @@ export async function serveTarget(t: Target, cleanup: Cleanup, port?: number): P
   return server;
 }
 
+/** The built app (dist/) served with its CSP on 127.0.0.1, closed by `cleanup`. */
+export function serveApp(cleanup: Cleanup): Promise<StaticServer> {
+  return serveTarget({ name: 'app', root: ensureAppBuild(), entry: '/', ui: true }, cleanup);
+}
+
 export async function launch(cleanup: Cleanup, profileDir: string): Promise<BrowserContext> {
   const { context } = await launchChromium(profileDir);
   cleanup.add(`chromium ${profileDir}`, () => context.close());
@@ -98,8 +103,7 @@ export interface OpenedApp {
  * problems recorded, opened at `hash`, its kernel ready on OPFS (asserted).
  */
 export async function openBuiltApp(cleanup: Cleanup, name: string, hash: string, uiMs: number): Promise<OpenedApp> {
-  const server = await serveStatic(ensureAppBuild(), { headers: { 'content-security-policy': await appCsp() } });
-  cleanup.add('server', () => server.close());
+  const server = await serveApp(cleanup);
   const context = await launch(cleanup, cleanup.tempDir(`kingdom-e2e-${name}-`));
   await recordCspViolations(context);
   const page = await context.newPage();

@@ -23,9 +23,9 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Locator, type Page } from 'playwright-core';
 import { chromiumAvailable, CHROMIUM_ARGS, CHROMIUM_PATH } from '../helpers/chromium.ts';
-import { serveStatic, type StaticServer } from '../helpers/static-server.ts';
-import { Cleanup, ensureAppBuild, pollUntil, REPO } from './support.ts';
-import { appCsp, cspViolations, PageProblems, recordCspViolations } from './app-support.ts';
+import type { StaticServer } from '../helpers/static-server.ts';
+import { Cleanup, pollUntil, REPO } from './support.ts';
+import { cspViolations, PageProblems, recordCspViolations, serveApp } from './app-support.ts';
 import { blocking, formatViolations, runAxe } from './a11y-support.ts';
 import { AppPage } from './pages/app-page.ts';
 import { KingdomApiPage } from './pages/kingdom-api.ts';
@@ -50,8 +50,7 @@ describe('the workflow canvas: 1440, 820 and 390 px', () => {
   before(async () => {
     assert.ok(chromiumAvailable(), `Chromium is missing at ${CHROMIUM_PATH} (scripts/e2e.sh installs it)`);
     mkdirSync(SCREENS, { recursive: true });
-    server = await serveStatic(ensureAppBuild(), { headers: { 'content-security-policy': await appCsp() } });
-    cleanup.add('server', () => server.close());
+    server = await serveApp(cleanup);
   });
   after(() => cleanup.run());
 

@@ -25,9 +25,9 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { chromiumAvailable, CHROMIUM_ARGS, CHROMIUM_PATH } from '../helpers/chromium.ts';
-import { serveStatic, type StaticServer } from '../helpers/static-server.ts';
-import { Cleanup, ensureAppBuild, REPO } from './support.ts';
-import { appCsp, cspViolations, PageProblems, recordCspViolations } from './app-support.ts';
+import type { StaticServer } from '../helpers/static-server.ts';
+import { Cleanup, REPO } from './support.ts';
+import { cspViolations, PageProblems, recordCspViolations, serveApp } from './app-support.ts';
 import { AppPage } from './pages/app-page.ts';
 import { KingdomApiPage } from './pages/kingdom-api.ts';
 import { DEMO_NOTES, DEMO_WORKFLOW, DEMO_WORKSPACE_NAME } from '../../src/lib/demo/content.ts';
@@ -48,8 +48,7 @@ describe('first run and the demo', () => {
   before(async () => {
     assert.ok(chromiumAvailable(), `Chromium is missing at ${CHROMIUM_PATH} (scripts/e2e.sh installs it)`);
     mkdirSync(SCREENS, { recursive: true });
-    server = await serveStatic(ensureAppBuild(), { headers: { 'content-security-policy': await appCsp() } });
-    cleanup.add('server', () => server.close());
+    server = await serveApp(cleanup);
   });
   after(() => cleanup.run());
 
