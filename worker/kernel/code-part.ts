@@ -17,7 +17,12 @@
  * 2. `load()` imports once; after a failed import the next call tries again.
  */
 import { KernelError } from './errors.ts';
-import type { KernelModule } from './module.ts';
+
+/** What CodeIndex reads of a kernel module (structural, so this file does not import module.ts, which imports it). */
+interface NeedsOf {
+  readonly commands?: readonly { readonly type: string; readonly needs?: readonly CodePart[] }[];
+  readonly queries?: readonly { readonly name: string; readonly needs?: readonly CodePart[] }[];
+}
 
 export class CodePart<T = unknown> {
   #module: T | null = null;
@@ -52,7 +57,7 @@ export class CodeIndex {
   private readonly commands = new Map<string, readonly CodePart[]>();
   private readonly queries = new Map<string, readonly CodePart[]>();
 
-  constructor(modules: readonly KernelModule[]) {
+  constructor(modules: readonly NeedsOf[]) {
     for (const m of modules) {
       for (const c of m.commands ?? []) if (c.needs?.length) this.commands.set(c.type, c.needs);
       for (const q of m.queries ?? []) if (q.needs?.length) this.queries.set(q.name, q.needs);
@@ -79,7 +84,7 @@ export class CodeIndex {
 }
 
 /** Load every part the modules' commands and queries need (Kernel.open without `lazyCode`). */
-export function loadModuleCode(modules: readonly KernelModule[]): Promise<void> {
+export function loadModuleCode(modules: readonly NeedsOf[]): Promise<void> {
   return new CodeIndex(modules).all();
 }
 

@@ -22,8 +22,7 @@ import { uuidv7 } from '../kernel/ids.ts';
 import { SyncClient } from './client.ts';
 import { deriveRoom, newEpochKey } from './keys.ts';
 import { RelayConnection } from './websocket.ts';
-import type { SyncProblem, SyncStatus } from './status.ts';
-import { restingView } from './view.ts';
+import { restingView, type SyncView } from './view.ts';
 import { invitationText, newInvitation, parseInvitation, type Party } from './pairing.ts';
 import { PairingSession, type PairingView } from './pairing-session.ts';
 import { openEpoch, openSecret, sealEpoch, sealSecret } from './epochs.ts';
@@ -40,19 +39,7 @@ export type SyncAction =
   | { readonly kind: 'remove_device'; readonly device: string; readonly reason?: string }
   | { readonly kind: 'share_secret'; readonly workspaceId: string; readonly name: string };
 
-export interface SyncView {
-  readonly enabled: boolean;
-  readonly relayUrl: string | null;
-  /** The current epoch's number (1 for the first key), null before sync was turned on. */
-  readonly epoch: number | null;
-  /** The first 12 characters of the room id (all the relay learns). */
-  readonly room: string | null;
-  readonly status: SyncStatus;
-  readonly problems: readonly SyncProblem[];
-  readonly pairing: PairingView | null;
-  /** Devices that never announced a sealing key: a new epoch cannot reach them (pair them again). */
-  readonly unreachable: readonly string[];
-}
+export type { SyncView } from './view.ts';
 
 export interface SyncServiceOptions {
   readonly kernel: Kernel;

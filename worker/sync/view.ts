@@ -4,9 +4,24 @@
  * function for both, so the two cannot differ.
  */
 import type { Kernel } from '../kernel/kernel.ts';
-import { statusOf, type SyncStatus } from './status.ts';
+import { statusOf, type SyncProblem, type SyncStatus } from './status.ts';
+import type { PairingView } from './pairing-session.ts';
 import type { SyncSettings } from './store.ts';
-import type { SyncView } from './service.ts';
+
+/** What the sync service shows (plain data, for every tab). */
+export interface SyncView {
+  readonly enabled: boolean;
+  readonly relayUrl: string | null;
+  /** The current epoch's number (1 for the first key), null before sync was turned on. */
+  readonly epoch: number | null;
+  /** The first 12 characters of the room id (all the relay learns). */
+  readonly room: string | null;
+  readonly status: SyncStatus;
+  readonly problems: readonly SyncProblem[];
+  readonly pairing: PairingView | null;
+  /** Devices that never announced a sealing key: a new epoch cannot reach them (pair them again). */
+  readonly unreachable: readonly string[];
+}
 
 export const OFF: SyncStatus = statusOf({ running: false, transport: { kind: 'connecting' }, toGo: 0, busy: false, problems: [] });
 
