@@ -71,6 +71,7 @@ const ROUTES: readonly A11yRoute[] = [
   },
   { name: 'session-waiting', hash: (s) => `#/sessions/${s.waiting}`, ready: sel('approval-card'), reach: [sel('approval-approve'), sel('timeline-row')] },
   { name: 'forest', hash: () => '#/forest', ready: sel('forest-hit'), reach: [sel('forest-tag-chip')] },
+  { name: 'forest-graph', hash: () => '#/forest?view=graph', ready: sel('forest-graph-item'), reach: [sel('forest-graph-item')] },
   { name: 'forest-node', hash: (s) => `#/forest/${s.note}`, ready: sel('forest-graph-node'), reach: [sel('forest-graph-node'), sel('wiki-link')] },
   { name: 'events', hash: () => '#/events', ready: sel('event-row'), reach: [sel('event-row')] },
   { name: 'event', hash: (s) => `#/events/${s.eventSeq}`, ready: sel('event-detail') },
