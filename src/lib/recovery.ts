@@ -4,6 +4,7 @@
  * the name of the files a person downloads before a repair.
  */
 import type { KernelErrorData } from '../../worker/api.ts';
+import { downloadBlob } from './download.ts';
 
 export interface RecoveryFacts {
   readonly reason: string | null;
@@ -29,14 +30,5 @@ export function exportFileName(prefix: string, now = new Date()): string {
 
 /** Offer `value` as a JSON file download (no server involved: a blob URL, revoked after the click). */
 export function downloadJson(fileName: string, value: unknown): void {
-  const blob = new Blob([JSON.stringify(value, null, 2)], { type: 'application/json' });
-  const url = URL.createObjectURL(blob);
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = fileName;
-  a.rel = 'noopener';
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  downloadBlob(fileName, new Blob([JSON.stringify(value, null, 2)], { type: 'application/json' }));
 }

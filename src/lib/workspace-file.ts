@@ -11,6 +11,7 @@
  */
 import type { WorkspaceCopy, WorkspaceImport } from '../../worker/api.ts';
 import { kernel } from './kernel.svelte.ts';
+import { downloadBlob } from './download.ts';
 
 export const EXPORT_SCOPE = 'workspace.file.export';
 export const IMPORT_SCOPE = 'workspace.file.import';
@@ -25,15 +26,7 @@ export function importedLabel(copy: Pick<WorkspaceCopy, 'source' | 'importedAt'>
 
 /** Offer `bytes` as a file download. */
 export function downloadBytes(fileName: string, bytes: Uint8Array, mediaType: string): void {
-  const url = URL.createObjectURL(new Blob([bytes as BlobPart], { type: mediaType }));
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = fileName;
-  a.rel = 'noopener';
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  downloadBlob(fileName, new Blob([bytes as BlobPart], { type: mediaType }));
 }
 
 /** Export workspace `workspaceId` and download the file; its name, or null (the error is shown). */

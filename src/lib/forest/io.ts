@@ -11,6 +11,7 @@
  */
 import type { QueryResult, TypedCommand } from '../../../worker/api.ts';
 import { kernel } from '../kernel.svelte.ts';
+import { downloadBlob } from '../download.ts';
 
 export type ImportPlan = QueryResult<'forest.markdown.import_plan'>;
 export interface MarkdownFile {
@@ -46,12 +47,5 @@ export async function importFiles(scope: string, files: readonly MarkdownFile[])
 export async function downloadNode(scope: string, nodeId: string): Promise<void> {
   const file = await kernel.query(scope, 'forest.markdown.export', { id: nodeId });
   if (!file) return;
-  const url = URL.createObjectURL(new Blob([file.text], { type: 'text/markdown;charset=utf-8' }));
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = file.path;
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 1000);
+  downloadBlob(file.path, new Blob([file.text], { type: 'text/markdown;charset=utf-8' }));
 }
