@@ -6,11 +6,12 @@ import { z } from 'zod';
 import { defineCommands, type CommandDefinition, type Decision, type DecideContext, type Reader } from '../../kernel/module.ts';
 import { KernelError, type Json } from '../../kernel/errors.ts';
 import { sha256Hex } from '../../kernel/log/hash.ts';
-import type { ParseResult, Workflow } from '../../workflow/index.ts';
+import type { Workflow } from '../../workflow/index.ts';
 import { workflowCode } from '../../workflow/code.ts';
 import { SESSION_EVENT_TYPES, sessionRequestStream, sessionStream, workflowStream, type CarriedStep, type SessionEventType } from './events.ts';
 import { downstream } from './support.ts';
 import { ACTIVE_STEP } from './projection.ts';
+import { parseCached, parsed, resolveWorkflowSource } from './workflow-source.ts';
 import { assertActiveWorkspace, assertProjectIn, projectRef, workspaceField, workspaceStatus, type ProjectRef, type WorkspaceStatus } from '../workspaces/scope.ts';
 
 const sessionId = z.string().min(1).max(200);
@@ -81,41 +82,6 @@ function mustSession(row: SessionRow | undefined, id: string): SessionRow {
 }
 
 const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
-
-/** Resolve `name` (latest revision) or `name@version` (its latest revision) in a workspace's library. */
-export function resolveWorkflowSource(r: Reader, workspaceId: string, ref: string): { source: string } | undefined {
-  const at = ref.lastIndexOf('@');
-  const name = at > 0 ? ref.slice(0, at) : ref;
-  const version = at > 0 ? ref.slice(at + 1) : undefined;
-  const row = version === undefined
-    ? r.get(`SELECT w.source FROM workflows w JOIN workflow_names n ON n.workspace_id = w.workspace_id AND n.name = w.name AND n.latest = w.revision
-             WHERE w.workspace_id = ? AND w.name = ?`, [workspaceId, name])
-    : r.get('SELECT source FROM workflows WHERE workspace_id = ? AND name = ? AND version = ? ORDER BY revision DESC LIMIT 1', [workspaceId, name, version]);
-  return row ? { source: String(row['source']) } : undefined;
-}
-
-/** Parsing is pure, so results are memoised by source text (bounded): 1,000 starts parse once. */
-const parseCache = new Map<string, ParseResult>();
-
-function parseCached(source: string): ParseResult {
-  let res = parseCache.get(source);
-  if (!res) {
-    res = workflowCode.get().parseWorkflow(source);
-    if (parseCache.size >= 64) parseCache.delete(parseCache.keys().next().value!);
-    parseCache.set(source, res);
-  }
-  return res;
-}
-
-function parsed(source: string): { workflow: Workflow; hash: string } {
-  const res = parseCached(source);
-  if (!res.ok) {
-    const first = res.errors[0]!;
-    throw new KernelError('invalid_workflow', `The workflow has ${res.errors.length} problem(s); first: line ${first.line}:${first.column} ${first.path}: ${first.message}`,
-      { issues: res.errors as unknown as Json });
-  }
-  return { workflow: res.workflow, hash: res.hash };
-}
 
 function startDecision(id: string, workspaceId: string, source: string, inputs: unknown, env: { [k: string]: Json }, extra: { [k: string]: Json } = {}): Decision {
   const { workflow, hash } = parsed(source);

@@ -10,7 +10,7 @@
 import { z } from 'zod';
 import { defineQueries, type Reader } from '../../kernel/module.ts';
 import type { Json } from '../../kernel/errors.ts';
-import { resolveWorkflowSource } from './commands.ts';
+import { resolveWorkflowSource } from './workflow-source.ts';
 import { sessionStream } from './events.ts';
 import { asOriginal } from '../../kernel/workspace-file/imported.ts';
 import type { StepErrorData } from './events.ts';

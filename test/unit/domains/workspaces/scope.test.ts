@@ -17,7 +17,7 @@ import assert from 'node:assert/strict';
 import { DEFAULT_WORKSPACE_ID } from '../../../../worker/domains/workspaces/index.ts';
 import { readSecrets } from '../../../../worker/domains/secrets/index.ts';
 import { readProviders } from '../../../../worker/domains/providers/index.ts';
-import { resolveWorkflowSource } from '../../../../worker/domains/sessions/commands.ts';
+import { resolveWorkflowSource } from '../../../../worker/domains/sessions/workflow-source.ts';
 import { KernelError } from '../../../../worker/kernel/errors.ts';
 import { catchError, createWorkspace, memKernel, newKey, type Kernel } from '../../../helpers/kernel.ts';
 
