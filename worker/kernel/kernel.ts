@@ -47,8 +47,7 @@ import type { WorkspaceFileExport, WorkspaceImport } from './workspace-file/form
 
 export const KERNEL_VERSION = '0.1.0';
 
-export type { IngestReport, LogExport, WorkspaceFileExport, WorkspaceImport };
-export type { KernelOptions, KernelStatus, RebuildReport, RepairReport };
+export type { IngestReport, KernelOptions, KernelStatus, LogExport, RebuildReport, RepairReport, WorkspaceFileExport, WorkspaceImport };
 
 export class Kernel {
   private closed = false;
@@ -141,7 +140,7 @@ export class Kernel {
 
   private run(inputs: readonly CommandInput[], internal: boolean): CommandResult[] {
     this.assertOpen();
-    this.assertWritable();
+    this.integrity.assertWritable();
     let prepared: Prepared[];
     let key: CommandInput | null = null;
     try {
@@ -186,7 +185,7 @@ export class Kernel {
    */
   async ingest(input: unknown): Promise<IngestReport> {
     this.assertOpen();
-    this.assertWritable();
+    this.integrity.assertWritable();
     return ingestEvents(this, this.deviceId, this.options.clock(), input, () => this.assertOpen());
   }
 
@@ -346,11 +345,11 @@ export class Kernel {
     return encodeWorkspaceFile(file, options.gzip ?? true);
   }
 
-  /** Verify a workspace file (bytes or text), then import it as a read-only copy in one audited batch. */
+  /** Verify a workspace file (bytes or text), then import it as a read-only copy in one audited batch (usable: checked now and again once verified). */
   async importWorkspace(input: unknown): Promise<WorkspaceImport> {
-    this.assertOpen();
-    this.assertWritable();
-    return importWorkspaceFile(this, input, this.options.clock, () => { this.assertOpen(); this.assertWritable(); });
+    const usable = (): void => { this.assertOpen(); this.integrity.assertWritable(); };
+    usable();
+    return importWorkspaceFile(this, input, this.options.clock, usable);
   }
 
   /**
@@ -390,10 +389,6 @@ export class Kernel {
   private async rotateDevice(): Promise<void> {
     await this.own.rotate(`dev-${this.newId()}`);
     this.store.switchDevice(this.own.id);
-  }
-
-  private assertWritable(): void {
-    this.integrity.assertWritable();
   }
 
   private assertOpen(): void {
