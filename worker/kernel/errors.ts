@@ -21,6 +21,8 @@ export const ERROR_CODES = {
   archived: 'The entity is archived and cannot be changed.',
   invalid_state: 'The entity is not in a state that allows this command (e.g. approving a step that is not waiting).',
   invalid_workflow: 'The workflow definition does not parse or validate; details.issues lists each problem with line and column.',
+  invalid_manifest: 'The manifest does not parse or validate; details.issues lists each problem with line and column. Nothing was applied (the last good version stays active).',
+  has_dependents: 'Other manifests or workflows depend on this one (details.dependents names them); remove or change those first.',
   invalid_inputs: 'The inputs do not match the workflow inputs schema; details.issues lists each problem.',
   unknown_query: 'No query with this name is registered.',
   invalid_query: 'The query parameters do not match the query schema.',

@@ -6,8 +6,8 @@
  * Invariants:
  * 1. Never throws, whatever the text: hostile YAML (alias bombs, deep nesting, custom tags,
  *    duplicate keys, huge files) is a typed issue from the shared YAML loader.
- * 2. A Workflow manifest is validated by the workflow validator itself (`parseWorkflow` with
- *    `manifest: true`), so a workflow is the same whether it arrives as a file or a manifest.
+ * 2. A Workflow manifest is validated by the workflow validator itself (`parseWorkflow`: the
+ *    workflow file format has the header), so a workflow is the same as a file or a manifest.
  * 3. Pure: the same text gives the same answer.
  */
 import { parseWorkflow } from '../workflow/parse.ts';
@@ -16,7 +16,7 @@ import { loadYaml, locate, type Source } from '../workflow/source.ts';
 import { didYouMean } from '../workflow/suggest.ts';
 import type { Workflow } from '../workflow/types.ts';
 import { fromZod } from '../workflow/zod-issues.ts';
-import { MANIFEST_KINDS, SCHEMAS, workflowHeaderSchema, type AgentManifest, type KataManifest, type ManifestImport, type ManifestKind, type MonumentManifest, type RelicManifest, type ToolManifest } from './schema.ts';
+import { MANIFEST_KINDS, SCHEMAS, type AgentManifest, type KataManifest, type ManifestImport, type ManifestKind, type MonumentManifest, type RelicManifest, type ToolManifest } from './schema.ts';
 
 export type Manifest =
   | { readonly kind: 'Workflow'; readonly name: string; readonly version: string; readonly imports: readonly ManifestImport[]; readonly workflow: Workflow; readonly hash: string }
@@ -48,24 +48,19 @@ function parse(text: unknown): ManifestResult {
     const hint = typeof kind === 'string' ? didYouMean(kind, MANIFEST_KINDS) : '';
     return fail(loaded.source, [{ path: ['kind'], code: 'invalid_value', message: `kind must be one of ${MANIFEST_KINDS.join(', ')}${hint}` }]);
   }
-  if (kind === 'Workflow') return workflowManifest(text, value, loaded.source);
+  if (kind === 'Workflow') return workflowManifest(text);
   const schema = SCHEMAS[kind as Exclude<ManifestKind, 'Workflow'>];
   const parsed = schema.safeParse(value);
   if (!parsed.success) return fail(loaded.source, fromZod(parsed.error.issues, value, schema));
   return { ok: true, manifest: parsed.data as Manifest, warnings: [] };
 }
 
-function workflowManifest(text: string, value: object, source: Source): ManifestResult {
-  const header = workflowHeaderSchema.safeParse(value);
-  const headerIssues = header.success ? [] : fromZod(header.error.issues, value, workflowHeaderSchema).filter((i) => i.path[0] === 'imports');
-  const wf = parseWorkflow(text, { manifest: true });
-  if (!wf.ok || headerIssues.length > 0 || !header.success) {
-    const located = headerIssues.map((i) => ({ path: formatPath(i.path), ...locate(source, i), message: i.message, code: i.code }));
-    return { ok: false, errors: finishIssues([...located, ...(wf.ok ? [] : wf.errors)]) };
-  }
+function workflowManifest(text: string): ManifestResult {
+  const wf = parseWorkflow(text);
+  if (!wf.ok) return wf;
   return {
     ok: true,
-    manifest: { kind: 'Workflow', name: wf.workflow.name, version: wf.workflow.version, imports: header.data.imports, workflow: wf.workflow, hash: wf.hash },
+    manifest: { kind: 'Workflow', name: wf.workflow.name, version: wf.workflow.version, imports: wf.workflow.imports ?? [], workflow: wf.workflow, hash: wf.hash },
     warnings: wf.warnings,
   };
 }

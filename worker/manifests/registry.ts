@@ -6,7 +6,8 @@
  *
  * Needs of a manifest: its `imports`; a Kata's `workflow`; a Monument's `components`; an Agent's
  * `tools` (any version); a Workflow's task steps whose runner names a Tool (`runner.deploy`),
- * when such a Tool is installed or the name is not a built-in runner.
+ * when such a Tool is installed or the name is not a built-in runner (an import of that Tool states
+ * the version range; without one any version does).
  *
  * Invariants:
  * 1. Pure and deterministic: manifests are visited in key order, so the same set always gives the
@@ -45,7 +46,8 @@ export function needsOf(m: Manifest, tools: ReadonlySet<string>): Need[] {
   if (m.kind === 'Workflow') {
     for (const s of allSteps(m.workflow.steps)) {
       const runner = s.type === 'task' ? s.runner : undefined;
-      if (runner !== undefined && (tools.has(runner) || !BUILTIN_RUNNERS.has(runner))) needs.push({ kind: 'Tool', name: runner, version: '*', via: `steps.${s.id}.runner` });
+      const imported = m.imports.some((i) => i.kind === 'Tool' && i.name === runner);
+      if (runner !== undefined && !imported && (tools.has(runner) || !BUILTIN_RUNNERS.has(runner))) needs.push({ kind: 'Tool', name: runner, version: '*', via: `steps.${s.id}.runner` });
     }
   }
   // One need per target (a workflow calling runner.deploy from three steps needs it once).

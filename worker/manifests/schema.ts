@@ -16,29 +16,16 @@
  */
 import '../kernel/zod-setup.ts';
 import { z } from 'zod';
-import { validRange } from 'semver';
 import { SEMVER_PATTERN } from '../workflow/schema.ts';
 import { parseDuration } from '../workflow/duration.ts';
+import { importSchema, manifestName as name, versionRange as range } from '../workflow/imports.ts';
 
-export const MANIFEST_KINDS = ['Workflow', 'Kata', 'Agent', 'Tool', 'Relic', 'Monument'] as const;
-export type ManifestKind = (typeof MANIFEST_KINDS)[number];
+export { importSchema, MANIFEST_KINDS, MANIFEST_NAME, type ManifestImport, type ManifestKind } from '../workflow/imports.ts';
 
-/** `deploy-service`, `runner.deploy`, `finance.audit`: lowercase words, dots allowed. */
-export const MANIFEST_NAME = /^[a-z][a-z0-9_-]{0,63}(?:\.[a-z][a-z0-9_-]{0,63}){0,3}$/;
-
-const name = z.string().regex(MANIFEST_NAME, { error: 'expected a name like deploy-service or runner.deploy: lowercase words, dots between them' });
 const version = z.string().regex(SEMVER_PATTERN, { error: 'expected a semantic version like "1.0.0"' });
-const range = z.string().max(200).refine((r) => validRange(r) !== null, { error: 'expected a version range like ^1.2.0, >=1.0.0 <2.0.0 or *' });
 const text = (max: number) => z.string().max(max);
 const names = z.array(z.string().min(1).max(200)).max(100);
 const duration = z.union([z.number().int().min(1), z.string().max(40)]).refine((v) => parseDuration(v).ok, { error: 'expected a duration like 30s, 5m or 1h' });
-
-export const importSchema = z.strictObject({
-  kind: z.enum(MANIFEST_KINDS),
-  name,
-  version: range.default('*'),
-});
-export type ManifestImport = z.infer<typeof importSchema>;
 
 const base = {
   name,
@@ -117,9 +104,6 @@ export const kataSchema = z.strictObject({
   requires: z.strictObject({ kingdom: range.default('*'), runners: names.default([]), skills: names.default([]) }).default({ kingdom: '*', runners: [], skills: [] }),
   capabilities: z.strictObject({ hosts: names.default([]), runners: names.default([]), secrets: names.default([]) }).default({ hosts: [], runners: [], secrets: [] }),
 });
-
-/** The header of a Workflow manifest; the rest is the workflow file. */
-export const workflowHeaderSchema = z.object({ kind: z.literal('Workflow'), imports: z.array(importSchema).max(200).default([]) });
 
 export const SCHEMAS = { Tool: toolSchema, Agent: agentSchema, Relic: relicSchema, Monument: monumentSchema, Kata: kataSchema } as const;
 

@@ -32,18 +32,13 @@ export type ParseResult = { ok: true; workflow: Workflow; hash: string; warnings
  * Parse and validate a workflow file. Reports all issues (up to 50), each with its path, 1-based
  * line and column, code and a message naming the fix. Never throws.
  */
-export function parseWorkflow(yamlText: string, options: ParseOptions = {}): ParseResult {
+export function parseWorkflow(yamlText: string): ParseResult {
   try {
-    return parse(yamlText, options);
+    return parse(yamlText);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     return { ok: false, errors: [{ path: '', line: 1, column: 1, code: 'internal', message: `the validator failed: ${message.slice(0, 300)}; please report this file` }] };
   }
-}
-
-export interface ParseOptions {
-  /** Read as a Workflow manifest (worker/manifests): `kind: Workflow` and `imports` are the manifest's header, not the workflow's. */
-  readonly manifest?: boolean;
 }
 
 /** Hash of a normalised workflow (what `parseWorkflow` returns as `hash`). */
@@ -51,13 +46,13 @@ export function workflowHash(workflow: Workflow): string {
   return sha256Hex(canonicalJson(workflow));
 }
 
-function parse(text: unknown, options: ParseOptions): ParseResult {
+function parse(text: unknown): ParseResult {
   if (typeof text !== 'string') {
     return { ok: false, errors: [{ path: '', line: 1, column: 1, code: 'not_text', message: `expected the workflow's YAML text as a string; got ${text === null ? 'null' : typeof text}` }] };
   }
   const loaded = loadYaml(text);
   if (!loaded.ok) return fail(loaded.source, loaded.issues);
-  const spec = fromSpecForm(withoutExtensions(loaded.value, options.manifest === true));
+  const spec = fromSpecForm(withoutExtensions(loaded.value));
   // Issues are found on the internal model and reported where the person wrote the thing.
   const source = loaded.source === undefined ? undefined : { ...loaded.source, originalPath: spec.originalPath };
   const value = spec.value;
@@ -90,13 +85,10 @@ function fail(source: Located | undefined, issues: readonly RawIssue[]): { ok: f
   return { ok: false, errors: finishIssues(all) };
 }
 
-/**
- * Top-level `x-…` keys hold anchors for reuse (`x-defaults: &defaults`); they are not part of the
- * workflow, and neither is a manifest's header (`kind`, `imports`) when read as one.
- */
-function withoutExtensions(value: unknown, manifest: boolean): unknown {
+/** Top-level `x-…` keys hold anchors for reuse (`x-defaults: &defaults`); they are not part of the workflow. */
+function withoutExtensions(value: unknown): unknown {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) if (!k.startsWith('x-') && !(manifest && (k === 'kind' || k === 'imports'))) out[k] = v;
+  for (const [k, v] of Object.entries(value)) if (!k.startsWith('x-')) out[k] = v;
   return out;
 }

@@ -15,6 +15,7 @@ import { z } from 'zod';
 import type { Json } from '../kernel/errors.ts';
 import { DURATION_HINT, DURATION_PATTERN, MAX_DURATION_MS, formatDuration, parseDuration, parseInstant } from './duration.ts';
 import { checkInputSpec } from './input-values.ts';
+import { importSchema } from './imports.ts';
 import { BACKOFFS, HTTP_METHODS, INPUT_TYPES, type AgentTool, type Step, type Workflow } from './types.ts';
 
 export const workflowRegistry = z.registry<{ id?: string; title?: string; description?: string; examples?: unknown[] }>();
@@ -281,6 +282,8 @@ const inputSpec = doc(
 
 export const workflowSchema: z.ZodType<Workflow> = doc(
   z.strictObject({
+    kind: doc(z.literal('Workflow', { error: 'a workflow file says kind: Workflow (or no kind); other kinds are manifests for the registry' }), { description: 'The manifest header (docs/manifests.md): the file is also a Workflow manifest.' }).optional(),
+    imports: doc(z.array(importSchema).max(200), { description: 'What the workflow depends on (manifests: kind, name, version range), besides the Tools its task steps name.' }).optional(),
     name: z.string().regex(NAME_PATTERN, { error: 'expected a workflow name: a lowercase letter, then up to 63 of a-z 0-9 _ -' }),
     version: z.string().regex(SEMVER_PATTERN, { error: 'expected a semantic version like "1.0.0"' }),
     description: z.string().max(10_000).optional(),

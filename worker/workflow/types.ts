@@ -22,6 +22,10 @@ export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
 export type HttpMethod = (typeof HTTP_METHODS)[number];
 
 export interface Workflow {
+  /** The manifest header (docs/manifests.md): present when the file says `kind: Workflow`. */
+  kind?: 'Workflow';
+  /** What the workflow depends on besides the Tools its steps name (manifest imports). */
+  imports?: { kind: 'Workflow' | 'Kata' | 'Agent' | 'Tool' | 'Relic' | 'Monument'; name: string; version: string }[];
   name: string;
   version: string;
   description?: string;

@@ -11,7 +11,7 @@ import { workflowCode } from '../../workflow/code.ts';
 import { SESSION_EVENT_TYPES, sessionRequestStream, sessionStream, workflowStream, type CarriedStep, type SessionEventType } from './events.ts';
 import { downstream } from './support.ts';
 import { ACTIVE_STEP } from './projection.ts';
-import { parseCached, parsed, resolveWorkflowSource } from './workflow-source.ts';
+import { decideSave, loadSave, parsed, resolveWorkflowSource, type SaveState } from './workflow-source.ts';
 import { assertActiveWorkspace, assertProjectIn, projectRef, workspaceField, workspaceStatus, type ProjectRef, type WorkspaceStatus } from '../workspaces/scope.ts';
 
 const sessionId = z.string().min(1).max(200);
@@ -112,24 +112,8 @@ export const commands = defineCommands([
     concurrent: "Two saves of the same name both become revisions, numbered in merge order; the later is the latest. A save merged after an archive brings the workflow back.",
     description: 'Save a workflow definition (YAML) as the next revision of its name in a workspace (names are unique per workspace); an unchanged definition saves nothing.',
     schema: schemas.save, mutates: true,
-    load: (r, p: z.infer<typeof schemas.save>) => {
-      const res = parseCached(p.source);
-      const latest = res.ok ? r.get(`SELECT w.revision, w.hash FROM workflows w
-        JOIN workflow_names n ON n.workspace_id = w.workspace_id AND n.name = w.name AND n.latest = w.revision
-        WHERE w.workspace_id = ? AND w.name = ?`, [p.workspaceId, res.workflow.name]) : undefined;
-      return { latest, workspace: workspaceStatus(r, p.workspaceId) };
-    },
-    decide: (st: { latest?: { revision: number; hash: string }; workspace: WorkspaceStatus }, p: z.infer<typeof schemas.save>): Decision => {
-      assertActiveWorkspace(st.workspace, p.workspaceId);
-      const { workflow, hash } = parsed(p.source);
-      const prev = st.latest;
-      if (prev && prev.hash === hash) return { events: [], value: { name: workflow.name, revision: prev.revision, hash, unchanged: true } };
-      const revision = (prev?.revision ?? 0) + 1;
-      return {
-        events: [{ stream: workflowStream(p.workspaceId, workflow.name), type: 'workflow.saved', payload: { workspaceId: p.workspaceId, name: workflow.name, version: workflow.version, revision, hash, source: p.source, description: workflow.description ?? '' } }],
-        value: { name: workflow.name, revision, hash, unchanged: false },
-      };
-    },
+    load: (r, p: z.infer<typeof schemas.save>) => loadSave(r, p.workspaceId, p.source),
+    decide: (st: SaveState, p: z.infer<typeof schemas.save>): Decision => decideSave(st, p.workspaceId, p.source),
   },
   {
     type: 'workflow.archive',
