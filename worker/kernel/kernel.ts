@@ -41,8 +41,6 @@ import { assemble } from './setup.ts';
 import { loadModuleCode } from './code-part.ts';
 import { coreModule } from './core-module.ts';
 import { logUpgradeRecord, OwnDevice } from './identity.ts';
-import { buildWorkspaceFile, encodeWorkspaceFile } from './workspace-file/export.ts';
-import { importWorkspaceFile } from './workspace-file/import.ts';
 import type { WorkspaceFileExport, WorkspaceImport } from './workspace-file/format.ts';
 
 export const KERNEL_VERSION = '0.1.0';
@@ -341,6 +339,8 @@ export class Kernel {
   /** One workspace as a signed file (decision 40, docs/workspace-file.md); writes nothing. */
   async exportWorkspace(workspace: { id: string; name: string; description?: string }, options: { gzip?: boolean } = {}): Promise<WorkspaceFileExport> {
     this.assertOpen();
+    // Loaded when first used: a workspace file is rare, the first screen never needs its code.
+    const { buildWorkspaceFile, encodeWorkspaceFile } = await import('./workspace-file/export.ts');
     const file = await buildWorkspaceFile(this, this.own, workspace, this.options.clock(), KERNEL_VERSION);
     return encodeWorkspaceFile(file, options.gzip ?? true);
   }
@@ -349,6 +349,7 @@ export class Kernel {
   async importWorkspace(input: unknown): Promise<WorkspaceImport> {
     const usable = (): void => { this.assertOpen(); this.integrity.assertWritable(); };
     usable();
+    const { importWorkspaceFile } = await import('./workspace-file/import.ts');
     return importWorkspaceFile(this, input, this.options.clock, usable);
   }
 
