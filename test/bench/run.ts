@@ -22,9 +22,11 @@
  *     a steady rate on one relay (latency p50/p95 vs a lightly loaded relay, memory per room).
  *  9. open: the built app's first-screen JavaScript (gzipped, vs its budget), a cold open and an
  *     offline reopen in Chromium until interactive, vs a trivial static page on the same server.
+ * 10. realms, manifests (Node): a signed realm index of 500 katas and a 10 MiB pack checked, vs a
+ *     raw SHA-256 of the same bytes; 1,000 manifests parsed and resolved, and a hot reload.
  *
  * Flags: --quick (small sizes; smoke test), --no-browser,
- * --only=batch,single,boot,rebuild,breakdown,engine-steps,engine-resume,forest,llm-overhead,ingest,sync,open (also agent-turn-overhead,
+ * --only=batch,single,boot,rebuild,breakdown,engine-steps,engine-resume,forest,llm-overhead,ingest,sync,open,realms,manifests (also agent-turn-overhead,
  * ingest-newcomer alone),
  * --strict (exit 1 when a target is missed), --sync-profile (CPU profile of the first timed sync transfer). Writes bench/results/<timestamp>.json and latest.json.
  */
@@ -45,6 +47,8 @@ import { benchLlmOverhead } from './lib/llm.ts';
 import { benchIngestBefore, benchIngestInOrder, benchIngestNewcomer, ingestSizes } from './lib/ingest.ts';
 import { benchSync } from './lib/sync.ts';
 import { benchOpen } from './lib/open.ts';
+import { benchRealms } from './lib/realms.ts';
+import { benchManifests } from './lib/manifests.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const args = process.argv.slice(2);
@@ -103,6 +107,8 @@ async function nodePart(): Promise<{ figures: Figure[]; stages: Stage[]; sync: s
     if (want('engine-steps')) figures.push(...(await benchEngineSteps(nodeEngineEnv(dir, log), { ...es.steps, target: ENGINE_STEPS_TARGET.node })));
     if (want('engine-resume')) figures.push(...(await benchEngineResume(nodeEngineEnv(dir, log), es.resume)));
     if (want('forest')) figures.push(...(await benchForest({ nodes: quick ? 5_000 : 50_000 }, log)));
+    if (want('realms')) figures.push(...(await benchRealms(quick, log)));
+    if (want('manifests')) figures.push(...benchManifests(quick, log));
     if (want('llm-overhead')) figures.push(...(await benchLlmOverhead(dir, quick ? 50 : 200, log)));
     if (want('ingest') || want('ingest-newcomer')) {
       const is = ingestSizes(quick);

@@ -2,10 +2,13 @@
  * The workflow library and session screens in real Chromium (the built app on OPFS, with its CSP):
  * every example validates; "Install examples" saves them; hello, retry and http-self run to
  * success from their run forms; "slow" finishes after a reload mid-run (the engine resumes from
- * the log); the approval example waits for a person and succeeds after Approve.
+ * the log); the approval example waits for a person and succeeds after Approve; the spec's
+ * deploy_service saved verbatim shows as canonical YAML (flat `type: llm` steps) and "Replace the
+ * editor's text" puts that in the editor without saving.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { chromiumAvailable, CHROMIUM_PATH } from '../helpers/chromium.ts';
 import type { StaticServer } from '../helpers/static-server.ts';
@@ -133,6 +136,43 @@ describe('workflows and sessions in the app', () => {
     await waitStatus('succeeded');
     assert.match((await page.locator(sel('session-output')).textContent()) ?? '', /ship it/);
     await card.waitFor({ state: 'detached', timeout: UI_MS });
+  });
+
+  test('the spec\'s deploy_service saved verbatim: Show as canonical YAML gives flat type: llm steps; Replace fills the editor, unsaved', async () => {
+    const spec = readFileSync(new URL('../fixtures/workflows/spec/deploy_service.yaml', import.meta.url), 'utf8');
+    await page.goto(`${server.url}/#/workflows`);
+    await page.locator(sel('workflow-new')).click({ timeout: UI_MS });
+    await page.locator(sel('workflow-source', '[data-ready="true"] .cm-content')).fill(spec);
+    await page.locator(sel('workflow-validation', '[data-state="ok"]')).waitFor({ timeout: UI_MS });
+    await page.locator(sel('workflow-save')).click();
+    await page.waitForFunction(() => location.hash.endsWith('/deploy_service'), undefined, { timeout: UI_MS });
+    assert.equal(await page.locator(sel('workflow-source-view')).textContent({ timeout: UI_MS }), spec, 'saved verbatim');
+    await page.locator(sel('workflow-canonical', ':not([disabled])')).click({ timeout: UI_MS });
+    const text = (await page.locator(sel('workflow-canonical-text')).textContent({ timeout: UI_MS })) ?? '';
+    assert.match(text, /  - id: validate\n    name: Validate deployment\n    type: llm\n    model: claude-sonnet-4\n    prompt: \|\n/);
+    assert.equal(text.match(/^ {4}type: llm$/gm)?.length, 2, 'both llm steps are flat');
+    assert.match(text, /  # Step 2: Decision based on validation\n  - id: decide\n/, 'comments kept');
+    assert.doesNotMatch(text, /^\s*(llm|task|condition|vars):/m, 'no spec block left');
+    assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Canonical YAML', 'focus moves to the view');
+    mkdirSync('.tmp/screens', { recursive: true });
+    for (const width of [1440, 820, 390]) {
+      const size = page.viewportSize();
+      await page.setViewportSize({ width, height: 900 });
+      await page.locator(sel('workflow-canonical-view')).screenshot({ path: `.tmp/screens/workflow-canonical-${width}.png` });
+      if (size) await page.setViewportSize(size);
+    }
+    await page.locator(sel('workflow-canonical-copy')).click();
+    await page.locator(`${sel('workflow-canonical-view')} [role="status"]`).filter({ hasText: /Copied|selected/ }).waitFor({ timeout: UI_MS });
+    await page.locator(sel('workflow-canonical-replace')).click();
+    const editor = page.locator(sel('workflow-source', '[data-ready="true"] .cm-content'));
+    await editor.waitFor({ timeout: UI_MS });
+    await page.locator(sel('workflow-validation', '[data-state="ok"]')).waitFor({ timeout: UI_MS });
+    const edited = (await editor.textContent()) ?? '';
+    // CodeMirror renders the lines in view (joined without newlines): the first step is there.
+    assert.ok(edited.includes('    type: llm    model: claude-sonnet-4    prompt: |') && !edited.includes('llm:'), `the editor holds the canonical text: ${edited.slice(0, 600)}`);
+    const revisions = await api.query<unknown[]>('workflow.revisions', { name: 'deploy_service' });
+    assert.ok(revisions.ok);
+    assert.equal(revisions.value.length, 1, 'nothing saved before Save');
   });
 
   test('no console errors and no CSP violations', async () => {

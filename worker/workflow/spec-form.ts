@@ -156,7 +156,7 @@ function normalizeStep(step: Obj, orig: Path, norm: Path, record: (n: Path, o: P
   return s;
 }
 
-function collectAnswerSteps(list: unknown, into: Set<string>, depth: number): void {
+export function collectAnswerSteps(list: unknown, into: Set<string>, depth: number): void {
   if (!Array.isArray(list) || depth > 32) return;
   for (const s of list) {
     if (!isObj(s)) continue;

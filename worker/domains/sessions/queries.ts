@@ -71,6 +71,13 @@ export const queries = defineQueries([
     needs: [workflowCode],
   },
   {
+    name: 'workflow.canonical',
+    description: "The workflow written as canonical Kingdom YAML (the spec's llm:/task:/condition: blocks read into flat steps, keys in the schema's order, comments kept): the same hash; or why not.",
+    schema: z.strictObject({ source: z.string().max(256 * 1024) }),
+    run: (_r, p: { source: string }) => workflowCode.get().canonicalYaml(p.source),
+    needs: [workflowCode],
+  },
+  {
     name: 'workflow.schema',
     description: 'The JSON Schema of the workflow file format.',
     schema: z.strictObject({}),
