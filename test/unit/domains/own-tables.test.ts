@@ -16,7 +16,7 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 /** Where each module lives. */
 const DIRS: Record<string, string> = {
   workspaces: 'worker/domains/workspaces', sessions: 'worker/domains/sessions', secrets: 'worker/domains/secrets',
-  'llm-providers': 'worker/domains/providers', forest: 'worker/domains/forest', sync: 'worker/domains/sync',
+  'llm-providers': 'worker/domains/providers', forest: 'worker/domains/forest', sync: 'worker/domains/sync', policies: 'worker/domains/policies',
 };
 /** Kernel tables a slice may use besides its own: the log (its own streams) and the stores decisions write. */
 const KERNEL_TABLES: Record<string, readonly string[]> = {
