@@ -23,7 +23,8 @@ export * from './rules.ts';
 
 const patternList = (kind: PatternKind) => z.array(z.string().max(MAX_PATTERN_CHARS)).max(MAX_PATTERNS).superRefine((list, ctx) => {
   for (const p of listProblems(kind, list)) {
-    ctx.addIssue({ code: 'custom', path: [p.index], message: `${kind} pattern ${JSON.stringify(p.pattern)}: ${p.problem}` });
+    // The problem first: the app words it per field (src/lib/words/fields.ts keeps what precedes "; remove").
+    ctx.addIssue({ code: 'custom', path: [p.index], message: `${p.problem}; remove or correct the ${kind} pattern ${JSON.stringify(p.pattern)}` });
   }
 });
 const lists = (kind: PatternKind) => z.strictObject({ allow: patternList(kind), deny: patternList(kind) });

@@ -10,6 +10,7 @@ import { KernelError } from '../../../../worker/kernel/errors.ts';
 import { openKingdom } from '../../../../worker/node/index.ts';
 import { memKernel, newKey, tableSha, type Kernel } from '../../../helpers/kernel.ts';
 import { DEFAULT_WORKSPACE_ID } from '../../../../worker/domains/workspaces/scope.ts';
+import { issueSentence } from '../../../../src/lib/words/fields.ts';
 
 const POLICY = { hosts: { allow: ['*.example.com', '127.0.0.1:8080'], deny: ['evil.example.com'] }, runners: { allow: [], deny: ['demo.*'] } };
 
@@ -68,11 +69,15 @@ test('bad input is refused per pattern, at its path, and nothing changes', async
     assert.equal(e.code, 'invalid_payload');
     const issues = (e.details['issues'] as { path: string; message: string }[]).map((i) => `${i.path}: ${i.message}`);
     assert.deepEqual(issues, [
-      'payload.hosts.allow.0: host pattern "https://api.example.com": write the host alone, without https://',
-      'payload.hosts.deny.1: host pattern "ok.example.com": it is listed twice',
-      'payload.runners.allow.0: runner pattern "HTTP": runner names are lower case',
-      'payload.runners.deny.0: runner pattern "*": a lone * is not a pattern; to stop every step, deny the runners one by one or by prefix (demo.*)',
+      'payload.hosts.allow.0: write the host alone, without https://; remove or correct the host pattern "https://api.example.com"',
+      'payload.hosts.deny.1: it is listed twice; remove or correct the host pattern "ok.example.com"',
+      'payload.runners.allow.0: runner names are lower case; remove or correct the runner pattern "HTTP"',
+      'payload.runners.deny.0: a lone * is not a pattern; to stop every step, deny the runners one by one or by prefix (demo.*); remove or correct the runner pattern "*"',
     ]);
+    // What the app says for them (src/lib/words/kernel-words.ts, per field).
+    const said = (e.details['issues'] as { path: string; message: string; code: string }[]).map((i) => issueSentence(i, 'policy.set'));
+    assert.equal(said[0], 'The allowed pattern is not in the right form (write the host alone, without https://). Correct it and try again.');
+    assert.equal(said[1], 'The denied pattern is not in the right form (it is listed twice). Correct it and try again.');
     assert.equal(refused(k, { hosts: { allow: [] }, runners: { allow: [], deny: [] } }).code, 'invalid_payload', 'a missing list');
     assert.equal(refused(k, { ...POLICY, extra: true }).code, 'invalid_payload', 'an unknown field');
     assert.equal(refused(k, { ...POLICY, hosts: { allow: Array.from({ length: 201 }, (_, i) => `h${i}.example.com`), deny: [] } }).code, 'invalid_payload', 'too many patterns');
