@@ -69,7 +69,7 @@ describe('host policy at run time', () => {
       assert.equal(denied.error!.type, 'policy_denied');
       assert.equal(denied.error!.message, `The workspace policy does not allow calls to 127.0.0.1:${port} (denied by 127.0.0.1). Change the policy in Settings → Policies if this call is intended.`);
       assert.equal(h.step(denied.id, 'call').attempts, 1, 'not retried, even under a retry policy');
-      assert.equal(h.step(denied.id, 'call').error!.retryable as unknown, false);
+      assert.equal((h.step(denied.id, 'call').error as unknown as { retryable: boolean }).retryable, false);
       assert.equal(fx.requests('denied'), 0, 'no request reached the server');
       assert.equal(fx.requests(), 1);
 

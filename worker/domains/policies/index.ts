@@ -17,7 +17,7 @@
 import { z } from 'zod';
 import { defineCommands, defineQueries, type KernelModule } from '../../kernel/module.ts';
 import { assertActiveWorkspace, workspaceField, workspaceIdSchema, workspaceStatus, type WorkspaceStatus } from '../workspaces/scope.ts';
-import { listProblems, MAX_PATTERNS, MAX_PATTERN_CHARS, OPEN_POLICY, type PatternKind, type Policy } from './rules.ts';
+import { checkHost, checkRunner, deniedSentence, displayHost, listProblems, MAX_PATTERNS, MAX_PATTERN_CHARS, OPEN_POLICY, type PatternKind, type Policy } from './rules.ts';
 
 export * from './rules.ts';
 
@@ -66,6 +66,17 @@ export interface PolicyView extends Policy {
   /** When it was last set (null: never, the open policy). */
   readonly updatedAt: string | null;
 }
+
+/** One problem of a draft policy (`policy.validate`): which list, which entry, what is wrong. */
+export interface PolicyProblem {
+  readonly list: 'hosts.allow' | 'hosts.deny' | 'runners.allow' | 'runners.deny';
+  readonly index: number;
+  readonly pattern: string;
+  readonly problem: string;
+}
+
+const draftList = z.array(z.string().max(2000)).max(1000);
+const draftLists = z.strictObject({ allow: draftList, deny: draftList });
 
 const policyStream = (workspaceId: string): string => `policy:${workspaceId}`;
 const violationStream = (workspaceId: string): string => `policy-violation:${workspaceId}`;
@@ -131,6 +142,25 @@ export const policiesModule = {
       const row = r.get('SELECT policy, updated_at FROM policies WHERE workspace_id = ?', [p.workspaceId]);
       if (!row) return { workspaceId: p.workspaceId, ...OPEN_POLICY, updatedAt: null };
       return { workspaceId: p.workspaceId, ...(JSON.parse(String(row['policy'])) as Policy), updatedAt: String(row['updated_at']) };
+    },
+  }, {
+    name: 'policy.validate',
+    description: 'Check a draft policy as a person edits it: every bad or repeated pattern with what is wrong; and, given a URL or a runner name, whether the draft allows it (and the sentence when it does not).',
+    schema: z.strictObject({ hosts: draftLists, runners: draftLists, url: z.string().max(2000).optional(), runner: z.string().max(200).optional() }),
+    run: (_r, p: Policy & { url?: string; runner?: string }) => {
+      const problems: PolicyProblem[] = [];
+      for (const [kind, name] of [['host', 'hosts'], ['runner', 'runners']] as const) {
+        for (const list of ['allow', 'deny'] as const) {
+          for (const x of listProblems(kind, p[name][list])) problems.push({ list: `${name}.${list}`, ...x });
+          if (p[name][list].length > MAX_PATTERNS) problems.push({ list: `${name}.${list}`, index: MAX_PATTERNS, pattern: '', problem: `a list holds at most ${MAX_PATTERNS} patterns` });
+        }
+      }
+      const tried = (kind: PatternKind, target: string, v: ReturnType<typeof checkHost>) => ({ target, allowed: v.ok, sentence: v.ok ? null : deniedSentence(kind, target, v) });
+      return {
+        problems,
+        ...(p.url ? { url: tried('host', displayHost(p.url) ?? p.url, checkHost(p, p.url)) } : {}),
+        ...(p.runner ? { runner: tried('runner', p.runner, checkRunner(p, p.runner)) } : {}),
+      };
     },
   }, {
     name: 'policy.violations',

@@ -133,3 +133,24 @@ test('a violation is recorded only by the kernel itself, audited, and listed new
     await k.close();
   }
 });
+
+test('policy.validate names every bad pattern of a draft and tries a URL and a runner against it, writing nothing', async () => {
+  const k = await memKernel();
+  try {
+    const head = k.status().headSeq;
+    const r = k.query('policy.validate', { hosts: { allow: [], deny: ['*.example.com', 'https://x.org', '*.example.com'] }, runners: { allow: [], deny: ['demo.*', 'Demo'] }, url: 'https://evil.example.com/x?k=1', runner: 'demo.sleep' }) as {
+      problems: { list: string; index: number; problem: string }[]; url: { target: string; allowed: boolean; sentence: string | null }; runner: { allowed: boolean; sentence: string | null };
+    };
+    assert.deepEqual(r.problems.map((p) => [p.list, p.index, p.problem]), [
+      ['hosts.deny', 1, 'write the host alone, without https://'], ['hosts.deny', 2, 'it is listed twice'], ['runners.deny', 1, 'runner names are lower case'],
+    ]);
+    assert.deepEqual(r.url, { target: 'evil.example.com', allowed: false, sentence: 'The workspace policy does not allow calls to evil.example.com (denied by *.example.com). Change the policy in Settings → Policies if this call is intended.' });
+    assert.equal(r.runner.allowed, false);
+    const fine = k.query('policy.validate', { hosts: { allow: [], deny: [] }, runners: { allow: [], deny: [] }, url: 'https://a.org' }) as { problems: unknown[]; url: { allowed: boolean } };
+    assert.deepEqual(fine.problems, []);
+    assert.equal(fine.url.allowed, true);
+    assert.equal(k.status().headSeq, head);
+  } finally {
+    await k.close();
+  }
+});
