@@ -12,6 +12,7 @@ import type { Page } from 'playwright-core';
 import { chromiumAvailable, CHROMIUM_PATH } from '../helpers/chromium.ts';
 import type { StaticServer } from '../helpers/static-server.ts';
 import { startEffectServer, type EffectServer } from '../helpers/effect-server.ts';
+import { mkdirSync } from 'node:fs';
 import { Cleanup } from './support.ts';
 import { cspViolations, openBuiltApp, type PageProblems } from './app-support.ts';
 import type { KingdomApiPage } from './pages/kingdom-api.ts';
@@ -29,6 +30,7 @@ describe('policies: Settings → Policies, enforced at run time', () => {
 
   before(async () => {
     assert.ok(chromiumAvailable(), `Chromium is missing at ${CHROMIUM_PATH} (scripts/e2e.sh installs it)`);
+    mkdirSync('.tmp/screens', { recursive: true });
     fx = await startEffectServer();
     cleanup.add('effect server', () => fx.close());
     port = Number(new URL(fx.url).port);
@@ -78,11 +80,32 @@ describe('policies: Settings → Policies, enforced at run time', () => {
     await page.goto(`${server.url}/#/settings`);
     const item = page.locator(sel('policy-violation')).first();
     await item.waitFor({ timeout: UI_MS });
+    await page.screenshot({ path: '.tmp/screens/policies-1440.png', fullPage: true });
     assert.equal(await item.getAttribute('data-rule'), `127.0.0.1:${port}`);
     assert.match((await item.textContent()) ?? '', /step call of session/);
     const audit = await api.query<{ action: string }[]>('audit.list', { limit: 1000 });
     assert.ok(audit.ok);
     assert.deepEqual(audit.value.filter((a) => a.action.startsWith('policy.')).map((a) => a.action), ['policy.set', 'policy.violation']);
+  });
+
+  test('on a phone (390 px) every control of the section is a 44 px target and reachable by keyboard', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    try {
+      for (const id of ['policy-hosts-allow', 'policy-hosts-deny', 'policy-runners-allow', 'policy-runners-deny', 'policy-save', 'policy-revert', 'policy-try-url', 'policy-try-runner']) {
+        const box = await page.locator(sel(id)).boundingBox();
+        assert.ok(box && box.height >= 44 && box.width <= 390, `${id}: ${JSON.stringify(box)}`);
+      }
+      const link = await page.locator(`${sel('policy-violation')} a`).first().boundingBox();
+      assert.ok(link && link.height >= 44, `session link: ${JSON.stringify(link)}`);
+      await page.locator(sel('policy-form')).scrollIntoViewIfNeeded();
+      await page.screenshot({ path: '.tmp/screens/policies-390.png', fullPage: true });
+      // Keyboard: from the first list, Tab reaches the next one (no trap in the text areas).
+      await page.getByLabel('Allowed hosts').focus();
+      await page.keyboard.press('Tab');
+      assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('data-testid')), 'policy-hosts-deny');
+    } finally {
+      await page.setViewportSize({ width: 1440, height: 900 });
+    }
   });
 
   test('no console errors and no CSP violations', async () => {

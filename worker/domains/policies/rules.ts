@@ -85,7 +85,7 @@ export function checkHost(policy: Policy, url: string): Verdict {
   const target = hostOf(url);
   if (!target) return { ok: true };
   return judge(policy.hosts, (pattern) => {
-    const p = parseHostPattern(pattern);
+    const p = parsedHostPattern(pattern);
     return typeof p !== 'string' && hostMatches(p, target.host, target.port);
   });
 }
@@ -138,6 +138,19 @@ function hostOf(url: string): { host: string; port: number | null } | null {
   if (host === '') return null;
   const port = u.port !== '' ? Number(u.port) : u.protocol === 'https:' ? 443 : u.protocol === 'http:' ? 80 : null;
   return { host, port };
+}
+
+/** Parsed patterns (a pure function of the text), so judging a call does not re-parse its policy. */
+const parsed = new Map<string, HostPattern | string>();
+
+function parsedHostPattern(pattern: string): HostPattern | string {
+  let p = parsed.get(pattern);
+  if (p === undefined) {
+    if (parsed.size >= 4096) parsed.clear();
+    p = parseHostPattern(pattern);
+    parsed.set(pattern, p);
+  }
+  return p;
 }
 
 const isIp = (host: string): boolean => host.startsWith('[') || /^\d+\.\d+\.\d+\.\d+$/.test(host);
