@@ -25,14 +25,14 @@ const STORAGE_KEY = 'kingdom.workspace';
 /** Commands whose payload takes `workspaceId` (the others derive it from the entity they target). */
 export const SCOPED_COMMANDS: ReadonlySet<string> = new Set([
   'workflow.save', 'workflow.archive', 'session.start',
-  'forest.node.create', 'secret.set', 'secret.delete', 'llm.provider.set', 'llm.provider.delete',
+  'forest.node.create', 'secret.set', 'secret.delete', 'llm.provider.set', 'llm.provider.delete', 'policy.set',
 ]);
 
 /** Queries that answer one workspace (reads by id take an optional workspaceId: added too). */
 export const SCOPED_QUERIES: ReadonlySet<string> = new Set([
   'workflow.list', 'workflow.get', 'workflow.revisions', 'session.list', 'session.inbox',
   'forest.search', 'forest.node.list', 'forest.tags', 'forest.node.get', 'forest.links', 'forest.traverse', 'forest.graph', 'forest.resolve',
-  'secret.list', 'llm.provider.list',
+  'secret.list', 'llm.provider.list', 'policy.get', 'policy.violations',
 ]);
 
 /** `params` with the workspace added when `name` is scoped and it names none. */

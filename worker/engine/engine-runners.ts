@@ -12,6 +12,8 @@ import type { Kernel } from '../kernel/kernel.ts';
 import { createAgentRunner } from './agent/runner.ts';
 import { kernelWorkflowTools } from './agent/workflows.ts';
 import { DEFAULT_WORKSPACE_ID } from '../domains/workspaces/scope.ts';
+/** The workspace policy every dispatched runner is wrapped in (policy-guard.ts). */
+export { PolicyGuard } from './policy-guard.ts';
 
 /** Providers of the request's workspace (health, asked without one, reports the default workspace's). */
 const providersIn = (lookups: EngineLookups) => (workspaceId?: string) => lookups.llmProviders(workspaceId ?? DEFAULT_WORKSPACE_ID);

@@ -25,7 +25,7 @@ import { toStepError, type JournalEntry, type RunJournal } from './runners/types
 import { JournalQueue } from './journal.ts';
 import { cancelCommands, recordCommand, toJson, type EngineStats, type Execution, type Live } from './engine-support.ts';
 export type { EngineStats } from './engine-support.ts';
-import { engineRunners, withAgentRunner, withCustomRunners } from './engine-runners.ts';
+import { engineRunners, PolicyGuard, withAgentRunner, withCustomRunners } from './engine-runners.ts';
 import { SessionLearning, withForestRunners } from './learning.ts';
 import type { StepProgress } from './progress.ts';
 import { systemClock, soon, type Clock } from './clock.ts';
@@ -64,6 +64,7 @@ export class Engine {
   private readonly lookups: EngineLookups;
   private readonly learning: SessionLearning;
   private readonly journal = new JournalQueue();
+  private readonly policy = new PolicyGuard(() => this.kernel, (err) => this.options.onError?.(err)); // every runner call judged by the workspace policy
   /** Merges the Forest's full-text index while the engine is quiet. */
   readonly forestIndex: ForestIndexMaintenance;
   private scheduled = false;
@@ -78,7 +79,7 @@ export class Engine {
     this.clock = options.clock ?? systemClock;
     this.lookups = new EngineLookups(kernel);
     this.runners = options.runners instanceof RunnerRegistry ? options.runners
-      : new RunnerRegistry(withAgentRunner(withForestRunners(withCustomRunners(engineRunners(this.lookups, options.onProgress), options.runners ?? []), kernel), kernel, this.lookups, (n) => this.runners.get(n), options.onProgress));
+      : new RunnerRegistry(withAgentRunner(withForestRunners(withCustomRunners(engineRunners(this.lookups, options.onProgress), options.runners ?? []), kernel), kernel, this.lookups, (n) => this.policy.guard(this.runners.get(n)), options.onProgress));
     this.learning = new SessionLearning(kernel, (err) => this.options.onError?.(err), () => this.schedule(), () => this.dirty.size > 0 || this.flushing); // summaries of ended sessions
     this.forestIndex = new ForestIndexMaintenance(kernel, { busy: () => this.dirty.size > 0 || this.flushing || this.learning.busy, onError: (err) => this.options.onError?.(err) });
     const sub = kernel.subscribe((events) => this.onEvents(events));
@@ -338,7 +339,7 @@ export class Engine {
       this.dirty.add(id);
       this.schedule();
     };
-    const runner = this.runners.get(runnerName);
+    const runner = this.policy.guard(this.runners.get(runnerName));
     if (!runner) {
       queueMicrotask(() => done({ attempt, ok: false, error: errorOf('runner_unavailable', `No runner named ${runnerName} (known: ${this.runners.list().map((r) => r.name).join(', ')}).`) }));
       return;

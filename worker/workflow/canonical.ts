@@ -23,7 +23,7 @@
  * 3. Pure and total: never throws; an invalid source is `{ ok: false, message }`.
  */
 import { Document, isAlias, isMap, isScalar, isSeq, Pair, parseDocument, Scalar, YAMLMap, YAMLSeq, type Node } from 'yaml';
-import { parseWorkflow, type ParseOptions } from './parse.ts';
+import { parseWorkflow } from './parse.ts';
 import { loadYaml } from './source.ts';
 import { collectAnswerSteps, fromSpecForm, shorthands } from './spec-form.ts';
 
@@ -65,16 +65,16 @@ function padded(text: string): boolean {
   return (t.match(/[[{] \S/g) ?? []).length >= (t.match(/[[{][^\s\]}]/g) ?? []).length;
 }
 
-export function canonicalYaml(source: string, options: ParseOptions = {}): CanonicalResult {
+export function canonicalYaml(source: string): CanonicalResult {
   try {
-    return canonical(source, options);
+    return canonical(source);
   } catch (err) {
     return { ok: false, message: `The canonical form could not be written (${err instanceof Error ? err.message.slice(0, 200) : String(err)}); the workflow is unchanged.` };
   }
 }
 
-function canonical(source: string, options: ParseOptions): CanonicalResult {
-  const original = parseWorkflow(source, options);
+function canonical(source: string): CanonicalResult {
+  const original = parseWorkflow(source);
   if (!original.ok) return { ok: false, message: 'The workflow has problems; fix them first (the canonical form is written from a valid workflow).' };
   const loaded = loadYaml(source);
   if (!loaded.ok || loaded.source === undefined) return { ok: false, message: 'The YAML could not be read.' };
@@ -97,7 +97,7 @@ function canonical(source: string, options: ParseOptions): CanonicalResult {
     } catch {
       continue; // e.g. an alias printed before its anchor
     }
-    const again = parseWorkflow(text, options);
+    const again = parseWorkflow(text);
     if (again.ok && again.hash === original.hash) return { ok: true, text, specForm: spec.specForm, changed: text !== source };
   }
   return { ok: false, message: 'This workflow cannot be written in the canonical form without changing what it means (its anchors or merge keys would have to move); it is unchanged.' };

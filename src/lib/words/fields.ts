@@ -96,6 +96,8 @@ const BY_COMMAND: { readonly [key: string]: Field } = {
   'workflow.save:source': f('workflow text'),
   'workflow.archive:name': f('workflow', 'ref'),
   'workflow.get:name': f('workflow', 'ref'),
+  'policy.set:allow': f('allow list', 'list', 'allowed pattern'),
+  'policy.set:deny': f('deny list', 'list', 'denied pattern'),
 };
 
 const article = (w: string): string => (/^[aeiou]/i.test(w) ? 'an' : 'a');

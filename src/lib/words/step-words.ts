@@ -51,6 +51,7 @@ export const STEP_WORDS: { readonly [type: string]: Words } = {
   child_cancelled: { problem: 'The child workflow it started was cancelled.', action: 'Retry to start it again.' },
   child_invalid: { problem: 'The child workflow could not be started (missing, or its inputs do not fit).', action: 'Check the child workflow and its inputs, then retry.' },
   cancelled: { problem: 'The session was cancelled.', action: 'Retry it if it should still run.' },
+  policy_denied: { problem: 'The workspace policy does not allow this call, so it was not made.', action: 'Change the policy in Settings → Policies if this call is intended.' },
   '*': { problem: 'The step failed.', action: 'Open the step to read the details, then retry.' },
 };
 
@@ -93,6 +94,11 @@ export function stepProblem(e: StepFailure): string {
       const m = /^Rejected by ([^:]+?)(?::\s*([\s\S]*))?$/.exec(e.message.trim());
       if (m) return `${m[1]} rejected this step${m[2] ? `: “${m[2].trim()}”` : ''}.`;
       return w.problem;
+    }
+    case 'policy_denied': {
+      // The engine's message names the host or runner and the rule (worker/domains/policies/rules.ts).
+      const m = /^(The workspace policy does not allow .+? \((?:denied by [^)]+|not in the allowed (?:hosts|runners))\)\.)/.exec(e.message);
+      return m ? m[1]! : w.problem;
     }
     case 'gate_failed': {
       const said = e.message.trim().replace(/[.;]\s*$/, '');

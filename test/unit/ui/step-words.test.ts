@@ -45,3 +45,11 @@ test('every test-connection failure is a plain sentence with what to do', async 
   }
   assert.match(probeSentence({ ok: false, provider: 'p', model: 'm', kind: 'unreachable', message: 'x', latencyMs: 1 }, where), /CORS/);
 });
+
+test('a call the workspace policy refused: the sentence names the host or runner and the rule', () => {
+  const message = 'The workspace policy does not allow calls to evil.example.com (denied by *.example.com). Change the policy in Settings → Policies if this call is intended.';
+  assert.equal(stepSentence({ type: 'policy_denied', message }), message);
+  assert.equal(stepProblem({ type: 'policy_denied', message: 'The workspace policy does not allow the runner http (not in the allowed runners). Change it.' }),
+    'The workspace policy does not allow the runner http (not in the allowed runners).');
+  assert.equal(stepProblem({ type: 'policy_denied', message: 'something else' }), 'The workspace policy does not allow this call, so it was not made.');
+});

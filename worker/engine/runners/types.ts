@@ -95,6 +95,7 @@ export const RUNNER_ERROR_TYPES = [
   'runner_unavailable', // no such runner, or it is not configured (not retryable)
   'runner_error', // the runner failed unexpectedly (not retryable)
   'flaky', // demo runner: an injected failure (retryable)
+  'policy_denied', // the workspace policy refuses this runner or host; nothing was called (not retryable)
 ] as const;
 
 export class RunnerError extends Error {
