@@ -140,3 +140,24 @@ test('manifest.validate judges a draft without applying it: issues, or its chang
     await k.close();
   }
 });
+
+test('a save with the same definition but other text (a comment, the canonical form) is a new revision with the same hash; the same text again saves nothing', async () => {
+  const k = await openKingdom();
+  try {
+    const save = async (source: string, key: string) => {
+      const res = await k.command({ type: 'workflow.save', payload: { source }, idempotencyKey: key });
+      assert.ok(res.ok, `saved: ${res.ok ? '' : res.error.message}`);
+      return res.value.value as { revision: number; hash: string; unchanged: boolean };
+    };
+    const first = await save(specFlow, 's1');
+    const same = await save(specFlow, 's2');
+    assert.ok(same.unchanged && same.revision === first.revision, 'the same text saves nothing');
+    const commented = await save(`# reviewed by ops\n${specFlow}`, 's3');
+    assert.ok(!commented.unchanged && commented.revision === first.revision + 1, 'the new text is the next revision');
+    assert.equal(commented.hash, first.hash, 'with the same definition hash');
+    const got = await query<{ source: string }>(k, 'workflow.get', { name: 'deploy_service' });
+    assert.match(got.source, /^# reviewed by ops\n/, 'what the person typed is kept');
+  } finally {
+    await k.close();
+  }
+});
