@@ -84,6 +84,9 @@ export function listProblems(kind: PatternKind, list: readonly string[]): { inde
 export function checkHost(policy: Policy, url: string): Verdict {
   const target = hostOf(url);
   if (!target) return { ok: true };
+  // Fail closed: a stored deny rule this version cannot read denies every call rather than none.
+  const unreadable = policy.hosts.deny.find((pattern) => typeof parsedHostPattern(pattern) === 'string');
+  if (unreadable !== undefined) return { ok: false, list: 'deny', rule: unreadable.trim() };
   return judge(policy.hosts, (pattern) => {
     const p = parsedHostPattern(pattern);
     return typeof p !== 'string' && hostMatches(p, target.host, target.port);

@@ -102,3 +102,10 @@ test('the refusal sentence names the target and the rule, then what to do', () =
   assert.equal(displayHost('http://127.0.0.1:4000/x?token=secret'), '127.0.0.1:4000');
   assert.equal(displayHost('https://Evil.Example.com./x'), 'evil.example.com');
 });
+
+test('a stored deny rule this version cannot read denies every call (fail closed), an unreadable allow rule allows nothing extra', () => {
+  const unreadableDeny = hosts([], ['exa mple.com']);
+  assert.deepEqual(checkHost(unreadableDeny, 'https://anything.example/'), { ok: false, list: 'deny', rule: 'exa mple.com' });
+  const unreadableAllow = hosts(['exa mple.com']);
+  assert.equal(ok(checkHost(unreadableAllow, 'https://anything.example/')), false, 'an allow list of only an unreadable rule allows nothing');
+});
