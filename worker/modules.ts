@@ -8,5 +8,6 @@ import { secretsModule } from './domains/secrets/index.ts';
 import { forestModule } from './domains/forest/index.ts';
 import { providersModule } from './domains/providers/index.ts';
 import { syncModule } from './domains/sync/index.ts';
+import { contractsModule } from './domains/contracts/index.ts';
 
-export const DEFAULT_MODULES: readonly KernelModule[] = [workspacesModule, sessionsModule, secretsModule, providersModule, forestModule, syncModule];
+export const DEFAULT_MODULES: readonly KernelModule[] = [workspacesModule, sessionsModule, secretsModule, providersModule, forestModule, syncModule, contractsModule];

@@ -43,6 +43,7 @@ export const CODE_WORDS: { readonly [C in ErrorCode]: CodeWords } = {
   invalid_file: { problem: 'This file is not a Kingdom workspace file (or it is damaged or too large), so nothing was opened.', action: 'Check that you picked the file that was exported, and ask the sender for it again if it is damaged.' },
   file_not_verified: { problem: 'The workspace file did not verify: something in it was changed, removed or added after it was exported, so it cannot be trusted and nothing was opened.', action: 'Ask the sender for a new export.' },
   invalid_workflow: { problem: 'The workflow has problems, so it was not saved or run.', action: 'Fix the lines the editor marks and try again.' },
+  invalid_trigger: { problem: 'The trigger of this contract cannot be followed.', action: 'Correct the schedule, time zone or event as the message says and save again.' },
   invalid_inputs: { problem: 'Some inputs of the workflow are missing or of the wrong kind.', action: 'Correct them on the run form and start it again.' },
   unknown_query: { problem: 'This screen asked the kernel for something it does not know (the page and the kernel may be from different versions).', action: 'Reload the page.' },
   invalid_query: { problem: 'This screen asked with values the kernel does not accept.', action: 'Change the filters and try again.' },
