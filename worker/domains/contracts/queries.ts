@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { defineQueries, type Reader } from '../../kernel/module.ts';
 import { scheduleCode } from '../../contracts/code.ts';
 import type { CatchUp, Overlap } from '../../contracts/schedule.ts';
-import { workspaceField } from '../workspaces/scope.ts';
+import { workspaceField, workspaceStatus } from '../workspaces/scope.ts';
 import { contractId, contractStream, type SkipRange, type Trigger } from './schemas.ts';
 import type { ContractRow } from './commands.ts';
 import type { Json } from '../../kernel/errors.ts';
@@ -125,8 +125,7 @@ export const queries = defineQueries([
     schema: z.strictObject({}),
     internal: true,
     run: (r): { id: string; workspaceId: string; trigger: Trigger; catchUp: CatchUp; homeDevice: string; considered: number; fromSeq: number }[] =>
-      (r.all(`SELECT c.* FROM contracts c JOIN workspaces w ON w.id = c.workspace_id
-              WHERE c.enabled = 1 AND w.status = 'active' AND NOT EXISTS (SELECT 1 FROM workspace_copies x WHERE x.workspace_id = c.workspace_id)`) as unknown as Row[]).map((c) => ({
+      (r.all('SELECT * FROM contracts WHERE enabled = 1 ORDER BY id') as unknown as Row[]).filter((c) => workspaceStatus(r, c.workspace_id) === 'active').map((c) => ({
         id: c.id, workspaceId: c.workspace_id, trigger: JSON.parse(c.trigger_spec) as Trigger, catchUp: JSON.parse(c.catch_up) as CatchUp, homeDevice: c.home_device, considered: Number(c.considered),
         fromSeq: Number(r.value("SELECT MAX(seq) FROM events WHERE stream = ? AND type IN ('contract.set', 'contract.enabled')", [contractStream(c.id)]) ?? 0),
       })),
