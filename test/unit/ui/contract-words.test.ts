@@ -26,6 +26,6 @@ test('policies, skips and instants', () => {
   assert.equal(catchUpWords({ mode: 'latest', windowMs: 86_400_000 }), 'the latest missed instant within 1 day runs');
   const t = Date.UTC(2026, 2, 29, 1);
   assert.equal(instantWords(t, 'Europe/Berlin'), 'Sun, 29 Mar 2026, 03:00');
-  assert.equal(skipWords({ reason: 'missed', count: 24, first: t, last: t + 23 * 3_600_000 }, 'UTC'), '24 instants, Sun, 29 Mar 2026, 01:00 – Mon, 30 Mar 2026, 00:00: missed while every device was closed');
-  assert.equal(skipWords({ reason: 'overlap', count: 1, first: t, last: t }, 'UTC'), '1 instant, Sun, 29 Mar 2026, 01:00: a run was still running');
+  assert.equal(skipWords({ reason: 'missed', count: 24, first: t, last: t + 23 * 3_600_000, at: '' }, 'UTC'), '24 instants, Sun, 29 Mar 2026, 01:00 – Mon, 30 Mar 2026, 00:00: missed while every device was closed');
+  assert.equal(skipWords({ reason: 'overlap', count: 1, first: t, last: t, at: '' }, 'UTC'), '1 instant, Sun, 29 Mar 2026, 01:00: a run was still running');
 });
