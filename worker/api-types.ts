@@ -15,6 +15,7 @@ import type { secretsModule } from './domains/secrets/index.ts';
 import type { providersModule } from './domains/providers/index.ts';
 import type { forestModule } from './domains/forest/index.ts';
 import type { policiesModule } from './domains/policies/index.ts';
+import type { contractsModule } from './domains/contracts/index.ts';
 
 type AllQueries =
   | ReturnType<typeof builtinQueries>[number]
@@ -25,7 +26,8 @@ type AllQueries =
   | (typeof secretsModule.queries)[number]
   | (typeof providersModule.queries)[number]
   | (typeof forestModule.queries)[number]
-  | (typeof policiesModule.queries)[number];
+  | (typeof policiesModule.queries)[number]
+  | (typeof contractsModule.queries)[number];
 
 /** Every query, internal ones included: what the kernel's own code (the engine) may ask. */
 export type SystemQueryMap = QueryMapOf<AllQueries, true>;
@@ -44,7 +46,8 @@ type AllCommands =
   | (typeof secretsModule.commands)[number]
   | (typeof providersModule.commands)[number]
   | (typeof forestModule.commands)[number]
-  | (typeof policiesModule.commands)[number];
+  | (typeof policiesModule.commands)[number]
+  | (typeof contractsModule.commands)[number];
 
 /** Every public command: `{ [type]: { payload } }` (internal ones, refused through the API, left out). */
 export type CommandMap = CommandMapOf<AllCommands>;

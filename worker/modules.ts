@@ -10,5 +10,6 @@ import { forestModule } from './domains/forest/index.ts';
 import { providersModule } from './domains/providers/index.ts';
 import { syncModule } from './domains/sync/index.ts';
 import { policiesModule } from './domains/policies/index.ts';
+import { contractsModule } from './domains/contracts/index.ts';
 
-export const DEFAULT_MODULES: readonly KernelModule[] = [workspacesModule, sessionsModule, secretsModule, providersModule, forestModule, syncModule, manifestsModule, policiesModule];
+export const DEFAULT_MODULES: readonly KernelModule[] = [workspacesModule, sessionsModule, secretsModule, providersModule, forestModule, syncModule, manifestsModule, policiesModule, contractsModule];

@@ -8,7 +8,8 @@
  *
  * Invariants:
  * 1. Every kernel loads DEFAULT_MODULES, in that order, then the extra modules given.
- * 2. The engine starts only after the kernel opened (a failed open starts nothing) and stops when
+ * 2. The engine (and with it the contract scheduler, worker/contracts/scheduler.ts, on the same
+ *    clock) starts only after the kernel opened (a failed open starts nothing) and stops when
  *    the kernel closes. Its code is a separate chunk (imported here, never statically): Node
  *    awaits it, so the engine runs when openRoot returns; with `lazyCode` (the browser) openRoot
  *    returns without waiting and the engine starts as soon as its code and every module's
@@ -109,7 +110,7 @@ export async function openRoot(options: RootOptions): Promise<KingdomRoot> {
     const eo = options.engine ?? {};
     const onProgress = eo.onProgress;
     engineStarted = (async () => {
-      const [{ Engine }] = await Promise.all([import('./engine/engine.ts'), code.all()]);
+      const [{ Engine }, { ContractScheduler }] = await Promise.all([import('./engine/engine.ts'), import('./contracts/scheduler.ts'), code.all()]);
       if (kernel.isClosed) return null;
       engine = Engine.start(kernel, {
         ...eo,
@@ -118,6 +119,8 @@ export async function openRoot(options: RootOptions): Promise<KingdomRoot> {
           onProgress?.(p);
         },
       });
+      // The contracts' timers, on the engine's clock; they stop when the kernel closes.
+      ContractScheduler.start(kernel, { ...(eo.clock ? { clock: eo.clock } : {}), ...(eo.onError ? { onError: eo.onError } : {}) });
       return engine;
     })();
     if (!options.lazyCode) await engineStarted;

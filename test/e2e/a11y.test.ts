@@ -62,6 +62,8 @@ const ROUTES: readonly A11yRoute[] = [
     reach: [sel('workflow-save')],
   },
   { name: 'workflow-run', hash: () => '#/workflows/hello/run', ready: sel('run-form'), reach: [sel('run-start')] },
+  { name: 'contracts', hash: () => '#/contracts', ready: sel('contract-row'), reach: [sel('contract-run'), sel('contract-edit')] },
+  { name: 'contract-form', hash: () => '#/contracts/new', ready: sel('contract-preview-next'), reach: [sel('contract-cron'), sel('contract-save')] },
   { name: 'inbox', hash: () => '#/inbox', ready: sel('inbox-approval'), reach: [sel('inbox-approve')] },
   { name: 'sessions', hash: () => '#/sessions', ready: sel('session-row'), reach: [`${sel('session-row')} a`] },
   {
@@ -146,6 +148,8 @@ describe('accessibility: axe-core on every route, visible focus, keyboard reach'
     }
     await command('forest.link.create', { from: ids[1], to: ids[0], type: 'derived_from' }, 'a11y-link-1');
     await command('forest.link.create', { from: ids[0], to: ids[2], type: 'relates_to' }, 'a11y-link-2');
+    await command('contract.set', { name: 'Greet on demand', workflow: 'hello', inputs: { who: 'Ada' }, trigger: { kind: 'button' } }, 'a11y-contract-1');
+    await command('contract.set', { name: 'Nightly greeting', workflow: 'hello', trigger: { kind: 'cron', cron: '30 2 * * *', timezone: 'Europe/Berlin' } }, 'a11y-contract-2');
     await command('llm.provider.set', { id: 'local', kind: 'openai', baseUrl: 'http://127.0.0.1:11434/v1', models: ['llama3.2'] }, 'a11y-provider');
     return { finished, waiting, note: ids[0]!, eventSeq };
   }

@@ -24,6 +24,7 @@ export const ERROR_CODES = {
   invalid_manifest: 'The manifest does not parse or validate; details.issues lists each problem with line and column. Nothing was applied (the last good version stays active).',
   has_dependents: 'Other manifests or workflows depend on this one (details.dependents names them); remove or change those first.',
   invalid_inputs: 'The inputs do not match the workflow inputs schema; details.issues lists each problem.',
+  invalid_trigger: "A contract's trigger cannot be followed: a cron expression or time zone the calculator refuses, or an event type that would trigger contracts in a loop; details.field names it.",
   unknown_query: 'No query with this name is registered.',
   invalid_query: 'The query parameters do not match the query schema.',
   schema_too_new: 'The database was written by a newer version of Kingdom; this version refuses to open it.',

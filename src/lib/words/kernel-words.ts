@@ -45,6 +45,7 @@ export const CODE_WORDS: { readonly [C in ErrorCode]: CodeWords } = {
   invalid_workflow: { problem: 'The workflow has problems, so it was not saved or run.', action: 'Fix the lines the editor marks and try again.' },
   invalid_manifest: { problem: 'The manifest has problems, so it was not applied; the last good version stays active.', action: 'Fix the lines the editor marks and try again.' },
   has_dependents: { problem: 'Other manifests or workflows still depend on this one, so it was not removed.', action: 'Remove or change the ones that depend on it first (the details name them).' },
+  invalid_trigger: { problem: 'The trigger of this contract cannot be followed.', action: 'Correct the schedule, time zone or event as the message says and save again.' },
   invalid_inputs: { problem: 'Some inputs of the workflow are missing or of the wrong kind.', action: 'Correct them on the run form and start it again.' },
   unknown_query: { problem: 'This screen asked the kernel for something it does not know (the page and the kernel may be from different versions).', action: 'Reload the page.' },
   invalid_query: { problem: 'This screen asked with values the kernel does not accept.', action: 'Change the filters and try again.' },

@@ -18,11 +18,14 @@ const DIRS: Record<string, string> = {
   workspaces: 'worker/domains/workspaces', sessions: 'worker/domains/sessions', secrets: 'worker/domains/secrets',
   'llm-providers': 'worker/domains/providers', forest: 'worker/domains/forest', sync: 'worker/domains/sync',
   manifests: 'worker/domains/manifests', policies: 'worker/domains/policies',
+  contracts: 'worker/domains/contracts',
 };
 /** Kernel tables a slice may use besides its own: the log (its own streams) and the stores decisions write. */
 const KERNEL_TABLES: Record<string, readonly string[]> = {
   sessions: ['events', 'blobs'],
   secrets: ['secrets'],
+  // Where an event trigger starts looking (its contract's last set), and the event a run reads.
+  contracts: ['events'],
 };
 
 function files(dir: string): string[] {

@@ -83,7 +83,7 @@ function mustSession(row: SessionRow | undefined, id: string): SessionRow {
 
 const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
 
-function startDecision(id: string, workspaceId: string, source: string, inputs: unknown, env: { [k: string]: Json }, extra: { [k: string]: Json } = {}): Decision {
+export function startDecision(id: string, workspaceId: string, source: string, inputs: unknown, env: { [k: string]: Json }, extra: { [k: string]: Json } = {}): Decision {
   const { workflow, hash } = parsed(source);
   const checked = workflowCode.get().validateInputs(workflow, inputs);
   if (!checked.ok) {
