@@ -17,7 +17,7 @@
 import { z } from 'zod';
 import { defineCommands, defineQueries, type KernelModule } from '../../kernel/module.ts';
 import { assertActiveWorkspace, workspaceField, workspaceIdSchema, workspaceStatus, type WorkspaceStatus } from '../workspaces/scope.ts';
-import { checkHost, checkRunner, deniedSentence, displayHost, listProblems, MAX_PATTERNS, MAX_PATTERN_CHARS, OPEN_POLICY, type PatternKind, type Policy } from './rules.ts';
+import { checkHost, hostPatternProblem, checkRunner, deniedSentence, displayHost, listProblems, MAX_PATTERNS, MAX_PATTERN_CHARS, OPEN_POLICY, type PatternKind, type Policy } from './rules.ts';
 
 export * from './rules.ts';
 
@@ -156,9 +156,12 @@ export const policiesModule = {
         }
       }
       const tried = (kind: PatternKind, target: string, v: ReturnType<typeof checkHost>) => ({ target, allowed: v.ok, sentence: v.ok ? null : deniedSentence(kind, target, v) });
+      // The draft is tried with its readable patterns (the bad ones are listed above and cannot be saved).
+      const readable = (list: readonly string[]) => list.filter((x) => hostPatternProblem(x) === null);
+      const hostsTried = { ...p, hosts: { allow: readable(p.hosts.allow), deny: readable(p.hosts.deny) } };
       return {
         problems,
-        ...(p.url ? { url: tried('host', displayHost(p.url) ?? p.url, checkHost(p, p.url)) } : {}),
+        ...(p.url ? { url: tried('host', displayHost(p.url) ?? p.url, checkHost(hostsTried, p.url)) } : {}),
         ...(p.runner ? { runner: tried('runner', p.runner, checkRunner(p, p.runner)) } : {}),
       };
     },
