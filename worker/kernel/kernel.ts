@@ -22,7 +22,8 @@ import { assertSchemaSupported, migrate, SCHEMA_VERSION } from './db/migrations.
 import type { EventStore, EventFilter } from './log/event-store.ts';
 import type { EventEnvelope, WireEvent } from './log/envelope.ts';
 import type { Refusal, WireCheckpoint } from './log/ingest.ts';
-import { exportChain as exportChainOf, ingest as ingestEvents, quarantined as quarantinedChains, type IngestReport } from './sync.ts';
+import { exportChain as exportChainOf, quarantined as quarantinedChains } from './sync.ts';
+import { ingest as ingestEvents, type IngestReport } from './sync-ingest.ts';
 import type { KernelOptions, KernelStatus, RebuildReport, RepairReport } from './types.ts';
 import type { LogExport } from './recovery.ts';
 import { KernelIntegrity } from './integrity.ts';
