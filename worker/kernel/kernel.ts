@@ -23,7 +23,7 @@ import type { EventStore, EventFilter } from './log/event-store.ts';
 import type { EventEnvelope, WireEvent } from './log/envelope.ts';
 import type { Refusal, WireCheckpoint } from './log/ingest.ts';
 import { exportChain as exportChainOf, quarantined as quarantinedChains } from './sync.ts';
-import { ingest as ingestEvents, type IngestReport } from './sync-ingest.ts';
+import type { IngestReport } from './sync-ingest.ts';
 import type { KernelOptions, KernelStatus, RebuildReport, RepairReport } from './types.ts';
 import type { LogExport } from './recovery.ts';
 import { KernelIntegrity } from './integrity.ts';
@@ -185,7 +185,9 @@ export class Kernel {
   async ingest(input: unknown): Promise<IngestReport> {
     this.assertOpen();
     this.integrity.assertWritable();
-    return ingestEvents(this, this.deviceId, this.options.clock(), input, () => this.assertOpen());
+    // Loaded at the first ingest: a device that never syncs never needs it on its first screen.
+    const { ingest } = await import('./sync-ingest.ts');
+    return ingest(this, this.deviceId, this.options.clock(), input, () => this.assertOpen());
   }
 
   /** This device's events and checkpoints after its chain position `afterDeviceSeq` (what a relay sends). */
