@@ -13,7 +13,7 @@ import { workflowCode } from '../../workflow/code.ts';
 import { realmCode } from '../../realms/code.ts';
 import { readManifestRows, readRegistry } from '../manifests/state.ts';
 import { readLibraryWorkflows } from '../sessions/workflow-source.ts';
-import { workspaceField } from '../workspaces/scope.ts';
+import { workspaceField, workspaceIdSchema } from '../workspaces/scope.ts';
 import { presentOf } from './install.ts';
 import { readInstalled, readInstalls, readLatestIndex, readRealm, readRealms, readTrust, type Entry } from './state.ts';
 
@@ -129,7 +129,7 @@ export const realmQueries = defineQueries([
   {
     name: 'realm.installs',
     description: 'Install requests (newest first), with their proposal, status, approver, reason and failure.',
-    schema: z.strictObject({ workspaceId: workspaceField.optional(), status: z.enum(['proposed', 'approved', 'rejected', 'installed', 'failed']).optional() }),
+    schema: z.strictObject({ workspaceId: workspaceIdSchema.optional(), status: z.enum(['proposed', 'approved', 'rejected', 'installed', 'failed']).optional() }),
     run: (r: Reader, p: { workspaceId?: string | undefined; status?: string | undefined }) => readInstalls(r, p.workspaceId ?? null, p.status),
   },
   { name: 'realm.installed', description: 'Katas installed from realms in a workspace, with their receipt.', schema: z.strictObject({ workspaceId: workspaceField }), run: (r: Reader, p: { workspaceId: string }) => readInstalled(r, p.workspaceId) },
