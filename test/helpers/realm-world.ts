@@ -110,9 +110,9 @@ export interface World {
   close(): Promise<void>;
 }
 
-export async function world(): Promise<World> {
+export async function world(opts: { fetch?: typeof fetch } = {}): Promise<World> {
   const w = { now: Date.now() } as { now: number };
-  const root = await openRoot({ storage: memoryAdapter(), keys: memoryKeyStore(), realms: { clock: () => w.now } });
+  const root = await openRoot({ storage: memoryAdapter(), keys: memoryKeyStore(), realms: { clock: () => w.now, ...(opts.fetch ? { fetch: opts.fetch } : {}) } });
   const svc = (await root.realmsStarted)!;
   const k = root.kernel;
   return Object.assign(w, {
