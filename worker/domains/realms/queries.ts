@@ -115,7 +115,8 @@ export const realmQueries = defineQueries([
     run: (r: Reader) => readRealms(r).map((x) => {
       const index = readLatestIndex(r, x.id);
       const refusal = r.get('SELECT code, message, incident, at FROM realm_refusals WHERE realm = ? ORDER BY at DESC, rowid DESC LIMIT 1', [x.id]);
-      const lastRefusal = refusal && (!x.refreshDoneAt || String(refusal['at']) >= (index?.acceptedAt ?? '')) ? { code: String(refusal['code']), message: String(refusal['message']), incident: Number(refusal['incident']) === 1, at: String(refusal['at']) } : null;
+      const lastVerdict = r.value('SELECT max(accepted_at) FROM realm_indexes WHERE realm = ?', [x.id]);
+      const lastRefusal = refusal && String(refusal['at']) >= String(lastVerdict ?? '') ? { code: String(refusal['code']), message: String(refusal['message']), incident: Number(refusal['incident']) === 1, at: String(refusal['at']) } : null;
       return {
         id: x.id, kind: x.kind, url: x.url, title: x.title ?? index?.title ?? null, enabled: x.enabled, root: x.root, registeredAt: x.registeredAt,
         refreshing: x.enabled && x.refreshRequestedAt !== null && (x.refreshDoneAt === null || x.refreshDoneAt < x.refreshRequestedAt),
