@@ -16,6 +16,7 @@ import type { providersModule } from './domains/providers/index.ts';
 import type { forestModule } from './domains/forest/index.ts';
 import type { policiesModule } from './domains/policies/index.ts';
 import type { contractsModule } from './domains/contracts/index.ts';
+import type { realmsModule } from './domains/realms/index.ts';
 
 type AllQueries =
   | ReturnType<typeof builtinQueries>[number]
@@ -27,7 +28,8 @@ type AllQueries =
   | (typeof providersModule.queries)[number]
   | (typeof forestModule.queries)[number]
   | (typeof policiesModule.queries)[number]
-  | (typeof contractsModule.queries)[number];
+  | (typeof contractsModule.queries)[number]
+  | (typeof realmsModule.queries)[number];
 
 /** Every query, internal ones included: what the kernel's own code (the engine) may ask. */
 export type SystemQueryMap = QueryMapOf<AllQueries, true>;
@@ -47,7 +49,8 @@ type AllCommands =
   | (typeof providersModule.commands)[number]
   | (typeof forestModule.commands)[number]
   | (typeof policiesModule.commands)[number]
-  | (typeof contractsModule.commands)[number];
+  | (typeof contractsModule.commands)[number]
+  | (typeof realmsModule.commands)[number];
 
 /** Every public command: `{ [type]: { payload } }` (internal ones, refused through the API, left out). */
 export type CommandMap = CommandMapOf<AllCommands>;

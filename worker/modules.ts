@@ -11,5 +11,6 @@ import { providersModule } from './domains/providers/index.ts';
 import { syncModule } from './domains/sync/index.ts';
 import { policiesModule } from './domains/policies/index.ts';
 import { contractsModule } from './domains/contracts/index.ts';
+import { realmsModule } from './domains/realms/index.ts';
 
-export const DEFAULT_MODULES: readonly KernelModule[] = [workspacesModule, sessionsModule, secretsModule, providersModule, forestModule, syncModule, manifestsModule, policiesModule, contractsModule];
+export const DEFAULT_MODULES: readonly KernelModule[] = [workspacesModule, sessionsModule, secretsModule, providersModule, forestModule, syncModule, manifestsModule, policiesModule, contractsModule, realmsModule];
