@@ -21,6 +21,7 @@ export const pages = {
   start: () => import('../pages/StartPage.svelte'),
   workspaces: () => import('../pages/WorkspacesPage.svelte'),
   workflows: () => import('../pages/WorkflowsPage.svelte'),
+  manifests: () => import('../pages/ManifestsPage.svelte'),
   inbox: () => import('../pages/InboxPage.svelte'),
   sessions: () => import('../pages/SessionsPage.svelte'),
   session: () => import('../pages/SessionPage.svelte'),

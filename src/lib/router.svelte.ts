@@ -15,6 +15,7 @@
 export const ROUTES = [
   { id: 'workspaces', label: 'Workspaces' },
   { id: 'workflows', label: 'Workflows' },
+  { id: 'manifests', label: 'Manifests' },
   { id: 'inbox', label: 'Inbox' },
   { id: 'sessions', label: 'Sessions' },
   { id: 'forest', label: 'Forest' },
