@@ -45,11 +45,23 @@ function recordedHealth(r: Reader, p: { workspaceId: string; name: string; versi
   return typeof v === 'string' ? v : undefined;
 }
 
-function bringUpRow(x: Record<string, unknown>): Json {
+export interface BringUpRecord {
+  readonly id: string;
+  readonly workspaceId: string;
+  readonly name: string;
+  readonly version: string;
+  readonly device: string;
+  readonly requestedAt: string;
+  readonly finishedAt: string | null;
+  readonly overall: 'running' | 'up' | 'failed';
+  readonly steps: readonly BringUpStep[];
+}
+
+function bringUpRow(x: Record<string, unknown>): BringUpRecord {
   return {
     id: String(x['id']), workspaceId: String(x['workspace_id']), name: String(x['name']), version: String(x['version']), device: String(x['device']),
     requestedAt: String(x['requested_at']), finishedAt: x['finished_at'] === null ? null : String(x['finished_at']),
-    overall: x['overall'] === null ? 'running' : String(x['overall']), steps: JSON.parse(String(x['steps'] ?? '[]')) as Json,
+    overall: x['overall'] === null ? 'running' : String(x['overall']) as 'up' | 'failed', steps: JSON.parse(String(x['steps'] ?? '[]')) as BringUpStep[],
   };
 }
 
@@ -165,9 +177,9 @@ export const relicsModule = {
           ? r.get('SELECT * FROM monument_bring_ups WHERE id = ? AND workspace_id = ?', [p.id, p.workspaceId])
           : r.get('SELECT * FROM monument_bring_ups WHERE workspace_id = ? AND name = ? ORDER BY requested_at DESC, rowid DESC LIMIT 1', [p.workspaceId, p.name]);
         if (!x) return null;
-        const out = bringUpRow(x) as { id: string; overall: string; steps: Json };
+        const out = bringUpRow(x);
         const live = boardOf(r).bringUps.get(out.id);
-        return { ...out, steps: (out.overall === 'running' && live ? live : out.steps) as readonly BringUpStep[] };
+        return { ...out, steps: out.overall === 'running' && live ? live : out.steps };
       },
     },
     {
@@ -178,7 +190,7 @@ export const relicsModule = {
       run: (r) => ({
         relics: r.all("SELECT workspace_id, name, version, hash, source FROM manifests WHERE kind = 'Relic' ORDER BY workspace_id, name, version")
           .map((x) => ({ workspaceId: String(x['workspace_id']), name: String(x['name']), version: String(x['version']), hash: String(x['hash']), source: String(x['source']) })),
-        bringUps: r.all('SELECT * FROM monument_bring_ups WHERE finished_at IS NULL ORDER BY requested_at').map(bringUpRow) as { id: string; workspaceId: string; name: string; version: string; device: string }[],
+        bringUps: r.all('SELECT * FROM monument_bring_ups WHERE finished_at IS NULL ORDER BY requested_at').map(bringUpRow),
       }),
     },
   ]),
