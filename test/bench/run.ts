@@ -22,9 +22,11 @@
  *     a steady rate on one relay (latency p50/p95 vs a lightly loaded relay, memory per room).
  *  9. open: the built app's first-screen JavaScript (gzipped, vs its budget), a cold open and an
  *     offline reopen in Chromium until interactive, vs a trivial static page on the same server.
+ * 10. registry: manifest.graph over 1,000 manifests with dependencies, and the kernel's part of the
+ *     hot-reload latency (changed manifest → manifest.apply → manifest.graph answered).
  *
  * Flags: --quick (small sizes; smoke test), --no-browser,
- * --only=batch,single,boot,rebuild,breakdown,engine-steps,engine-resume,forest,llm-overhead,ingest,sync,open (also agent-turn-overhead,
+ * --only=batch,single,boot,rebuild,breakdown,engine-steps,engine-resume,forest,llm-overhead,ingest,sync,open,registry (also agent-turn-overhead,
  * ingest-newcomer alone),
  * --strict (exit 1 when a target is missed), --sync-profile (CPU profile of the first timed sync transfer). Writes bench/results/<timestamp>.json and latest.json.
  */
@@ -45,6 +47,7 @@ import { benchLlmOverhead } from './lib/llm.ts';
 import { benchIngestBefore, benchIngestInOrder, benchIngestNewcomer, ingestSizes } from './lib/ingest.ts';
 import { benchSync } from './lib/sync.ts';
 import { benchOpen } from './lib/open.ts';
+import { benchRegistry } from './lib/registry.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const args = process.argv.slice(2);
@@ -103,6 +106,7 @@ async function nodePart(): Promise<{ figures: Figure[]; stages: Stage[]; sync: s
     if (want('engine-steps')) figures.push(...(await benchEngineSteps(nodeEngineEnv(dir, log), { ...es.steps, target: ENGINE_STEPS_TARGET.node })));
     if (want('engine-resume')) figures.push(...(await benchEngineResume(nodeEngineEnv(dir, log), es.resume)));
     if (want('forest')) figures.push(...(await benchForest({ nodes: quick ? 5_000 : 50_000 }, log)));
+    if (want('registry')) figures.push(...(await benchRegistry({ manifests: quick ? 200 : 1_000 }, log)));
     if (want('llm-overhead')) figures.push(...(await benchLlmOverhead(dir, quick ? 50 : 200, log)));
     if (want('ingest') || want('ingest-newcomer')) {
       const is = ingestSizes(quick);
