@@ -15,7 +15,6 @@ import type { secretsModule } from './domains/secrets/index.ts';
 import type { providersModule } from './domains/providers/index.ts';
 import type { forestModule } from './domains/forest/index.ts';
 import type { manifestsModule } from './domains/manifests/index.ts';
-import type { relicsModule } from './domains/manifests/relics.ts';
 
 type AllQueries =
   | ReturnType<typeof builtinQueries>[number]
@@ -26,8 +25,7 @@ type AllQueries =
   | (typeof secretsModule.queries)[number]
   | (typeof providersModule.queries)[number]
   | (typeof forestModule.queries)[number]
-  | (typeof manifestsModule.queries)[number]
-  | (typeof relicsModule.queries)[number];
+  | (typeof manifestsModule.queries)[number];
 
 /** Every query, internal ones included: what the kernel's own code (the engine) may ask. */
 export type SystemQueryMap = QueryMapOf<AllQueries, true>;
@@ -46,8 +44,7 @@ type AllCommands =
   | (typeof secretsModule.commands)[number]
   | (typeof providersModule.commands)[number]
   | (typeof forestModule.commands)[number]
-  | (typeof manifestsModule.commands)[number]
-  | (typeof relicsModule.commands)[number];
+  | (typeof manifestsModule.commands)[number];
 
 /** Every public command: `{ [type]: { payload } }` (internal ones, refused through the API, left out). */
 export type CommandMap = CommandMapOf<AllCommands>;

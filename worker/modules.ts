@@ -5,10 +5,9 @@ import type { KernelModule } from './kernel/module.ts';
 import { workspacesModule } from './domains/workspaces/index.ts';
 import { sessionsModule } from './domains/sessions/index.ts';
 import { manifestsModule } from './domains/manifests/index.ts';
-import { relicsModule } from './domains/manifests/relics.ts';
 import { secretsModule } from './domains/secrets/index.ts';
 import { forestModule } from './domains/forest/index.ts';
 import { providersModule } from './domains/providers/index.ts';
 import { syncModule } from './domains/sync/index.ts';
 
-export const DEFAULT_MODULES: readonly KernelModule[] = [workspacesModule, sessionsModule, secretsModule, providersModule, forestModule, syncModule, manifestsModule, relicsModule];
+export const DEFAULT_MODULES: readonly KernelModule[] = [workspacesModule, sessionsModule, secretsModule, providersModule, forestModule, syncModule, manifestsModule];

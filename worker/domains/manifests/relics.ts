@@ -1,6 +1,7 @@
 /**
  * Relic health and Monument bring-up, the running side of the manifests domain (docs/manifests.md,
- * "Relics and Monuments"). The relic service (worker/manifests/relic-service.ts, started by
+ * "Relics and Monuments"), part of the manifests module (index.ts spreads these in: one home for
+ * the registry and what runs from it). The relic service (worker/manifests/relic-service.ts, started by
  * worker/root.ts next to the engine) probes every installed Relic and brings Monuments up; this
  * slice records what it finds and answers the screens.
  *
@@ -14,7 +15,7 @@
  *    stays in the log.
  */
 import { z } from 'zod';
-import { defineCommands, defineQueries, type Decision, type KernelModule, type Reader } from '../../kernel/module.ts';
+import { defineCommands, defineQueries, type Decision, type Projection, type Reader } from '../../kernel/module.ts';
 import { KernelError, type Json } from '../../kernel/errors.ts';
 import { manifestCode } from '../../manifests/code.ts';
 import type { RelicManifest } from '../../manifests/schema.ts';
@@ -65,9 +66,7 @@ function bringUpRow(x: Record<string, unknown>): BringUpRecord {
   };
 }
 
-export const relicsModule = {
-  name: 'relics',
-  commands: defineCommands([
+export const relicCommands = defineCommands([
     {
       type: 'relic.health.record',
       internal: true,
@@ -112,13 +111,15 @@ export const relicsModule = {
         ? { events: [], value: { recorded: false } }
         : { events: [{ stream: monumentStream(p.workspaceId, p.name), type: 'monument.bring_up_finished', payload: p as unknown as Json }], value: { recorded: true } }),
     },
-  ]),
-  events: [
+]);
+
+export const relicEvents = [
     { type: 'relic.health_changed', version: 1, description: "A Relic's health as probed changed (healthy or unhealthy, with the problem in a sentence).", schema: healthRecord },
     { type: 'monument.bring_up_requested', version: 1, description: 'Someone asked to bring a Monument up.', schema: requested },
     { type: 'monument.bring_up_finished', version: 1, description: "A Monument bring-up ended: each component's step and the overall outcome.", schema: finished },
-  ],
-  projections: [{
+] as const;
+
+export const relicProjection: Projection = {
     name: 'relics',
     version: 1,
     tables: ['relic_health', 'monument_bring_ups'],
@@ -144,8 +145,9 @@ export const relicsModule = {
         w.run('UPDATE monument_bring_ups SET finished_at = ?, overall = ?, steps = ? WHERE id = ?', [e.at, p.overall, JSON.stringify(p.steps), p.id]);
       }
     },
-  }],
-  queries: defineQueries([
+};
+
+export const relicQueries = defineQueries([
     {
       name: 'relic.health',
       description: "Every installed Relic of a workspace with its health: healthy, unhealthy or unknown (never probed), since when, the last problem in a sentence, and (live) when it was last probed and when next.",
@@ -193,5 +195,4 @@ export const relicsModule = {
         bringUps: r.all('SELECT * FROM monument_bring_ups WHERE finished_at IS NULL ORDER BY requested_at').map(bringUpRow),
       }),
     },
-  ]),
-} satisfies KernelModule;
+]);
