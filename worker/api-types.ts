@@ -17,6 +17,7 @@ import type { forestModule } from './domains/forest/index.ts';
 import type { policiesModule } from './domains/policies/index.ts';
 import type { contractsModule } from './domains/contracts/index.ts';
 import type { realmsModule } from './domains/realms/index.ts';
+import type { manifestsModule } from './domains/manifests/index.ts';
 
 type AllQueries =
   | ReturnType<typeof builtinQueries>[number]
@@ -29,7 +30,8 @@ type AllQueries =
   | (typeof forestModule.queries)[number]
   | (typeof policiesModule.queries)[number]
   | (typeof contractsModule.queries)[number]
-  | (typeof realmsModule.queries)[number];
+  | (typeof realmsModule.queries)[number]
+  | (typeof manifestsModule.queries)[number];
 
 /** Every query, internal ones included: what the kernel's own code (the engine) may ask. */
 export type SystemQueryMap = QueryMapOf<AllQueries, true>;
@@ -50,7 +52,8 @@ type AllCommands =
   | (typeof forestModule.commands)[number]
   | (typeof policiesModule.commands)[number]
   | (typeof contractsModule.commands)[number]
-  | (typeof realmsModule.commands)[number];
+  | (typeof realmsModule.commands)[number]
+  | (typeof manifestsModule.commands)[number];
 
 /** Every public command: `{ [type]: { payload } }` (internal ones, refused through the API, left out). */
 export type CommandMap = CommandMapOf<AllCommands>;

@@ -15,6 +15,8 @@
  *    returns without waiting and the engine starts as soon as its code and every module's
  *    on-demand code (worker/kernel/code-part.ts) are loaded. Starting later is a restart: the
  *    engine resumes every unfinished session from the log, as after a reload.
+ *    The relic service (Relic health, Monument bring-up) starts after the engine, on its clock,
+ *    and stops when the kernel closes.
  * 3. Sync is held through its light front (worker/sync/front.ts), started after the engine is
  *    asked for when a sync store is given; the API's close() stops it before the kernel closes.
  * 4. The realm service (worker/realms/service.ts: the network and signature side of realms) starts
@@ -37,6 +39,7 @@ import type { SyncView } from './sync/service.ts';
 import { SyncFront } from './sync/front.ts';
 import type { SyncStore } from './sync/store.ts';
 import type { RealmService, RealmServiceOptions } from './realms/service.ts';
+import type { RelicService, RelicServiceOptions } from './manifests/relic-service.ts';
 
 export interface RootKernelOptions {
   readonly storage: StorageAdapter;
@@ -57,6 +60,11 @@ export interface RootKernelOptions {
 export interface RootOptions extends RootKernelOptions {
   /** Engine options, or `false` for a bare kernel (no workflow driving). Default: start it. */
   readonly engine?: false | EngineOptions;
+  /**
+   * The relic service (Relic health probes, Monument bring-up; worker/manifests/relic-service.ts):
+   * started with the engine, on the engine's clock. `false` leaves it off. Default: on.
+   */
+  readonly relics?: false | Omit<RelicServiceOptions, 'clock'>;
   /** Where live step progress goes (the browser passes its cross-tab hub). Default: a local hub. */
   readonly progress?: ProgressHub;
   /** The realm service's options, or `false` to leave it out. Default: start it. */
@@ -79,6 +87,8 @@ export interface KingdomRoot {
   readonly engine: Engine | null;
   /** The engine once it started (null when not asked for, or the kernel closed first). */
   readonly engineStarted: Promise<Engine | null>;
+  /** The relic service once it started (null when the engine or the service was not asked for). */
+  readonly relicsStarted: Promise<RelicService | null>;
   readonly progress: ProgressHub;
   /** The realm service once it started (null when left out, or the kernel closed first). */
   readonly realmsStarted: Promise<RealmService | null>;
@@ -114,6 +124,7 @@ export async function openRoot(options: RootOptions): Promise<KingdomRoot> {
   const code = new CodeIndex(modulesOf(options));
   let engine: Engine | null = null;
   let engineStarted: Promise<Engine | null> = Promise.resolve(null);
+  let relicsStarted: Promise<RelicService | null> = Promise.resolve(null);
   if (options.engine !== false) {
     const eo = options.engine ?? {};
     const onProgress = eo.onProgress;
@@ -131,7 +142,16 @@ export async function openRoot(options: RootOptions): Promise<KingdomRoot> {
       ContractScheduler.start(kernel, { ...(eo.clock ? { clock: eo.clock } : {}), ...(eo.onError ? { onError: eo.onError } : {}) });
       return engine;
     })();
-    if (!options.lazyCode) await engineStarted;
+    if (options.relics !== false) {
+      const ro = options.relics ?? {};
+      relicsStarted = engineStarted.then(async (started) => {
+        if (!started || kernel.isClosed) return null;
+        const { RelicService } = await import('./manifests/relic-service.ts');
+        return kernel.isClosed ? null : RelicService.start(kernel, { ...ro, ...(eo.clock ? { clock: eo.clock } : {}), onError: ro.onError ?? ((err) => console.warn('kingdom: the relic service', err)) });
+      });
+      relicsStarted.catch((err) => console.error('kingdom: the relic service could not start', err));
+    }
+    if (!options.lazyCode) await Promise.all([engineStarted, relicsStarted]);
     else engineStarted.catch((err) => console.error('kingdom: the workflow engine could not start; reload the page', err));
   }
   let realmsStarted: Promise<RealmService | null> = Promise.resolve(null);
@@ -162,6 +182,7 @@ export async function openRoot(options: RootOptions): Promise<KingdomRoot> {
     },
     engineStarted,
     realmsStarted,
+    relicsStarted,
     progress,
     sync,
     api: (info) => createLocalApi(kernel, info, progress, options.classifyError, { service: sync, hub }, options.lazyCode ? code : undefined),

@@ -22,6 +22,7 @@ export const pages = {
   workspaces: () => import('../pages/WorkspacesPage.svelte'),
   workflows: () => import('../pages/WorkflowsPage.svelte'),
   contracts: () => import('../pages/ContractsPage.svelte'),
+  manifests: () => import('../pages/ManifestsPage.svelte'),
   inbox: () => import('../pages/InboxPage.svelte'),
   sessions: () => import('../pages/SessionsPage.svelte'),
   session: () => import('../pages/SessionPage.svelte'),

@@ -16,6 +16,7 @@ export const ROUTES = [
   { id: 'workspaces', label: 'Workspaces' },
   { id: 'workflows', label: 'Workflows' },
   { id: 'contracts', label: 'Contracts' },
+  { id: 'manifests', label: 'Manifests' },
   { id: 'inbox', label: 'Inbox' },
   { id: 'sessions', label: 'Sessions' },
   { id: 'forest', label: 'Forest' },

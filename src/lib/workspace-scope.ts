@@ -28,6 +28,7 @@ export const SCOPED_COMMANDS: ReadonlySet<string> = new Set([
   'forest.node.create', 'secret.set', 'secret.delete', 'llm.provider.set', 'llm.provider.delete', 'policy.set',
   'forest.node.create', 'secret.set', 'secret.delete', 'llm.provider.set', 'llm.provider.delete',
   'contract.set',
+  'manifest.apply', 'manifest.remove', 'monument.bring_up',
 ]);
 
 /** Queries that answer one workspace (reads by id take an optional workspaceId: added too). */
@@ -37,6 +38,7 @@ export const SCOPED_QUERIES: ReadonlySet<string> = new Set([
   'secret.list', 'llm.provider.list', 'policy.get', 'policy.violations',
   'secret.list', 'llm.provider.list',
   'contract.list',
+  'manifest.list', 'manifest.get', 'manifest.resolve', 'manifest.graph', 'manifest.dependents', 'manifest.validate', 'relic.health', 'monument.bring_up.get',
 ]);
 
 /** `params` with the workspace added when `name` is scoped and it names none. */

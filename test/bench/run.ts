@@ -24,9 +24,11 @@
  *     offline reopen in Chromium until interactive, vs a trivial static page on the same server.
  * 10. realms, manifests (Node): a signed realm index of 500 katas and a 10 MiB pack checked, vs a
  *     raw SHA-256 of the same bytes; 1,000 manifests parsed and resolved, and a hot reload.
+ * 11. registry: manifest.graph over 1,000 manifests with dependencies, and the kernel's part of the
+ *     hot-reload latency (changed manifest → manifest.apply → manifest.graph answered).
  *
  * Flags: --quick (small sizes; smoke test), --no-browser,
- * --only=batch,single,boot,rebuild,breakdown,engine-steps,engine-resume,forest,llm-overhead,ingest,sync,open,realms,manifests (also agent-turn-overhead,
+ * --only=batch,single,boot,rebuild,breakdown,engine-steps,engine-resume,forest,llm-overhead,ingest,sync,open,realms,manifests,registry (also agent-turn-overhead,
  * ingest-newcomer alone),
  * --strict (exit 1 when a target is missed), --sync-profile (CPU profile of the first timed sync transfer). Writes bench/results/<timestamp>.json and latest.json.
  */
@@ -49,6 +51,7 @@ import { benchSync } from './lib/sync.ts';
 import { benchOpen } from './lib/open.ts';
 import { benchRealms } from './lib/realms.ts';
 import { benchManifests } from './lib/manifests.ts';
+import { benchRegistry } from './lib/registry.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const args = process.argv.slice(2);
@@ -109,6 +112,7 @@ async function nodePart(): Promise<{ figures: Figure[]; stages: Stage[]; sync: s
     if (want('forest')) figures.push(...(await benchForest({ nodes: quick ? 5_000 : 50_000 }, log)));
     if (want('realms')) figures.push(...(await benchRealms(quick, log)));
     if (want('manifests')) figures.push(...benchManifests(quick, log));
+    if (want('registry')) figures.push(...(await benchRegistry({ manifests: quick ? 200 : 1_000 }, log)));
     if (want('llm-overhead')) figures.push(...(await benchLlmOverhead(dir, quick ? 50 : 200, log)));
     if (want('ingest') || want('ingest-newcomer')) {
       const is = ingestSizes(quick);

@@ -14,7 +14,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { chromiumAvailable, CHROMIUM_PATH } from '../helpers/chromium.ts';
@@ -64,6 +64,11 @@ const ROUTES: readonly A11yRoute[] = [
   { name: 'workflow-run', hash: () => '#/workflows/hello/run', ready: sel('run-form'), reach: [sel('run-start')] },
   { name: 'contracts', hash: () => '#/contracts', ready: sel('contract-row'), reach: [sel('contract-run'), sel('contract-edit')] },
   { name: 'contract-form', hash: () => '#/contracts/new', ready: sel('contract-preview-next'), reach: [sel('contract-cron'), sel('contract-save')] },
+  { name: 'manifests', hash: () => '#/manifests', ready: sel('graph-node'), reach: [sel('manifest-new'), `${sel('manifest-row')} a`, sel('graph-export-json')] },
+  {
+    name: 'manifest', hash: () => '#/manifests/Tool%2Frunner.notify', ready: sel('manifest-source', '[data-ready="true"]'),
+    reach: [sel('manifest-dependents'), sel('manifest-remove')],
+  },
   { name: 'inbox', hash: () => '#/inbox', ready: sel('inbox-approval'), reach: [sel('inbox-approve')] },
   { name: 'sessions', hash: () => '#/sessions', ready: sel('session-row'), reach: [`${sel('session-row')} a`] },
   {
@@ -150,6 +155,9 @@ describe('accessibility: axe-core on every route, visible focus, keyboard reach'
     await command('forest.link.create', { from: ids[0], to: ids[2], type: 'relates_to' }, 'a11y-link-2');
     await command('contract.set', { name: 'Greet on demand', workflow: 'hello', inputs: { who: 'Ada' }, trigger: { kind: 'button' } }, 'a11y-contract-1');
     await command('contract.set', { name: 'Nightly greeting', workflow: 'hello', trigger: { kind: 'cron', cron: '30 2 * * *', timezone: 'Europe/Berlin' } }, 'a11y-contract-2');
+    for (const f of ['tool-notify.yaml', 'agent-reviewer.yaml', 'kata-deploy.yaml']) {
+      await command('manifest.apply', { source: readFileSync(join(REPO, 'test/fixtures/manifests', f), 'utf8') }, `a11y-manifest-${f}`);
+    }
     await command('llm.provider.set', { id: 'local', kind: 'openai', baseUrl: 'http://127.0.0.1:11434/v1', models: ['llama3.2'] }, 'a11y-provider');
     return { finished, waiting, note: ids[0]!, eventSeq };
   }

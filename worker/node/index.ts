@@ -14,6 +14,7 @@ import { memoryKeyStore, type KeyStore } from '../kernel/log/keys.ts';
 import { DEFAULT_MODULES } from '../modules.ts';
 import type { EngineOptions } from '../engine/engine.ts';
 import type { Clock } from '../engine/clock.ts';
+import type { RelicServiceOptions } from '../manifests/relic-service.ts';
 import type { StorageAdapter } from '../kernel/db/adapter.ts';
 import type { KernelModule } from '../kernel/module.ts';
 import { openRoot, openRootKernel, type RootKernelOptions } from '../root.ts';
@@ -37,6 +38,8 @@ export interface OpenKingdomOptions {
   readonly snapshotEvery?: number;
   /** Run the workflow engine (openKingdom: on by default; pass false for a bare kernel). */
   readonly engine?: boolean | Omit<EngineOptions, 'clock'> & { clock?: Clock };
+  /** The relic service (Relic health probes, Monument bring-up), on the engine's clock: on with the engine unless false. */
+  readonly relics?: false | Omit<RelicServiceOptions, 'clock'>;
 }
 
 /** Open a kernel and wrap it in the public API. Rejects only on bugs; see `openKernel` for throws. */
@@ -44,6 +47,7 @@ export async function openKingdom(options: OpenKingdomOptions = {}): Promise<Kin
   const root = await openRoot({
     ...rootKernelOptions(options),
     engine: options.engine === false ? false : options.engine === true || options.engine === undefined ? {} : options.engine,
+    ...(options.relics !== undefined ? { relics: options.relics } : {}),
   });
   const kind = root.kernel.status().storage.kind;
   return root.api({ role: 'standalone', storage: kind === 'file' ? 'file' : 'memory', fallbackReason: null, tabId: 'node', startupError: null });

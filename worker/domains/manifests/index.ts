@@ -24,6 +24,7 @@ import { decideSave, loadSave, type SaveState } from '../sessions/workflow-sourc
 import { assertActiveWorkspace, workspaceField, workspaceIdSchema, workspaceStatus, type WorkspaceStatus } from '../workspaces/scope.ts';
 import { MANIFEST_KINDS_STORED, parseCachedManifest, parsedManifest, readManifestRows, readRegistry, type StoredKind } from './state.ts';
 import { validateDraft } from './validate.ts';
+import { relicCommands, relicEvents, relicProjection, relicQueries } from './relics.ts';
 
 const MAX_SOURCE = 256 * 1024;
 const origin = z.strictObject({
@@ -126,10 +127,12 @@ export const manifestsModule = {
         return { events: [{ stream: manifestStream(p.workspaceId, p.kind, p.name), type: 'manifest.removed', payload: { workspaceId: p.workspaceId, kind: p.kind, name: p.name, version: p.version } }], value: { removed: keyOf(p) } };
       },
     },
+    ...relicCommands,
   ]),
   events: [
     { type: 'manifest.applied', version: 1, scope: 'workspace', concurrent: 'The later in merge order is the active source of its kind, name and version.', description: "A manifest (not a Workflow: those are workflow saves) was applied to a workspace's registry: its source, hash and where it came from.", schema: appliedEvent },
     { type: 'manifest.removed', version: 1, scope: 'workspace', concurrent: 'The later in merge order of an apply and a remove decides whether it exists.', description: "One version of a manifest was removed from a workspace's registry.", schema: removedEvent },
+    ...relicEvents,
   ],
   projections: [{
     name: 'manifests',
@@ -150,7 +153,7 @@ export const manifestsModule = {
              ON CONFLICT (workspace_id, kind, name, version) DO UPDATE SET hash = excluded.hash, source = excluded.source, origin = excluded.origin, applied_at = excluded.applied_at`,
         [p.workspaceId, p.kind, p.name, p.version, p.hash, p.source, JSON.stringify(p.origin), e.at]);
     },
-  }],
+  }, relicProjection],
   queries: defineQueries([
     {
       name: 'manifest.list',
@@ -222,5 +225,6 @@ export const manifestsModule = {
       needs: [manifestCode, workflowCode],
       run: (r, p: { workspaceId: string; source: string }) => validateDraft(r, p.workspaceId, p.source),
     },
+    ...relicQueries,
   ]),
 } satisfies KernelModule;
