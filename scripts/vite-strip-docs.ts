@@ -3,8 +3,9 @@
  * `{ type, description, schema, … }`, a query `{ name, description, schema, … }`, an event
  * `{ type, version, description, schema, … }`) is documentation — docs/commands.md is generated
  * from it in Node (scripts/gen-docs.ts) and nothing in the running app reads it — so the browser
- * build replaces it with ''. That is about 7 kB gzipped of the worker's first chunk
- * (docs/benchmarks.md, "Fast to open").
+ * build replaces it with ''. So are the sentences of the error catalogue (`ERROR_CODES` in
+ * worker/kernel/errors.ts: docs/errors.md is generated from them; at run time only its keys are
+ * read). About 8.5 kB gzipped of the worker's first chunk (docs/benchmarks.md, "Fast to open").
  *
  * Invariants:
  * 1. Only a property named `description` whose value is written as a string (quotes, a template,
@@ -27,7 +28,7 @@ export function stripDefinitionDocs(): Plugin {
     apply: 'build',
     enforce: 'pre',
     transform(code, id) {
-      if (!SCOPE.test(id) || !code.includes('description')) return null;
+      if (!SCOPE.test(id) || !(code.includes('description') || code.includes('ERROR_CODES'))) return null;
       const ranges = docRanges(code, id);
       if (ranges.length === 0) return null;
       const s = new MagicString(code);
@@ -42,6 +43,12 @@ export function docRanges(code: string, fileName = 'file.ts'): [number, number][
   const file = ts.createSourceFile(fileName, code, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
   const out: [number, number][] = [];
   const visit = (node: ts.Node): void => {
+    if (ts.isVariableDeclaration(node) && ts.isIdentifier(node.name) && node.name.text === 'ERROR_CODES' && node.initializer !== undefined) {
+      const init = ts.isAsExpression(node.initializer) ? node.initializer.expression : node.initializer;
+      if (ts.isObjectLiteralExpression(init)) {
+        for (const p of init.properties) if (ts.isPropertyAssignment(p) && isWrittenString(p.initializer)) out.push([p.initializer.getStart(file), p.initializer.getEnd()]);
+      }
+    }
     if (ts.isObjectLiteralExpression(node)) {
       const names = new Set(node.properties.map((p) => (p.name !== undefined && (ts.isIdentifier(p.name) || ts.isStringLiteral(p.name)) ? p.name.text : '')));
       if (names.has('description') && names.has('schema') && (names.has('type') || names.has('name'))) {

@@ -38,3 +38,10 @@ test('the kernel modules lose their descriptions and nothing else', () => {
   assert.equal(ranges.length, 5, 'two commands, two events, one query');
   for (const [s, e] of ranges) assert.match(code.slice(s, e), /^['"`]/, 'each range is a written string');
 });
+
+test("the error catalogue's sentences are stripped, its keys stay", () => {
+  const code = "export const ERROR_CODES = {\n  not_found: 'The entity does not exist.',\n  internal: 'A bug.',\n} as const;\nconst OTHER = { a: 'kept' };";
+  const out = stripped(code);
+  assert.match(out, /not_found: '',\n  internal: '',/);
+  assert.match(out, /a: 'kept'/);
+});
