@@ -9,14 +9,14 @@
  * 2. Each user action is one idempotency key (kernel.act): a retry after an error is the same
  *    action, never a second install request.
  */
-import type { TypedCommand } from '../../../worker/api.ts';
+import type { Result, TypedCommand } from '../../../worker/api.ts';
 import { kernel } from '../kernel.svelte.ts';
 import type { Incident, InstalledRow, InstallRow, KatasFilter, KataRow, RealmKind, RealmRow } from './types.ts';
 
 /** A realm query's answer, or null (the error is under `scope`). */
 export function realmQuery<T>(scope: string, name: string, params: Record<string, unknown> = {}, scopedToWorkspace = false): Promise<T | null> {
   const p = scopedToWorkspace && !('workspaceId' in params) ? { ...params, workspaceId: kernel.currentId } : params;
-  return kernel.call(scope, (api) => api.query<T>(name, p), name);
+  return kernel.call(scope, (api) => (api as unknown as { query(n: string, p: unknown): Promise<Result<T>> }).query(name, p), name);
 }
 
 /** One realm command as one user action (`intent` identifies the action for its idempotency key). */
@@ -68,13 +68,12 @@ export const rejectInstall = (scope: string, requestId: string, reason: string) 
 export const uninstallKata = (scope: string, name: string) => realmCommand<unknown>(scope, 'realm.uninstall', { name }, true);
 
 /** What depends on an installed kata's manifests (before uninstall or upgrade). */
-export async function kataDependents(scope: string, manifests: readonly string[]): Promise<string[] | null> {
-  const own = new Set(manifests);
+export async function kataDependents(scope: string, manifests: InstalledRow['manifests']): Promise<string[] | null> {
+  const own = new Set(manifests.map((m) => `${m.kind}/${m.name}@${m.version}`));
   const out = new Set<string>();
-  for (const key of manifests) {
-    const m = /^(\w+)\/(.+)@([^@]+)$/.exec(key);
-    if (!m || m[1] === 'Workflow') continue;
-    const r = await realmQuery<{ all: string[] }>(scope, 'manifest.dependents', { kind: m[1], name: m[2], version: m[3] }, true);
+  for (const m of manifests) {
+    if (m.kind === 'Workflow') continue;
+    const r = await realmQuery<{ all: string[] }>(scope, 'manifest.dependents', { kind: m.kind, name: m.name, version: m.version }, true);
     if (r === null) return null;
     for (const d of r.all) if (!own.has(d)) out.add(d);
   }

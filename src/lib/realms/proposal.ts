@@ -32,6 +32,8 @@ type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
 const strs = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
 const str = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
+/** Reasons as sentences: strings, or `{ code, message }` objects (the kernel's form). */
+export const whyList = (v: unknown): string[] => (Array.isArray(v) ? v.map((x) => (typeof x === 'string' ? x : isObj(x) && typeof x['message'] === 'string' ? x['message'] : null)).filter((x): x is string => x !== null) : []);
 
 function caps(v: unknown): Capabilities | null {
   if (!isObj(v)) return null;
@@ -53,11 +55,11 @@ export function readProposal(proposal: unknown, name: string, version: string, f
   const capabilities = caps(pick(p, 'capabilities')) ?? fallback?.capabilities ?? { hosts: [], runners: [], secrets: [] };
   const compatible = typeof compatObj['compatible'] === 'boolean' ? compatObj['compatible']
     : typeof pick(p, 'compatible') === 'boolean' ? (pick(p, 'compatible') as boolean) : fallback?.compatible ?? true;
-  const why = strs(compatObj['why']).length ? strs(compatObj['why']) : strs(pick(p, 'why')).length ? strs(pick(p, 'why')) : [...(fallback?.why ?? [])];
+  const why = whyList(compatObj['why']).length ? whyList(compatObj['why']) : whyList(pick(p, 'why')).length ? whyList(pick(p, 'why')) : whyList(fallback?.why);
 
   const installed = pick(p, 'installed');
-  const upgradeObj = pick(p, 'upgrade');
-  const fromVersion = str(isObj(upgradeObj) ? upgradeObj['from'] : null) ?? str(isObj(installed) ? installed['version'] : installed) ?? str(pick(p, 'installedVersion'));
+  const upgradeObj = pick(p, 'upgradeFrom') ?? pick(p, 'upgrade');
+  const fromVersion = str(isObj(upgradeObj) ? upgradeObj['from'] ?? upgradeObj['version'] : null) ?? str(isObj(installed) ? installed['version'] : installed) ?? str(pick(p, 'installedVersion'));
   const fromCaps = caps(isObj(upgradeObj) ? upgradeObj['capabilities'] ?? upgradeObj['fromCapabilities'] : null) ?? caps(isObj(installed) ? installed['capabilities'] : null);
   const given = isObj(upgradeObj) ? upgradeObj['diff'] : pick(p, 'capabilityDiff') ?? pick(p, 'diff');
   const upgrade = fromVersion === null || fromVersion === version ? null : {

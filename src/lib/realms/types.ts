@@ -62,8 +62,8 @@ export interface KataVersion {
   readonly capabilities: Capabilities;
   readonly deprecated: boolean;
   readonly compatible: boolean;
-  /** Each unmet requirement as a sentence (empty when compatible). */
-  readonly why: readonly string[];
+  /** Each unmet requirement: a sentence, or `{ code, message }` (read with whyList). */
+  readonly why: readonly (string | { readonly code: string; readonly message: string })[];
 }
 
 export interface KataRow {
@@ -107,9 +107,9 @@ export interface InstalledRow {
   readonly indexVersion: number;
   readonly approvedBy: string | null;
   readonly installedAt: string;
-  readonly manifests: readonly string[];
-  /** The receipt's event seq, when the kernel gives it. */
-  readonly seq?: number;
+  readonly manifests: readonly { readonly kind: string; readonly name: string; readonly version: string }[];
+  readonly capabilities?: Capabilities;
+  readonly requestId?: string;
 }
 
 export interface Incident {

@@ -130,3 +130,30 @@ export function relativeTime(iso: string, nowMs: number): string {
   const text = `${n} ${unit}${n === 1 ? '' : 's'}`;
   return ms >= 0 ? `in ${text}` : `${text} ago`;
 }
+
+export type TrustState = 'trusted' | 'incident' | 'refused' | 'expired' | 'pending' | 'refreshing' | 'disabled';
+
+/** The realm's last refusal when it is newer than its accepted index (an older one was overcome by a later refresh). */
+export function currentRefusal<R extends { readonly at: string }>(r: { readonly index: { readonly acceptedAt: string } | null; readonly lastRefusal: R | null }): R | null {
+  if (r.lastRefusal === null) return null;
+  if (r.index === null) return r.lastRefusal;
+  return Date.parse(r.lastRefusal.at) >= Date.parse(r.index.acceptedAt) ? r.lastRefusal : null;
+}
+
+/** A realm's trust state and its line on the screen. */
+export function trustState(r: {
+  readonly enabled: boolean;
+  readonly refreshing: boolean;
+  readonly index: { readonly version: number; readonly expiresAt: string; readonly acceptedAt: string } | null;
+  readonly lastRefusal: { readonly incident: boolean; readonly at: string } | null;
+}, nowMs: number): { readonly state: TrustState; readonly text: string } {
+  const refusal = currentRefusal(r);
+  if (!r.enabled) return { state: 'disabled', text: 'Disabled: not refreshed, its katas are not offered.' };
+  if (refusal?.incident) return { state: 'incident', text: 'Security incident: the last index it served was refused.' };
+  if (r.refreshing) return { state: 'refreshing', text: 'Refreshing: fetching and verifying its index…' };
+  if (refusal && r.index === null) return { state: 'refused', text: 'Its index was refused; nothing from it is offered.' };
+  if (r.index === null) return { state: 'pending', text: 'Not fetched yet: refresh it.' };
+  if (Date.parse(r.index.expiresAt) < nowMs) return { state: 'expired', text: `Its index v${r.index.version} has expired: refresh it.` };
+  if (refusal) return { state: 'refused', text: `Index v${r.index.version} verified; a later one was refused (see details).` };
+  return { state: 'trusted', text: `Index v${r.index.version} verified against the keys you trusted.` };
+}

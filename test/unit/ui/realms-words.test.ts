@@ -74,5 +74,12 @@ test('a proposal missing fields falls back to the index entry; a diff given as a
   assert.equal(c.upgrade?.from, '0.9.0');
   assert.deepEqual(c.upgrade?.diff.hosts, { added: ['api.example.com'], removed: ['old.example.com'], kept: [] });
   assert.equal(readProposal(null, 'k', '1.1.0', entry).upgrade, null, 'a first install has no diff');
+  const kernelForm = readProposal({ entry: { ...entry, kingdom: '>=0.3.0' }, indexVersion: 4, compatible: false, why: [{ code: 'kingdom', message: 'Needs Kingdom >=0.3.0.' }],
+    upgradeFrom: { version: '1.0.0', capabilities: { hosts: [], runners: ['http'], secrets: ['TOKEN'] } }, diff: null, lookalike: 'deploy_service' }, 'k', '1.1.0', null);
+  assert.deepEqual(kernelForm.why, ['Needs Kingdom >=0.3.0.'], 'reasons given as { code, message }');
+  assert.equal(kernelForm.kingdom, '>=0.3.0');
+  assert.equal(kernelForm.upgrade?.from, '1.0.0');
+  assert.deepEqual(kernelForm.upgrade?.diff.hosts.added, ['api.example.com']);
+  assert.equal(kernelForm.lookalike, 'deploy_service');
   assert.equal(readProposal({ installed: { version: '1.1.0' } }, 'k', '1.1.0', entry).upgrade, null, 'the same version is a reinstall, not an upgrade');
 });
