@@ -9,6 +9,7 @@ import { secretsModule } from './domains/secrets/index.ts';
 import { forestModule } from './domains/forest/index.ts';
 import { providersModule } from './domains/providers/index.ts';
 import { syncModule } from './domains/sync/index.ts';
+import { realmsModule } from './domains/realms/index.ts';
 import { dojoModule } from './domains/dojo/index.ts';
 
-export const DEFAULT_MODULES: readonly KernelModule[] = [workspacesModule, sessionsModule, secretsModule, providersModule, forestModule, syncModule, manifestsModule, dojoModule];
+export const DEFAULT_MODULES: readonly KernelModule[] = [workspacesModule, sessionsModule, secretsModule, providersModule, forestModule, syncModule, manifestsModule, realmsModule, dojoModule];

@@ -16,7 +16,10 @@
  *    engine resumes every unfinished session from the log, as after a reload.
  * 3. Sync is held through its light front (worker/sync/front.ts), started after the engine is
  *    asked for when a sync store is given; the API's close() stops it before the kernel closes.
- * 4. `api(info)` is THE KingdomApi implementation (createLocalApi) over this kernel; hosts add
+ * 4. The realm service (worker/realms/service.ts: the network and signature side of realms) starts
+ *    like the engine, from its own chunk, after every module's on-demand code is loaded; Node
+ *    awaits it. `realms: false` leaves it out (a bare kernel).
+ * 5. `api(info)` is THE KingdomApi implementation (createLocalApi) over this kernel; hosts add
  *    forwarding around it (follower tabs), never a second implementation.
  */
 import { Kernel, type KernelOptions } from './kernel/kernel.ts';
@@ -32,6 +35,7 @@ import { createLocalApi, type KingdomApi, type RuntimeInfo } from './api.ts';
 import type { SyncView } from './sync/service.ts';
 import { SyncFront } from './sync/front.ts';
 import type { SyncStore } from './sync/store.ts';
+import type { RealmService, RealmServiceOptions } from './realms/service.ts';
 
 export interface RootKernelOptions {
   readonly storage: StorageAdapter;
@@ -54,6 +58,8 @@ export interface RootOptions extends RootKernelOptions {
   readonly engine?: false | EngineOptions;
   /** Where live step progress goes (the browser passes its cross-tab hub). Default: a local hub. */
   readonly progress?: ProgressHub;
+  /** The realm service's options, or `false` to leave it out. Default: start it. */
+  readonly realms?: false | RealmServiceOptions;
   /** Turns a thrown error into the KernelError the API reports (the browser names a full disk). */
   readonly classifyError?: (err: unknown) => KernelError | Promise<KernelError>;
   /** Device sync (docs/sync.md): where its settings and keys live; without it the API answers `sync_unavailable`. */
@@ -73,6 +79,8 @@ export interface KingdomRoot {
   /** The engine once it started (null when not asked for, or the kernel closed first). */
   readonly engineStarted: Promise<Engine | null>;
   readonly progress: ProgressHub;
+  /** The realm service once it started (null when left out, or the kernel closed first). */
+  readonly realmsStarted: Promise<RealmService | null>;
   /** Null when no sync store was given. Stopped by the API's close(). */
   readonly sync: SyncFront | null;
   /** The KingdomApi over this kernel, reporting `info` as given. */
@@ -123,6 +131,16 @@ export async function openRoot(options: RootOptions): Promise<KingdomRoot> {
     if (!options.lazyCode) await engineStarted;
     else engineStarted.catch((err) => console.error('kingdom: the workflow engine could not start; reload the page', err));
   }
+  let realmsStarted: Promise<RealmService | null> = Promise.resolve(null);
+  if (options.realms !== false) {
+    const ro = options.realms ?? {};
+    realmsStarted = (async () => {
+      const [{ RealmService }] = await Promise.all([import('./realms/service.ts'), code.all()]);
+      return kernel.isClosed ? null : RealmService.start(kernel, ro);
+    })();
+    if (!options.lazyCode) await realmsStarted;
+    else realmsStarted.catch((err) => console.error('kingdom: the realm service could not start; reload the page', err));
+  }
   const hub = options.sync?.hub ?? new ProgressHub<SyncView>();
   let sync: SyncFront | null = null;
   if (options.sync) {
@@ -140,6 +158,7 @@ export async function openRoot(options: RootOptions): Promise<KingdomRoot> {
       return engine;
     },
     engineStarted,
+    realmsStarted,
     progress,
     sync,
     api: (info) => createLocalApi(kernel, info, progress, options.classifyError, { service: sync, hub }, options.lazyCode ? code : undefined),

@@ -23,6 +23,8 @@ export const ERROR_CODES = {
   invalid_workflow: 'The workflow definition does not parse or validate; details.issues lists each problem with line and column.',
   invalid_manifest: 'The manifest does not parse or validate; details.issues lists each problem with line and column. Nothing was applied (the last good version stays active).',
   has_dependents: 'Other manifests or workflows depend on this one (details.dependents names them); remove or change those first.',
+  realm_refused: "A realm's index did not pass the trust checks (details.code: rollback, expired, repointed, …); nothing was changed.",
+  install_refused: 'A kata pack failed a check at install (details.code: tampered, undeclared_hosts, incompatible, missing_skill, …); nothing was installed.',
   invalid_inputs: 'The inputs do not match the workflow inputs schema; details.issues lists each problem.',
   unknown_query: 'No query with this name is registered.',
   invalid_query: 'The query parameters do not match the query schema.',

@@ -44,6 +44,8 @@ export const CODE_WORDS: { readonly [C in ErrorCode]: CodeWords } = {
   file_not_verified: { problem: 'The workspace file did not verify: something in it was changed, removed or added after it was exported, so it cannot be trusted and nothing was opened.', action: 'Ask the sender for a new export.' },
   invalid_workflow: { problem: 'The workflow has problems, so it was not saved or run.', action: 'Fix the lines the editor marks and try again.' },
   invalid_manifest: { problem: 'The manifest has problems, so it was not applied; the last good version stays active.', action: 'Fix the lines the editor marks and try again.' },
+  realm_refused: { problem: "The realm's index did not pass the trust checks, so nothing was changed.", action: 'Try again later or ask the realm\'s owner; a security incident is shown under Realms.' },
+  install_refused: { problem: 'The kata did not pass a check at install, so nothing was installed.', action: 'Read the reason in the details; ask the realm\'s owner or pick another version.' },
   has_dependents: { problem: 'Other manifests or workflows still depend on this one, so it was not removed.', action: 'Remove or change the ones that depend on it first (the details name them).' },
   invalid_inputs: { problem: 'Some inputs of the workflow are missing or of the wrong kind.', action: 'Correct them on the run form and start it again.' },
   unknown_query: { problem: 'This screen asked the kernel for something it does not know (the page and the kernel may be from different versions).', action: 'Reload the page.' },

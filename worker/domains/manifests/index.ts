@@ -40,10 +40,10 @@ const schemas = {
   apply: z.strictObject({ workspaceId: workspaceField, source: z.string().min(1).max(MAX_SOURCE), origin: origin.default({ via: 'api' }) }),
   ref: z.strictObject({ workspaceId: workspaceField, kind: z.enum(MANIFEST_KINDS_STORED), name: z.string().min(1).max(300), version: z.string().min(1).max(100) }),
 };
-type Apply = z.infer<typeof schemas.apply>;
+export type Apply = z.infer<typeof schemas.apply>;
 type Ref = z.infer<typeof schemas.ref>;
 
-const manifestStream = (workspaceId: string, kind: string, name: string): string => `manifest:${workspaceId}/${kind}/${name}`;
+export const manifestStream = (workspaceId: string, kind: string, name: string): string => `manifest:${workspaceId}/${kind}/${name}`;
 const keyOf = (m: { kind: string; name: string; version: string }): string => `${m.kind}/${m.name}@${m.version}`;
 
 const appliedEvent = z.strictObject({
@@ -53,18 +53,19 @@ const appliedEvent = z.strictObject({
 type Applied = z.infer<typeof appliedEvent>;
 const removedEvent = z.strictObject({ workspaceId: workspaceIdSchema, kind: z.enum(MANIFEST_KINDS_STORED), name: z.string(), version: z.string() });
 
-type ApplyState =
+/** What applying one source needs (exported for the realms domain's installs: the same decision, origin realm). */
+export type ApplyState =
   | { readonly workflow: true; readonly save: SaveState }
   | { readonly workflow: false; readonly workspace: WorkspaceStatus; readonly current?: string };
 
-function loadApply(r: Reader, p: Apply): ApplyState {
+export function loadApply(r: Reader, p: Apply): ApplyState {
   const res = parseCachedManifest(p.source);
   if (res.ok && res.manifest.kind === 'Workflow') return { workflow: true, save: loadSave(r, p.workspaceId, p.source) };
   const current = res.ok ? r.value('SELECT hash FROM manifests WHERE workspace_id = ? AND kind = ? AND name = ? AND version = ?', [p.workspaceId, res.manifest.kind, res.manifest.name, res.manifest.version]) : undefined;
   return { workflow: false, workspace: workspaceStatus(r, p.workspaceId), ...(typeof current === 'string' ? { current } : {}) };
 }
 
-function decideApply(st: ApplyState, p: Apply): Decision {
+export function decideApply(st: ApplyState, p: Apply): Decision {
   const { manifest, warnings } = parsedManifest(p.source);
   if (st.workflow) {
     const saved = decideSave(st.save, p.workspaceId, p.source);

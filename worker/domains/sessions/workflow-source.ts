@@ -54,22 +54,22 @@ export function readLibraryWorkflows(r: Reader, workspaceId: string): { name: st
       ORDER BY w.name, w.version`, [workspaceId]).map((x) => ({ name: String(x['name']), version: String(x['version']), hash: String(x['hash']), source: String(x['source']) }));
 }
 
-export interface SaveState { readonly latest?: { revision: number; hash: string }; readonly workspace: WorkspaceStatus }
+export interface SaveState { readonly latest?: { revision: number; hash: string; archived?: number }; readonly workspace: WorkspaceStatus }
 
 export function loadSave(r: Reader, workspaceId: string, source: string): SaveState {
   const res = parseCached(source);
-  const latest = res.ok ? r.get(`SELECT w.revision, w.hash FROM workflows w
+  const latest = res.ok ? r.get(`SELECT w.revision, w.hash, n.archived FROM workflows w
     JOIN workflow_names n ON n.workspace_id = w.workspace_id AND n.name = w.name AND n.latest = w.revision
-    WHERE w.workspace_id = ? AND w.name = ?`, [workspaceId, res.workflow.name]) as { revision: number; hash: string } | undefined : undefined;
+    WHERE w.workspace_id = ? AND w.name = ?`, [workspaceId, res.workflow.name]) as { revision: number; hash: string; archived: number } | undefined : undefined;
   return { ...(latest ? { latest } : {}), workspace: workspaceStatus(r, workspaceId) };
 }
 
-/** The next revision of the workflow's name; an unchanged definition saves nothing. */
+/** The next revision of the workflow's name; an unchanged definition saves nothing (unless the name is archived: saving brings it back). */
 export function decideSave(st: SaveState, workspaceId: string, source: string): Decision {
   assertActiveWorkspace(st.workspace, workspaceId);
   const { workflow, hash } = parsed(source);
   const prev = st.latest;
-  if (prev && prev.hash === hash) return { events: [], value: { name: workflow.name, revision: prev.revision, hash, unchanged: true } };
+  if (prev && prev.hash === hash && !prev.archived) return { events: [], value: { name: workflow.name, revision: prev.revision, hash, unchanged: true } };
   const revision = (prev?.revision ?? 0) + 1;
   return {
     events: [{ stream: workflowStream(workspaceId, workflow.name), type: 'workflow.saved', payload: { workspaceId, name: workflow.name, version: workflow.version, revision, hash, source, description: workflow.description ?? '' } }],
