@@ -9,14 +9,18 @@
  * 2. Each user action is one idempotency key (kernel.act): a retry after an error is the same
  *    action, never a second install request.
  */
-import type { Result, TypedCommand } from '../../../worker/api.ts';
+import type { TypedCommand } from '../../../worker/api.ts';
 import { kernel } from '../kernel.svelte.ts';
 import type { Incident, InstalledRow, InstallRow, KatasFilter, KataRow, RealmKind, RealmRow } from './types.ts';
 
-/** A realm query's answer, or null (the error is under `scope`). */
+/**
+ * A query's answer, or null (the error is under `scope`), for queries the UI's QueryMap does not
+ * type (the realm and manifest slices): through the client's own query path (no busy flag, so
+ * several may run at once), with the result typed by the caller.
+ */
 export function realmQuery<T>(scope: string, name: string, params: Record<string, unknown> = {}, scopedToWorkspace = false): Promise<T | null> {
   const p = scopedToWorkspace && !('workspaceId' in params) ? { ...params, workspaceId: kernel.currentId } : params;
-  return kernel.call(scope, (api) => (api as unknown as { query(n: string, p: unknown): Promise<Result<T>> }).query(name, p), name);
+  return kernel.query(scope, name as 'workflow.list', p as never) as unknown as Promise<T | null>;
 }
 
 /** One realm command as one user action (`intent` identifies the action for its idempotency key). */
