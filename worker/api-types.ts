@@ -14,6 +14,7 @@ import type { sessionsModule } from './domains/sessions/index.ts';
 import type { secretsModule } from './domains/secrets/index.ts';
 import type { providersModule } from './domains/providers/index.ts';
 import type { forestModule } from './domains/forest/index.ts';
+import type { realmsModule } from './domains/realms/index.ts';
 import type { dojoModule } from './domains/dojo/index.ts';
 
 type AllQueries =
@@ -25,6 +26,7 @@ type AllQueries =
   | (typeof secretsModule.queries)[number]
   | (typeof providersModule.queries)[number]
   | (typeof forestModule.queries)[number]
+  | (typeof realmsModule.queries)[number]
   | (typeof dojoModule.queries)[number];
 
 /** Every query, internal ones included: what the kernel's own code (the engine) may ask. */
@@ -44,6 +46,7 @@ type AllCommands =
   | (typeof secretsModule.commands)[number]
   | (typeof providersModule.commands)[number]
   | (typeof forestModule.commands)[number]
+  | (typeof realmsModule.commands)[number]
   | (typeof dojoModule.commands)[number];
 
 /** Every public command: `{ [type]: { payload } }` (internal ones, refused through the API, left out). */

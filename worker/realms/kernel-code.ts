@@ -15,6 +15,7 @@ import { satisfies, validRange } from 'semver';
 import { BUILTIN_RUNNERS } from '../manifests/registry.ts';
 
 export { readPack, hostsCalled, buildPack, textSha256, type ReadPack, type PackItem } from './packfile.ts';
+export { skeleton } from './names.ts';
 
 export interface Present {
   readonly kingdom: string;

@@ -156,6 +156,7 @@ test('the kernel re-checks an index the service hands it (version, re-pointing, 
     refused(() => accept({ version: 2, expiresAt: '2000-01-01T00:00:00.000Z' }), 'expired');
     accept({ version: 2 });
     assert.equal(w.q<Realm[]>('realm.list')[0]!.index?.version, 2);
+    refused(() => accept({ version: 1, digest: w.q<{ index: { digest: string } }[]>('realm.list')[0]!.index.digest }), 'rollback');
   } finally {
     await w.close();
     await site.close();

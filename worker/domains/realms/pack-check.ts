@@ -11,15 +11,15 @@
  *   incompatible / missing_runner / missing_skill   the kata's requirements are not met here
  *   missing_dependency  a manifest of the pack needs something neither the pack nor the workspace has
  *
- * Invariant: pure (the state is loaded before), throws or returns nothing.
+ * Invariant: pure (the state is loaded before), throws or returns nothing. Loaded on demand (code.ts).
  */
 import { KernelError, type Json } from '../../kernel/errors.ts';
-import { realmCode } from '../../realms/code.ts';
 import { manifestCode } from '../../manifests/code.ts';
+import * as code from '../../realms/kernel-code.ts';
 import type { Registry } from '../manifests/state.ts';
 import type { InstallRow } from './state.ts';
 
-type Code = typeof import('../../realms/kernel-code.ts');
+type Code = typeof code;
 
 export interface PackCheckState {
   readonly sha?: string;
@@ -57,7 +57,7 @@ export function checkPackContents(st: PackCheckState, row: InstallRow): void {
   }
 
   const allowedHosts = new Set(declared.hosts.map(hostOnly));
-  const undeclared = realmCode.get().hostsCalled(items).filter((h) => !allowedHosts.has(h.host.toLowerCase()));
+  const undeclared = code.hostsCalled(items).filter((h) => !allowedHosts.has(h.host.toLowerCase()));
   if (undeclared.length > 0) {
     const names = [...new Set(undeclared.map((u) => (u.host === '{{template}}' ? 'a host chosen at run time' : u.host)))];
     refuse('undeclared_hosts', `The kata ${label} asks for undeclared hosts: ${undeclared[0]!.from} calls ${names.join(', ')}, which its index entry does not declare; nothing was installed.`,
@@ -69,7 +69,6 @@ export function checkPackContents(st: PackCheckState, row: InstallRow): void {
   const unsecret = [...secrets].filter((s) => !declared.secrets.includes(s)).sort();
   if (unsecret.length > 0) refuse('undeclared_secrets', `The kata ${label} reads secrets its index entry does not declare (${unsecret.join(', ')}); nothing was installed.`, { secrets: unsecret });
 
-  const code = realmCode.get();
   const packTools = items.filter((i) => i.kind === 'Tool').map((i) => i.name);
   const packAgents = items.filter((i) => i.kind === 'Agent').map((i) => i.name);
   const present = { ...st.present!, skills: [...st.present!.skills, ...packAgents] };
