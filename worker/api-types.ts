@@ -18,6 +18,7 @@ import type { policiesModule } from './domains/policies/index.ts';
 import type { contractsModule } from './domains/contracts/index.ts';
 import type { realmsModule } from './domains/realms/index.ts';
 import type { manifestsModule } from './domains/manifests/index.ts';
+import type { dojoModule } from './domains/dojo/index.ts';
 
 type AllQueries =
   | ReturnType<typeof builtinQueries>[number]
@@ -31,7 +32,8 @@ type AllQueries =
   | (typeof policiesModule.queries)[number]
   | (typeof contractsModule.queries)[number]
   | (typeof realmsModule.queries)[number]
-  | (typeof manifestsModule.queries)[number];
+  | (typeof manifestsModule.queries)[number]
+  | (typeof dojoModule.queries)[number];
 
 /** Every query, internal ones included: what the kernel's own code (the engine) may ask. */
 export type SystemQueryMap = QueryMapOf<AllQueries, true>;
@@ -53,7 +55,8 @@ type AllCommands =
   | (typeof policiesModule.commands)[number]
   | (typeof contractsModule.commands)[number]
   | (typeof realmsModule.commands)[number]
-  | (typeof manifestsModule.commands)[number];
+  | (typeof manifestsModule.commands)[number]
+  | (typeof dojoModule.commands)[number];
 
 /** Every public command: `{ [type]: { payload } }` (internal ones, refused through the API, left out). */
 export type CommandMap = CommandMapOf<AllCommands>;

@@ -12,5 +12,6 @@ import { syncModule } from './domains/sync/index.ts';
 import { policiesModule } from './domains/policies/index.ts';
 import { contractsModule } from './domains/contracts/index.ts';
 import { realmsModule } from './domains/realms/index.ts';
+import { dojoModule } from './domains/dojo/index.ts';
 
-export const DEFAULT_MODULES: readonly KernelModule[] = [workspacesModule, sessionsModule, secretsModule, providersModule, forestModule, syncModule, manifestsModule, policiesModule, contractsModule, realmsModule];
+export const DEFAULT_MODULES: readonly KernelModule[] = [workspacesModule, sessionsModule, secretsModule, providersModule, forestModule, syncModule, manifestsModule, policiesModule, contractsModule, realmsModule, dojoModule];

@@ -27,6 +27,7 @@ export const pages = {
   sessions: () => import('../pages/SessionsPage.svelte'),
   session: () => import('../pages/SessionPage.svelte'),
   forest: () => import('../pages/ForestPage.svelte'),
+  realms: () => import('../pages/RealmsPage.svelte'),
   settings: () => import('../pages/SettingsPage.svelte'),
   events: () => import('../pages/EventLogPage.svelte'),
   integrity: () => import('../pages/IntegrityPage.svelte'),

@@ -20,6 +20,7 @@ export const ROUTES = [
   { id: 'inbox', label: 'Inbox' },
   { id: 'sessions', label: 'Sessions' },
   { id: 'forest', label: 'Forest' },
+  { id: 'realms', label: 'Realms' },
   { id: 'events', label: 'Event log' },
   { id: 'integrity', label: 'Integrity' },
   { id: 'devices', label: 'Devices' },
@@ -32,8 +33,8 @@ export const START_ROUTE = 'start';
 
 export type RouteId = (typeof ROUTES)[number]['id'] | typeof START_ROUTE;
 
-/** Sections reserved in the navigation; their screens do not exist yet. */
-export const COMING_SOON = ['Realms'] as const;
+/** Sections reserved in the navigation; their screens do not exist yet (none now). */
+export const COMING_SOON: readonly string[] = [];
 
 export const DEFAULT_ROUTE: RouteId = START_ROUTE;
 

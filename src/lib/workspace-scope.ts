@@ -26,17 +26,16 @@ const STORAGE_KEY = 'kingdom.workspace';
 export const SCOPED_COMMANDS: ReadonlySet<string> = new Set([
   'workflow.save', 'workflow.archive', 'session.start',
   'forest.node.create', 'secret.set', 'secret.delete', 'llm.provider.set', 'llm.provider.delete', 'policy.set',
-  'forest.node.create', 'secret.set', 'secret.delete', 'llm.provider.set', 'llm.provider.delete',
   'contract.set',
   'manifest.apply', 'manifest.remove', 'monument.bring_up',
+  'capability.report', 'capability.resolve',
 ]);
 
 /** Queries that answer one workspace (reads by id take an optional workspaceId: added too). */
 export const SCOPED_QUERIES: ReadonlySet<string> = new Set([
   'workflow.list', 'workflow.get', 'workflow.revisions', 'session.list', 'session.inbox',
   'forest.search', 'forest.node.list', 'forest.tags', 'forest.node.get', 'forest.links', 'forest.traverse', 'forest.graph', 'forest.resolve',
-  'secret.list', 'llm.provider.list', 'policy.get', 'policy.violations',
-  'secret.list', 'llm.provider.list',
+  'secret.list', 'llm.provider.list', 'policy.get', 'policy.violations', 'capability.missing.list',
   'contract.list',
   'manifest.list', 'manifest.get', 'manifest.resolve', 'manifest.graph', 'manifest.dependents', 'manifest.validate', 'relic.health', 'monument.bring_up.get',
 ]);

@@ -13,11 +13,14 @@ import type { InputSpec, WorkflowDef } from '../workflows/types.ts';
 /** The step id of the one agent step (its output's `json` is the answer). */
 export const INTENT_STEP = 'route';
 
+/** The answer's `workflow` when no workflow of the library does what is asked (the Dojo takes over). */
+export const NO_WORKFLOW = 'none';
+
 /** What the model must answer (also re-checked by the llm runner's validator). */
 export const INTENT_SCHEMA = {
   type: 'object',
   properties: {
-    workflow: { type: 'string', description: 'The exact name of one workflow of the library.' },
+    workflow: { type: 'string', description: 'The exact name of one workflow of the library, or "none" when none of them does what is asked.' },
     inputs: { type: 'object', description: "Values for that workflow's inputs, by input name." },
     confidence: { type: 'number', minimum: 0, maximum: 1 },
     explanation: { type: 'string' },
@@ -57,7 +60,8 @@ steps:
       request; "inputs" maps that workflow's input names to values of the declared types taken
       from the request (use only declared input names; leave out an input the request does not
       give when it has a default); "confidence" is a number from 0 to 1; "explanation" says in one
-      sentence why this workflow and these inputs.
+      sentence why this workflow and these inputs. When no workflow of the library does what is
+      asked, answer "workflow": "none", "inputs": {} and say in "explanation" what is missing.
     outputSchema: ${JSON.stringify(INTENT_SCHEMA)}
 outputs:
   answer: "{{ steps.${INTENT_STEP}.output.json }}"

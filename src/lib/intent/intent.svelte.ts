@@ -12,6 +12,9 @@
  * 3. Kernel failures land in `kernel.lastError` under SCOPE / START_SCOPE (shown by the bar); a
  *    failed request is `failure`, in words, with the run form to open instead (failure.ts).
  * 4. The intent session is shown by its readable name ("intent #3"), never a bare id.
+ * 5. When no workflow does what was asked (the model answers "none", or the library is empty) the
+ *    phase is `missing`: the request is recorded once as `capability.missing` (capability.report)
+ *    and the bar offers the Dojo (find a kata in the realms, or draft one), never a failure.
  */
 import type { Json } from '../../../worker/api.ts';
 import { kernel } from '../kernel.svelte.ts';
@@ -19,14 +22,23 @@ import { href, navigate } from '../router.svelte.ts';
 import { parseValues, type FieldValues } from '../workflows/inputs.ts';
 import type { SessionDetail, WorkflowDef } from '../workflows/types.ts';
 import { propose, readAnswer, type Proposal } from './answer.ts';
-import { buildLibrary, INTENT_SOURCE, INTENT_STEP } from './intent-workflow.ts';
+import { buildLibrary, INTENT_SOURCE, INTENT_STEP, NO_WORKFLOW } from './intent-workflow.ts';
 import { answerFailure, guessWorkflow, sessionFailure, type IntentFailure } from './failure.ts';
 import { chooseModel, modelRef, storeChoice, storedChoice, type ModelChoice } from './model-choice.ts';
 
 export const SCOPE = 'intent';
 export const START_SCOPE = 'intent.start';
+export const MISSING_SCOPE = 'intent.missing';
 
-export type IntentPhase = 'idle' | 'preparing' | 'running' | 'confirm' | 'failed' | 'no-provider';
+export type IntentPhase = 'idle' | 'preparing' | 'running' | 'confirm' | 'failed' | 'no-provider' | 'missing';
+
+/** A request no workflow meets (phase `missing`): the request, why, and its recorded miss. */
+export interface Missing {
+  readonly request: string;
+  readonly explanation: string;
+  /** The `capability.missing` record's id, once recorded (null if recording failed). */
+  readonly missId: string | null;
+}
 
 interface ProviderRow {
   readonly id: string;
@@ -58,6 +70,7 @@ class IntentState {
   errors = $state.raw<Record<string, string>>({});
   /** Workflows left out of the prompt (size caps). */
   omitted = $state.raw(0);
+  missing = $state.raw<Missing | null>(null);
 
   #token = 0;
   #sentence = '';
@@ -108,9 +121,7 @@ class IntentState {
     const defs = await this.#loadLibrary();
     if (token !== this.#token) return;
     if (defs === null) return this.#fail(null);
-    if (defs.length === 0) {
-      return this.#fail({ sentence: 'The workflow library is empty. Save a workflow (or install the examples) first.', code: 'empty_library', workflow: null });
-    }
+    if (defs.length === 0) return this.#missing(token, 'Your workflow library is empty.');
     this.#defs = new Map(defs.map((d) => [d.def.name, d.def]));
     const library = buildLibrary(defs);
     this.omitted = library.omitted;
@@ -153,6 +164,7 @@ class IntentState {
     const output = s.output !== null && typeof s.output === 'object' && !Array.isArray(s.output) ? s.output['answer'] : null;
     const answer = readAnswer(output);
     if (answer === null) return this.#fail(answerFailure('The model did not name a workflow.', 'no_workflow', guessWorkflow(names, this.#sentence)));
+    if (answer.workflow === NO_WORKFLOW && !this.#defs.has(NO_WORKFLOW)) return this.#missing(token, answer.explanation);
     const checked = propose(answer, this.#defs);
     if (!checked.ok) return this.#fail(answerFailure(checked.problem, 'unknown_workflow', guessWorkflow(names, this.#sentence)));
     this.proposal = checked.proposal;
@@ -188,6 +200,7 @@ class IntentState {
     this.open = false;
     kernel.clearError(SCOPE);
     kernel.clearError(START_SCOPE);
+    kernel.clearError(MISSING_SCOPE);
   }
 
   /** Every workflow of the library with its normalised definition (for inputs), by name. */
@@ -212,6 +225,20 @@ class IntentState {
     this.values = {};
     this.errors = {};
     this.omitted = 0;
+    this.missing = null;
+  }
+
+  /** No workflow does what was asked: say so, and record the miss for the Dojo (invariant 5). */
+  async #missing(token: number, explanation: string): Promise<void> {
+    const request = this.#sentence;
+    this.missing = { request, explanation, missId: null };
+    this.phase = 'missing';
+    const r = await kernel.run(MISSING_SCOPE, {
+      type: 'capability.report',
+      payload: { request, source: 'intent', ...(explanation.trim() ? { explanation: explanation.trim().slice(0, 500) } : {}) },
+    });
+    if (token !== this.#token || r === null) return;
+    this.missing = { request, explanation, missId: (r.value as { id: string }).id };
   }
 
   #fail(failure: IntentFailure | null): void {

@@ -18,7 +18,7 @@ const DIRS: Record<string, string> = {
   workspaces: 'worker/domains/workspaces', sessions: 'worker/domains/sessions', secrets: 'worker/domains/secrets',
   'llm-providers': 'worker/domains/providers', forest: 'worker/domains/forest', sync: 'worker/domains/sync',
   manifests: 'worker/domains/manifests', policies: 'worker/domains/policies',
-  contracts: 'worker/domains/contracts', realms: 'worker/domains/realms',
+  contracts: 'worker/domains/contracts', realms: 'worker/domains/realms', dojo: 'worker/domains/dojo',
 };
 /** Kernel tables a slice may use besides its own: the log (its own streams) and the stores decisions write. */
 const KERNEL_TABLES: Record<string, readonly string[]> = {
