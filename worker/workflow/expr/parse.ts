@@ -280,8 +280,9 @@ class Parser extends JsepBase {
       if (!value) throw this.unexpected();
       properties.push({ key, keyPos, value });
       this.gobbleSpaces();
-      if (this.code === C.COMMA) this.index++;
-      else if (this.code !== C.CBRACE && this.index < this.expr.length) {
+      const after = this.code as number;
+      if (after === C.COMMA) this.index++;
+      else if (after !== C.CBRACE && this.index < this.expr.length) {
         throw invalid(`Expected "," or "}" but found "${this.char}"`, this.index, 'Separate entries with commas.');
       }
     }
