@@ -206,9 +206,12 @@ const agentStep = z.strictObject({
     return;
   }
   if (a.model === undefined) ctx.addIssue({ code: 'custom', path: ['model'], message: 'an agent step needs model (or agent: <an Agent manifest name>)', params: { code: 'missing_key' } });
-  if (a.tools === undefined || a.tools.length === 0) ctx.addIssue({ code: 'custom', path: ['tools'], message: 'an agent step needs tools: a list of 1 to 32 tools (or agent: <an Agent manifest name>)', params: { code: a.tools === undefined ? 'missing_key' : 'out_of_range' } });
+  if (a.tools === undefined || a.tools.length === 0) {
+    ctx.addIssue({ code: 'custom', path: ['tools'], message: 'an agent step needs tools: a list of at least 1 (at most 32) tools (or agent: <an Agent manifest name>)', params: { code: a.tools === undefined ? 'missing_key' : 'out_of_range' } });
+    return;
+  }
   const seen = new Set<string>();
-  a.tools!.forEach((t, i) => {
+  a.tools.forEach((t, i) => {
     const name = t.kind === 'workflow' ? `workflow:${t.workflow}` : t.kind;
     if (seen.has(name)) ctx.addIssue({ code: 'custom', path: ['tools', i], message: `the tool ${name} is listed twice`, params: { code: 'invalid_value' } });
     seen.add(name);
