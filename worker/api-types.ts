@@ -14,6 +14,7 @@ import type { sessionsModule } from './domains/sessions/index.ts';
 import type { secretsModule } from './domains/secrets/index.ts';
 import type { providersModule } from './domains/providers/index.ts';
 import type { forestModule } from './domains/forest/index.ts';
+import type { manifestsModule } from './domains/manifests/index.ts';
 
 type AllQueries =
   | ReturnType<typeof builtinQueries>[number]
@@ -23,7 +24,8 @@ type AllQueries =
   | (typeof sessionsModule.queries)[number]
   | (typeof secretsModule.queries)[number]
   | (typeof providersModule.queries)[number]
-  | (typeof forestModule.queries)[number];
+  | (typeof forestModule.queries)[number]
+  | (typeof manifestsModule.queries)[number];
 
 /** Every query, internal ones included: what the kernel's own code (the engine) may ask. */
 export type SystemQueryMap = QueryMapOf<AllQueries, true>;
@@ -41,7 +43,8 @@ type AllCommands =
   | (typeof sessionsModule.commands)[number]
   | (typeof secretsModule.commands)[number]
   | (typeof providersModule.commands)[number]
-  | (typeof forestModule.commands)[number];
+  | (typeof forestModule.commands)[number]
+  | (typeof manifestsModule.commands)[number];
 
 /** Every public command: `{ [type]: { payload } }` (internal ones, refused through the API, left out). */
 export type CommandMap = CommandMapOf<AllCommands>;

@@ -32,7 +32,7 @@ export const SCOPED_COMMANDS: ReadonlySet<string> = new Set([
 export const SCOPED_QUERIES: ReadonlySet<string> = new Set([
   'workflow.list', 'workflow.get', 'workflow.revisions', 'session.list', 'session.inbox',
   'forest.search', 'forest.node.list', 'forest.tags', 'forest.node.get', 'forest.links', 'forest.traverse', 'forest.graph', 'forest.resolve',
-  'secret.list', 'llm.provider.list',
+  'secret.list', 'llm.provider.list', 'workflow.check', 'manifest.tools',
 ]);
 
 /** `params` with the workspace added when `name` is scoped and it names none. */
