@@ -21,7 +21,8 @@
  */
 import type { Json } from '../kernel/errors.ts';
 import { parseManifest } from '../manifests/parse.ts';
-import { checkParams, withDefaults, type Pin } from '../manifests/execution.ts';
+import { checkParams, withDefaults } from '../manifests/params.ts';
+import type { Pin } from '../manifests/execution.ts';
 import type { AgentManifest, ToolManifest } from '../manifests/schema.ts';
 import { renderDeep } from '../workflow/templates.ts';
 import { evaluateSource } from '../workflow/expr/index.ts';
