@@ -35,7 +35,7 @@ export const SCOPED_COMMANDS: ReadonlySet<string> = new Set([
 export const SCOPED_QUERIES: ReadonlySet<string> = new Set([
   'workflow.list', 'workflow.get', 'workflow.revisions', 'session.list', 'session.inbox',
   'forest.search', 'forest.node.list', 'forest.tags', 'forest.node.get', 'forest.links', 'forest.traverse', 'forest.graph', 'forest.resolve',
-  'secret.list', 'llm.provider.list', 'policy.get', 'policy.violations', 'capability.missing.list',
+  'secret.list', 'llm.provider.list', 'policy.get', 'policy.violations', 'capability.missing.list', 'workflow.check', 'manifest.tools',
   'contract.list',
   'manifest.list', 'manifest.get', 'manifest.resolve', 'manifest.graph', 'manifest.dependents', 'manifest.validate', 'relic.health', 'monument.bring_up.get',
 ]);

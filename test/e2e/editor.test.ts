@@ -1,7 +1,7 @@
 /**
  * The workflow YAML editor (CodeMirror, loaded lazily) in real Chromium, on the built app with its
  * CSP: lint markers from the worker's validator on the right line, one sentence each (a bad indent,
- * an unknown step type); completion of step types after `type: ` and of step ids inside
+ * an unknown step type, a runner no installed Tool provides: a warning); completion of step types after `type: ` and of step ids inside
  * `{{ steps.`; Esc then Tab leaves the editor; saving works; no CSP violations.
  */
 import { after, before, describe, test } from 'node:test';
@@ -66,6 +66,16 @@ describe('the workflow YAML editor', () => {
     const m = await markers();
     assert.deepEqual(m.map((x) => x.line), [5], JSON.stringify(m));
     assert.match(m[0]!.message, /^5:11 steps\[0\]\.type expected task \| llm .* did you mean "task"\?$/);
+  });
+
+  test('a runner no installed Tool provides: a warning marker on its line (workflow.check in the worker)', async () => {
+    await setText('name: edited\nversion: 1.0.0\nsteps:\n  - id: first\n    type: task\n    runner: runner.deploy\n');
+    const m = await markers();
+    assert.deepEqual(m.map((x) => x.line), [6], JSON.stringify(m));
+    const warning = page.locator('[data-testid="workflow-warning"]');
+    assert.equal(await warning.getAttribute('data-line'), '6');
+    assert.equal(await page.locator('[data-testid="workflow-save"]').isDisabled(), false, 'a warning does not stop saving');
+    assert.match((await warning.textContent())!.trim(), /^6:13 steps\[0\]\.runner runner\.deploy is not a built-in runner and no Tool named runner\.deploy is installed in this workspace; apply its Tool manifest or install a kata that brings it/);
   });
 
   test('completion offers step types after type: and step ids inside {{ steps.', async () => {

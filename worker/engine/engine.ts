@@ -21,7 +21,8 @@ import type { EventEnvelope } from '../kernel/log/envelope.ts';
 import { KernelError, type Json } from '../kernel/errors.ts';
 import { parseWorkflow, type Workflow } from '../workflow/index.ts';
 import { RunnerRegistry, type Runner } from './runners/index.ts';
-import { toStepError, type JournalEntry, type RunJournal } from './runners/types.ts';
+import { RunnerError, toStepError, type JournalEntry, type RunJournal } from './runners/types.ts';
+import { NamedManifests } from './named.ts';
 import { JournalQueue } from './journal.ts';
 import { cancelCommands, recordCommand, toJson, type EngineStats, type Execution, type Live } from './engine-support.ts';
 export type { EngineStats } from './engine-support.ts';
@@ -65,6 +66,7 @@ export class Engine {
   private readonly learning: SessionLearning;
   private readonly journal = new JournalQueue();
   private readonly policy = new PolicyGuard(() => this.kernel, (err) => this.options.onError?.(err)); // every runner call judged by the workspace policy
+  private readonly named = new NamedManifests({ runner: (n) => this.policy.guard(this.runners.get(n)), secrets: (ws) => this.lookups.secretValues(ws) });
   /** Merges the Forest's full-text index while the engine is quiet. */
   readonly forestIndex: ForestIndexMaintenance;
   private scheduled = false;
@@ -80,10 +82,11 @@ export class Engine {
     this.lookups = new EngineLookups(kernel);
     this.runners = options.runners instanceof RunnerRegistry ? options.runners
       : new RunnerRegistry(withAgentRunner(withForestRunners(withCustomRunners(engineRunners(this.lookups, options.onProgress), options.runners ?? []), kernel), kernel, this.lookups, (n) => this.policy.guard(this.runners.get(n)), options.onProgress));
+    kernel.provideRunners(this.runners.list().map((r) => r.name)); // known to session.start's check
     this.learning = new SessionLearning(kernel, (err) => this.options.onError?.(err), () => this.schedule(), () => this.dirty.size > 0 || this.flushing); // summaries of ended sessions
     this.forestIndex = new ForestIndexMaintenance(kernel, { busy: () => this.dirty.size > 0 || this.flushing || this.learning.busy, onError: (err) => this.options.onError?.(err) });
     const sub = kernel.subscribe((events) => this.onEvents(events));
-    this.unsubscribe = () => sub.close();
+    this.unsubscribe = () => { sub.close(); kernel.provideRunners([]); };
     kernel.onClose(() => this.stop());
   }
 
@@ -103,9 +106,7 @@ export class Engine {
   }
 
   status(): EngineStats {
-    let executions = 0;
-    for (const l of this.live.values()) executions += l.executions.size;
-    return { active: this.live.size, executions, ...this.stats };
+    return { active: this.live.size, executions: [...this.live.values()].reduce((n, l) => n + l.executions.size, 0), ...this.stats };
   }
 
   /** Stop driving: abort running steps WITHOUT recording anything (they re-run on next start). */
@@ -339,9 +340,10 @@ export class Engine {
       this.dirty.add(id);
       this.schedule();
     };
-    const runner = this.policy.guard(this.runners.get(runnerName));
-    if (!runner) {
-      queueMicrotask(() => done({ attempt, ok: false, error: errorOf('runner_unavailable', `No runner named ${runnerName} (known: ${this.runners.list().map((r) => r.name).join(', ')}).`) }));
+    const found = this.named.runnerFor(l.state, runnerName); // an engine runner, else a Tool the session pinned; both judged by the policy
+    const runner = found instanceof RunnerError ? found : this.policy.guard(found);
+    if (!runner || runner instanceof RunnerError) {
+      queueMicrotask(() => done({ attempt, ok: false, error: runner ? toStepError(runner) as StepErrorData : errorOf('runner_unavailable', `No runner named ${runnerName} (known: ${this.runners.list().map((r) => r.name).join(', ')}) and no Tool of that name pinned by the session.`) }));
       return;
     }
     let input: { [k: string]: Json };

@@ -50,6 +50,7 @@ export type { IngestReport, KernelOptions, KernelStatus, LogExport, RebuildRepor
 
 export class Kernel {
   private closed = false;
+  private hostRunners: ReadonlySet<string> = new Set();
   private readonly integrity: KernelIntegrity;
   private readonly closeHooks: (() => void)[] = [];
   private readonly own: OwnDevice;
@@ -234,7 +235,16 @@ export class Kernel {
 
   private runQuery(name: string, params: unknown, internal: boolean): unknown {
     this.assertOpen();
-    return runQuery(this.queries, this.sql, name, params, internal);
+    return runQuery(this.queries, this.sql, name, params, internal, this.hostRunners);
+  }
+
+  /**
+   * The runners this host's engine provides besides the built-in ones (its custom runners): a
+   * task step naming one is not an unknown runner (session.start, workflow.check). Not stored:
+   * the engine declares them when it starts and clears them when it stops.
+   */
+  provideRunners(names: Iterable<string>): void {
+    this.hostRunners = new Set(names);
   }
 
   subscribe(listener: EventListener, options: SubscribeOptions = {}): { id: number; close(): void } {
@@ -370,7 +380,7 @@ export class Kernel {
   private get executor(): Executor {
     return {
       sql: this.sql, store: this.store, projections: this.projections, audit: this.audit, device: this.own.id,
-      clock: this.options.clock, newId: (ms) => this.newId(ms),
+      clock: this.options.clock, runners: this.hostRunners, newId: (ms) => this.newId(ms),
     };
   }
 

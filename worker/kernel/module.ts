@@ -29,6 +29,8 @@ export interface DecideContext {
   newId(): string;
   readonly actor: string;
   readonly device: string;
+  /** Runners this host's engine provides besides the built-in ones (Kernel.provideRunners); empty without an engine. */
+  readonly runners: ReadonlySet<string>;
 }
 
 export interface NewEvent {
@@ -121,6 +123,8 @@ export interface Projection {
 /** What a query's `run` may use besides its own tables: other slices' queries (never their tables). */
 export interface QueryContext {
   query(name: string, params?: unknown): unknown;
+  /** Runners this host's engine provides besides the built-in ones (as DecideContext.runners). */
+  readonly runners: ReadonlySet<string>;
 }
 
 export interface QueryDefinition<P = any, R = any> {
@@ -148,6 +152,7 @@ export function defineQuery<const N extends string, S extends z.ZodType, R>(
 
 /** For running a query's `run` outside the kernel (a read-only command's `load`): no other queries. */
 export const NO_QUERY_CONTEXT: QueryContext = {
+  runners: new Set(),
   query(name) {
     throw new Error(`query ${name}: not available here`);
   },

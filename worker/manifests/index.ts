@@ -4,4 +4,5 @@
  */
 export { parseManifest, type Manifest, type ManifestResult } from './parse.ts';
 export { resolve, dependentsOf, graphJson, graphMermaid, keyOf, needsOf, BUILTIN_RUNNERS, type Key, type Need, type Resolution } from './registry.ts';
+export { checkExecution, checkParams, withDefaults, type ExecutionCheck, type Installed, type ParamProblem, type Pin } from './execution.ts';
 export { compare, maxSatisfying } from 'semver';

@@ -12,11 +12,11 @@
  * 2. A returned `Workflow` passed every check (schema, ids, references, cycles, reachability,
  *    expressions and templates) and is normalised plain JSON (types.ts).
  */
-export { parseWorkflow, workflowHash, type ParseResult } from './parse.ts';
+export { parseWorkflow, workflowHash, locateIssues, type ParseResult } from './parse.ts';
 export { validateInputs, type InputIssue, type InputsResult } from './input-values.ts';
 export { workflowJsonSchema } from './schema.ts';
 export { canonicalYaml, type CanonicalResult } from './canonical.ts';
-export { WORKFLOW_ISSUE_CODES, formatIssue, type WorkflowIssue, type WorkflowIssueCode } from './issues.ts';
+export { WORKFLOW_ISSUE_CODES, formatIssue, type RawIssue, type WorkflowIssue, type WorkflowIssueCode } from './issues.ts';
 export { parseDuration, parseInstant, formatDuration, MAX_DURATION_MS } from './duration.ts';
 export { MAX_SOURCE_BYTES } from './source.ts';
 export * from './types.ts';

@@ -41,6 +41,9 @@ export const WORKFLOW_ISSUE_CODES = {
   undeclared_input: 'An expression or template reads inputs.<name> for an input that is not declared.',
   not_upstream: 'An expression or template reads steps.<id> for a step that does not run before it.',
   output_field: 'Warning (the file is still saved): an expression or template reads a field that an llm or agent step\'s output never has, e.g. steps.validate.output.safe for steps.validate.output.json.safe.',
+  unknown_runner: 'A task step names a runner that is neither built in nor an installed Tool (or no installed version is in its import range): refused at start, a warning while editing.',
+  unknown_agent: 'An agent step names an Agent manifest that is not installed (or not in its import range): refused at start, a warning while editing.',
+  env_unset: 'Warning: a template or condition reads env.<name> and the session\'s env does not set it (it reads as null).',
   too_many_steps: 'The workflow has more than 500 steps (counting nested ones).',
   internal: 'The validator itself failed (a bug); the message holds the cause.',
 } as const;

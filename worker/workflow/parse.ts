@@ -92,3 +92,15 @@ function withoutExtensions(value: unknown): unknown {
   for (const [k, v] of Object.entries(value)) if (!k.startsWith('x-')) out[k] = v;
   return out;
 }
+
+/**
+ * Issues found outside the parser (execution by name: worker/manifests/execution.ts), with paths
+ * into the normalised workflow of `text`, reported where they were written (the spec's form maps
+ * back to its nested blocks), sorted. `text` must be a source that parses.
+ */
+export function locateIssues(text: string, issues: readonly RawIssue[]): WorkflowIssue[] {
+  const loaded = loadYaml(text);
+  const spec = fromSpecForm(withoutExtensions(loaded.ok ? loaded.value : undefined));
+  const source = loaded.source === undefined ? undefined : { ...loaded.source, originalPath: spec.originalPath };
+  return finishIssues(issues.map((i) => located(source, i)));
+}

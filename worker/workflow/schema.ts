@@ -15,7 +15,7 @@ import { z } from 'zod';
 import type { Json } from '../kernel/errors.ts';
 import { DURATION_HINT, DURATION_PATTERN, MAX_DURATION_MS, formatDuration, parseDuration, parseInstant } from './duration.ts';
 import { checkInputSpec } from './input-values.ts';
-import { importSchema } from './imports.ts';
+import { importSchema, manifestName } from './imports.ts';
 import { BACKOFFS, HTTP_METHODS, INPUT_TYPES, type AgentTool, type Step, type Workflow } from './types.ts';
 
 export const workflowRegistry = z.registry<{ id?: string; title?: string; description?: string; examples?: unknown[] }>();
@@ -191,11 +191,25 @@ const agentTool = doc(
 const agentStep = z.strictObject({
   ...guarded,
   type: z.literal('agent'),
+  /** An Agent manifest by name (docs/manifests.md, "Execution by name"): persona, model, tools and output schema come from it. */
+  agent: doc(manifestName, { description: 'An installed Agent manifest by name (its version range from imports): its persona, model, tools, outputSchema and maxTurns are used; the step gives the prompt.' }).optional(),
   ...llmFields,
+  model: llmFields.model.optional(),
   context: contextField,
-  tools: z.array(agentTool).min(1).max(32),
+  tools: z.array(agentTool).max(32).optional(),
   maxTurns: doc(z.number().int().min(1).max(50).default(8), { description: 'Model turns at most; the last turn must answer (tools are withdrawn).' }),
 }).superRefine((a, ctx) => {
+  if (a.agent !== undefined) {
+    for (const k of ['model', 'system', 'tools', 'outputSchema'] as const) {
+      if (a[k] !== undefined) ctx.addIssue({ code: 'custom', path: [k], message: `${k} comes from the Agent manifest ${a.agent}; remove it here (or drop agent: and write the agent inline)`, params: { code: 'invalid_value' } });
+    }
+    return;
+  }
+  if (a.model === undefined) ctx.addIssue({ code: 'custom', path: ['model'], message: 'an agent step needs model (or agent: <an Agent manifest name>)', params: { code: 'missing_key' } });
+  if (a.tools === undefined || a.tools.length === 0) {
+    ctx.addIssue({ code: 'custom', path: ['tools'], message: 'an agent step needs tools: a list of at least 1 (at most 32) tools (or agent: <an Agent manifest name>)', params: { code: a.tools === undefined ? 'missing_key' : 'out_of_range' } });
+    return;
+  }
   const seen = new Set<string>();
   a.tools.forEach((t, i) => {
     const name = t.kind === 'workflow' ? `workflow:${t.workflow}` : t.kind;

@@ -204,6 +204,9 @@ function collect(node: Expr, found: Set<string>): void {
     case 'array':
       for (const e of node.elements) collect(e, found);
       return;
+    case 'object':
+      for (const e of node.entries) collect(e.value, found);
+      return;
     case 'unary':
       collect(node.argument, found);
       return;

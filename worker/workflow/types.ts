@@ -135,12 +135,19 @@ export type AgentTool =
   /** `allow`: URL prefixes the model may call (absent: any URL the app's CSP allows); `headers` are added to every call. */
   | { kind: 'http'; allow?: string[]; methods: HttpMethod[]; headers?: { [name: string]: string } }
   /** Runs another saved workflow as a child session and returns its outcome. */
-  | { kind: 'workflow'; workflow: string; description?: string };
+  | { kind: 'workflow'; workflow: string; description?: string }
+  /** An installed Tool by name (an Agent manifest's `tools`; never written in a workflow file). */
+  | { kind: 'tool'; name: string };
 
-export interface AgentStep extends StepBase, Guarded, LlmFields {
+export interface AgentStep extends StepBase, Guarded, Omit<LlmFields, 'model'> {
   type: 'agent';
+  /** An Agent manifest by name: model, system (its persona), tools, outputSchema and maxTurns come from it. */
+  agent?: string;
+  /** Required unless `agent` names a manifest. */
+  model?: string;
   context?: { [name: string]: Retrieval };
-  tools: AgentTool[];
+  /** Required (1–32) unless `agent` names a manifest. */
+  tools?: AgentTool[];
   /** Model turns at most (the last one must answer). */
   maxTurns: number;
 }

@@ -93,5 +93,7 @@ export function stepTemplate(item: PaletteItem, newId: (base: string) => string)
   // What it needs to run, beyond the schema's required keys.
   if (item.type === 'task' && !('with' in step)) step['with'] = { value: 'TODO' };
   if (item.type === 'wait' && !('duration' in step) && !('until' in step)) step['duration'] = '1s';
+  // An agent written inline (the other form names an Agent manifest: agent: <name>).
+  if (item.type === 'agent' && !('agent' in step)) Object.assign(step, { model: step['model'] ?? 'provider/model', tools: step['tools'] ?? ['forest.search'] });
   return { step, siblings };
 }

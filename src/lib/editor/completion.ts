@@ -11,8 +11,13 @@
  *   workflow's own step ids after `steps.`, its declared inputs after `inputs.`, a step's fields
  *   after `steps.<id>.`, and the fields of `workflow.`, `session.`, `failure.`, `loop.`, `error.`.
  *
+ * - under a task step's `with:` (or the spec form's `task: { vars: }`) whose `runner:` names an
+ *   installed Tool: its parameter names (type, required, description) and, after `name: `, the
+ *   parameter's enum values.
+ *
  * The vocabulary is the JSON Schema the worker answers (`workflow.schema`), read by
- * `vocabularyFromSchema`; nothing here validates (the worker does).
+ * `vocabularyFromSchema`, and the workspace's Tools (`manifest.tools`); nothing here validates
+ * (the worker does).
  */
 import { keysOf, schemasAt, valuesOf, type KeyItem, type Segment } from './schema-walk.ts';
 
@@ -27,6 +32,13 @@ export interface Vocabulary {
   readonly stepKeys: { readonly [type: string]: readonly Item[] };
   readonly inputKeys: readonly Item[];
   readonly inputTypes: readonly Item[];
+  /** The workspace's installed Tools by name (manifest.tools), for `with:`. */
+  readonly tools?: { readonly [name: string]: ToolInfo };
+}
+
+/** A Tool as the editor completes it. */
+export interface ToolInfo {
+  readonly parameters: { readonly [name: string]: { readonly type: string; readonly required: boolean; readonly description?: string; readonly enum?: readonly unknown[] } };
 }
 
 export interface Completion {
@@ -35,8 +47,8 @@ export interface Completion {
   readonly options: readonly { readonly label: string; readonly type: 'keyword' | 'property' | 'variable'; readonly detail?: string }[];
 }
 
-/** What the editor offers, read from the workflow JSON Schema. */
-export function vocabularyFromSchema(schema: unknown): Vocabulary {
+/** What the editor offers, read from the workflow JSON Schema (and the workspace's Tools, by name). */
+export function vocabularyFromSchema(schema: unknown, tools: readonly ({ readonly name: string } & ToolInfo)[] = []): Vocabulary {
   const steps = schemasAt(schema, [{ key: 'steps' }, { item: true }], [undefined, undefined, undefined]);
   const stepTypes = valuesOf(schema, steps, 'type');
   const stepKeys: Record<string, Item[]> = {};
@@ -49,6 +61,7 @@ export function vocabularyFromSchema(schema: unknown): Vocabulary {
     stepKeys,
     inputKeys: keysOf(schema, input),
     inputTypes: valuesOf(schema, input, 'type'),
+    tools: Object.fromEntries(tools.map((t) => [t.name, { parameters: t.parameters }])),
   };
 }
 
@@ -128,15 +141,29 @@ function pathAt(lines: readonly Line[], index: number, col: number, skipLine: nu
   };
 }
 
-/** The `type:` written in the mapping starting at line `first`, column `col`. */
-function typeIn(lines: readonly Line[], first: number, col: number, skipLine: number): string | undefined {
+/** The `type:` (or another key's plain value) written in the mapping starting at line `first`, column `col`. */
+function typeIn(lines: readonly Line[], first: number, col: number, skipLine: number, key = 'type'): string | undefined {
   for (let i = first; i < lines.length; i++) {
     const l = lines[i]!;
     if (l.keyCol < 0 || i === skipLine) continue;
     if (i > first && (l.keyCol < col || (l.keyCol === col && l.dashCol >= 0))) break;
-    if (l.keyCol === col && l.key === 'type') return /:\s*['"]?([\w-]+)/.exec(l.text.slice(l.keyCol))?.[1];
+    if (l.keyCol === col && l.key === key) return /:\s*['"]?([\w.-]+)/.exec(l.text.slice(l.keyCol))?.[1];
   }
   return undefined;
+}
+
+/** The Tool whose parameters the mapping at column `col` of line `index` holds: `with:` (or `vars:`) beside a `runner:` naming it. */
+function toolAt(lines: readonly Line[], index: number, col: number, vocab: Vocabulary): ToolInfo | undefined {
+  if (!vocab.tools) return undefined;
+  const m = mappingOf(lines, index, col);
+  const owner = m.owner >= 0 && !m.item ? lines[m.owner]! : undefined;
+  if (owner === undefined || (owner.key !== 'with' && owner.key !== 'vars')) return undefined;
+  const runner = typeIn(lines, mappingOf(lines, m.owner, owner.keyCol).start, owner.keyCol, -1, 'runner');
+  return runner !== undefined && Object.hasOwn(vocab.tools, runner) ? vocab.tools[runner] : undefined;
+}
+
+function parameterItems(tool: ToolInfo): Item[] {
+  return Object.entries(tool.parameters).map(([label, p]) => ({ label, detail: `${p.type}${p.required ? ', required' : ''}${p.description ? ` — ${p.description}` : ''}` }));
 }
 
 /** Step ids written in the document (`id: x` keys, in order, once each). */
@@ -213,6 +240,11 @@ export function completeAt(text: string, pos: number, vocab: Vocabulary): Comple
   // A value after `key: ` (enum members, constants, booleans), the step type included.
   const value = /^((?:\s*-\s+)*\s*)([\w-]+):\s+([\w-]*)$/.exec(before);
   if (value) {
+    const tool = toolAt(lines, index, value[1]!.length, vocab);
+    if (tool) {
+      const values = (tool.parameters[value[2]!]?.enum ?? []).map((e) => ({ label: typeof e === 'string' ? e : JSON.stringify(e), type: 'keyword' as const }));
+      return values.length === 0 ? null : { from: pos - value[3]!.length, options: values };
+    }
     const where = pathAt(lines, index, value[1]!.length, index);
     if (where === null) return null;
     const items = valuesOf(vocab.schema, schemasAt(vocab.schema, where.path, where.types), value[2]!);
@@ -220,6 +252,8 @@ export function completeAt(text: string, pos: number, vocab: Vocabulary): Comple
   }
   const key = /^((?:\s*-\s+)*\s*)([\w-]*)$/.exec(before);
   if (!key) return null;
+  const tool = toolAt(lines, index, key[1]!.length, vocab);
+  if (tool) return { from: pos - key[2]!.length, options: parameterItems(tool).map((i) => ({ ...i, type: 'property' as const })) };
   const where = pathAt(lines, index, key[1]!.length, -1);
   if (where === null) return null;
   const items = keysOf(vocab.schema, schemasAt(vocab.schema, where.path, where.types));

@@ -105,3 +105,28 @@ test('unknown shapes give nothing, never a throw', () => {
     assert.doesNotThrow(() => completeAt(text, text.length, vocab));
   }
 });
+
+test("with: of a task whose runner names an installed Tool: its parameters (type, required, description) and enum values", () => {
+  const tools = [{ name: 'runner.deploy', parameters: {
+    service: { type: 'string', required: true, description: 'Which service' },
+    environment: { type: 'string', required: true, enum: ['dev', 'staging', 'prod'] },
+    dryRun: { type: 'boolean', required: false },
+  } }];
+  const v = vocabularyFromSchema(JSON.parse(JSON.stringify(workflowJsonSchema())) as unknown, tools);
+  const doc = 'name: x\nversion: 1.0.0\nsteps:\n  - id: d\n    type: task\n    runner: runner.deploy\n    with:\n      service: api\n      environment: st\n      \n  - id: t\n    type: task\n    runner: transform\n    with:\n      \n';
+  const at = (needle: string, nth = 0): number => {
+    let i = -1;
+    for (let n = 0; n <= nth; n++) i = doc.indexOf(needle, i + 1);
+    return i + needle.length;
+  };
+  const keys = completeAt(doc, at('environment: st\n      '), v)!;
+  assert.deepEqual(keys.options.map((o) => [o.label, o.detail]), [
+    ['service', 'string, required — Which service'], ['environment', 'string, required'], ['dryRun', 'boolean'],
+  ]);
+  const values = completeAt(doc, at('environment: st'), v)!;
+  assert.deepEqual(values.options.map((o) => o.label), ['dev', 'staging', 'prod']);
+  assert.equal(values.from, at('environment: st') - 2, 'the typed prefix is replaced');
+  assert.equal(completeAt(doc, at('    with:\n      ', 1), v), null, 'a built-in runner: nothing inside with: (as before)');
+  const spec = 'name: x\nversion: 1.0.0\nsteps:\n  - id: d\n    task:\n      runner: runner.deploy\n      vars:\n        \n';
+  assert.deepEqual(completeAt(spec, spec.length - 1, v)!.options.map((o) => o.label), ['service', 'environment', 'dryRun'], "the spec form's task: vars:");
+});

@@ -20,6 +20,8 @@ import { workflowCode } from '../../workflow/code.ts';
 import { scheduleCode } from '../../contracts/code.ts';
 import { startDecision } from '../sessions/commands.ts';
 import { parsed, resolveWorkflowSource } from '../sessions/workflow-source.ts';
+import { installedNamed } from '../sessions/named.ts';
+import type { Installed } from '../../manifests/index.ts';
 import { assertActiveWorkspace, workspaceStatus, type WorkspaceStatus } from '../workspaces/scope.ts';
 import { contractStream, refSchema, setSchema, skipSchema, triggerSchema, type ContractSet, type SkipRange, type Trigger } from './schemas.ts';
 import { eventFiringKey, firingKey, firingSessionId } from './firing.ts';
@@ -72,6 +74,8 @@ interface FireState {
   found?: { source: string };
   running: number;
   buffered: number;
+  /** The workspace's installed Tools and Agents, which a start checks the workflow's names against. */
+  installed: Installed[];
   /** The firing already recorded under this key, if any. */
   existing?: { session_id: string | null };
 }
@@ -83,6 +87,7 @@ function fireState(r: Reader, id: string, key: string | null): FireState {
   const existing = key !== null ? r.get('SELECT session_id FROM contract_firings WHERE key = ?', [key]) as { session_id: string | null } | undefined : undefined;
   return {
     workspace: contract ? workspaceStatus(r, contract.workspace_id) : undefined,
+    installed: contract ? installedNamed(r, contract.workspace_id) : [],
     running: Number(counts?.['running'] ?? 0),
     buffered: Number(counts?.['buffered'] ?? 0),
     ...(contract ? { contract } : {}),
@@ -128,7 +133,7 @@ function fire(st: FireState & { contract: ContractRow }, f: Firing, ctx: DecideC
   const sessionId = firingSessionId(f.key, ctx.device);
   try {
     if (!st.found) throw notFoundWorkflow(c.workflow, c.workspace_id);
-    const start = startDecision(sessionId, c.workspace_id, st.found.source, JSON.parse(c.inputs), { contract: contractEnv(c, f) });
+    const start = startDecision(sessionId, c.workspace_id, st.found.source, JSON.parse(c.inputs), { contract: contractEnv(c, f) }, { installed: st.installed, runners: ctx.runners });
     return { events: [{ stream, type: 'contract.fired', payload: { ...base, sessionId } }, ...start.events], value: { contractId: c.id, key: f.key, sessionId } };
   } catch (err) {
     if (strict || !(err instanceof KernelError)) throw err;
@@ -249,7 +254,7 @@ export const commands = defineCommands([
       const sessionId = firingSessionId(p.key, ctx.device);
       if (!st.found) throw notFoundWorkflow(c.workflow, c.workspace_id);
       const start = startDecision(sessionId, c.workspace_id, st.found.source, JSON.parse(c.inputs),
-        { contract: contractEnv(c, { key: p.key, instant: Number(st.buffer.instant), source: st.buffer.source as Firing['source'] }) });
+        { contract: contractEnv(c, { key: p.key, instant: Number(st.buffer.instant), source: st.buffer.source as Firing['source'] }) }, { installed: st.installed, runners: ctx.runners });
       return { events: [{ stream: contractStream(c.id), type: 'contract.released', payload: { id: c.id, key: p.key, sessionId } }, ...start.events], value: { contractId: c.id, sessionId, released: true } };
     },
   },

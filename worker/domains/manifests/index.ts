@@ -25,6 +25,8 @@ import { assertActiveWorkspace, workspaceField, workspaceIdSchema, workspaceStat
 import { MANIFEST_KINDS_STORED, parseCachedManifest, parsedManifest, readManifestRows, readRegistry, type StoredKind } from './state.ts';
 import { validateDraft } from './validate.ts';
 import { relicCommands, relicEvents, relicProjection, relicQueries } from './relics.ts';
+import { installedForExecution } from './installed.ts';
+import type { Installed } from '../../manifests/index.ts';
 
 const MAX_SOURCE = 256 * 1024;
 const origin = z.strictObject({
@@ -191,6 +193,25 @@ export const manifestsModule = {
         if (!row) return null;
         const res = parseCachedManifest(row.source);
         return res.ok ? { kind: row.kind, name: row.name, version: row.version, hash: row.hash, manifest: res.manifest as unknown as Json } : null;
+      },
+    },
+    {
+      name: 'manifest.tools',
+      description: "The installed Tools of a workspace, the highest version of each: name, version, runner, description and parameters (type, required, description, enum, default) — the editor completes a task step's with: from them.",
+      schema: z.strictObject({ workspaceId: workspaceField }),
+      needs: [manifestCode],
+      run: (r, p: { workspaceId: string }) => {
+        const { compare } = manifestCode.get();
+        const best = new Map<string, Installed & { kind: 'Tool' }>();
+        for (const m of installedForExecution(r, p.workspaceId)) {
+          if (m.kind !== 'Tool') continue;
+          const prev = best.get(m.name);
+          if (!prev || compare(m.version, prev.version) > 0) best.set(m.name, m);
+        }
+        return [...best.values()].sort((a, b) => (a.name < b.name ? -1 : 1)).map((m) => ({
+          name: m.name, version: m.version, runner: m.manifest.runner, description: m.manifest.description ?? '',
+          parameters: JSON.parse(JSON.stringify(m.manifest.parameters)) as { [name: string]: { type: string; required: boolean; description?: string; enum?: Json[]; default?: Json } },
+        }));
       },
     },
     {

@@ -12,6 +12,9 @@ import { SESSION_EVENT_TYPES, sessionRequestStream, sessionStream, workflowStrea
 import { downstream } from './support.ts';
 import { ACTIVE_STEP } from './projection.ts';
 import { decideSave, loadSave, parsed, resolveWorkflowSource, type SaveState } from './workflow-source.ts';
+import { checkNamed, installedNamed } from './named.ts';
+import { manifestCode } from '../../manifests/code.ts';
+import type { Installed } from '../../manifests/index.ts';
 import { assertActiveWorkspace, assertProjectIn, projectRef, workspaceField, workspaceStatus, type ProjectRef, type WorkspaceStatus } from '../workspaces/scope.ts';
 
 const sessionId = z.string().min(1).max(200);
@@ -76,6 +79,12 @@ function stepRow(r: Reader, id: string, key: string): StepRow | undefined {
   return r.get('SELECT key, status, attempt, output, artifact, branch, child_id, approval FROM session_steps WHERE session_id = ? AND key = ?', [id, key]) as StepRow | undefined;
 }
 
+/** The installed Tools and Agents of a session's workspace (none when there is no such session). */
+function installedOf(r: Reader, sessionId: string): Installed[] {
+  const ws = r.value('SELECT workspace_id FROM sessions WHERE id = ?', [sessionId]);
+  return typeof ws === 'string' ? installedNamed(r, ws) : [];
+}
+
 function mustSession(row: SessionRow | undefined, id: string): SessionRow {
   if (!row) throw new KernelError('not_found', `There is no session ${id}.`, { sessionId: id });
   return row;
@@ -83,8 +92,12 @@ function mustSession(row: SessionRow | undefined, id: string): SessionRow {
 
 const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
 
-export function startDecision(id: string, workspaceId: string, source: string, inputs: unknown, env: { [k: string]: Json }, extra: { [k: string]: Json } = {}): Decision {
+/** What a start checks names against: the workspace's installed Tools and Agents (load) and this host's runners (ctx). */
+export interface Named { readonly installed: readonly Installed[]; readonly runners: ReadonlySet<string> }
+
+export function startDecision(id: string, workspaceId: string, source: string, inputs: unknown, env: { [k: string]: Json }, named: Named, extra: { [k: string]: Json } = {}): Decision {
   const { workflow, hash } = parsed(source);
+  const { pins, warnings } = checkNamed(source, workflow, named.installed, named.runners, env);
   const checked = workflowCode.get().validateInputs(workflow, inputs);
   if (!checked.ok) {
     throw new KernelError('invalid_inputs', `Inputs of ${workflow.name}: ${checked.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`,
@@ -93,9 +106,9 @@ export function startDecision(id: string, workspaceId: string, source: string, i
   return {
     events: [{
       stream: sessionStream(id), type: 'session.started',
-      payload: { sessionId: id, workspaceId, workflow: { name: workflow.name, version: workflow.version, hash }, source, inputs: checked.value, env, ...extra },
+      payload: { sessionId: id, workspaceId, workflow: { name: workflow.name, version: workflow.version, hash }, source, inputs: checked.value, env, ...extra, ...(pins.length > 0 ? { pinned: pins as unknown as Json } : {}) },
     }],
-    value: { sessionId: id },
+    value: { sessionId: id, ...(warnings.length > 0 ? { warnings: warnings as unknown as Json } : {}) },
   };
 }
 
@@ -129,7 +142,7 @@ export const commands = defineCommands([
   },
   {
     type: 'session.start',
-    needs: [workflowCode],
+    needs: [workflowCode, manifestCode],
     concurrent: "Each start is its own session, owned by the device that started it: only that device runs its steps.",
     description: 'Start a session in a workspace (optionally filed under one of its projects), of a workflow saved there (`name` or `name@version`) or of an inline YAML source, with inputs.',
     schema: schemas.start, mutates: true,
@@ -137,30 +150,31 @@ export const commands = defineCommands([
       found: p.workflow !== undefined ? resolveWorkflowSource(r, p.workspaceId, p.workflow) : undefined,
       workspace: workspaceStatus(r, p.workspaceId),
       project: p.projectId !== undefined ? projectRef(r, p.projectId) : undefined,
+      installed: installedNamed(r, p.workspaceId),
     }),
-    decide: (st: { found?: { source: string }; workspace: WorkspaceStatus; project?: ProjectRef }, p: z.infer<typeof schemas.start>, ctx): Decision => {
+    decide: (st: { found?: { source: string }; workspace: WorkspaceStatus; project?: ProjectRef; installed: Installed[] }, p: z.infer<typeof schemas.start>, ctx): Decision => {
       if ((p.workflow === undefined) === (p.source === undefined)) throw new KernelError('invalid_payload', 'session.start: give exactly one of workflow (a saved name) or source (YAML).', { field: 'workflow' });
       assertActiveWorkspace(st.workspace, p.workspaceId);
       if (p.projectId !== undefined) assertProjectIn(st.project, p.projectId, p.workspaceId);
       const found = st.found;
       if (p.workflow !== undefined && !found) throw new KernelError('not_found', `There is no saved workflow ${p.workflow} in this workspace; save it first or pass source.`, { workflow: p.workflow, workspaceId: p.workspaceId });
-      return startDecision(ctx.newId(), p.workspaceId, found?.source ?? p.source!, p.inputs, p.env ?? {}, p.projectId !== undefined ? { projectId: p.projectId } : {});
+      return startDecision(ctx.newId(), p.workspaceId, found?.source ?? p.source!, p.inputs, p.env ?? {}, { installed: st.installed, runners: ctx.runners }, p.projectId !== undefined ? { projectId: p.projectId } : {});
     },
   },
   {
     type: 'session.start_child',
-    needs: [workflowCode],
+    needs: [workflowCode, manifestCode],
     concurrent: "A child session belongs to its parent's device, which alone starts and runs it.",
     description: 'Start the child session of a `workflow` step (engine only), in its parent\'s workspace, of a workflow saved there.',
     schema: schemas.startChild, mutates: true, internal: true,
     load: (r, p: z.infer<typeof schemas.startChild>) => {
       const parent = sessionRow(r, p.parent.sessionId);
-      return { parent, found: parent ? resolveWorkflowSource(r, parent.workspace_id, p.workflow) : undefined };
+      return { parent, found: parent ? resolveWorkflowSource(r, parent.workspace_id, p.workflow) : undefined, installed: parent ? installedNamed(r, parent.workspace_id) : [] };
     },
-    decide: (st: { parent?: SessionRow; found?: { source: string } }, p: z.infer<typeof schemas.startChild>): Decision => {
+    decide: (st: { parent?: SessionRow; found?: { source: string }; installed: Installed[] }, p: z.infer<typeof schemas.startChild>, ctx): Decision => {
       const parent = mustSession(st.parent, p.parent.sessionId);
       if (!st.found) throw new KernelError('not_found', `There is no saved workflow ${p.workflow} in the parent session's workspace.`, { workflow: p.workflow, workspaceId: parent.workspace_id });
-      return startDecision(p.sessionId, parent.workspace_id, st.found.source, p.inputs, p.env, { parent: p.parent, ...(parent.project_id ? { projectId: parent.project_id } : {}) });
+      return startDecision(p.sessionId, parent.workspace_id, st.found.source, p.inputs, p.env, { installed: st.installed, runners: ctx.runners }, { parent: p.parent, ...(parent.project_id ? { projectId: parent.project_id } : {}) });
     },
   },
   {
@@ -234,7 +248,7 @@ export const commands = defineCommands([
   approvalCommand('session.reject', false),
   {
     type: 'session.rerun',
-    needs: [workflowCode],
+    needs: [workflowCode, manifestCode],
     concurrent: "A rerun is a new session (a linked fork) owned by the device that asks for it.",
     description: 'Start a new session forked from this one: steps not downstream of fromStep are carried over, the rest run again. History is never rewritten.',
     schema: schemas.rerun, mutates: true,
@@ -242,8 +256,9 @@ export const commands = defineCommands([
       row: sessionRow(r, p.sessionId), steps: stepRows(r, p.sessionId, "AND status IN ('succeeded','skipped')"),
       atSeq: r.value('SELECT last_seq FROM sessions WHERE id = ?', [p.sessionId]) as number | undefined,
       env: r.value("SELECT json_extract(payload, '$.env') FROM events WHERE stream = ? AND stream_seq = 1", [sessionStream(p.sessionId)]) as string | undefined,
+      installed: installedOf(r, p.sessionId),
     }),
-    decide: (st: { row?: SessionRow; steps: StepRow[]; atSeq?: number; env?: string }, p: z.infer<typeof schemas.rerun>, ctx): Decision => {
+    decide: (st: { row?: SessionRow; steps: StepRow[]; atSeq?: number; env?: string; installed: Installed[] }, p: z.infer<typeof schemas.rerun>, ctx): Decision => {
       const s = mustSession(st.row, p.sessionId);
       const { workflow } = parsed(s.source);
       const top = workflow.steps.find((x) => x.id === p.fromStep);
@@ -262,7 +277,7 @@ export const commands = defineCommands([
         });
       }
       const env = st.env ? (JSON.parse(st.env) as { [k: string]: Json }) : {};
-      return startDecision(ctx.newId(), s.workspace_id, s.source, JSON.parse(s.inputs), env, {
+      return startDecision(ctx.newId(), s.workspace_id, s.source, JSON.parse(s.inputs), env, { installed: st.installed, runners: ctx.runners }, {
         ...(s.project_id ? { projectId: s.project_id } : {}),
         forkOf: { sessionId: s.id, fromStep: p.fromStep, atSeq: st.atSeq ?? 0 }, carried: carried as unknown as Json,
       });
@@ -270,12 +285,12 @@ export const commands = defineCommands([
   },
   {
     type: 'session.migrate',
-    needs: [workflowCode],
+    needs: [workflowCode, manifestCode],
     concurrent: "Only the device that owns the session migrates it (refused elsewhere, invalid_state).",
     description: 'Move an unfinished or failed session to a new definition (validated: every step it already ran must exist there).',
     schema: schemas.migrate, mutates: true, audit: 'session.migrated', target: (p: { sessionId: string }) => sessionStream(p.sessionId),
-    load: (r, p: z.infer<typeof schemas.migrate>) => ({ row: sessionRow(r, p.sessionId), steps: stepRows(r, p.sessionId) }),
-    decide: (st: { row?: SessionRow; steps: StepRow[] }, p: z.infer<typeof schemas.migrate>, ctx): Decision => {
+    load: (r, p: z.infer<typeof schemas.migrate>) => ({ row: sessionRow(r, p.sessionId), steps: stepRows(r, p.sessionId), installed: installedOf(r, p.sessionId) }),
+    decide: (st: { row?: SessionRow; steps: StepRow[]; installed: Installed[] }, p: z.infer<typeof schemas.migrate>, ctx): Decision => {
       const s = mustSession(st.row, p.sessionId);
       if (s.owner_device !== ctx.device) {
         throw new KernelError('invalid_state', `Session ${s.id} runs on another device (${s.owner_device}); migrate it there.`, { sessionId: s.id, owner: s.owner_device });
@@ -287,9 +302,11 @@ export const commands = defineCommands([
       walk(workflow.steps);
       const missing = st.steps.map((x) => x.key.split('.').pop()!.replace(/@.*$/, '')).filter((id) => id !== '' && !ids.has(id));
       if (missing.length > 0) throw new KernelError('invalid_workflow', `The new definition lacks steps this session already ran: ${[...new Set(missing)].join(', ')}.`, { missing: [...new Set(missing)] });
+      const { pins } = checkNamed(p.source, workflow, st.installed, ctx.runners, undefined);
       return one(s.id, 'session.migrated', {
         from: { name: s.workflow_name, version: s.workflow_version, hash: s.workflow_hash },
         workflow: { name: workflow.name, version: workflow.version, hash }, source: p.source, reason: p.reason,
+        ...(pins.length > 0 ? { pinned: pins as unknown as Json } : {}),
       });
     },
   },

@@ -28,6 +28,19 @@ export const stepErrorSchema = z.strictObject({
 const workflowRef = z.strictObject({ name: z.string(), version: z.string(), hash: z.string().regex(/^[0-9a-f]{64}$/) });
 const artifactRef = z.strictObject({ hash: z.string().regex(/^[0-9a-f]{64}$/), size: z.number().int().nonnegative() });
 
+/**
+ * A Tool or Agent the session calls by name, pinned when it started (docs/manifests.md, "Execution
+ * by name"): the version that was installed, its source's hash and the source itself, so an
+ * upgrade or removal while the session runs changes nothing for it.
+ */
+export const pinnedManifest = z.strictObject({
+  kind: z.enum(['Tool', 'Agent']),
+  name: z.string().min(1).max(300),
+  version: z.string().min(1).max(100),
+  hash: z.string().regex(/^[0-9a-f]{64}$/),
+  source: z.string().max(256 * 1024),
+});
+
 /** A finished step carried into a forked session (rerun from a step). */
 export const carriedStep = z.strictObject({
   step: key,
@@ -64,6 +77,8 @@ const payloads = {
     parent: z.strictObject({ sessionId: z.string(), step: key, attempt: z.number().int().positive() }).optional(),
     forkOf: z.strictObject({ sessionId: z.string(), fromStep: z.string(), atSeq: z.number().int().nonnegative() }).optional(),
     carried: z.array(carriedStep).optional(),
+    /** The Tools and Agents it calls by name (absent: none; older events never have it). */
+    pinned: z.array(pinnedManifest).max(200).optional(),
   }),
   'step.scheduled': z.strictObject({ step: key }),
   'step.started': z.strictObject({
@@ -128,7 +143,7 @@ const payloads = {
   'session.succeeded': z.strictObject({ output: json }),
   'session.failed': z.strictObject({ error: stepErrorSchema, step: key.optional() }),
   'session.retried': z.strictObject({ reset: z.array(key) }),
-  'session.migrated': z.strictObject({ from: workflowRef, workflow: workflowRef, source: z.string(), reason: z.string() }),
+  'session.migrated': z.strictObject({ from: workflowRef, workflow: workflowRef, source: z.string(), reason: z.string(), pinned: z.array(pinnedManifest).max(200).optional() }),
   'approval.decided': z.strictObject({ step: key, approved: z.boolean(), comment: z.string(), by: z.string() }),
   /** Another device asked the owner of a session to apply a command (stream `session-request:<id>`). */
   'session.requested': z.strictObject({
@@ -176,11 +191,12 @@ export type SessionEventType = keyof typeof payloads;
 export type EventPayload<T extends SessionEventType> = z.infer<(typeof payloads)[T]>;
 export type StepErrorData = z.infer<typeof stepErrorSchema>;
 export type CarriedStep = z.infer<typeof carriedStep>;
+export type PinnedManifest = z.infer<typeof pinnedManifest>;
 
 const DESCRIPTIONS: { [T in SessionEventType]: string } = {
   'workflow.saved': 'A workflow definition was saved (a new revision of its name).',
   'workflow.archived': 'A workflow was archived: hidden from the library, still runnable by pinned sessions.',
-  'session.started': 'A session started, pinning the definition (hash + source), the validated inputs and env.',
+  'session.started': 'A session started, pinning the definition (hash + source), the validated inputs and env, and the Tools and Agents it calls by name.',
   'step.scheduled': 'A step became ready to run (its dependencies finished).',
   'step.started': 'An attempt of a step started (runner call, timer, approval wait, child session or container).',
   'step.succeeded': 'A step finished with an output (inline or as a content-addressed artifact).',

@@ -8,7 +8,7 @@
  * 3. `version` is the stream version (streamSeq of the last event applied).
  */
 import type { Json } from '../../kernel/errors.ts';
-import type { CarriedStep, EventPayload, SessionEventType, StepErrorData } from './events.ts';
+import type { CarriedStep, EventPayload, PinnedManifest, SessionEventType, StepErrorData } from './events.ts';
 import { DEFAULT_WORKSPACE_ID } from '../workspaces/scope.ts';
 
 export type StepStatus = 'pending' | 'scheduled' | 'running' | 'waiting' | 'retrying' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
@@ -81,6 +81,8 @@ export interface SessionState {
   failedStep?: string;
   parent?: { sessionId: string; step: string; attempt: number };
   forkOf?: { sessionId: string; fromStep: string; atSeq: number };
+  /** The Tools and Agents it calls by name, as pinned at start (or by its last migration). */
+  pinned?: PinnedManifest[];
   migrations: number;
   version: number;
   lastSeq: number;
@@ -120,6 +122,7 @@ function startState(e: FoldEvent): SessionState {
     status: 'running', paused: false, startedAt: ms(e.at), migrations: 0, version: e.streamSeq, lastSeq: e.seq, steps: new Map(),
     ...(p.parent ? { parent: p.parent } : {}), ...(p.forkOf ? { forkOf: p.forkOf } : {}),
     ...(p.projectId ? { projectId: p.projectId } : {}),
+    ...(p.pinned ? { pinned: p.pinned } : {}),
   };
   for (const c of p.carried ?? []) carry(state, c, ms(e.at));
   return state;
@@ -272,6 +275,7 @@ export function applyEvent(state: SessionState, e: FoldEvent): void {
       const p = e.payload as EventPayload<'session.migrated'>;
       state.workflow = p.workflow;
       state.source = p.source;
+      if (p.pinned) state.pinned = p.pinned;
       state.migrations += 1;
       break;
     }

@@ -6,6 +6,8 @@ import { z } from 'zod';
 import { defineQueries, type Reader } from '../../kernel/module.ts';
 import type { Json } from '../../kernel/errors.ts';
 import { workflowCode } from '../../workflow/code.ts';
+import { manifestCode } from '../../manifests/code.ts';
+import { installedNamed, namedWarnings } from './named.ts';
 import { foldSession, stateToJson, type FoldEvent } from './fold.ts';
 import { sessionStream } from './events.ts';
 import { asOriginal } from '../../kernel/workspace-file/imported.ts';
@@ -76,6 +78,18 @@ export const queries = defineQueries([
     schema: z.strictObject({ source: z.string().max(256 * 1024) }),
     run: (_r, p: { source: string }) => workflowCode.get().canonicalYaml(p.source),
     needs: [workflowCode],
+  },
+  {
+    name: 'workflow.check',
+    description: "workflow.validate against a workspace (the editor's check): the same answer, with execution by name's issues added as warnings — a task runner that is neither built in nor an installed Tool, a Tool's parameters given wrongly, an Agent that is not installed, env.X that `env` (the env a start would give; absent: unknown) does not set. session.start refuses the same runner, parameter and Agent issues.",
+    schema: z.strictObject({ workspaceId: workspaceField, source: z.string().max(256 * 1024), env: z.record(z.string(), z.json()).optional() }),
+    run: (r, p: { workspaceId: string; source: string; env?: { [k: string]: Json } }, ctx) => {
+      const res = workflowCode.get().parseWorkflow(p.source);
+      if (!res.ok) return res;
+      const named = namedWarnings(p.source, res.workflow, installedNamed(r, p.workspaceId), ctx.runners, p.env);
+      return { ...res, warnings: [...res.warnings, ...named].sort((a, b) => a.line - b.line || a.column - b.column) };
+    },
+    needs: [workflowCode, manifestCode],
   },
   {
     name: 'workflow.schema',

@@ -78,7 +78,7 @@ async function runAgent(request: RunRequest, options: AgentRunnerOptions, resolv
   const specs = request.input['tools'];
   if (!Array.isArray(specs)) throw new RunnerError('invalid_input', 'agent: "tools" must be a list', false);
   const { target, client, fetch: doFetch } = connectModel(resolve, input.model, options.fetch, 'agent');
-  const tools = bindTools(specs as unknown as AgentTool[], { runner: options.runner, ...(options.workflows ? { workflows: options.workflows } : {}), ...(request.workspaceId ? { workspaceId: request.workspaceId } : {}), maxChars: options.maxObservationChars ?? DEFAULT_MAX_OBSERVATION_CHARS });
+  const tools = bindTools(specs as unknown as AgentTool[], { runner: options.runner, ...(request.tools ? { tools: request.tools } : {}), ...(options.workflows ? { workflows: options.workflows } : {}), ...(request.workspaceId ? { workspaceId: request.workspaceId } : {}), maxChars: options.maxObservationChars ?? DEFAULT_MAX_OBSERVATION_CHARS });
   const byName = new Map<string, BoundTool>(tools.map((t) => [t.tool.name, t]));
   const schema = input.outputSchema;
   const offered: LlmTool[] = [...tools.map((t) => t.tool), ...(schema ? [finalAnswerTool(schema)] : [])];

@@ -9,6 +9,8 @@
  * | forest.write              | forest_write       | the forest.write runner (node + links)         |
  * | http / { http: {...} }    | http_request       | the http runner, inside `allow` and `methods`  |
  * | { workflow: name }        | workflow_<name>    | a child session of that workflow, awaited      |
+ * | { tool: name } (an Agent  | tool_<name>        | the Tool the session pinned (its parameters as |
+ * |   manifest's tools)       |                    | the arguments' schema)                         |
  * | (outputSchema given)      | final_answer       | nothing: its arguments are the answer          |
  *
  * Invariants:
@@ -20,7 +22,7 @@
  */
 import type { Json } from '../../kernel/errors.ts';
 import type { LlmTool } from '../llm/types.ts';
-import { RunnerError, toStepError, type RunRequest, type Runner, type StepError } from '../runners/types.ts';
+import { RunnerError, toStepError, type RunRequest, type Runner, type StepError, type ToolByName } from '../runners/types.ts';
 import type { AgentTool } from '../../workflow/types.ts';
 
 export const FINAL_ANSWER = 'final_answer';
@@ -56,6 +58,8 @@ export interface BoundTool {
 
 export interface ToolEnvironment {
   readonly runner: (name: string) => Runner | undefined;
+  /** The session's pinned Tools by name (execution by name: an Agent manifest's tools). */
+  readonly tools?: (name: string) => ToolByName | undefined;
   readonly workflows?: WorkflowTools;
   /** The agent's session's workspace: workflow tools are looked up there. */
   readonly workspaceId?: string;
@@ -73,6 +77,7 @@ export function bindTools(specs: readonly AgentTool[], env: ToolEnvironment): Bo
       case 'forest.write': return forestWriteTool(env);
       case 'http': return httpTool(spec, env);
       case 'workflow': return workflowTool(spec, env);
+      case 'tool': return namedTool(spec, env);
     }
   });
 }
@@ -157,6 +162,21 @@ function workflowTool(spec: Extract<AgentTool, { kind: 'workflow' }>, env: ToolE
         return settleError(err, env.maxChars);
       }
     },
+  };
+}
+
+function namedTool(spec: Extract<AgentTool, { kind: 'tool' }>, env: ToolEnvironment): BoundTool {
+  const found = env.tools?.(spec.name);
+  if (!found) throw new RunnerError('runner_unavailable', `agent: the Tool ${spec.name} was not pinned when the session started; install it and start a new session`, false, { tool: spec.name });
+  const { tool } = found;
+  const properties: { [k: string]: Json } = {};
+  for (const [name, p] of Object.entries(tool.parameters)) {
+    properties[name] = JSON.parse(JSON.stringify({ type: p.type, description: p.description, enum: p.enum })) as Json;
+  }
+  const required = Object.entries(tool.parameters).filter(([, p]) => p.required).map(([n]) => n);
+  return {
+    tool: { name: `tool_${spec.name.replace(/[^A-Za-z0-9_-]/g, '_')}`.slice(0, 64), description: tool.description, inputSchema: obj(properties, required) },
+    run: (input, call) => viaRunner({ ...env, runner: (n) => (n === spec.name ? found : env.runner(n)) }, spec.name, isObject(input) ? input : {}, call, (out) => ({ content: JSON.stringify(out) })),
   };
 }
 

@@ -315,7 +315,9 @@ export function contextTexts(context: { readonly [name: string]: { readonly text
 
 /** An agent step's runner input: the llm fields, its tools (normalised) and maxTurns. */
 export function agentInput(step: AgentStep): { [k: string]: Json } {
-  return { ...llmInput(step), tools: JSON.parse(JSON.stringify(step.tools)) as Json, maxTurns: step.maxTurns };
+  // A named Agent: model, system, tools and outputSchema come from its pinned manifest when the step runs (worker/engine/named.ts).
+  if (step.agent !== undefined) return JSON.parse(JSON.stringify({ agent: step.agent, prompt: step.prompt, temperature: step.temperature, maxTokens: step.maxTokens, maxTurns: step.maxTurns })) as { [k: string]: Json };
+  return { ...llmInput({ ...step, model: step.model ?? '' }), tools: JSON.parse(JSON.stringify(step.tools ?? [])) as Json, maxTurns: step.maxTurns };
 }
 
 export function message(err: unknown): string {

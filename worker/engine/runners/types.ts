@@ -56,6 +56,18 @@ export interface RunRequest {
   readonly now: () => number;
   /** Durable notes of this attempt (agent turns); given to runners whose step type keeps them. */
   readonly journal?: RunJournal;
+  /** The Tools the session pinned, by name (an agent's `{ kind: 'tool' }` tools run on them). */
+  readonly tools?: (name: string) => ToolByName | undefined;
+}
+
+/** A pinned Tool as a runner, with what an agent tells the model about it (worker/engine/named.ts). */
+export interface ToolByName extends Runner {
+  readonly tool: {
+    readonly name: string;
+    readonly version: string;
+    readonly description: string;
+    readonly parameters: { readonly [name: string]: { readonly type: string; readonly required: boolean; readonly description?: string | undefined; readonly enum?: readonly unknown[] | undefined } };
+  };
 }
 
 /** One durable note of a running attempt: an event of the session stream (step and attempt are added by the engine). */

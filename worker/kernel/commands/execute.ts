@@ -29,6 +29,8 @@ export interface Executor {
   readonly audit: AuditLog;
   readonly device: string;
   readonly clock: () => number;
+  /** Runners the host's engine provides (DecideContext.runners). */
+  readonly runners: ReadonlySet<string>;
   newId(nowMs: number): string;
 }
 
@@ -65,7 +67,7 @@ function execute(x: Executor, p: Prepared): { result: CommandResult; events: Eve
   const state = def.load ? def.load(x.sql, p.payload) : undefined;
   const nowMs = x.clock();
   const ctx: DecideContext = {
-    now: new Date(nowMs).toISOString(), nowMs, actor: p.actor, device: x.device,
+    now: new Date(nowMs).toISOString(), nowMs, actor: p.actor, device: x.device, runners: x.runners,
     newId: () => x.newId(nowMs),
   };
   const decision = def.decide(state, p.payload, ctx);

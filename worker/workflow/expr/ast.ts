@@ -41,6 +41,8 @@ export type Expr =
   | { readonly type: 'identifier'; readonly name: string; readonly pos: number }
   | { readonly type: 'member'; readonly object: Expr; readonly property: Expr; readonly pos: number }
   | { readonly type: 'array'; readonly elements: readonly Expr[]; readonly pos: number }
+  /** `{ key: value, … }`: keys are unique and never a FORBIDDEN_KEYS name. */
+  | { readonly type: 'object'; readonly entries: readonly { readonly key: string; readonly value: Expr }[]; readonly pos: number }
   | { readonly type: 'unary'; readonly operator: UnaryOperator; readonly argument: Expr; readonly pos: number }
   | { readonly type: 'binary'; readonly operator: BinaryOperator; readonly left: Expr; readonly right: Expr; readonly pos: number }
   | { readonly type: 'logical'; readonly operator: LogicalOperator; readonly left: Expr; readonly right: Expr; readonly pos: number }

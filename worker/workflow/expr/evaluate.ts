@@ -78,6 +78,14 @@ class Interpreter {
         return this.member(node, depth);
       case 'array':
         return node.elements.map((e) => this.run(e, depth + 1));
+      case 'object': {
+        const out: Record<string, unknown> = {};
+        for (const { key, value } of node.entries) {
+          if (isForbiddenKey(key)) throw failed(`The key "${key}" is not allowed`, pos, 'Use another key.');
+          Object.defineProperty(out, key, { value: this.run(value, depth + 1), enumerable: true, writable: true, configurable: true });
+        }
+        return out;
+      }
       case 'unary': {
         const v = this.run(node.argument, depth + 1);
         if (node.operator === '!') return !isTruthy(v);

@@ -82,6 +82,15 @@ function lower(node: RawNode, pos: (n: RawNode) => number): Expr {
       });
     case 'ArrayExpression':
       return freeze({ type: 'array', elements: Object.freeze(node.elements.map((e) => lower(e, pos))), pos: at });
+    case 'ObjectExpression':
+      return freeze({
+        type: 'object',
+        entries: Object.freeze(node.properties.map((p) => {
+          if (isForbiddenKey(p.key)) throw invalid(`The key "${p.key}" is not allowed`, p.keyPos, FORBIDDEN_FIX);
+          return Object.freeze({ key: p.key, value: lower(p.value, pos) });
+        })),
+        pos: at,
+      });
     default:
       throw invalid(`Unsupported syntax (${(node as { type: string }).type})`, at, 'See docs/expressions.md for the grammar.');
   }
@@ -165,6 +174,8 @@ function children(node: RawNode): RawNode[] {
       return [node.test, node.consequent, node.alternate];
     case 'ArrayExpression':
       return node.elements;
+    case 'ObjectExpression':
+      return node.properties.map((p) => p.value);
     default:
       return [];
   }

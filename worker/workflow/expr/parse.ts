@@ -28,7 +28,8 @@ export type RawNode =
   | { type: 'UnaryExpression'; operator: string; argument: RawNode; prefix: true }
   | { type: 'BinaryExpression'; operator: string; left: RawNode; right: RawNode }
   | { type: 'ConditionalExpression'; test: RawNode; consequent: RawNode; alternate: RawNode }
-  | { type: 'ArrayExpression'; elements: RawNode[] };
+  | { type: 'ArrayExpression'; elements: RawNode[] }
+  | { type: 'ObjectExpression'; properties: { key: string; keyPos: number; value: RawNode }[] };
 
 export interface RawParse {
   readonly root: RawNode;
@@ -61,7 +62,7 @@ const WORD = /[A-Za-z]+/y;
 const C = {
   TAB: 9, LF: 10, CR: 13, SPACE: 32, BANG: 33, DQUOTE: 34, SQUOTE: 39, OPAREN: 40, CPAREN: 41, PLUS: 43,
   COMMA: 44, MINUS: 45, PERIOD: 46, SLASH: 47, COLON: 58, SEMI: 59, QUESTION: 63, OBRACK: 91, CBRACK: 93,
-  BACKTICK: 96, OBRACE: 123, TILDE: 126,
+  BACKTICK: 96, OBRACE: 123, CBRACE: 125, TILDE: 126,
 } as const;
 
 const PARSE_FIX = 'Check the syntax near this position; see docs/expressions.md.';
@@ -249,8 +250,42 @@ class Parser extends JsepBase {
     if (ch === C.TILDE) throw invalid('The bitwise operator "~" is not supported', start, BITWISE_FIX);
     if (ch === C.BACKTICK) throw invalid('Template literals are not allowed', start, 'Concatenate with + instead, or use a {{ }} placeholder in a template.');
     if (ch === C.SLASH) throw invalid('Regular expressions are not allowed', start, 'Use matches(s, "glob*") for pattern matching.');
-    if (ch === C.OBRACE) throw invalid('Object literals are not supported', start, 'Read objects from the scope, or build JSON text and use parseJson.');
+    if (ch === C.OBRACE) return this.gobbleObject(start);
     return false;
+  }
+
+  /** `{ name: expr, "any key": expr, }`: keys are names or quoted strings, each at most once. */
+  private gobbleObject(open: number): RawNode {
+    this.index++;
+    const properties: { key: string; keyPos: number; value: RawNode }[] = [];
+    const seen = new Set<string>();
+    for (;;) {
+      this.gobbleSpaces();
+      if (this.index >= this.expr.length) throw invalid('Unclosed "{"', open, 'Add the missing "}".');
+      if (this.code === C.CBRACE) {
+        this.index++;
+        return { type: 'ObjectExpression', properties };
+      }
+      const keyPos = this.index;
+      let key: string;
+      if (this.code === C.SQUOTE || this.code === C.DQUOTE) key = String((this.gobbleString(keyPos) as { value: unknown }).value);
+      else if (this.isIdStart(keyPos)) key = (this.gobbleIdentifier() as { name: string }).name;
+      else throw invalid(`Expected a key (a name or a quoted string) but found "${this.char}"`, keyPos, 'Write { name: value, "other key": value }.');
+      if (seen.has(key)) throw invalid(`The key "${key}" is written twice`, keyPos, 'Keep one of them.');
+      seen.add(key);
+      this.gobbleSpaces();
+      if (this.code !== C.COLON) throw invalid(`Expected ":" after the key "${key}"`, this.index, 'Write key: value (shorthand { key } is not supported).');
+      this.index++;
+      const value = this.gobbleExpression();
+      if (!value) throw this.unexpected();
+      properties.push({ key, keyPos, value });
+      this.gobbleSpaces();
+      const after = this.code as number;
+      if (after === C.COMMA) this.index++;
+      else if (after !== C.CBRACE && this.index < this.expr.length) {
+        throw invalid(`Expected "," or "}" but found "${this.char}"`, this.index, 'Separate entries with commas.');
+      }
+    }
   }
 
   private gobbleName(start: number): RawNode {

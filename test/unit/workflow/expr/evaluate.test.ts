@@ -201,3 +201,12 @@ describe('evaluate: budget and hand-built trees', () => {
     expectExprError(() => evaluate(parseExpression('1'), null as unknown as Record<string, unknown>), 'evaluation_error', 0);
   });
 });
+
+describe('evaluate: object literals', () => {
+  test('build plain data from the scope (keys as names or strings, nested, trailing comma)', () => {
+    assert.deepEqual(evaluateSource('{ notified: true, message: s, "two words": [n, { deep: obj.nested.b }], }', scope), { notified: true, message: 'abc', 'two words': [7, { deep: 'x' }] });
+    assert.equal(evaluateSource('{ a: n }.a', scope), 7);
+    const out = evaluateSource('{ a: 1 }', scope) as object;
+    assert.equal(Object.getPrototypeOf(out), Object.prototype, 'a plain object');
+  });
+});
