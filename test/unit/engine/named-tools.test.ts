@@ -116,6 +116,25 @@ describe('Tools at run time', () => {
     }
   });
 
+  test("the workspace policy judges a Tool: its own name and the host its http block calls; nothing is sent when denied", async () => {
+    const h = await open();
+    try {
+      h.cmd('manifest.apply', { source: pingTool('1.0.0', '/ping/policy') });
+      const flow = 'name: guarded\nversion: 1.0.0\nsteps:\n  - { id: ping, type: task, runner: acme.ping, with: { target: db } }\n';
+      const host = new URL(server.url).host;
+      h.cmd('policy.set', { hosts: { allow: [], deny: [host] }, runners: { allow: [], deny: [] } });
+      const byHost = await h.ended(h.start(flow));
+      assert.equal(byHost.status, 'failed');
+      assert.equal(byHost.steps.find((x) => x.key === 'ping')?.error?.type, 'policy_denied', 'the Tool\'s http call is a call like any other');
+      h.cmd('policy.set', { hosts: { allow: [], deny: [] }, runners: { allow: [], deny: ['acme.*'] } });
+      const byName = await h.ended(h.start(flow));
+      assert.equal(byName.steps.find((x) => x.key === 'ping')?.error?.type, 'policy_denied', 'the Tool is a runner the policy names');
+      assert.equal(server.to('/ping/policy').length, 0, 'nothing reached the server');
+    } finally {
+      await h.close();
+    }
+  });
+
   test('upgrade the Tool mid-run: the running session still calls the old version; a new one calls the new', async () => {
     const h = await open();
     try {
