@@ -101,13 +101,9 @@ export class Engine {
   }
 
   /** Resolves once nothing is running, due now, or waiting to be written. */
-  idle(): Promise<void> {
-    return this.isIdle() ? Promise.resolve() : new Promise((resolve) => this.waiters.push(resolve));
-  }
+  idle(): Promise<void> { return this.isIdle() ? Promise.resolve() : new Promise((resolve) => this.waiters.push(resolve)); }
 
-  status(): EngineStats {
-    return { active: this.live.size, executions: [...this.live.values()].reduce((n, l) => n + l.executions.size, 0), ...this.stats };
-  }
+  status(): EngineStats { return { active: this.live.size, executions: [...this.live.values()].reduce((n, l) => n + l.executions.size, 0), ...this.stats }; }
 
   /** Stop driving: abort running steps WITHOUT recording anything (they re-run on next start). */
   stop(): void {

@@ -10,8 +10,8 @@
  * 3. Validation (envelope, payload schema, idempotency) happens before the transaction begins.
  * 4. Checkpoints are signed after commit (WebCrypto is async) and written in their own
  *    transaction; `close()` waits for them.
- * 5. Recovery mode, verify, rebuild, export and repair are integrity.ts's; ingest and chain
- *    export are sync.ts's; the class keeps lifecycle, commands, queries and reads.
+ * 5. Recovery mode, verify, rebuild, export and repair are integrity.ts's; ingest is
+ *    sync-ingest.ts's, chain export sync.ts's; the class keeps lifecycle, commands, queries and reads.
  */
 import './zod-setup.ts';
 import { uuidv7 } from './ids.ts';
@@ -198,9 +198,7 @@ export class Kernel {
   }
 
   /** Chains refused by ingest, oldest first. */
-  quarantined(): (Refusal & { at: string })[] {
-    return quarantinedChains(this.sql);
-  }
+  quarantined(): (Refusal & { at: string })[] { return quarantinedChains(this.sql); }
 
   /**
    * For callers that can wait (the API): resolves when a checkpoint that is overdue has been
@@ -229,9 +227,7 @@ export class Kernel {
   }
 
   /** Whether a query of this name is registered (a module may be absent). */
-  hasQuery(name: string): boolean {
-    return this.queries.has(name);
-  }
+  hasQuery(name: string): boolean { return this.queries.has(name); }
 
   private runQuery(name: string, params: unknown, internal: boolean): unknown {
     this.assertOpen();
@@ -272,17 +268,11 @@ export class Kernel {
     return this.integrity.rebuild(names);
   }
 
-  digest(names?: readonly string[]): Record<string, string> {
-    return this.projections.digest(names);
-  }
+  digest(names?: readonly string[]): Record<string, string> { return this.projections.digest(names); }
 
-  auditEntries(afterSeq = 0, limit = 1000): AuditEntry[] {
-    return this.audit.list(afterSeq, limit);
-  }
+  auditEntries(afterSeq = 0, limit = 1000): AuditEntry[] { return this.audit.list(afterSeq, limit); }
 
-  checkpoints(afterSeq = 0, limit = 1000): Checkpoint[] {
-    return listCheckpoints(this.sql, afterSeq, limit);
-  }
+  checkpoints(afterSeq = 0, limit = 1000): Checkpoint[] { return listCheckpoints(this.sql, afterSeq, limit); }
 
   /** Sign a checkpoint at the current head now (if the head moved since the last one). */
   async checkpoint(): Promise<Checkpoint | null> {
@@ -339,9 +329,7 @@ export class Kernel {
   }
 
   /** True while the database is in recovery mode (read-only until repaired). */
-  get recovery(): KernelErrorData | null {
-    return this.integrity.recovery;
-  }
+  get recovery(): KernelErrorData | null { return this.integrity.recovery; }
 
   /** Everything the database holds, as stored (events, audit, checkpoints); works in recovery mode. */
   exportLog(): LogExport {
