@@ -47,6 +47,9 @@ export const ROUTE_PAGES: Readonly<Record<string, string>> = {
   devices: 'src/pages/DevicesPage.svelte',
   storage: 'src/pages/StoragePage.svelte',
   settings: 'src/pages/SettingsPage.svelte',
+  contracts: 'src/pages/ContractsPage.svelte',
+  manifests: 'src/pages/ManifestsPage.svelte',
+  realms: 'src/pages/RealmsPage.svelte',
 };
 
 /** The default route's id, read from src/lib/router.svelte.ts (it uses runes: not importable in Node). */
