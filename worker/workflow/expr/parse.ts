@@ -396,6 +396,4 @@ class Parser extends JsepBase {
   }
 }
 
-function isDigit(ch: number): boolean {
-  return ch >= 48 && ch <= 57;
-}
+const isDigit = (ch: number): boolean => ch >= 48 && ch <= 57;
