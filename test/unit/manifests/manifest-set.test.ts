@@ -26,9 +26,12 @@ test('the generated set: 1,000 valid manifests of every kind that resolve cleanl
   const r = resolve(manifests);
   assert.deepEqual(r.missing, []);
   assert.deepEqual(r.cycles, []);
-  // Workflows need their tools through task steps, and some tools exist in several versions.
+  // Workflows need the Tools their task steps call, in the range their imports state (the import
+  // stands for the step's need), and some tools exist in several versions.
   const wf = set.findIndex((m) => m.kind === 'Workflow');
-  assert.ok(r.edges.get(`Workflow/${set[wf]!.name}@1.0.0`)!.some((e) => e.need.via.startsWith('steps.call_1')));
+  const needs = r.edges.get(`Workflow/${set[wf]!.name}@1.0.0`)!;
+  assert.ok(needs.some((e) => e.need.kind === 'Tool' && e.need.via.startsWith('imports[') && e.to !== null), 'a Tool need met through the import');
+  assert.ok(!needs.some((e) => e.need.via.startsWith('steps.')), 'no second, range-less need for an imported Tool');
   assert.ok(set.some((m) => m.kind === 'Tool' && m.version === '2.0.0'));
 });
 
