@@ -8,7 +8,7 @@
  *
  * Invariants:
  * 1. Every kernel loads DEFAULT_MODULES, in that order, then the extra modules given.
- * 2. The engine (and with it the contract scheduler, worker/contracts/scheduler.ts, on the same
+ * 2. The engine (and with it the contract scheduler, worker/services/contract-scheduler.ts, on the same
  *    clock) starts only after the kernel opened (a failed open starts nothing) and stops when
  *    the kernel closes. Its code is a separate chunk (imported here, never statically): Node
  *    awaits it, so the engine runs when openRoot returns; with `lazyCode` (the browser) openRoot
@@ -19,7 +19,7 @@
  *    and stops when the kernel closes.
  * 3. Sync is held through its light front (worker/sync/front.ts), started after the engine is
  *    asked for when a sync store is given; the API's close() stops it before the kernel closes.
- * 4. The realm service (worker/realms/service.ts: the network and signature side of realms) starts
+ * 4. The realm service (worker/services/realm-service.ts: the network and signature side of realms) starts
  *    like the engine, from its own chunk, after every module's on-demand code is loaded; Node
  *    awaits it. `realms: false` leaves it out (a bare kernel).
  * 5. `api(info)` is THE KingdomApi implementation (createLocalApi) over this kernel; hosts add
@@ -38,8 +38,8 @@ import { createLocalApi, type KingdomApi, type RuntimeInfo } from './api.ts';
 import type { SyncView } from './sync/service.ts';
 import { SyncFront } from './sync/front.ts';
 import type { SyncStore } from './sync/store.ts';
-import type { RealmService, RealmServiceOptions } from './realms/service.ts';
-import type { RelicService, RelicServiceOptions } from './manifests/relic-service.ts';
+import type { RealmService, RealmServiceOptions } from './services/realm-service.ts';
+import type { RelicService, RelicServiceOptions } from './services/relic-service.ts';
 
 export interface RootKernelOptions {
   readonly storage: StorageAdapter;
@@ -61,7 +61,7 @@ export interface RootOptions extends RootKernelOptions {
   /** Engine options, or `false` for a bare kernel (no workflow driving). Default: start it. */
   readonly engine?: false | EngineOptions;
   /**
-   * The relic service (Relic health probes, Monument bring-up; worker/manifests/relic-service.ts):
+   * The relic service (Relic health probes, Monument bring-up; worker/services/relic-service.ts):
    * started with the engine, on the engine's clock. `false` leaves it off. Default: on.
    */
   readonly relics?: false | Omit<RelicServiceOptions, 'clock'>;
@@ -129,7 +129,7 @@ export async function openRoot(options: RootOptions): Promise<KingdomRoot> {
     const eo = options.engine ?? {};
     const onProgress = eo.onProgress;
     engineStarted = (async () => {
-      const [{ Engine }, { ContractScheduler }] = await Promise.all([import('./engine/engine.ts'), import('./contracts/scheduler.ts'), code.all()]);
+      const [{ Engine }, { ContractScheduler }] = await Promise.all([import('./engine/engine.ts'), import('./services/contract-scheduler.ts'), code.all()]);
       if (kernel.isClosed) return null;
       engine = Engine.start(kernel, {
         ...eo,
@@ -146,7 +146,7 @@ export async function openRoot(options: RootOptions): Promise<KingdomRoot> {
       const ro = options.relics ?? {};
       relicsStarted = engineStarted.then(async (started) => {
         if (!started || kernel.isClosed) return null;
-        const { RelicService } = await import('./manifests/relic-service.ts');
+        const { RelicService } = await import('./services/relic-service.ts');
         return kernel.isClosed ? null : RelicService.start(kernel, { ...ro, ...(eo.clock ? { clock: eo.clock } : {}), onError: ro.onError ?? ((err) => console.warn('kingdom: the relic service', err)) });
       });
       relicsStarted.catch((err) => console.error('kingdom: the relic service could not start', err));
@@ -158,7 +158,7 @@ export async function openRoot(options: RootOptions): Promise<KingdomRoot> {
   if (options.realms !== false) {
     const ro = options.realms ?? {};
     realmsStarted = (async () => {
-      const [{ RealmService }] = await Promise.all([import('./realms/service.ts'), code.all()]);
+      const [{ RealmService }] = await Promise.all([import('./services/realm-service.ts'), code.all()]);
       return kernel.isClosed ? null : RealmService.start(kernel, ro);
     })();
     if (!options.lazyCode) await realmsStarted;

@@ -11,7 +11,7 @@ import { openRoot, type KingdomRoot } from '../../worker/root.ts';
 import { memoryAdapter } from '../../worker/kernel/db/memory-adapter.ts';
 import { memoryKeyStore } from '../../worker/kernel/log/keys.ts';
 import type { Kernel } from '../../worker/kernel/kernel.ts';
-import type { RealmService } from '../../worker/realms/service.ts';
+import type { RealmService } from '../../worker/services/realm-service.ts';
 import { initRealm, publish, writeKeyFile } from '../../scripts/realm-publish.ts';
 import type { SigningKey } from '../../worker/realms/publish.ts';
 import { serveStatic, type StaticServer } from './static-server.ts';

@@ -14,7 +14,7 @@ import { memoryKeyStore, type KeyStore } from '../kernel/log/keys.ts';
 import { DEFAULT_MODULES } from '../modules.ts';
 import type { EngineOptions } from '../engine/engine.ts';
 import type { Clock } from '../engine/clock.ts';
-import type { RelicServiceOptions } from '../manifests/relic-service.ts';
+import type { RelicServiceOptions } from '../services/relic-service.ts';
 import type { StorageAdapter } from '../kernel/db/adapter.ts';
 import type { KernelModule } from '../kernel/module.ts';
 import { openRoot, openRootKernel, type RootKernelOptions } from '../root.ts';

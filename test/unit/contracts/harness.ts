@@ -10,7 +10,7 @@ import type { Json } from '../../../worker/kernel/errors.ts';
 import { Engine } from '../../../worker/engine/engine.ts';
 import { ManualClock } from '../../../worker/engine/clock.ts';
 import { defaultRunners } from '../../../worker/engine/runners/index.ts';
-import { ContractScheduler } from '../../../worker/contracts/scheduler.ts';
+import { ContractScheduler } from '../../../worker/services/contract-scheduler.ts';
 import type { ContractDetail } from '../../../worker/domains/contracts/queries.ts';
 import { newProbe, testRunners } from '../engine/sessions/helpers.ts';
 

@@ -10,7 +10,7 @@
  * exactly one writer, its owner). With the device in the id the two runs stay two well-formed
  * sessions; the contracts projection keeps the first firing of a key in merge order as THE run
  * of that instant and records the other as a duplicate, which its own device cancels if it still
- * runs (worker/contracts/scheduler.ts). On one device the firing key is the idempotency key, and
+ * runs (worker/services/contract-scheduler.ts). On one device the firing key is the idempotency key, and
  * once a device has seen a firing of a key (from any device) it never fires that key again.
  *
  * Invariants:

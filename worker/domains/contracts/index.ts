@@ -1,7 +1,7 @@
 /**
  * The contracts slice (docs/contracts.md): triggers that start runs on their own — cron with a
  * time zone, an event in the log with a filter, or a button — bound to a workflow of the
- * workspace's library. The timers are the scheduler's (worker/contracts/scheduler.ts), started by
+ * workspace's library. The timers are the scheduler's (worker/services/contract-scheduler.ts), started by
  * the composition root next to the engine; this slice records what it decided.
  */
 import type { EventDefinition, KernelModule } from '../../kernel/module.ts';

@@ -1,5 +1,5 @@
 /**
- * What the relic service (worker/manifests/relic-service.ts) knows that is not an event: when each
+ * What the relic service (worker/services/relic-service.ts) knows that is not an event: when each
  * Relic was last probed, its last answer, and the steps of a Monument bring-up still running. The
  * log records only health CHANGES and finished bring-ups (relics.ts); the queries add these live
  * facts from the board of the kernel they run on.

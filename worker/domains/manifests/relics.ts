@@ -1,7 +1,7 @@
 /**
  * Relic health and Monument bring-up, the running side of the manifests domain (docs/manifests.md,
  * "Relics and Monuments"), part of the manifests module (index.ts spreads these in: one home for
- * the registry and what runs from it). The relic service (worker/manifests/relic-service.ts, started by
+ * the registry and what runs from it). The relic service (worker/services/relic-service.ts, started by
  * worker/root.ts next to the engine) probes every installed Relic and brings Monuments up; this
  * slice records what it finds and answers the screens.
  *

@@ -2,7 +2,7 @@
  * Realm registration and index commands (docs/realms.md, "The contract"): register / enable /
  * disable / remove / refresh a realm, and the realm service's verdicts on an index it fetched.
  *
- * `realm.index.accept` is issued by the realm service (worker/realms/service.ts) only after the
+ * `realm.index.accept` is issued by the realm service (worker/services/realm-service.ts) only after the
  * signature checks (async WebCrypto, outside the kernel). Its decision re-checks what it can
  * synchronously against the trust state folded from the log (state.ts readTrust): the version
  * only goes up (the same version only with the same bytes), no `name@version` is re-pointed, the

@@ -4,7 +4,7 @@
  * every device), discovery with compatibility, gated installs with receipts, uninstall.
  *
  * Network and WebCrypto (async) run outside the kernel, in the realm service
- * (worker/realms/service.ts), which issues the internal commands with what it fetched and
+ * (worker/services/realm-service.ts), which issues the internal commands with what it fetched and
  * verified; decisions here are synchronous and re-check what they can against the log.
  *
  * Invariants:

@@ -20,8 +20,8 @@ import type { EventEnvelope } from '../kernel/log/envelope.ts';
 import { systemClock, type Clock } from '../engine/clock.ts';
 import { parseDuration } from '../workflow/duration.ts';
 import { boardOf, relicKey, type LiveBoard, type ProbeFacts } from '../domains/manifests/live.ts';
-import { manifestCode } from './code.ts';
-import type { RelicManifest } from './schema.ts';
+import { manifestCode } from '../manifests/code.ts';
+import type { RelicManifest } from '../manifests/schema.ts';
 import { runBringUp, type BringUpContext } from './bring-up.ts';
 
 export interface RelicServiceOptions {

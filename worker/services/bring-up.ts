@@ -13,8 +13,8 @@
 import type { Kernel } from '../kernel/kernel.ts';
 import type { Clock } from '../engine/clock.ts';
 import type { BringUpStep, ProbeFacts } from '../domains/manifests/live.ts';
-import { manifestCode } from './code.ts';
-import type { MonumentManifest } from './schema.ts';
+import { manifestCode } from '../manifests/code.ts';
+import type { MonumentManifest } from '../manifests/schema.ts';
 
 export interface BringUpContext {
   readonly kernel: Kernel;

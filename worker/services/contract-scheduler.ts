@@ -28,7 +28,7 @@ import type { CommandInput } from '../kernel/commands/envelope.ts';
 import type { EventEnvelope } from '../kernel/log/envelope.ts';
 import { soon, systemClock, type Clock } from '../engine/clock.ts';
 import { ask } from '../engine/ask.ts';
-import { dueAt, firingKey } from './schedule.ts';
+import { dueAt, firingKey } from '../contracts/schedule.ts';
 import { eventFiringKey } from '../domains/contracts/firing.ts';
 import type { Trigger } from '../domains/contracts/schemas.ts';
 

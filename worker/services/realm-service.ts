@@ -20,9 +20,9 @@ import type { Kernel } from '../kernel/kernel.ts';
 import type { EventEnvelope } from '../kernel/log/envelope.ts';
 import { KernelError } from '../kernel/errors.ts';
 import type { InstallRow, RealmRow, TrustJson } from '../domains/realms/state.ts';
-import { MAX_INDEX_BYTES, type RealmRoot } from './format.ts';
-import { fetchPack, readLimited } from './pack.ts';
-import { acceptIndex, type TrustState } from './trust.ts';
+import { MAX_INDEX_BYTES, type RealmRoot } from '../realms/format.ts';
+import { fetchPack, readLimited } from '../realms/pack.ts';
+import { acceptIndex, type TrustState } from '../realms/trust.ts';
 
 export interface RealmServiceOptions {
   /** The fetch to use (tests pass one that counts; default the global fetch). */
