@@ -17,7 +17,7 @@ import { assertActiveWorkspace, workspaceStatus, type WorkspaceStatus } from '..
 import { readInstall, readInstalled, readLatestIndex, readRealm, type Capabilities, type Entry, type InstallRow, type InstalledRow, type Proposal } from './state.ts';
 import { KINGDOM_VERSION } from './version.ts';
 import { checkPackContents, type PackCheckState } from './pack-check.ts';
-import { installStream, pending, type Request } from './install.ts';
+import { installStream, pending, type Request } from './requests.ts';
 
 /** What compatibility is judged against in a workspace (realm.skills). */
 export function presentOf(r: Reader, workspaceId: string) {

@@ -15,34 +15,15 @@
  *    realm): the same events as `manifest.apply`, Workflow manifests as workflow saves.
  */
 import { z } from 'zod';
-import { defineCommands, type Decision, type Reader } from '../../kernel/module.ts';
+import { defineCommands, type Reader } from '../../kernel/module.ts';
 import { KernelError, type Json } from '../../kernel/errors.ts';
 import { manifestCode } from '../../manifests/code.ts';
 import { workflowCode } from '../../workflow/code.ts';
 import { realmCode } from './code.ts';
-import { assertActiveWorkspace, workspaceField } from '../workspaces/scope.ts';
+import { assertActiveWorkspace } from '../workspaces/scope.ts';
 import { readInstall, type InstallRow, type Proposal } from './state.ts';
+import { completeSchema, failSchema, one, pending, refSchema, rejectSchema, requestSchema, uninstallSchema, type Request } from './requests.ts';
 import type { CompleteState, RequestState, UninstallState } from './install-logic.ts';
-
-/** A pack handed to the kernel at most (its text): 8 MiB. */
-export const MAX_INSTALL_PACK = 8 * 1024 * 1024;
-export const installStream = (requestId: string): string => `realm-install:${requestId}`;
-
-const requestSchema = z.strictObject({ workspaceId: workspaceField, realm: z.string().min(1).max(64), name: z.string().min(1).max(300), version: z.string().min(1).max(100) });
-const refSchema = z.strictObject({ requestId: z.uuid() });
-const rejectSchema = z.strictObject({ requestId: z.uuid(), reason: z.string().min(1).max(2000) });
-const completeSchema = z.strictObject({ requestId: z.uuid(), pack: z.string().min(1).max(MAX_INSTALL_PACK) });
-const failSchema = z.strictObject({ requestId: z.uuid(), code: z.string().min(1).max(60), message: z.string().min(1).max(2000) });
-const uninstallSchema = z.strictObject({ workspaceId: workspaceField, name: z.string().min(1).max(300) });
-export type Request = z.infer<typeof requestSchema>;
-
-export const one = (requestId: string, type: string, payload: Json, value: Json = { requestId }): Decision => ({ events: [{ stream: installStream(requestId), type, payload }], value });
-
-export function pending(row: InstallRow | undefined, requestId: string, status: InstallRow['status']): InstallRow {
-  if (!row) throw new KernelError('not_found', `There is no install request ${requestId}.`, { requestId });
-  if (row.status !== status) throw new KernelError('invalid_state', `The install request of ${row.name}@${row.version} is ${row.status}, not ${status}.`, { requestId, status: row.status });
-  return row;
-}
 
 export const installCommands = defineCommands([
   {

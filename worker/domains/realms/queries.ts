@@ -10,17 +10,9 @@ import { defineQueries, type Reader } from '../../kernel/module.ts';
 import { manifestCode } from '../../manifests/code.ts';
 import { workflowCode } from '../../workflow/code.ts';
 import { realmCode } from './code.ts';
+import { katasSchema } from './requests.ts';
 import { workspaceField, workspaceIdSchema } from '../workspaces/scope.ts';
 import { readInstalled, readInstalls, readLatestIndex, readRealm, readRealms, readTrust } from './state.ts';
-
-export const katasSchema = z.strictObject({
-  workspaceId: workspaceField,
-  query: z.string().max(200).optional(),
-  tags: z.array(z.string().max(40)).max(20).optional(),
-  complexity: z.enum(['simple', 'moderate', 'complex']).optional(),
-  skills: z.array(z.string().max(200)).max(20).optional(),
-  realm: z.string().max(64).optional(),
-});
 
 export const realmQueries = defineQueries([
   {

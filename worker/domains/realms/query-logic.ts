@@ -12,7 +12,7 @@ import { buildPack, compatibility, rcompare } from '../../realms/kernel-code.ts'
 import { readManifestRows, readRegistry } from '../manifests/state.ts';
 import { readLibraryWorkflows } from '../sessions/workflow-source.ts';
 import { presentOf } from './install-logic.ts';
-import type { katasSchema } from './queries.ts';
+import type { katasSchema } from './requests.ts';
 import { readInstalled, readLatestIndex, readRealms, type Entry } from './state.ts';
 
 export function katas(r: Reader, p: z.output<typeof katasSchema>) {
