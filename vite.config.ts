@@ -10,14 +10,14 @@
  *    loads (`sqlite3-worker1*`, `sqlite3-opfs-async-proxy*`) are left out.
  * 3. No bundle contains the Function constructor: zod's JIT (which `jitless: true` in
  *    worker/kernel/zod-setup.ts never runs) is replaced by a stub at build time.
- * 4. The worker ships without the kernel definitions' descriptions (scripts/vite-strip-docs.ts):
+ * 4. The worker ships without the kernel definitions' descriptions (build/strip-docs.ts):
  *    documentation, generated into docs/commands.md from the source, never read at run time.
  */
 import { defineConfig, type Plugin } from 'vite';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
 import { VitePWA } from 'vite-plugin-pwa';
 import { CSP_HEADER, CSP_META } from './src/lib/csp.ts';
-import { stripDefinitionDocs } from './scripts/vite-strip-docs.ts';
+import { stripDefinitionDocs } from './build/strip-docs.ts';
 
 const THEME_COLOR = '#4338ca';
 

@@ -1,11 +1,11 @@
 /**
- * scripts/vite-strip-docs.ts: only the written descriptions of kernel definitions are stripped
+ * build/strip-docs.ts: only the written descriptions of kernel definitions are stripped
  * from the worker build; other descriptions (a migration's, one computed at run time) stay.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { docRanges } from '../../../scripts/vite-strip-docs.ts';
+import { docRanges } from '../../../build/strip-docs.ts';
 
 const stripped = (code: string): string => {
   let out = code;
