@@ -161,6 +161,21 @@ describe('the Manifests screen', () => {
     assert.deepEqual(steps, ['git-server up', 'code-reviewer up', 'deploy-service up']);
   });
 
+  test('Publish: a Kata with its workflow exports as one pack file with the index entry a publisher adds', async () => {
+    const flow = readFileSync(join(REPO, 'test/fixtures/workflows/spec/deploy_service.yaml'), 'utf8');
+    const saved = await api.command({ type: 'workflow.save', payload: { source: flow }, idempotencyKey: 'e2e-pack-flow' });
+    assert.ok(saved.ok, 'the kata\'s workflow is in the library');
+    await go('#/manifests/Kata%2Fdeploy-service');
+    const [download] = await Promise.all([page.waitForEvent('download', { timeout: UI_MS }), page.locator(sel('kata-pack-export')).click({ timeout: UI_MS })]).catch(async (err: unknown) => {
+      throw new Error(`no download; the page says: ${(await page.locator("main").innerText()).slice(-1500)}`, { cause: err });
+    });
+    assert.equal(download.suggestedFilename(), 'deploy-service-1.2.0.kata-pack.json');
+    const entry = JSON.parse(await page.locator(sel('kata-pack-entry')).textContent({ timeout: UI_MS }) ?? '{}') as { name: string; version: string; sha256: string; size: number };
+    assert.equal(`${entry.name}@${entry.version}`, 'deploy-service@1.2.0');
+    assert.match(entry.sha256, /^[0-9a-f]{64}$/);
+    assert.ok(entry.size > 0, 'the entry names the pack\'s size');
+  });
+
   test('a watched folder: applied, re-read on change, an invalid file refused with its path and line; hot-reload latency', async () => {
     await go('#/manifests');
     const write = (path: string, text: string): Promise<number> => page.evaluate(async ([p, t]) => {

@@ -80,7 +80,7 @@ export function exportPack(r: Reader, p: { workspaceId: string; name: string; ve
   const { resolution } = readRegistry(r, p.workspaceId);
   const sources = new Map<string, string>();
   for (const m of readManifestRows(r, p.workspaceId)) sources.set(mc.keyOf(m), m.source);
-  for (const w of readLibraryWorkflows(r, p.workspaceId)) sources.set(`Workflow/${w.name}@${w.version}`, w.source);
+  for (const w of readLibraryWorkflows(r, p.workspaceId)) sources.set(`Workflow/${w.name}@${w.version}`, asWorkflowManifest(w.source));
   const start = mc.keyOf(kata);
   const keys = [start];
   for (let i = 0; i < keys.length; i++) {
@@ -95,3 +95,12 @@ export function exportPack(r: Reader, p: { workspaceId: string; name: string; ve
   };
 }
 
+/**
+ * A library workflow as a pack carries it: a Workflow manifest, so a plain workflow file (no
+ * top-level `kind:`) gets `kind: Workflow` as its first line (after a leading `---`, if any).
+ */
+export function asWorkflowManifest(source: string): string {
+  if (/^kind\s*:/m.test(source)) return source;
+  const marker = /^---[^\S\n]*\n/.exec(source);
+  return marker ? `${marker[0]}kind: Workflow\n${source.slice(marker[0].length)}` : `kind: Workflow\n${source}`;
+}

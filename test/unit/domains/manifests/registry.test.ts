@@ -161,3 +161,19 @@ test('a save with the same definition but other text (a comment, the canonical f
     await k.close();
   }
 });
+
+test('a Kata whose workflow is a plain library file exports as a pack (the workflow carried as a Workflow manifest)', async () => {
+  const k = await openKingdom();
+  try {
+    for (const f of ['tool-deploy.yaml', 'tool-notify.yaml', 'kata-deploy.yaml']) assert.ok((await apply(k, fixture(f))).ok, f);
+    const saved = await k.command({ type: 'workflow.save', payload: { source: specFlow }, idempotencyKey: 'plain-flow' });
+    assert.ok(saved.ok, 'the spec workflow has no kind: header');
+    const res = await k.query('realm.pack.export', { name: 'deploy-service' });
+    assert.ok(res.ok, `exported: ${res.ok ? '' : res.error.message}`);
+    const pack = res.value as { manifests: string[]; pack: string; entry: { name: string } };
+    assert.deepEqual([...pack.manifests].sort(), ['Kata/deploy-service@1.2.0', 'Tool/runner.deploy@1.0.0', 'Tool/runner.notify@1.2.0', 'Workflow/deploy_service@1.0.0']);
+    assert.match(pack.pack, /kind: Workflow\\nname: deploy_service|kind: Workflow\\n# workflows\/deploy_service.yaml/, 'the workflow travels with its header');
+  } finally {
+    await k.close();
+  }
+});
