@@ -35,6 +35,31 @@ test('set, list, get; the button runs the workflow; the firing records its sessi
   }
 });
 
+test('a kata as the target: the workflow of its highest installed version runs, looked up at each firing', async () => {
+  const w = await ContractWorld.open();
+  try {
+    const kata = (version: string, workflow: string): string => `kind: Kata\nname: greet.kata\nversion: ${version}\nworkflow: ${workflow}\n`;
+    const before = eventCount(w.k);
+    assert.equal(catchError(() => w.set({ ...button, workflow: 'kata:greet.kata' })).code, 'not_found', 'no such kata yet');
+    assert.equal(eventCount(w.k), before, 'nothing changed');
+    w.save(QUICK);
+    w.cmd('manifest.apply', { source: kata('1.0.0', 'quick') });
+    const id = w.set({ ...button, workflow: 'kata:greet.kata' });
+    const first = w.cmd('contract.fire', { id }) as { sessionId: string };
+    await w.settle();
+    assert.equal(w.sessionStatus(first.sessionId), 'succeeded');
+    w.save(QUICK.replace('name: quick', 'name: quick_two').replace('hi {{', 'hello {{'));
+    w.cmd('manifest.apply', { source: kata('1.1.0', 'quick_two') });
+    const second = w.cmd('contract.fire', { id }) as { sessionId: string };
+    await w.settle();
+    const s = w.k.query('session.get', { sessionId: second.sessionId }) as { workflow: { name: string }; output: { said: string } };
+    assert.equal(s.workflow.name, 'quick_two', 'the workflow of the upgraded kata runs');
+    assert.equal(s.output.said, 'hello Ada');
+  } finally {
+    await w.close();
+  }
+});
+
 test('replace, disable (fire refused), enable, remove', async () => {
   const w = await ContractWorld.open();
   try {

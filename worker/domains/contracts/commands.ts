@@ -21,10 +21,12 @@ import { scheduleCode } from '../../contracts/code.ts';
 import { startDecision } from '../sessions/commands.ts';
 import { parsed, resolveWorkflowSource } from '../sessions/workflow-source.ts';
 import { installedNamed } from '../sessions/named.ts';
+import { manifestCode } from '../../manifests/code.ts';
+import { parseCachedManifest, readManifestRows } from '../manifests/state.ts';
 import type { Installed } from '../../manifests/index.ts';
 import { assertActiveWorkspace, workspaceStatus, type WorkspaceStatus } from '../workspaces/scope.ts';
 import { contractStream, refSchema, setSchema, skipSchema, triggerSchema, type ContractSet, type SkipRange, type Trigger } from './schemas.ts';
-import { eventFiringKey, firingKey, firingSessionId } from './firing.ts';
+import { buttonFiringKey, eventFiringKey, firingKey, firingSessionId } from './firing.ts';
 import { z } from 'zod';
 
 export interface ContractRow {
@@ -56,7 +58,29 @@ export function assertTrigger(t: Trigger): void {
 }
 
 function notFoundWorkflow(workflow: string, workspaceId: string): KernelError {
+  if (workflow.startsWith(KATA_PREFIX)) {
+    return new KernelError('not_found', `There is no installed kata ${workflow.slice(KATA_PREFIX.length)} with its workflow in this workspace; install it from a realm (or apply its manifests), or pick another target.`, { field: 'payload.workflow', workflow, workspaceId });
+  }
   return new KernelError('not_found', `There is no saved workflow ${workflow} in this workspace; save it under Workflows first, or pick one from the list.`, { field: 'payload.workflow', workflow, workspaceId });
+}
+
+/** A target naming a kata: `kata:<name>`. */
+export const KATA_PREFIX = 'kata:';
+
+/**
+ * A contract's target as a workflow source: a workflow of the library (`name`, `name@version`),
+ * or a kata (`kata:<name>`): the workflow of its highest installed version, looked up at each
+ * firing, so an upgrade of the kata is what its next firing runs.
+ */
+function resolveTarget(r: Reader, workspaceId: string, target: string): { source: string } | undefined {
+  if (!target.startsWith(KATA_PREFIX)) return resolveWorkflowSource(r, workspaceId, target);
+  const name = target.slice(KATA_PREFIX.length);
+  const rows = readManifestRows(r, workspaceId, 'Kata').filter((m) => m.name === name);
+  if (rows.length === 0) return undefined;
+  const { compare } = manifestCode.get();
+  const latest = rows.reduce((a, b) => (compare(b.version, a.version) > 0 ? b : a));
+  const kata = parseCachedManifest(latest.source);
+  return kata.ok && kata.manifest.kind === 'Kata' ? resolveWorkflowSource(r, workspaceId, kata.manifest.workflow) : undefined;
 }
 
 /** The session's inputs checked against the workflow (throws invalid_workflow / invalid_inputs). */
@@ -91,7 +115,7 @@ function fireState(r: Reader, id: string, key: string | null): FireState {
     running: Number(counts?.['running'] ?? 0),
     buffered: Number(counts?.['buffered'] ?? 0),
     ...(contract ? { contract } : {}),
-    ...(contract ? optional('found', resolveWorkflowSource(r, contract.workspace_id, contract.workflow)) : {}),
+    ...(contract ? optional('found', resolveTarget(r, contract.workspace_id, contract.workflow)) : {}),
     ...(existing ? { existing } : {}),
   };
 }
@@ -154,14 +178,14 @@ const SET_CONCURRENT = 'Two sets of the same contract: the later in merge order 
 export const commands = defineCommands([
   {
     type: 'contract.set',
-    needs: [workflowCode, scheduleCode],
+    needs: [workflowCode, scheduleCode, manifestCode],
     concurrent: SET_CONCURRENT,
     description: "Create a contract (no id) or replace one: a trigger (cron with a time zone, an event with a filter, or a button) that runs a workflow of the workspace's library with fixed inputs, with an overlap and a catch-up policy.",
     schema: setSchema, mutates: true, audit: 'contract.set',
     load: (r, p: ContractSet) => ({
       workspace: workspaceStatus(r, p.workspaceId),
       existing: p.id !== undefined ? contractRow(r, p.id) : undefined,
-      found: resolveWorkflowSource(r, p.workspaceId, p.workflow),
+      found: resolveTarget(r, p.workspaceId, p.workflow),
     }),
     decide: (st: { workspace: WorkspaceStatus; existing?: ContractRow; found?: { source: string } }, p: ContractSet, ctx): Decision => {
       assertActiveWorkspace(st.workspace, p.workspaceId);
@@ -190,8 +214,8 @@ export const commands = defineCommands([
   },
   {
     type: 'contract.fire',
-    needs: [workflowCode, scheduleCode],
-    concurrent: 'Each press is its own firing (its key names the moment it was pressed on the device that decided it).',
+    needs: [workflowCode, scheduleCode, manifestCode],
+    concurrent: 'Each press is its own firing (its key names the press, so two presses, even in one millisecond, are two firings).',
     description: "Run a contract now (a person pressed its button): one firing under the contract's overlap policy.",
     schema: refSchema, mutates: true,
     load: (r, p: z.output<typeof refSchema>) => fireState(r, p.id, null),
@@ -199,12 +223,12 @@ export const commands = defineCommands([
       const c = mustContract(st.contract, p.id);
       assertActiveWorkspace(st.workspace, c.workspace_id);
       if (!c.enabled) throw new KernelError('invalid_state', `${c.name} is turned off; turn it on to run it.`, { contractId: c.id });
-      return fire({ ...st, contract: c }, { key: firingKey(c.id, ctx.nowMs), instant: ctx.nowMs, source: 'button' }, ctx, true);
+      return fire({ ...st, contract: c }, { key: buttonFiringKey(c.id, ctx.newId()), instant: ctx.nowMs, source: 'button' }, ctx, true);
     },
   },
   {
     type: 'contract.trigger',
-    needs: [workflowCode, scheduleCode],
+    needs: [workflowCode, scheduleCode, manifestCode],
     internal: true,
     concurrent: 'Two devices firing the same key: the first in merge order is the run of that instant, the other a duplicate its device cancels.',
     description: 'The scheduler fires a due cron instant or a matching event (idempotency key: the firing key).',
@@ -242,7 +266,7 @@ export const commands = defineCommands([
   },
   {
     type: 'contract.release',
-    needs: [workflowCode, scheduleCode],
+    needs: [workflowCode, scheduleCode, manifestCode],
     internal: true,
     concurrent: 'Released by the device that buffered the firing.',
     description: "The scheduler starts a contract's buffered run once its running run ended (overlap buffer_one).",

@@ -25,6 +25,11 @@ export function firingKey(contractId: string, instant: number): string {
   return `contract/${contractId}/${new Date(instant).toISOString()}`;
 }
 
+/** A press of the button: each press its own key (two presses in one millisecond are two firings). */
+export function buttonFiringKey(contractId: string, pressId: string): string {
+  return `contract/${contractId}/button/${pressId}`;
+}
+
 export function eventFiringKey(contractId: string, eventId: string): string {
   return `contract/${contractId}/event/${eventId}`;
 }

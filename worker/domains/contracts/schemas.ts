@@ -16,7 +16,7 @@ import { workspaceField, workspaceIdSchema } from '../workspaces/scope.ts';
 export const contractId = z.uuid({ message: 'expected a contract id (a UUID)' });
 
 const scalar = z.union([z.string().max(1_000), z.number(), z.boolean(), z.null()]);
-/** `name` or `name@version` of a workflow in the workspace's library. */
+/** `name` or `name@version` of a workflow in the workspace's library, or `kata:<name>` (an installed kata's workflow). */
 export const workflowRef = z.string().min(1).max(200);
 
 export const cronTrigger = z.strictObject({
