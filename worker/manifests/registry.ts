@@ -60,7 +60,8 @@ export function needsOf(m: Manifest, tools: ReadonlySet<string>): Need[] {
   });
 }
 
-function allSteps(steps: readonly Step[]): Step[] {
+/** Every step of a workflow, nested ones (loop bodies, parallel and race branches) included, by id. */
+export function allSteps(steps: readonly Step[]): Step[] {
   const out: Step[] = [];
   const stack = [...steps];
   while (stack.length > 0) {

@@ -22,7 +22,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { parseManifest, type Manifest } from '../manifests/parse.ts';
 import { MANIFEST_KINDS } from '../manifests/schema.ts';
-import type { Step } from '../workflow/types.ts';
+import { allSteps } from '../manifests/registry.ts';
 import { kataName, semver, sha256Hex } from './format.ts';
 
 export const PACK_FORMAT = 'kingdom.kata-pack/1';
@@ -159,16 +159,4 @@ function hostOf(url: string): string {
   } catch {
     return '{{template}}';
   }
-}
-
-function allSteps(steps: readonly Step[]): Step[] {
-  const out: Step[] = [];
-  const stack = [...steps];
-  while (stack.length > 0) {
-    const s = stack.pop()!;
-    out.push(s);
-    if (s.type === 'loop') stack.push(...s.steps);
-    if (s.type === 'parallel' || s.type === 'race') for (const b of s.branches) stack.push(...b);
-  }
-  return out;
 }
