@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { defineQueries, type Reader } from '../../kernel/module.ts';
 import type { Row } from '../../kernel/db/sql.ts';
+import type { ImportedFrom } from '../../kernel/workspace-file/format.ts';
 import { id } from './schemas.ts';
 import { DEFAULT_WORKSPACE_ID } from './scope.ts';
 
@@ -23,18 +24,8 @@ export interface Workspace {
   readonly imported: WorkspaceCopy | null;
 }
 
-/** Where an imported copy came from, as its `workspace.imported` record says (verified on import). */
-export interface WorkspaceCopy {
-  readonly importId: string;
-  readonly manifestHash: string;
-  /** The workspace's id and name in the exporter's database. */
-  readonly original: { readonly workspaceId: string; readonly name: string };
-  /** The device that exported and signed it: its id, name (if it had one) and key id. */
-  readonly source: { readonly device: string; readonly name: string | null; readonly keyId: string };
-  readonly exportedAt: string;
-  readonly importedAt: string;
-  readonly events: number;
-}
+/** Where an imported copy came from, as its `workspace.imported` record says (verified on import), and when it was imported. */
+export type WorkspaceCopy = Omit<ImportedFrom, 'blobs'> & { readonly importedAt: string };
 
 export interface Project {
   readonly id: string;
